@@ -1,0 +1,214 @@
+package container
+
+import (
+	"encoding/binary"
+	"errors"
+	"fmt"
+	"hash/crc32"
+)
+
+// Sizes of the fixed parts of a container.
+const (
+	HeaderSize  = 32
+	EntrySize   = 48
+	TrailerSize = 8
+	Version     = 1
+	// MaxBody bounds the body of a container, so that a damaged header
+	// cannot make a reader allocate gigabytes.
+	MaxBody = 64 << 20
+	// MaxCount bounds the number of records in a container.
+	MaxCount = MaxBody / 64
+)
+
+var magic = [4]byte{'B', 'K', 'S', 'C'}
+
+var castagnoli = crc32.MakeTable(crc32.Castagnoli)
+
+// ErrCorrupt reports a container that fails its checks.
+var ErrCorrupt = errors.New("container: corrupt")
+
+// Fingerprint is a keyed BLAKE3-256 digest of a raw chunk.
+type Fingerprint [32]byte
+
+// String returns the fingerprint in hex.
+func (f Fingerprint) String() string { return fmt.Sprintf("%x", f[:]) }
+
+// Header is the fixed-size start of a container.
+type Header struct {
+	ID     uint64
+	Domain uint32
+	Count  uint32
+	Body   uint32
+}
+
+// Size is the length of the whole container.
+func (h Header) Size() int64 {
+	return HeaderSize + int64(h.Body) + int64(h.Count)*EntrySize + TrailerSize
+}
+
+// FooterOffset is where the footer starts, from the start of the container.
+func (h Header) FooterOffset() int64 { return HeaderSize + int64(h.Body) }
+
+// FooterSize is the length of the footer and trailer together.
+func (h Header) FooterSize() int64 { return int64(h.Count)*EntrySize + TrailerSize }
+
+// Entry describes one chunk record.
+type Entry struct {
+	FP     Fingerprint
+	Offset uint32 // within the body
+	Stored uint32
+	Raw    uint32
+	Codec  Codec
+}
+
+// ParseHeader decodes and checks a header.
+func ParseHeader(b []byte) (Header, error) {
+	if len(b) < HeaderSize {
+		return Header{}, fmt.Errorf("%w: short header (%d bytes)", ErrCorrupt, len(b))
+	}
+	if [4]byte(b[0:4]) != magic {
+		return Header{}, fmt.Errorf("%w: bad magic %q", ErrCorrupt, b[0:4])
+	}
+	if b[4] != Version {
+		return Header{}, fmt.Errorf("%w: unknown version %d", ErrCorrupt, b[4])
+	}
+	if got, want := crc32.Checksum(b[:28], castagnoli), binary.LittleEndian.Uint32(b[28:]); got != want {
+		return Header{}, fmt.Errorf("%w: header checksum mismatch", ErrCorrupt)
+	}
+	h := Header{
+		ID:     binary.LittleEndian.Uint64(b[8:]),
+		Domain: binary.LittleEndian.Uint32(b[16:]),
+		Count:  binary.LittleEndian.Uint32(b[20:]),
+		Body:   binary.LittleEndian.Uint32(b[24:]),
+	}
+	if h.Body > MaxBody || h.Count > MaxCount {
+		return Header{}, fmt.Errorf("%w: implausible size (%d records, %d bytes)", ErrCorrupt, h.Count, h.Body)
+	}
+	return h, nil
+}
+
+func putHeader(b []byte, h Header) {
+	copy(b[0:4], magic[:])
+	b[4] = Version
+	b[5], b[6], b[7] = 0, 0, 0
+	binary.LittleEndian.PutUint64(b[8:], h.ID)
+	binary.LittleEndian.PutUint32(b[16:], h.Domain)
+	binary.LittleEndian.PutUint32(b[20:], h.Count)
+	binary.LittleEndian.PutUint32(b[24:], h.Body)
+	binary.LittleEndian.PutUint32(b[28:], crc32.Checksum(b[:28], castagnoli))
+}
+
+func putEntry(b []byte, e Entry) {
+	copy(b[0:32], e.FP[:])
+	binary.LittleEndian.PutUint32(b[32:], e.Offset)
+	binary.LittleEndian.PutUint32(b[36:], e.Stored)
+	binary.LittleEndian.PutUint32(b[40:], e.Raw)
+	b[44] = byte(e.Codec)
+	b[45], b[46], b[47] = 0, 0, 0
+}
+
+// ParseFooter decodes the footer and trailer of a container whose header is
+// h. It checks the footer checksum and that every record lies in the body;
+// it cannot check the body, which it does not see.
+func ParseFooter(h Header, b []byte) ([]Entry, error) {
+	if int64(len(b)) != h.FooterSize() {
+		return nil, fmt.Errorf("%w: footer is %d bytes, want %d", ErrCorrupt, len(b), h.FooterSize())
+	}
+	n := int(h.Count) * EntrySize
+	if got, want := crc32.Checksum(b[:n], castagnoli), binary.LittleEndian.Uint32(b[n:]); got != want {
+		return nil, fmt.Errorf("%w: footer checksum mismatch", ErrCorrupt)
+	}
+	entries := make([]Entry, h.Count)
+	for i := range entries {
+		p := b[i*EntrySize:]
+		e := Entry{
+			FP:     Fingerprint(p[0:32]),
+			Offset: binary.LittleEndian.Uint32(p[32:]),
+			Stored: binary.LittleEndian.Uint32(p[36:]),
+			Raw:    binary.LittleEndian.Uint32(p[40:]),
+			Codec:  Codec(p[44]),
+		}
+		if uint64(e.Offset)+uint64(e.Stored) > uint64(h.Body) || !e.Codec.valid() {
+			return nil, fmt.Errorf("%w: record %d out of bounds or bad codec", ErrCorrupt, i)
+		}
+		entries[i] = e
+	}
+	return entries, nil
+}
+
+// Parse decodes a whole container and checks all its checksums.
+func Parse(b []byte) (Header, []Entry, error) {
+	h, err := ParseHeader(b)
+	if err != nil {
+		return h, nil, err
+	}
+	if int64(len(b)) != h.Size() {
+		return h, nil, fmt.Errorf("%w: container is %d bytes, header says %d", ErrCorrupt, len(b), h.Size())
+	}
+	end := len(b) - 4
+	if got, want := crc32.Checksum(b[:end], castagnoli), binary.LittleEndian.Uint32(b[end:]); got != want {
+		return h, nil, fmt.Errorf("%w: checksum mismatch", ErrCorrupt)
+	}
+	entries, err := ParseFooter(h, b[h.FooterOffset():])
+	return h, entries, err
+}
+
+// Builder accumulates the records of one container. It is not safe for
+// concurrent use.
+type Builder struct {
+	buf     []byte
+	entries []Entry
+	limit   int
+}
+
+// NewBuilder returns a builder whose containers hold about limit bytes of
+// body: Full reports true once the body reaches it.
+func NewBuilder(limit int) *Builder {
+	b := &Builder{limit: limit}
+	b.Reset()
+	return b
+}
+
+// Reset empties the builder for the next container.
+func (b *Builder) Reset() {
+	if b.buf == nil {
+		b.buf = make([]byte, HeaderSize, HeaderSize+b.limit+b.limit/8)
+	}
+	b.buf = b.buf[:HeaderSize]
+	b.entries = b.entries[:0]
+}
+
+// Add appends a record and returns its offset in the body.
+func (b *Builder) Add(fp Fingerprint, stored []byte, raw int, codec Codec) uint32 {
+	off := uint32(len(b.buf) - HeaderSize)
+	b.buf = append(b.buf, stored...)
+	b.entries = append(b.entries, Entry{FP: fp, Offset: off, Stored: uint32(len(stored)), Raw: uint32(raw), Codec: codec})
+	return off
+}
+
+// Len is the body length so far.
+func (b *Builder) Len() int { return len(b.buf) - HeaderSize }
+
+// Count is the number of records so far.
+func (b *Builder) Count() int { return len(b.entries) }
+
+// Full reports whether the body has reached the builder's limit.
+func (b *Builder) Full() bool { return b.Len() >= b.limit }
+
+// Entries are the records added so far; valid until Reset.
+func (b *Builder) Entries() []Entry { return b.entries }
+
+// Seal finishes the container and returns its bytes, valid until Reset.
+func (b *Builder) Seal(id uint64, domain uint32) []byte {
+	h := Header{ID: id, Domain: domain, Count: uint32(len(b.entries)), Body: uint32(b.Len())}
+	footer := len(b.buf)
+	for _, e := range b.entries {
+		var p [EntrySize]byte
+		putEntry(p[:], e)
+		b.buf = append(b.buf, p[:]...)
+	}
+	b.buf = binary.LittleEndian.AppendUint32(b.buf, crc32.Checksum(b.buf[footer:], castagnoli))
+	putHeader(b.buf, h)
+	b.buf = binary.LittleEndian.AppendUint32(b.buf, crc32.Checksum(b.buf, castagnoli))
+	return b.buf
+}

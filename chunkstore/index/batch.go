@@ -1,0 +1,109 @@
+package index
+
+import (
+	"encoding/binary"
+	"encoding/json"
+	"fmt"
+
+	"github.com/dgraph-io/badger/v4"
+
+	"backstop/chunkstore/container"
+)
+
+// Batch is a set of changes committed together, atomically and durably.
+type Batch struct {
+	d      *DB
+	txn    *badger.Txn
+	chunks []container.Fingerprint
+	err    error
+}
+
+// NewBatch starts a batch.
+func (d *DB) NewBatch() *Batch {
+	return &Batch{d: d, txn: d.db.NewTransaction(true)}
+}
+
+func (b *Batch) set(k, v []byte) {
+	if b.err == nil {
+		if err := b.txn.Set(k, v); err != nil {
+			b.err = err
+		}
+	}
+}
+
+func (b *Batch) del(k []byte) {
+	if b.err == nil {
+		if err := b.txn.Delete(k); err != nil {
+			b.err = err
+		}
+	}
+}
+
+func (b *Batch) setJSON(k []byte, v any) {
+	j, err := json.Marshal(v)
+	if err != nil && b.err == nil {
+		b.err = err
+	}
+	b.set(k, j)
+}
+
+// PutContainer records a container.
+func (b *Batch) PutContainer(c ContainerRec) { b.set(key64(pContainer, c.ID), c.encode()) }
+
+// DeleteContainer forgets a container.
+func (b *Batch) DeleteContainer(id uint64) { b.del(key64(pContainer, id)) }
+
+// PutChunk records where a chunk is; the filter learns it on Commit.
+func (b *Batch) PutChunk(fp container.Fingerprint, loc Loc) {
+	b.set(chunkKey(fp), loc.encode())
+	b.chunks = append(b.chunks, fp)
+}
+
+// PutSegment stores a recipe segment of item id starting at byte off.
+func (b *Batch) PutSegment(id uint64, off int64, entries []RecipeEntry) {
+	var k [8]byte
+	binary.BigEndian.PutUint64(k[:], uint64(off))
+	b.set(key64(pRecipe, id, k[:]...), EncodeSegment(nil, entries))
+}
+
+// MarkPending marks item id as being written.
+func (b *Batch) MarkPending(id uint64) { b.set(key64(pPending, id), nil) }
+
+// PutItem stores a committed item and clears its pending mark.
+func (b *Batch) PutItem(it Item) {
+	b.setJSON(key32(pItem, it.Store, []byte(it.Name)...), it)
+	b.del(key64(pPending, it.ID))
+}
+
+// DeleteItem removes an item's record and marks its recipe for removal.
+func (b *Batch) DeleteItem(it Item) {
+	b.del(key32(pItem, it.Store, []byte(it.Name)...))
+	b.set(key64(pDeleted, it.ID), nil)
+}
+
+// PutDomain stores a domain.
+func (b *Batch) PutDomain(dom Domain) { b.setJSON(key32(pDomain, dom.ID), dom) }
+
+// PutStore stores a store.
+func (b *Batch) PutStore(s Store) { b.setJSON(key32(pStore, s.ID), s) }
+
+// DeleteStore removes a store record.
+func (b *Batch) DeleteStore(id uint32) { b.del(key32(pStore, id)) }
+
+// Commit makes the batch durable, then teaches the filter its chunks.
+func (b *Batch) Commit() error {
+	defer b.txn.Discard()
+	if b.err != nil {
+		return fmt.Errorf("index: batch: %w", translate(b.err))
+	}
+	if err := b.txn.Commit(); err != nil {
+		return translate(err)
+	}
+	for _, fp := range b.chunks {
+		b.d.Filter.Add(fp)
+	}
+	return nil
+}
+
+// Discard drops the batch.
+func (b *Batch) Discard() { b.txn.Discard() }

@@ -1,0 +1,238 @@
+package index
+
+import (
+	"encoding/binary"
+	"encoding/json"
+	"fmt"
+	"time"
+
+	"github.com/dgraph-io/badger/v4"
+
+	"backstop/chunkstore/chunker"
+)
+
+// ContainerRec is what the index knows of a container.
+type ContainerRec struct {
+	ID       uint64
+	Volume   uint32
+	Offset   int64
+	Size     int64
+	Body     uint32
+	Count    uint32
+	Domain   uint32
+	Created  int64 // unix ns
+	Verified int64 // unix ns, 0 if never
+}
+
+const containerRecSize = 4 + 8 + 8 + 4 + 4 + 4 + 8 + 8
+
+func (c ContainerRec) encode() []byte {
+	b := make([]byte, containerRecSize)
+	binary.LittleEndian.PutUint32(b, c.Volume)
+	binary.LittleEndian.PutUint64(b[4:], uint64(c.Offset))
+	binary.LittleEndian.PutUint64(b[12:], uint64(c.Size))
+	binary.LittleEndian.PutUint32(b[20:], c.Body)
+	binary.LittleEndian.PutUint32(b[24:], c.Count)
+	binary.LittleEndian.PutUint32(b[28:], c.Domain)
+	binary.LittleEndian.PutUint64(b[32:], uint64(c.Created))
+	binary.LittleEndian.PutUint64(b[40:], uint64(c.Verified))
+	return b
+}
+
+// DecodeContainerRec decodes a container value whose id is id.
+func DecodeContainerRec(id uint64, b []byte) (ContainerRec, error) {
+	if len(b) != containerRecSize {
+		return ContainerRec{}, fmt.Errorf("%w: container record", ErrCorrupt)
+	}
+	c := ContainerRec{
+		ID:       id,
+		Volume:   binary.LittleEndian.Uint32(b),
+		Offset:   int64(binary.LittleEndian.Uint64(b[4:])),
+		Size:     int64(binary.LittleEndian.Uint64(b[12:])),
+		Body:     binary.LittleEndian.Uint32(b[20:]),
+		Count:    binary.LittleEndian.Uint32(b[24:]),
+		Domain:   binary.LittleEndian.Uint32(b[28:]),
+		Created:  int64(binary.LittleEndian.Uint64(b[32:])),
+		Verified: int64(binary.LittleEndian.Uint64(b[40:])),
+	}
+	if c.Offset < 0 || c.Size <= 0 {
+		return ContainerRec{}, fmt.Errorf("%w: container record", ErrCorrupt)
+	}
+	return c, nil
+}
+
+func key64(prefix byte, id uint64, rest ...byte) []byte {
+	k := make([]byte, 9, 9+len(rest))
+	k[0] = prefix
+	binary.BigEndian.PutUint64(k[1:], id)
+	return append(k, rest...)
+}
+
+func key32(prefix byte, id uint32, rest ...byte) []byte {
+	k := make([]byte, 5, 5+len(rest))
+	k[0] = prefix
+	binary.BigEndian.PutUint32(k[1:], id)
+	return append(k, rest...)
+}
+
+// Containers returns every container record, by id.
+func (d *DB) Containers() ([]ContainerRec, error) {
+	var out []ContainerRec
+	err := d.scan([]byte{pContainer}, func(k, v []byte) error {
+		c, err := DecodeContainerRec(binary.BigEndian.Uint64(k[1:]), v)
+		out = append(out, c)
+		return err
+	})
+	return out, err
+}
+
+// Domain is a dedup domain: its key makes its fingerprints, so equal data
+// in two domains never shares a chunk.
+type Domain struct {
+	ID      uint32         `json:"id"`
+	Name    string         `json:"name"`
+	Key     []byte         `json:"key"`
+	Chunker chunker.Params `json:"chunker"`
+	Created time.Time      `json:"created"`
+}
+
+// Store is a named set of items in one domain.
+type Store struct {
+	ID      uint32    `json:"id"`
+	Name    string    `json:"name"`
+	Domain  uint32    `json:"domain"`
+	Created time.Time `json:"created"`
+}
+
+// Item is a committed item's record.
+type Item struct {
+	ID       uint64            `json:"id"`
+	Store    uint32            `json:"store"`
+	Name     string            `json:"name"`
+	Size     int64             `json:"size"`
+	Chunks   int64             `json:"chunks"`
+	NewBytes int64             `json:"new_bytes"` // stored bytes its ingest added
+	Created  time.Time         `json:"created"`
+	Modified time.Time         `json:"modified"`
+	Meta     map[string]string `json:"meta,omitempty"`
+}
+
+// Domains returns every domain, by id.
+func (d *DB) Domains() ([]Domain, error) { return scanJSON[Domain](d, []byte{pDomain}) }
+
+// Stores returns every store, by id.
+func (d *DB) Stores() ([]Store, error) { return scanJSON[Store](d, []byte{pStore}) }
+
+// Items returns the items of a store in name order; with store 0, of all.
+func (d *DB) Items(store uint32) ([]Item, error) {
+	if store == 0 {
+		return scanJSON[Item](d, []byte{pItem})
+	}
+	return scanJSON[Item](d, key32(pItem, store))
+}
+
+func scanJSON[T any](d *DB, prefix []byte) ([]T, error) {
+	var out []T
+	err := d.scan(prefix, func(k, v []byte) error {
+		var t T
+		if err := json.Unmarshal(v, &t); err != nil {
+			return fmt.Errorf("%w: %q: %v", ErrCorrupt, k, err)
+		}
+		out = append(out, t)
+		return nil
+	})
+	return out, err
+}
+
+// Item reads one item by store and name.
+func (d *DB) Item(store uint32, name string) (Item, error) {
+	var it Item
+	err := d.db.View(func(txn *badger.Txn) error {
+		item, err := txn.Get(key32(pItem, store, []byte(name)...))
+		if err != nil {
+			return err
+		}
+		return item.Value(func(v []byte) error {
+			if err := json.Unmarshal(v, &it); err != nil {
+				return fmt.Errorf("%w: item %q: %v", ErrCorrupt, name, err)
+			}
+			return nil
+		})
+	})
+	return it, translate(err)
+}
+
+// Segment finds the recipe segment of item id that holds byte off: it
+// returns the segment's starting offset and entries (appended to dst).
+func (d *DB) Segment(id uint64, off int64, dst []RecipeEntry) (int64, []RecipeEntry, error) {
+	var start int64
+	err := d.db.View(func(txn *badger.Txn) error {
+		opts := badger.DefaultIteratorOptions
+		opts.Reverse = true
+		opts.PrefetchValues = false
+		opts.Prefix = key64(pRecipe, id)
+		it := txn.NewIterator(opts)
+		defer it.Close()
+		var seek [8]byte
+		binary.BigEndian.PutUint64(seek[:], uint64(off))
+		it.Seek(key64(pRecipe, id, seek[:]...))
+		if !it.Valid() {
+			return badger.ErrKeyNotFound
+		}
+		start = int64(binary.BigEndian.Uint64(it.Item().Key()[9:]))
+		return it.Item().Value(func(v []byte) error {
+			var err error
+			dst, err = DecodeSegment(dst, v)
+			return err
+		})
+	})
+	return start, dst, translate(err)
+}
+
+// Segments calls fn for every recipe segment of item id in order.
+func (d *DB) Segments(id uint64, fn func(start int64, entries []RecipeEntry) error) error {
+	var buf []RecipeEntry
+	return d.scan(key64(pRecipe, id), func(k, v []byte) error {
+		var err error
+		if buf, err = DecodeSegment(buf[:0], v); err != nil {
+			return err
+		}
+		return fn(int64(binary.BigEndian.Uint64(k[9:])), buf)
+	})
+}
+
+// Marked returns the ids of items marked pending ('p') or deleted ('x').
+func (d *DB) Marked() (pending, deleted []uint64, err error) {
+	err = d.scanKeys([]byte{pPending}, func(k []byte) error {
+		pending = append(pending, binary.BigEndian.Uint64(k[1:]))
+		return nil
+	})
+	if err == nil {
+		err = d.scanKeys([]byte{pDeleted}, func(k []byte) error {
+			deleted = append(deleted, binary.BigEndian.Uint64(k[1:]))
+			return nil
+		})
+	}
+	return pending, deleted, err
+}
+
+// DropRecipe deletes the recipe of item id and then its 'p' or 'x' mark,
+// in batches, so it can be interrupted and run again.
+func (d *DB) DropRecipe(id uint64) error {
+	var keys [][]byte
+	if err := d.scanKeys(key64(pRecipe, id), func(k []byte) error {
+		keys = append(keys, append([]byte(nil), k...))
+		return nil
+	}); err != nil {
+		return err
+	}
+	keys = append(keys, key64(pPending, id), key64(pDeleted, id))
+	wb := d.db.NewWriteBatch()
+	defer wb.Cancel()
+	for _, k := range keys {
+		if err := wb.Delete(k); err != nil {
+			return translate(err)
+		}
+	}
+	return translate(wb.Flush())
+}

@@ -1,0 +1,87 @@
+package chunkstore
+
+import "sync/atomic"
+
+// counters are the engine's running totals since it was opened, for
+// metrics.
+type counters struct {
+	ingested, restored, newChunks, dupChunks atomic.Int64
+}
+
+// Stats are the figures of a data directory.
+type Stats struct {
+	// LogicalBytes is the size of all items together, as written.
+	LogicalBytes int64 `json:"logical_bytes"`
+	// StoredBytes is what the volumes hold: every container with its
+	// header and footer, including chunks of deleted items that
+	// housekeeping has not reclaimed yet.
+	StoredBytes int64 `json:"stored_bytes"`
+	// DedupRatio is LogicalBytes / StoredBytes (compression included).
+	DedupRatio    float64      `json:"dedup_ratio"`
+	CapacityBytes int64        `json:"capacity_bytes"`
+	Items         int64        `json:"items"`
+	Containers    int          `json:"containers"`
+	Volumes       int          `json:"volumes"`
+	Stores        []StoreStats `json:"stores"`
+}
+
+// StoreStats are the figures of one store.
+type StoreStats struct {
+	Name         string `json:"name"`
+	Domain       string `json:"domain"`
+	Items        int64  `json:"items"`
+	LogicalBytes int64  `json:"logical_bytes"`
+	// StoredBytes is what the store's items added to the volumes when they
+	// were written: data they share with items written before them in the
+	// same domain counts for those.
+	StoredBytes int64   `json:"stored_bytes"`
+	DedupRatio  float64 `json:"dedup_ratio"`
+}
+
+// Counters are running totals since the engine was opened.
+type Counters struct {
+	IngestedBytes int64 `json:"ingested_bytes"`
+	RestoredBytes int64 `json:"restored_bytes"`
+	NewChunks     int64 `json:"new_chunks"`
+	DupChunks     int64 `json:"dup_chunks"`
+}
+
+func ratio(logical, stored int64) float64 {
+	if stored <= 0 {
+		if logical > 0 {
+			return 0
+		}
+		return 1
+	}
+	return float64(logical) / float64(stored)
+}
+
+// Stats returns the current figures.
+func (e *Engine) Stats() Stats {
+	e.mu.RLock()
+	defer e.mu.RUnlock()
+	var st Stats
+	for _, rec := range e.containers {
+		st.StoredBytes += rec.Size
+	}
+	st.Containers = len(e.containers)
+	for _, s := range e.stores {
+		u := e.usage[s.ID]
+		ss := StoreStats{Name: s.Name, Domain: e.domains[s.Domain].Name, Items: u.items,
+			LogicalBytes: u.logical, StoredBytes: u.newBytes, DedupRatio: ratio(u.logical, u.newBytes)}
+		st.Stores = append(st.Stores, ss)
+		st.Items += u.items
+		st.LogicalBytes += u.logical
+	}
+	sortBy(st.Stores, func(s StoreStats) string { return s.Name })
+	st.DedupRatio = ratio(st.LogicalBytes, st.StoredBytes)
+	st.CapacityBytes = e.vols.Capacity()
+	st.Volumes = len(e.vols.Sizes())
+	return st
+}
+
+// Counters returns the running totals since Open.
+func (e *Engine) Counters() Counters {
+	return Counters{IngestedBytes: e.stats.ingested.Load(), RestoredBytes: e.stats.restored.Load(),
+		NewChunks: e.stats.newChunks.Load(), DupChunks: e.stats.dupChunks.Load()}
+}

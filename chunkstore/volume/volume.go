@@ -1,0 +1,213 @@
+package volume
+
+import (
+	"errors"
+	"fmt"
+	"os"
+	"path/filepath"
+	"sort"
+	"sync"
+	"syscall"
+
+	"golang.org/x/sys/unix"
+)
+
+// ErrFull reports that a container does not fit in the configured capacity
+// or on the disk.
+var ErrFull = errors.New("volume: capacity exhausted")
+
+// DefaultMaxSize is the largest a volume file grows: 1 TiB.
+const DefaultMaxSize = 1 << 40
+
+// Options configure a Set.
+type Options struct {
+	// MaxSize is the size at which a volume is full and the next begins.
+	MaxSize int64
+	// Capacity bounds the bytes of all volumes together. 0 means the bytes
+	// already used plus the free space of the file system at Open.
+	Capacity int64
+}
+
+// Set is the set of volume files of one data directory. It is safe for
+// concurrent use.
+type Set struct {
+	dir      string
+	maxSize  int64
+	capacity int64
+
+	mu    sync.Mutex
+	files []*os.File
+	sizes []int64
+	used  int64
+}
+
+// Open opens (creating when needed) the volume directory dir.
+func Open(dir string, opts Options) (*Set, error) {
+	if opts.MaxSize <= 0 {
+		opts.MaxSize = DefaultMaxSize
+	}
+	if err := os.MkdirAll(dir, 0o750); err != nil {
+		return nil, fmt.Errorf("volume: %w", err)
+	}
+	names, err := filepath.Glob(filepath.Join(dir, "*.vol"))
+	if err != nil {
+		return nil, fmt.Errorf("volume: %w", err)
+	}
+	sort.Strings(names)
+	s := &Set{dir: dir, maxSize: opts.MaxSize}
+	for i, name := range names {
+		if filepath.Base(name) != volumeName(i) {
+			s.Close()
+			return nil, fmt.Errorf("volume: %s is not the expected %s: volumes must be numbered from 0000 without gaps", name, volumeName(i))
+		}
+		if err := s.openFile(i); err != nil {
+			s.Close()
+			return nil, err
+		}
+	}
+	s.capacity = opts.Capacity
+	if s.capacity <= 0 {
+		var st unix.Statfs_t
+		if err := unix.Statfs(dir, &st); err != nil {
+			s.Close()
+			return nil, fmt.Errorf("volume: statfs %s: %w", dir, err)
+		}
+		s.capacity = s.used + int64(st.Bavail)*int64(st.Bsize)
+	}
+	return s, nil
+}
+
+func volumeName(i int) string { return fmt.Sprintf("%04d.vol", i) }
+
+func (s *Set) openFile(i int) error {
+	f, err := os.OpenFile(filepath.Join(s.dir, volumeName(i)), os.O_RDWR|os.O_CREATE, 0o640)
+	if err != nil {
+		return fmt.Errorf("volume: %w", err)
+	}
+	st, err := f.Stat()
+	if err != nil {
+		f.Close()
+		return fmt.Errorf("volume: %w", err)
+	}
+	s.files = append(s.files, f)
+	s.sizes = append(s.sizes, st.Size())
+	s.used += st.Size()
+	return nil
+}
+
+// Close closes every volume file.
+func (s *Set) Close() error {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	var first error
+	for _, f := range s.files {
+		if err := f.Close(); err != nil && first == nil {
+			first = err
+		}
+	}
+	s.files = nil
+	return first
+}
+
+// Append writes b at the end of the newest volume with room for it and
+// returns where it went. It does not sync. On a failed write nothing of b
+// stays in the volume.
+func (s *Set) Append(b []byte) (vol uint32, off int64, err error) {
+	n := int64(len(b))
+	if n > s.maxSize {
+		return 0, 0, fmt.Errorf("volume: %d-byte container is larger than a volume", n)
+	}
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	if s.used+n > s.capacity {
+		return 0, 0, fmt.Errorf("%w: %d of %d bytes used, %d more needed", ErrFull, s.used, s.capacity, n)
+	}
+	last := len(s.files) - 1
+	if last < 0 || s.sizes[last]+n > s.maxSize {
+		if err := s.openFile(len(s.files)); err != nil {
+			return 0, 0, err
+		}
+		last++
+	}
+	off = s.sizes[last]
+	if _, err := s.files[last].WriteAt(b, off); err != nil {
+		// Give back whatever part was written; the volume must stay a
+		// sequence of whole containers.
+		_ = s.files[last].Truncate(off)
+		if errors.Is(err, syscall.ENOSPC) || errors.Is(err, syscall.EDQUOT) {
+			return 0, 0, fmt.Errorf("%w: %v", ErrFull, err)
+		}
+		return 0, 0, fmt.Errorf("volume: write %s: %w", volumeName(last), err)
+	}
+	s.sizes[last] += n
+	s.used += n
+	return uint32(last), off, nil
+}
+
+// Sync makes what was appended to vol durable.
+func (s *Set) Sync(vol uint32) error {
+	f, err := s.file(vol)
+	if err != nil {
+		return err
+	}
+	if err := f.Sync(); err != nil {
+		return fmt.Errorf("volume: sync %s: %w", volumeName(int(vol)), err)
+	}
+	return nil
+}
+
+// ReadAt reads len(p) bytes of vol at off.
+func (s *Set) ReadAt(vol uint32, p []byte, off int64) error {
+	f, err := s.file(vol)
+	if err != nil {
+		return err
+	}
+	if _, err := f.ReadAt(p, off); err != nil {
+		return fmt.Errorf("volume: read %d bytes at %s:%d: %w", len(p), volumeName(int(vol)), off, err)
+	}
+	return nil
+}
+
+// Truncate cuts vol to size bytes; recovery uses it to drop torn writes.
+func (s *Set) Truncate(vol uint32, size int64) error {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	if int(vol) >= len(s.files) {
+		return fmt.Errorf("volume: no volume %d", vol)
+	}
+	if err := s.files[vol].Truncate(size); err != nil {
+		return fmt.Errorf("volume: truncate %s: %w", volumeName(int(vol)), err)
+	}
+	if err := s.files[vol].Sync(); err != nil {
+		return fmt.Errorf("volume: sync %s: %w", volumeName(int(vol)), err)
+	}
+	s.used += size - s.sizes[vol]
+	s.sizes[vol] = size
+	return nil
+}
+
+func (s *Set) file(vol uint32) (*os.File, error) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	if int(vol) >= len(s.files) {
+		return nil, fmt.Errorf("volume: no volume %d", vol)
+	}
+	return s.files[vol], nil
+}
+
+// Sizes returns the current size of every volume.
+func (s *Set) Sizes() []int64 {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	return append([]int64(nil), s.sizes...)
+}
+
+// Used is the bytes of all volumes together.
+func (s *Set) Used() int64 {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	return s.used
+}
+
+// Capacity is the configured or detected capacity.
+func (s *Set) Capacity() int64 { return s.capacity }

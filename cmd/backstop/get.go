@@ -1,0 +1,76 @@
+package main
+
+import (
+	"context"
+	"fmt"
+	"io"
+	"os"
+	"path/filepath"
+	"time"
+)
+
+func cmdGet(ctx context.Context, e *env, args []string) error {
+	fs := e.flags(true)
+	fs.Usage = func() {
+		fmt.Fprintln(e.stderr, "Usage: backstop get [--data DIR] [--store S] NAME [FILE|-]")
+		fs.PrintDefaults()
+	}
+	pos, err := e.parse(fs, args)
+	if err != nil {
+		return err
+	}
+	if len(pos) < 1 || len(pos) > 2 {
+		return e.usageError(fs, "want NAME and an optional FILE")
+	}
+	eng, err := e.open(ctx, false)
+	if err != nil {
+		return err
+	}
+	defer eng.Close()
+	r, err := eng.OpenItem(ctx, e.store, pos[0])
+	if err != nil {
+		return err
+	}
+	defer r.Close()
+
+	out, commit, abort := io.Writer(e.stdout), func() error { return nil }, func() {}
+	if len(pos) == 2 && pos[1] != "-" {
+		// Restore into a temporary file beside the target and rename it
+		// into place only when every byte checked out.
+		f, err := os.CreateTemp(filepath.Dir(pos[1]), "."+filepath.Base(pos[1])+".partial-*")
+		if err != nil {
+			return err
+		}
+		out = f
+		abort = func() { f.Close(); os.Remove(f.Name()) }
+		commit = func() error {
+			if err := f.Sync(); err != nil {
+				return err
+			}
+			if err := f.Close(); err != nil {
+				return err
+			}
+			return os.Rename(f.Name(), pos[1])
+		}
+	}
+	start := time.Now()
+	cw := &countWriter{w: out}
+	p := startProgress(e.stderr, func(d time.Duration) string {
+		n := cw.n.Load()
+		return fmt.Sprintf("%s of %s  %s", human(n), human(r.Size()), rate(n, d))
+	})
+	_, err = r.WriteTo(ctxWriter{ctx, cw})
+	if err == nil {
+		err = commit()
+	}
+	p.done()
+	if err != nil {
+		abort()
+		return err
+	}
+	if len(pos) == 2 && pos[1] != "-" {
+		d := time.Since(start)
+		fmt.Fprintf(e.stderr, "restored %s/%s to %s: %s, %s\n", e.store, pos[0], pos[1], human(r.Size()), rate(r.Size(), d))
+	}
+	return nil
+}

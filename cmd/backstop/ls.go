@@ -1,0 +1,139 @@
+package main
+
+import (
+	"context"
+	"encoding/json"
+	"fmt"
+	"io"
+	"sync/atomic"
+	"text/tabwriter"
+	"time"
+
+	"backstop/chunkstore"
+)
+
+func cmdLs(ctx context.Context, e *env, args []string) error {
+	fs := e.flags(true)
+	asJSON := fs.Bool("json", false, "print JSON")
+	usage := fs.Bool("usage", false, "also compute the bytes each item alone holds (reads every recipe)")
+	fs.Usage = func() {
+		fmt.Fprintln(e.stderr, "Usage: backstop ls [--data DIR] [--store S] [--json] [--usage] [PREFIX]")
+		fs.PrintDefaults()
+	}
+	pos, err := e.parse(fs, args)
+	if err != nil {
+		return err
+	}
+	if len(pos) > 1 {
+		return e.usageError(fs, "want at most one PREFIX")
+	}
+	prefix := ""
+	if len(pos) == 1 {
+		prefix = pos[0]
+	}
+	eng, err := e.open(ctx, false)
+	if err != nil {
+		return err
+	}
+	defer eng.Close()
+	items, err := eng.List(ctx, e.store, prefix)
+	if err != nil {
+		return err
+	}
+	var alone map[string]int64
+	if *usage {
+		if alone, err = eng.Usage(ctx, e.store); err != nil {
+			return err
+		}
+	}
+	if *asJSON {
+		type row struct {
+			chunkstore.Item
+			AloneBytes *int64 `json:"alone_bytes,omitempty"`
+		}
+		rows := make([]row, len(items))
+		for i, it := range items {
+			rows[i].Item = it
+			if alone != nil {
+				v := alone[it.Name]
+				rows[i].AloneBytes = &v
+			}
+		}
+		enc := json.NewEncoder(e.stdout)
+		enc.SetIndent("", "  ")
+		return enc.Encode(rows)
+	}
+	tw := tabwriter.NewWriter(e.stdout, 0, 4, 2, ' ', tabwriter.AlignRight)
+	head := "SIZE\tNEW ON DISK\t"
+	if alone != nil {
+		head += "ALONE\t"
+	}
+	fmt.Fprintln(tw, head+"CREATED\t NAME")
+	for _, it := range items {
+		line := fmt.Sprintf("%s\t%s\t", human(it.Size), human(it.NewBytes))
+		if alone != nil {
+			line += human(alone[it.Name]) + "\t"
+		}
+		fmt.Fprintf(tw, "%s%s\t %s\n", line, it.Created.Local().Format(time.DateTime), it.Name)
+	}
+	return tw.Flush()
+}
+
+func cmdRm(ctx context.Context, e *env, args []string) error {
+	fs := e.flags(true)
+	fs.Usage = func() {
+		fmt.Fprintln(e.stderr, "Usage: backstop rm [--data DIR] [--store S] NAME...")
+		fs.PrintDefaults()
+	}
+	pos, err := e.parse(fs, args)
+	if err != nil {
+		return err
+	}
+	if len(pos) == 0 {
+		return e.usageError(fs, "want at least one NAME")
+	}
+	eng, err := e.open(ctx, false)
+	if err != nil {
+		return err
+	}
+	defer eng.Close()
+	var failed int
+	for _, name := range pos {
+		if err := eng.Delete(ctx, e.store, name); err != nil {
+			fmt.Fprintf(e.stderr, "backstop rm: %v\n", err)
+			failed++
+			continue
+		}
+		fmt.Fprintf(e.stdout, "deleted %s/%s\n", e.store, name)
+	}
+	if failed > 0 {
+		return exitError{code: 1, err: fmt.Errorf("%d of %d items not deleted", failed, len(pos))}
+	}
+	return nil
+}
+
+// countWriter counts what passes through it.
+type countWriter struct {
+	w io.Writer
+	n atomic.Int64
+}
+
+func (c *countWriter) Write(p []byte) (int, error) {
+	n, err := c.w.Write(p)
+	c.n.Add(int64(n))
+	return n, err
+}
+
+// ctxWriter fails writes once ctx ends, so that a long copy stops on a
+// signal.
+type ctxWriter struct {
+	ctx context.Context
+	w   io.Writer
+}
+
+func (c ctxWriter) Write(p []byte) (int, error) {
+	if err := c.ctx.Err(); err != nil {
+		return 0, err
+	}
+	return c.w.Write(p)
+}

@@ -1,0 +1,98 @@
+// Command backstop is the Backstop appliance and its command-line client.
+package main
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"io"
+	"os"
+	"os/signal"
+	"syscall"
+
+	"backstop/chunkstore"
+)
+
+// version is set at build time with -ldflags "-X main.version=...".
+var version = "dev"
+
+const usage = `backstop: a deduplicating backup target
+
+Usage:
+  backstop serve  [--data DIR]                       run the appliance on a data directory
+  backstop put    [--data DIR] [--store S] NAME [FILE|-]   store FILE (or stdin) as item NAME
+  backstop get    [--data DIR] [--store S] NAME [FILE|-]   restore item NAME to FILE (or stdout)
+  backstop ls     [--data DIR] [--store S] [PREFIX]  list items
+  backstop rm     [--data DIR] [--store S] NAME...   delete items
+  backstop stats  [--data DIR] [--json]              logical and stored bytes, dedup ratio
+  backstop verify [--data DIR]                       read back and check every chunk
+  backstop version
+
+The data directory is --data, else $BACKSTOP_DATA, else ./backstop-data.
+The commands other than serve open the data directory themselves and refuse
+while a running server holds it. Run "backstop COMMAND --help" for its flags.
+`
+
+// exitError carries an exit code other than 1.
+type exitError struct {
+	code int
+	err  error
+}
+
+func (e exitError) Error() string { return e.err.Error() }
+
+func main() {
+	os.Exit(run(os.Args[1:], os.Stdin, os.Stdout, os.Stderr))
+}
+
+func run(args []string, stdin io.Reader, stdout, stderr io.Writer) int {
+	if len(args) == 0 {
+		fmt.Fprint(stderr, usage)
+		return 2
+	}
+	commands := map[string]func(context.Context, *env, []string) error{
+		"serve": cmdServe, "put": cmdPut, "get": cmdGet, "ls": cmdLs, "rm": cmdRm,
+		"stats": cmdStats, "verify": cmdVerify,
+	}
+	switch args[0] {
+	case "help", "-h", "--help":
+		fmt.Fprint(stdout, usage)
+		return 0
+	case "version", "--version":
+		fmt.Fprintln(stdout, "backstop", version)
+		return 0
+	}
+	cmd, ok := commands[args[0]]
+	if !ok {
+		fmt.Fprintf(stderr, "backstop: unknown command %q\n\n%s", args[0], usage)
+		return 2
+	}
+	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
+	defer stop()
+	err := cmd(ctx, &env{stdin: stdin, stdout: stdout, stderr: stderr, name: args[0]}, args[1:])
+	var ee exitError
+	switch {
+	case err == nil:
+		return 0
+	case errors.As(err, &ee):
+		if ee.err != nil {
+			fmt.Fprintf(stderr, "backstop %s: %v\n", args[0], ee.err)
+		}
+		return ee.code
+	case errors.Is(err, errUsage):
+		return 2
+	}
+	fmt.Fprintf(stderr, "backstop %s: %v\n", args[0], friendly(err))
+	return 1
+}
+
+// friendly turns engine errors into what a person can act on.
+func friendly(err error) error {
+	switch {
+	case errors.Is(err, chunkstore.ErrFull):
+		return fmt.Errorf("%w\n(the item was not stored; free space or raise the capacity, then retry)", err)
+	case errors.Is(err, context.Canceled):
+		return errors.New("interrupted; nothing was stored or changed by this command")
+	}
+	return err
+}

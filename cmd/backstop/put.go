@@ -1,0 +1,128 @@
+package main
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"io"
+	"os"
+	"strings"
+	"time"
+
+	"backstop/chunkstore"
+)
+
+type metaFlag map[string]string
+
+func (m metaFlag) String() string { return fmt.Sprint(map[string]string(m)) }
+func (m metaFlag) Set(s string) error {
+	k, v, ok := strings.Cut(s, "=")
+	if !ok || k == "" {
+		return fmt.Errorf("want KEY=VALUE, got %q", s)
+	}
+	m[k] = v
+	return nil
+}
+
+func cmdPut(ctx context.Context, e *env, args []string) error {
+	fs := e.flags(true)
+	force := fs.Bool("force", false, "replace an existing item of the same name")
+	sizeFlag := fs.Int64("size", -1, "expected input size in bytes: a shorter or longer input is refused")
+	meta := metaFlag{}
+	fs.Var(meta, "meta", "KEY=VALUE kept with the item (repeatable)")
+	fs.StringVar(&e.capacity, "capacity", "", "capacity limit for the volumes (e.g. 500G; default: free disk space)")
+	fs.StringVar(&e.compression, "compression", "", "s2, zstd or none for new chunks")
+	fs.Usage = func() {
+		fmt.Fprintln(e.stderr, "Usage: backstop put [--data DIR] [--store S] [--force] [--meta K=V] NAME [FILE|-]")
+		fs.PrintDefaults()
+	}
+	pos, err := e.parse(fs, args)
+	if err != nil {
+		return err
+	}
+	if len(pos) < 1 || len(pos) > 2 {
+		return e.usageError(fs, "want NAME and an optional FILE")
+	}
+	name := pos[0]
+	var src io.Reader = e.stdin
+	label := "stdin"
+	if len(pos) == 2 && pos[1] != "-" {
+		f, err := os.Open(pos[1])
+		if err != nil {
+			return err
+		}
+		defer f.Close()
+		src, label = f, pos[1]
+	}
+	eng, err := e.open(ctx, true)
+	if err != nil {
+		return err
+	}
+	defer eng.Close()
+	w, err := eng.Create(ctx, e.store, name, chunkstore.WriteOptions{Replace: *force, Meta: meta})
+	if err != nil {
+		if errors.Is(err, chunkstore.ErrExists) {
+			return fmt.Errorf("%w (use --force to replace it)", err)
+		}
+		return err
+	}
+	start := time.Now()
+	p := startProgress(e.stderr, func(d time.Duration) string {
+		pr := w.Progress()
+		return fmt.Sprintf("%s  %s  %s new  dedup so far %s", human(pr.Bytes), rate(pr.Bytes, d), human(pr.StoredBytes), dedup(pr.Bytes, pr.StoredBytes))
+	})
+	n, err := copyCtx(ctx, w, src)
+	if err == nil && *sizeFlag >= 0 && n != *sizeFlag {
+		err = fmt.Errorf("%s gave %d bytes, --size says %d: input truncated or wrong", label, n, *sizeFlag)
+	}
+	var it chunkstore.Item
+	if err == nil {
+		it, err = w.Commit(ctx)
+	} else {
+		w.Abort()
+		err = fmt.Errorf("reading %s: %w; the item was not stored", label, err)
+	}
+	p.done()
+	if err != nil {
+		return err
+	}
+	d := time.Since(start)
+	fmt.Fprintf(e.stdout, "stored %s/%s: %s in %d chunks, %s new on disk, dedup %s, %s in %.1fs\n",
+		it.Store, it.Name, human(it.Size), it.Chunks, human(it.NewBytes), dedup(it.Size, it.NewBytes), rate(it.Size, d), d.Seconds())
+	return nil
+}
+
+// dedup formats logical/stored for one stream.
+func dedup(logical, stored int64) string {
+	if stored == 0 {
+		if logical == 0 {
+			return "1.00x"
+		}
+		return "total (every chunk was already stored)"
+	}
+	return fmt.Sprintf("%.2fx", float64(logical)/float64(stored))
+}
+
+// copyCtx copies src into w until EOF, an error, or ctx ends.
+func copyCtx(ctx context.Context, w io.Writer, src io.Reader) (int64, error) {
+	buf := make([]byte, 1<<20)
+	var n int64
+	for {
+		if err := ctx.Err(); err != nil {
+			return n, err
+		}
+		k, err := src.Read(buf)
+		if k > 0 {
+			if _, werr := w.Write(buf[:k]); werr != nil {
+				return n, werr
+			}
+			n += int64(k)
+		}
+		if err == io.EOF {
+			return n, nil
+		}
+		if err != nil {
+			return n, err
+		}
+	}
+}

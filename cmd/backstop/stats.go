@@ -1,0 +1,107 @@
+package main
+
+import (
+	"context"
+	"encoding/json"
+	"fmt"
+	"text/tabwriter"
+	"time"
+
+	"backstop/chunkstore"
+)
+
+func cmdStats(ctx context.Context, e *env, args []string) error {
+	fs := e.flags(false)
+	asJSON := fs.Bool("json", false, "print one JSON object")
+	fs.Usage = func() {
+		fmt.Fprintln(e.stderr, "Usage: backstop stats [--data DIR] [--json]")
+		fs.PrintDefaults()
+	}
+	pos, err := e.parse(fs, args)
+	if err != nil {
+		return err
+	}
+	if len(pos) != 0 {
+		return e.usageError(fs, "takes no arguments")
+	}
+	eng, err := e.open(ctx, false)
+	if err != nil {
+		return err
+	}
+	defer eng.Close()
+	st := eng.Stats()
+	if *asJSON {
+		return json.NewEncoder(e.stdout).Encode(st)
+	}
+	tw := tabwriter.NewWriter(e.stdout, 0, 4, 2, ' ', 0)
+	fmt.Fprintf(tw, "data directory\t%s\n", eng.Dir())
+	fmt.Fprintf(tw, "logical bytes\t%s (%d)\n", human(st.LogicalBytes), st.LogicalBytes)
+	fmt.Fprintf(tw, "stored bytes\t%s (%d)\n", human(st.StoredBytes), st.StoredBytes)
+	fmt.Fprintf(tw, "dedup ratio\t%.2fx\n", st.DedupRatio)
+	fmt.Fprintf(tw, "capacity\t%s (%.1f%% used)\n", human(st.CapacityBytes), 100*float64(st.StoredBytes)/float64(max(st.CapacityBytes, 1)))
+	fmt.Fprintf(tw, "items\t%d in %d stores; %d containers in %d volumes\n", st.Items, len(st.Stores), st.Containers, st.Volumes)
+	tw.Flush()
+	fmt.Fprintln(e.stdout)
+	tw = tabwriter.NewWriter(e.stdout, 0, 4, 2, ' ', tabwriter.AlignRight)
+	fmt.Fprintln(tw, "STORE\tDOMAIN\tITEMS\tLOGICAL\tSTORED\tDEDUP\t")
+	for _, s := range st.Stores {
+		fmt.Fprintf(tw, "%s\t%s\t%d\t%s\t%s\t%.2fx\t\n", s.Name, s.Domain, s.Items, human(s.LogicalBytes), human(s.StoredBytes), s.DedupRatio)
+	}
+	return tw.Flush()
+}
+
+func cmdVerify(ctx context.Context, e *env, args []string) error {
+	fs := e.flags(false)
+	asJSON := fs.Bool("json", false, "print the report as JSON")
+	fs.Usage = func() {
+		fmt.Fprintln(e.stderr, "Usage: backstop verify [--data DIR] [--json]\nExits 3 when it finds damage.")
+		fs.PrintDefaults()
+	}
+	pos, err := e.parse(fs, args)
+	if err != nil {
+		return err
+	}
+	if len(pos) != 0 {
+		return e.usageError(fs, "takes no arguments")
+	}
+	eng, err := e.open(ctx, false)
+	if err != nil {
+		return err
+	}
+	defer eng.Close()
+	start := time.Now()
+	var last chunkstore.VerifyProgress
+	p := startProgress(e.stderr, func(d time.Duration) string {
+		return fmt.Sprintf("verified %d of %d containers, %s of %s  %s", last.ContainersDone, last.Containers, human(last.BytesDone), human(last.Bytes), rate(last.BytesDone, d))
+	})
+	rep, err := eng.Verify(ctx, func(vp chunkstore.VerifyProgress) { last = vp })
+	p.done()
+	if err != nil {
+		return err
+	}
+	if *asJSON {
+		if err := json.NewEncoder(e.stdout).Encode(rep); err != nil {
+			return err
+		}
+	} else {
+		d := time.Since(start)
+		fmt.Fprintf(e.stdout, "verified %d containers, %d chunks, %s in %.1fs (%s)\n", rep.Containers, rep.Chunks, human(rep.Bytes), d.Seconds(), rate(rep.Bytes, d))
+		for _, dmg := range rep.Damage {
+			what := fmt.Sprintf("container %d (volume %d offset %d)", dmg.Container, dmg.Volume, dmg.Offset)
+			if dmg.Chunk != nil {
+				what = fmt.Sprintf("chunk %s in %s", dmg.Chunk, what)
+			}
+			fmt.Fprintf(e.stdout, "DAMAGED %s: %s\n", what, dmg.Problem)
+			for _, it := range dmg.Items {
+				fmt.Fprintf(e.stdout, "  used by item %s\n", it)
+			}
+		}
+	}
+	if len(rep.Damage) > 0 {
+		return exitError{code: 3, err: fmt.Errorf("found %d damaged chunks or containers", len(rep.Damage))}
+	}
+	if !*asJSON {
+		fmt.Fprintln(e.stdout, "no damage found")
+	}
+	return nil
+}
