@@ -81,15 +81,16 @@ func DefaultOptions() Options {
 
 // Engine is an open data directory: the dedup pool behind every store.
 type Engine struct {
-	dir   string
-	opts  Options
-	log   *slog.Logger
-	codec container.Codec
-	lock  *os.File
-	idx   *index.DB
-	vols  *volume.Set
-	dec   *container.Decompressor
-	cache *locality
+	dir      string
+	opts     Options
+	log      *slog.Logger
+	codec    container.Codec
+	lock     *os.File
+	idx      *index.DB
+	vols     *volume.Set
+	dec      *container.Decompressor
+	cache    *locality
+	inflight *inflight
 
 	// commitMu serialises changes to the catalog (items, stores, domains).
 	commitMu sync.Mutex
@@ -191,6 +192,7 @@ func (e *Engine) open(ctx context.Context) error {
 		return fmt.Errorf("chunkstore: %w", err)
 	}
 	e.cache = newLocality(e.opts.CacheContainers)
+	e.inflight = newInflight()
 	n, err := e.idx.LoadFilter()
 	if err != nil {
 		return fmt.Errorf("chunkstore: load filter: %w", err)

@@ -40,8 +40,12 @@ func testData(seed uint64, n int) []byte {
 	for i := 0; i < n; {
 		if r.IntN(2) == 0 {
 			k := min(n-i, 1+r.IntN(4096))
-			for j := range k {
-				b[i+j] = byte(r.Uint32())
+			for j := 0; j < k; j += 8 {
+				v := r.Uint64()
+				for x := j; x < min(j+8, k); x++ {
+					b[i+x] = byte(v)
+					v >>= 8
+				}
 			}
 			i += k
 		} else {

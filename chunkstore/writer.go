@@ -61,6 +61,7 @@ type Writer struct {
 
 	// Owned by the sequencer goroutine.
 	builder  *container.Builder
+	made     int // builders made so far
 	seg      []index.RecipeEntry
 	segOff   int64
 	off      int64
@@ -70,8 +71,8 @@ type Writer struct {
 	flushed  chan error
 	flushErr atomic.Pointer[error] // set when the flusher stops on an error
 
-	pmu     sync.Mutex
-	pending map[container.Fingerprint]bool // in this stream's unflushed containers
+	flight   *flight                // carries the chunks of builder
+	borrowed map[*flight][]borrowed // chunks other streams carry for us
 
 	marked bool // flusher: 'p' mark written
 }
@@ -83,6 +84,7 @@ type segment struct {
 
 type flushJob struct {
 	builder *container.Builder // nil: segments only
+	flight  *flight
 	id      uint64
 	segs    []segment
 }
@@ -123,7 +125,7 @@ func (e *Engine) Create(ctx context.Context, store, name string, opts WriteOptio
 	e.writing[key] = true
 	e.streams.Add(1)
 	e.mu.Unlock()
-	w := &Writer{e: e, store: s, dom: dom, name: name, key: key, opts: opts, pending: map[container.Fingerprint]bool{}}
+	w := &Writer{e: e, store: s, dom: dom, name: name, key: key, opts: opts, borrowed: map[*flight][]borrowed{}}
 	if err := w.start(); err != nil {
 		w.release()
 		return nil, err
@@ -167,9 +169,10 @@ func (w *Writer) start() error {
 	w.pr, w.pw = io.Pipe()
 	w.done = make(chan struct{})
 	w.builder = container.NewBuilder(w.e.opts.ContainerSize)
-	w.free = make(chan *container.Builder, 1)
-	w.free <- container.NewBuilder(w.e.opts.ContainerSize)
-	w.flushQ = make(chan flushJob, 1)
+	w.flight = newFlight(w)
+	w.made = 1
+	w.free = make(chan *container.Builder, builders)
+	w.flushQ = make(chan flushJob, builders)
 	w.flushed = make(chan error, 1)
 	go w.flusher()
 	go w.run()
@@ -296,8 +299,14 @@ func (w *Writer) sequence(order <-chan *job, pool *sync.Pool) error {
 		}
 		pool.Put(j)
 	}
+	if err == nil {
+		err = w.settle(true)
+	}
 	if err == nil && w.builder.Count() > 0 {
 		err = w.seal()
+	}
+	if w.builder.Count() == 0 || err != nil {
+		w.e.inflight.land(w.flight, false) // never queued
 	}
 	if err == nil && len(w.seg) > 0 {
 		w.segs = append(w.segs, segment{w.segOff, w.seg})
@@ -313,17 +322,22 @@ func (w *Writer) sequence(order <-chan *job, pool *sync.Pool) error {
 func (w *Writer) add(j *job) error {
 	n := len(j.data)
 	w.bytes.Add(int64(n))
-	if !j.found && !w.isPending(j.fp) {
-		w.builder.Add(j.fp, j.stored, n, j.codec)
-		w.setPending(j.fp)
-		w.stored.Add(int64(len(j.stored)))
-		w.newChunks.Add(1)
+	var carrier *flight
+	if !j.found {
+		carrier = w.e.inflight.claim(j.fp, w.flight)
+	}
+	switch {
+	case !j.found && carrier == nil:
+		w.keep(j.fp, j.stored, n, j.codec)
 		if w.builder.Full() {
 			if err := w.seal(); err != nil {
 				return err
 			}
 		}
-	} else {
+	case carrier != nil && carrier.owner != w:
+		w.borrowed[carrier] = append(w.borrowed[carrier], borrowed{fp: j.fp, stored: append([]byte(nil), j.stored...), raw: n, codec: j.codec})
+		w.dupChunks.Add(1)
+	default:
 		w.dupChunks.Add(1)
 	}
 	if len(w.seg) == 0 {
@@ -342,16 +356,38 @@ func (w *Writer) add(j *job) error {
 	return nil
 }
 
-func (w *Writer) isPending(fp container.Fingerprint) bool {
-	w.pmu.Lock()
-	defer w.pmu.Unlock()
-	return w.pending[fp]
+func (w *Writer) keep(fp container.Fingerprint, stored []byte, n int, codec container.Codec) {
+	w.builder.Add(fp, stored, n, codec)
+	w.stored.Add(int64(len(stored)))
+	w.newChunks.Add(1)
 }
 
-func (w *Writer) setPending(fp container.Fingerprint) {
-	w.pmu.Lock()
-	w.pending[fp] = true
-	w.pmu.Unlock()
+// settle forgets borrowed chunks whose flights landed; with final, it
+// stores itself those whose flights failed or are still travelling.
+func (w *Writer) settle(final bool) error {
+	for f, chunks := range w.borrowed {
+		done, ok := f.landed()
+		if done && ok {
+			delete(w.borrowed, f)
+			continue
+		}
+		if !done && !final {
+			continue
+		}
+		delete(w.borrowed, f)
+		for _, c := range chunks {
+			// Another flight may have claimed it meanwhile; a second copy
+			// is harmless.
+			w.e.inflight.claim(c.fp, w.flight)
+			w.keep(c.fp, c.stored, c.raw, c.codec)
+			if w.builder.Full() {
+				if err := w.seal(); err != nil {
+					return err
+				}
+			}
+		}
+	}
+	return nil
 }
 
 func (w *Writer) takeSegs() []segment {
@@ -360,18 +396,33 @@ func (w *Writer) takeSegs() []segment {
 	return s
 }
 
+// builders is how many containers a stream fills and flushes at once: one
+// filling, the others being written, so that a slow fsync does not stall
+// chunking.
+const builders = 3
+
 // seal hands the current container to the flusher and takes a free builder.
 func (w *Writer) seal() error {
 	id, err := w.e.idx.NextContainerID()
 	if err != nil {
 		return w.e.translate(err)
 	}
-	if err := w.queue(flushJob{builder: w.builder, id: id, segs: w.takeSegs()}); err != nil {
-		return err
+	if err := w.queue(flushJob{builder: w.builder, flight: w.flight, id: id, segs: w.takeSegs()}); err != nil {
+		return err // sequence lands the flight
 	}
-	w.builder = <-w.free
+	w.flight = newFlight(w)
+	select {
+	case w.builder = <-w.free:
+	default:
+		if w.made < builders {
+			w.made++
+			w.builder = container.NewBuilder(w.e.opts.ContainerSize)
+			return w.settle(false)
+		}
+		w.builder = <-w.free
+	}
 	w.builder.Reset()
-	return nil
+	return w.settle(false)
 }
 
 func (w *Writer) queue(j flushJob) error {
@@ -383,74 +434,95 @@ func (w *Writer) queue(j flushJob) error {
 }
 
 // flusher writes sealed containers to a volume, syncs them, then commits
-// their chunks and any recipe segments to the index, in order.
+// their chunks and any recipe segments to the index. It takes whatever has
+// queued up at once, so that one fsync and one index commit serve several
+// containers when the disk is the bottleneck.
 func (w *Writer) flusher() {
 	var err error
 	for j := range w.flushQ {
-		if err == nil {
-			err = w.flush(j)
+		group := []flushJob{j}
+	more:
+		for len(group) < builders {
+			select {
+			case j, ok := <-w.flushQ:
+				if !ok {
+					break more
+				}
+				group = append(group, j)
+			default:
+				break more
+			}
 		}
-		if j.builder != nil {
-			w.free <- j.builder
+		if err == nil {
+			err = w.flush(group)
+			if err != nil {
+				w.flushErr.Store(&err)
+			}
 		}
 		if err != nil {
-			w.flushErr.Store(&err)
-			break
+			for _, j := range group {
+				if j.flight != nil {
+					w.e.inflight.land(j.flight, false)
+				}
+			}
 		}
-	}
-	w.flushed <- err
-	// Drain so the sequencer never blocks on a dead flusher.
-	for j := range w.flushQ {
-		if j.builder != nil {
-			select {
-			case w.free <- j.builder:
-			default:
+		for _, j := range group {
+			if j.builder != nil {
+				w.free <- j.builder
 			}
 		}
 	}
+	w.flushed <- err
 }
 
-func (w *Writer) flush(j flushJob) error {
+func (w *Writer) flush(group []flushJob) error {
 	e := w.e
 	b := e.idx.NewBatch()
+	defer b.Discard()
 	if !w.marked {
 		b.MarkPending(w.id)
 		w.marked = true
 	}
-	var rec index.ContainerRec
-	var entries []container.Entry
-	if j.builder != nil {
-		entries = j.builder.Entries()
+	var recs []index.ContainerRec
+	synced := map[uint32]bool{}
+	for _, j := range group {
+		if j.builder == nil {
+			continue
+		}
 		data := j.builder.Seal(j.id, w.dom.ID)
 		vol, off, err := e.vols.Append(data)
 		if err != nil {
-			b.Discard()
 			return e.translate(err)
 		}
-		if err := e.vols.Sync(vol); err != nil {
-			b.Discard()
-			return e.translate(err)
-		}
-		rec = index.ContainerRec{ID: j.id, Volume: vol, Offset: off, Size: int64(len(data)),
-			Body: uint32(j.builder.Len()), Count: uint32(len(entries)), Domain: w.dom.ID, Created: e.opts.Now().UnixNano()}
+		synced[vol] = false
+		rec := index.ContainerRec{ID: j.id, Volume: vol, Offset: off, Size: int64(len(data)),
+			Body: uint32(j.builder.Len()), Count: uint32(j.builder.Count()), Domain: w.dom.ID, Created: e.opts.Now().UnixNano()}
+		recs = append(recs, rec)
 		b.PutContainer(rec)
-		for _, en := range entries {
+		for _, en := range j.builder.Entries() {
 			b.PutChunk(en.FP, index.Loc{Container: j.id, Offset: en.Offset, Stored: en.Stored, Raw: en.Raw, Codec: en.Codec})
 		}
 	}
-	for _, s := range j.segs {
-		b.PutSegment(w.id, s.off, s.entries)
+	for vol := range synced {
+		if err := e.vols.Sync(vol); err != nil {
+			return e.translate(err)
+		}
+	}
+	for _, j := range group {
+		for _, s := range j.segs {
+			b.PutSegment(w.id, s.off, s.entries)
+		}
 	}
 	if err := b.Commit(); err != nil {
 		return e.translate(err)
 	}
-	if j.builder != nil {
+	for _, rec := range recs {
 		e.addContainer(rec)
-		w.pmu.Lock()
-		for _, en := range entries {
-			delete(w.pending, en.FP)
+	}
+	for _, j := range group {
+		if j.flight != nil {
+			e.inflight.land(j.flight, true)
 		}
-		w.pmu.Unlock()
 	}
 	return nil
 }

@@ -76,31 +76,23 @@ trap 'rm -rf "$GOWD"' EXIT
 elapsed() { awk -v s="$start" -v e="$(date +%s.%N)" 'BEGIN {printf "%.1f", e - s}'; }
 tarname() { printf '%s/%02d-%s.tar' "$TARS" "$(($1 + 1))" "${VERS[$1]}"; }
 
-# Download (and extract) every version whose tar is missing, in one go command
-# so the downloads run concurrently.
-missing=()
-for i in "${!VERS[@]}"; do
-	[[ -f $(tarname "$i") ]] || missing+=("$MODULE@${VERS[$i]}")
-done
-if ((${#missing[@]})); then
-	echo "realdata: downloading ${#missing[@]} versions of $MODULE"
-	(cd "$GOWD" && go mod download -json "${missing[@]}") >"$GOWD/dl.json"
-	echo "realdata: downloaded at +$(elapsed) s"
-fi
-
 : >"$MANIFEST.tmp"
 for i in "${!VERS[@]}"; do
 	v=${VERS[$i]}
 	out=$(tarname "$i")
 	if [[ ! -f $out ]]; then
-		dir=$(cd "$GOWD" && go mod download -json "$MODULE@$v" | sed -n 's/^\t"Dir": "\(.*\)",$/\1/p')
+		# One version at a time: go extracts ~27k files per version and is
+		# CPU/filesystem bound, so concurrent downloads are no faster here.
+		dir=$(cd "$GOWD" && go mod download -json "$MODULE@$v" |
+			sed -n 's/^\t"Dir": "\(.*\)",$/\1/p')
 		[[ -d $dir ]] || { echo "realdata: no extracted dir for $MODULE@$v" >&2; exit 1; }
 		# Paths inside the tar do not contain the version (./...), as in
 		# successive backups of one directory; metadata is normalised.
 		tar --sort=name --mtime=@0 --owner=0 --group=0 --numeric-owner \
 			--mode=u=rwX,go=rX --format=gnu -C "$dir" -cf "$out.tmp" .
 		mv "$out.tmp" "$out"
-		echo "realdata: wrote $out"
+		rm -rf "$dir" # keep at most one extracted version on disk
+		echo "realdata: wrote $out (+$(elapsed) s)"
 	fi
 	printf '%02d\t%s\t%s\t%s\n' "$((i + 1))" "$v" "$(stat -c %s "$out")" \
 		"$(sha256sum "$out" | cut -d' ' -f1)" >>"$MANIFEST.tmp"

@@ -202,6 +202,27 @@ func TestZeros(t *testing.T) {
 	}
 }
 
+// TestGearByteRuns pins how the default table cuts runs of one byte value,
+// as the package doc states.
+func TestGearByteRuns(t *testing.T) {
+	for _, avg := range []int{1 << 10, 2 << 10} {
+		p := Params{Algorithm: Gear, Min: avg / 4, Avg: avg, Max: avg * 4}
+		for c := range 256 {
+			data := bytes.Repeat([]byte{byte(c)}, 3*p.Max)
+			want := p.Max
+			if avg == 1<<10 && c == 0x3a {
+				want = p.Avg
+			}
+			for i, n := range lengths(mustChunk(t, bytes.NewReader(data), p)) {
+				if n != want {
+					t.Fatalf("avg %d, byte %#x: chunk %d has length %d, want %d",
+						avg, c, i, n, want)
+				}
+			}
+		}
+	}
+}
+
 // errAfter returns a reader of data that then fails with err.
 func errAfter(data []byte, err error) io.Reader {
 	return io.MultiReader(bytes.NewReader(data), iotest.ErrReader(err))

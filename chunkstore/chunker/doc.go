@@ -30,24 +30,28 @@
 //	strict = the top b+2 bits set (^0 << (64-(b+2)))
 //	loose  = the top b-2 bits set (^0 << (64-(b-2)))
 //
-// Within a chunk starting at offset 0 of the remaining stream, a chunk of
-// length n (ending after byte n-1) is cut at the smallest n such that
+// Each chunk starts where the previous one ended (the first at the start of
+// the stream). With x[j] the j-th byte from the chunk's start, the chunk's
+// length is the smallest n such that
 //
 //	n == Max, or
 //	Min <= n < Avg and fp(n-1) & strict == 0, or
 //	Avg <= n < Max and fp(n-1) & loose == 0,
 //
-// or at the end of the stream if that comes first. The fingerprint is not
-// computed for the first Min-64 bytes of a chunk; it starts from zero at
-// offset Min-64, so every tested fingerprint covers a full 64-byte window
-// inside the chunk and a cut point is decided by those 64 bytes alone.
-// Chunks are thus in [Min, Max], except that the last chunk may be shorter.
+// or the number of bytes left in the stream if that is smaller. The
+// fingerprint is not computed for the first Min-64 bytes of a chunk; it
+// starts from zero at x[Min-64], so every tested fingerprint covers a full
+// 64-byte window inside the chunk, and whether x[i] ends a chunk is decided
+// by the 64 bytes x[i-63..i] and the chunk length i+1 alone. (Plain FastCDC
+// starts hashing at x[Min], so its first 63 tests see a partial window.)
+// Chunks are thus in [Min, Max], except that the last one may be shorter.
 //
 // The strict mask below Avg and the loose mask above it pull chunk lengths
 // towards Avg. On random data the mean chunk length with Min = Avg/4 and
 // Max = 4*Avg is about 1.15*Avg, and very few chunks reach Max. A run of one
-// repeated byte has a constant fingerprint; with the default table such runs
-// (zeros included) are cut at Max.
+// repeated byte value c has the constant fingerprint -G[c]; with the default
+// table and Avg >= 2 KiB, runs of every byte value (zeros included) are cut
+// at Max. (With Avg = 1 KiB, runs of 0x3a are cut at Avg.)
 //
 // # Rabin
 //

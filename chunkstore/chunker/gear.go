@@ -56,13 +56,13 @@ func gearMasks(avg int) (strict, loose uint64) {
 // gearChunker is the Gear chunker. buf[start:end] holds read but not yet
 // returned bytes.
 type gearChunker struct {
-	r             io.Reader
-	tab           *[256]uint64
-	buf           []byte
-	start, end    int
-	min, avg, max int
-	strict, loose uint64
-	rerr          error // first error from r, io.EOF at end of input
+	r                      io.Reader
+	tab                    *[256]uint64
+	buf                    []byte
+	start, end             int
+	minLen, avgLen, maxLen int
+	strict, loose          uint64
+	rerr                   error // first error from r, io.EOF at end of input
 }
 
 func newGear(r io.Reader, p Params) Chunker {
@@ -76,9 +76,9 @@ func newGear(r io.Reader, p Params) Chunker {
 		r:      r,
 		tab:    tab,
 		buf:    make([]byte, max(4*p.Max, gearMinBuf)),
-		min:    p.Min,
-		avg:    p.Avg,
-		max:    p.Max,
+		minLen: p.Min,
+		avgLen: p.Avg,
+		maxLen: p.Max,
 		strict: strict,
 		loose:  loose,
 	}
@@ -87,7 +87,7 @@ func newGear(r io.Reader, p Params) Chunker {
 // Next implements Chunker. Once a read fails, Next returns that error on every
 // call; bytes read before the failure but not yet returned are dropped.
 func (g *gearChunker) Next() ([]byte, error) {
-	if g.end-g.start < g.max && g.rerr == nil {
+	if g.end-g.start < g.maxLen && g.rerr == nil {
 		g.fill()
 	}
 	if g.rerr != nil && g.rerr != io.EOF {
@@ -97,7 +97,7 @@ func (g *gearChunker) Next() ([]byte, error) {
 	if avail == 0 {
 		return nil, io.EOF
 	}
-	n := g.cut(g.buf[g.start : g.start+min(avail, g.max)])
+	n := g.cut(g.buf[g.start : g.start+min(avail, g.maxLen)])
 	c := g.buf[g.start : g.start+n : g.start+n]
 	g.start += n
 	return c, nil
@@ -107,12 +107,12 @@ func (g *gearChunker) Next() ([]byte, error) {
 // moves the buffered bytes to the front first if a Max-long chunk starting at
 // g.start would not fit.
 func (g *gearChunker) fill() {
-	if len(g.buf)-g.start < g.max {
+	if len(g.buf)-g.start < g.maxLen {
 		g.end = copy(g.buf, g.buf[g.start:g.end])
 		g.start = 0
 	}
 	empty := 0
-	for g.end-g.start < g.max && g.rerr == nil {
+	for g.end-g.start < g.maxLen && g.rerr == nil {
 		n, err := g.r.Read(g.buf[g.end:])
 		if n < 0 || n > len(g.buf)-g.end {
 			g.rerr = errBadRead
@@ -137,18 +137,18 @@ func (g *gearChunker) fill() {
 // the rule.
 func (g *gearChunker) cut(data []byte) int {
 	n := len(data)
-	if n <= g.min {
+	if n <= g.minLen {
 		return n
 	}
 	tab := g.tab
 	// Warm up on the gearWindow-1 bytes before the first candidate byte, so
 	// that every tested fingerprint covers a full window.
 	var fp uint64
-	for _, b := range data[g.min-gearWindow : g.min-1] {
+	for _, b := range data[g.minLen-gearWindow : g.minLen-1] {
 		fp = fp<<1 + tab[b]
 	}
-	i := g.min - 1 // offset of the next byte to hash
-	if normal := min(g.avg-1, n); i < normal {
+	i := g.minLen - 1 // offset of the next byte to hash
+	if normal := min(g.avgLen-1, n); i < normal {
 		k, h := gearScan(tab, data[i:normal], fp, g.strict)
 		if k > 0 {
 			return i + k

@@ -172,7 +172,9 @@ func NewBuilder(limit int) *Builder {
 // Reset empties the builder for the next container.
 func (b *Builder) Reset() {
 	if b.buf == nil {
-		b.buf = make([]byte, HeaderSize, HeaderSize+b.limit+b.limit/8)
+		// Grown on demand: a stream that stores a few bytes should not
+		// hold a whole container's worth of memory.
+		b.buf = make([]byte, HeaderSize, HeaderSize+min(b.limit, 64<<10))
 	}
 	b.buf = b.buf[:HeaderSize]
 	b.entries = b.entries[:0]
