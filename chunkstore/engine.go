@@ -49,6 +49,8 @@ type Options struct {
 	VolumeSize int64
 	// Capacity bounds all volumes together; 0 means the free disk space.
 	Capacity int64
+	// Reserve is disk space kept free for the index (see volume.Options).
+	Reserve int64
 	// ContainerSize is the body size at which a container is sealed.
 	ContainerSize int
 	// Compression is "s2", "zstd" or "none".
@@ -185,7 +187,7 @@ func (e *Engine) open(ctx context.Context) error {
 	if e.idx, err = index.Open(filepath.Join(e.dir, "index"), e.log); err != nil {
 		return fmt.Errorf("chunkstore: %w", err)
 	}
-	if e.vols, err = volume.Open(filepath.Join(e.dir, "volumes"), volume.Options{MaxSize: e.opts.VolumeSize, Capacity: e.opts.Capacity}); err != nil {
+	if e.vols, err = volume.Open(filepath.Join(e.dir, "volumes"), volume.Options{MaxSize: e.opts.VolumeSize, Capacity: e.opts.Capacity, Reserve: e.opts.Reserve}); err != nil {
 		return fmt.Errorf("chunkstore: %w", err)
 	}
 	if e.dec, err = container.NewDecompressor(); err != nil {

@@ -24,9 +24,18 @@ type Options struct {
 	// MaxSize is the size at which a volume is full and the next begins.
 	MaxSize int64
 	// Capacity bounds the bytes of all volumes together. 0 means the bytes
-	// already used plus the free space of the file system at Open.
+	// already used plus the free space of the file system at Open, less
+	// Reserve.
 	Capacity int64
+	// Reserve is the free space an Append leaves on the file system in
+	// any case, for the index that lives beside the volumes: badger writes
+	// through mmap, and a full disk under mmap is a crash, not an error.
+	// 0 means DefaultReserve.
+	Reserve int64
 }
+
+// DefaultReserve is the file system space that volumes leave free.
+const DefaultReserve = 512 << 20
 
 // Set is the set of volume files of one data directory. It is safe for
 // concurrent use.
@@ -34,6 +43,7 @@ type Set struct {
 	dir      string
 	maxSize  int64
 	capacity int64
+	reserve  int64
 
 	mu    sync.Mutex
 	files []*os.File
@@ -54,7 +64,10 @@ func Open(dir string, opts Options) (*Set, error) {
 		return nil, fmt.Errorf("volume: %w", err)
 	}
 	sort.Strings(names)
-	s := &Set{dir: dir, maxSize: opts.MaxSize}
+	if opts.Reserve <= 0 {
+		opts.Reserve = DefaultReserve
+	}
+	s := &Set{dir: dir, maxSize: opts.MaxSize, reserve: opts.Reserve}
 	for i, name := range names {
 		if filepath.Base(name) != volumeName(i) {
 			s.Close()
@@ -67,14 +80,23 @@ func Open(dir string, opts Options) (*Set, error) {
 	}
 	s.capacity = opts.Capacity
 	if s.capacity <= 0 {
-		var st unix.Statfs_t
-		if err := unix.Statfs(dir, &st); err != nil {
+		free, err := s.free()
+		if err != nil {
 			s.Close()
-			return nil, fmt.Errorf("volume: statfs %s: %w", dir, err)
+			return nil, err
 		}
-		s.capacity = s.used + int64(st.Bavail)*int64(st.Bsize)
+		s.capacity = s.used + max(free-s.reserve, 0)
 	}
 	return s, nil
+}
+
+// free is the space left on the file system for an unprivileged writer.
+func (s *Set) free() (int64, error) {
+	var st unix.Statfs_t
+	if err := unix.Statfs(s.dir, &st); err != nil {
+		return 0, fmt.Errorf("volume: statfs %s: %w", s.dir, err)
+	}
+	return int64(st.Bavail) * int64(st.Bsize), nil
 }
 
 func volumeName(i int) string { return fmt.Sprintf("%04d.vol", i) }
@@ -121,6 +143,13 @@ func (s *Set) Append(b []byte) (vol uint32, off int64, err error) {
 	defer s.mu.Unlock()
 	if s.used+n > s.capacity {
 		return 0, 0, fmt.Errorf("%w: %d of %d bytes used, %d more needed", ErrFull, s.used, s.capacity, n)
+	}
+	free, err := s.free()
+	if err != nil {
+		return 0, 0, err
+	}
+	if free-n < s.reserve {
+		return 0, 0, fmt.Errorf("%w: the file system has %d bytes free and %d must stay free for the index", ErrFull, free, s.reserve)
 	}
 	last := len(s.files) - 1
 	if last < 0 || s.sizes[last]+n > s.maxSize {

@@ -1,0 +1,59 @@
+package chunkstore
+
+import (
+	"bytes"
+	"context"
+	"errors"
+	"os"
+	"os/exec"
+	"testing"
+)
+
+// TestFullDisk fills a real, small file system (a tmpfs mounted for the
+// test, so it needs root) and checks that the write that does not fit
+// fails with ErrFull, that nothing else is lost, and that the data
+// directory still opens, lists and verifies.
+func TestFullDisk(t *testing.T) {
+	if os.Geteuid() != 0 {
+		t.Skip("needs root to mount a small tmpfs; TestFull covers the capacity limit")
+	}
+	dir := t.TempDir()
+	if out, err := exec.Command("mount", "-t", "tmpfs", "-o", "size=160m", "tmpfs", dir).CombinedOutput(); err != nil {
+		t.Fatalf("mount tmpfs: %v %s", err, out)
+	}
+	t.Cleanup(func() { exec.Command("umount", dir).Run() })
+	o := testOptions()
+	o.VolumeSize = 1 << 30
+	o.Reserve = 64 << 20
+	e := openTest(t, dir+"/data", o)
+	first := testData(1, 40<<20)
+	put(t, e, DefaultStore, "first", first)
+
+	w, err := e.Create(context.Background(), DefaultStore, "too-big", WriteOptions{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	w.Write(testData(2, 160<<20))
+	if _, err := w.Commit(context.Background()); !errors.Is(err, ErrFull) {
+		t.Fatalf("commit on a full disk: %v, want ErrFull", err)
+	}
+	// A small item still fits in what is left, dedup still works.
+	put(t, e, DefaultStore, "dup", first)
+	if err := e.Close(); err != nil {
+		t.Fatalf("close on a nearly full disk: %v", err)
+	}
+	e = openTest(t, dir+"/data", o)
+	defer e.Close()
+	for _, name := range []string{"first", "dup"} {
+		if !bytes.Equal(get(t, e, DefaultStore, name), first) {
+			t.Fatalf("%s damaged by the full disk", name)
+		}
+	}
+	if _, err := e.Stat(context.Background(), DefaultStore, "too-big"); !errors.Is(err, ErrNotFound) {
+		t.Fatalf("the item that did not fit is visible: %v", err)
+	}
+	rep, err := e.Verify(context.Background(), nil)
+	if err != nil || len(rep.Damage) != 0 {
+		t.Fatalf("verify after full disk: %v %+v", err, rep.Damage)
+	}
+}
