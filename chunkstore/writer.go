@@ -56,6 +56,8 @@ type Writer struct {
 	done chan struct{}
 	err  error // the pipeline's outcome, set before done closes
 	end  bool  // Commit or Abort has run
+	// started: the pipeline runs (begin)
+	started bool
 
 	bytes, stored, newChunks, dupChunks atomic.Int64
 
@@ -175,8 +177,26 @@ func (w *Writer) start() error {
 	w.flushQ = make(chan flushJob, builders)
 	w.flushed = make(chan error, 1)
 	go w.flusher()
-	go w.run()
 	return nil
+}
+
+// begin starts the pipeline on first use; it reads first (if not nil),
+// then whatever Write puts in the pipe.
+func (w *Writer) begin(first io.Reader) {
+	if w.started {
+		return
+	}
+	w.started = true
+	src := io.Reader(w.pr)
+	if first != nil {
+		ra := newReadahead(first)
+		src = io.MultiReader(ra, w.pr)
+		go func() {
+			<-w.done
+			ra.stop()
+		}()
+	}
+	go w.run(src)
 }
 
 // Write hands p to the chunking pipeline.
@@ -184,11 +204,48 @@ func (w *Writer) Write(p []byte) (int, error) {
 	if w.end {
 		return 0, fmt.Errorf("%w: write after commit or abort", ErrInvalid)
 	}
+	w.begin(nil)
 	return w.pw.Write(p)
 }
 
+// eofReader tells ReadFrom when the chunker has read its source to the end.
+type eofReader struct {
+	r    io.Reader
+	n    int64
+	err  error
+	done chan struct{}
+}
+
+func (e *eofReader) Read(p []byte) (int, error) {
+	n, err := e.r.Read(p)
+	e.n += int64(n)
+	if err != nil {
+		if err != io.EOF {
+			e.err = err
+		}
+		close(e.done)
+	}
+	return n, err
+}
+
 // ReadFrom copies r into the item with large writes.
+//
+// On a fresh Writer the chunker reads r directly, saving a copy; a read
+// error from r fails the item.
 func (w *Writer) ReadFrom(r io.Reader) (int64, error) {
+	if w.end {
+		return 0, fmt.Errorf("%w: write after commit or abort", ErrInvalid)
+	}
+	if !w.started {
+		src := &eofReader{r: r, done: make(chan struct{})}
+		w.begin(src)
+		select {
+		case <-src.done:
+			return src.n, src.err
+		case <-w.done:
+			return src.n, w.err
+		}
+	}
 	buf := make([]byte, 1<<20)
 	var n int64
 	for {
@@ -215,8 +272,8 @@ func (w *Writer) Progress() Progress {
 
 // run is the pipeline: this goroutine chunks, workers hash, look up and
 // compress in parallel, and the sequencer puts results back in order.
-func (w *Writer) run() {
-	ch, _ := chunker.New(w.pr, w.dom.Chunker)
+func (w *Writer) run(src io.Reader) {
+	ch, _ := chunker.New(src, w.dom.Chunker)
 	workers := w.e.opts.Workers
 	jobs := make(chan *job, workers*2)
 	order := make(chan *job, 64)
@@ -542,6 +599,7 @@ func (w *Writer) Commit(ctx context.Context) (Item, error) {
 	}
 	w.end = true
 	defer w.release()
+	w.begin(nil)
 	w.pw.Close()
 	<-w.done
 	err := w.err
@@ -571,6 +629,7 @@ func (w *Writer) Abort() error {
 	}
 	w.end = true
 	defer w.release()
+	w.begin(nil)
 	w.pw.CloseWithError(errAborted)
 	<-w.done
 	w.cleanup()

@@ -25,13 +25,19 @@ DATA_DIR=${1:-${DATA_DIR:-/tmp/backstop-bench}}
 BACKSTOP=${2:-${BACKSTOP:-}}
 read -r -a TOOLS <<<"${TOOLS:-backstop restic borg}"
 RESULTS=${RESULTS:-}
+# Make paths absolute: the benchmark runs inside its temporary work dir.
+[[ -z $RESULTS || $RESULTS == /* ]] || RESULTS=$PWD/$RESULTS
+if [[ -n $BACKSTOP && $BACKSTOP != /* ]]; then
+	if [[ $BACKSTOP == */* ]]; then BACKSTOP=$PWD/$BACKSTOP; else BACKSTOP=$(command -v "$BACKSTOP"); fi
+fi
 
 has_tool() { [[ " ${TOOLS[*]} " == *" $1 "* ]]; }
 die() { echo "bench: $*" >&2; exit 1; }
 
 # --- prerequisites ---------------------------------------------------------
 # command -> Debian package; install only what is missing.
-declare -A PKG=([jq]=jq [/usr/bin/time]=time [cmp]=diffutils [tar]=tar [go]=golang)
+command -v go >/dev/null || die "go is needed (the data set comes through the module proxy)"
+declare -A PKG=([jq]=jq [/usr/bin/time]=time [cmp]=diffutils)
 has_tool restic && PKG[restic]=restic
 has_tool borg && PKG[borg]=borgbackup
 missing=()
@@ -72,6 +78,7 @@ if has_tool backstop && [[ -z $BACKSTOP ]]; then
 		./cmd/backstop)
 	BACKSTOP=$W/backstop
 fi
+if has_tool backstop; then [[ -x $BACKSTOP ]] || die "not executable: $BACKSTOP"; fi
 
 # stage TAR: make TAR appear at $IN (hard link; copy if on another fs).
 stage() { ln -f "$1" "$IN" 2>/dev/null || cp "$1" "$IN"; }

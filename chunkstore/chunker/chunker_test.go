@@ -13,14 +13,8 @@ import (
 )
 
 // smallParams are the parameter sets of the edge-case tests.
-func smallParams() []struct {
-	name string
-	p    Params
-} {
-	return []struct {
-		name string
-		p    Params
-	}{
+func smallParams() []namedParams {
+	return []namedParams{
 		{"gear-default", DefaultParams()},
 		{"gear-4k", Params{Algorithm: Gear, Min: 1 << 10, Avg: 4 << 10, Max: 16 << 10}},
 		{"gear-tiny", Params{Algorithm: Gear, Min: 64, Avg: 1 << 10, Max: 1025, Seed: 7}},
@@ -326,10 +320,7 @@ func TestShiftResistance(t *testing.T) {
 	orig := randomBytes(18, n)
 	shifted := append(randomBytes(19, 100), orig...)
 	const k = 1 << 10
-	for _, pc := range []struct {
-		name string
-		p    Params
-	}{
+	for _, pc := range []namedParams{
 		{"gear-default", DefaultParams()},
 		{"gear-16k", Params{Algorithm: Gear, Min: 4 * k, Avg: 16 * k, Max: 64 * k}},
 		{"rabin-64k", Params{Algorithm: Rabin, Min: 16 * k, Avg: 64 * k, Max: 256 * k}},

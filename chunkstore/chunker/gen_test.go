@@ -10,6 +10,12 @@ import (
 // tested against the reference outputs in TestSplitmix64), so it is the same
 // on every platform and Go release.
 
+// namedParams is a parameter set with a test name.
+type namedParams struct {
+	name string
+	p    Params
+}
+
 // randomBytes returns n pseudo-random bytes: the little-endian outputs of a
 // splitmix64 stream started from seed.
 func randomBytes(seed uint64, n int) []byte {

@@ -22,16 +22,10 @@ var update = flag.Bool("update", false, "rewrite the golden vectors in testdata/
 // default, found with restic's DerivePolynomial from a splitmix64 stream.
 const rabinTestPol = 0x34930f702b6453
 
-// goldenCase is one Params whose boundaries over goldenInput are pinned in
-// testdata/golden-<name>.txt.
-type goldenCase struct {
-	name string
-	p    Params
-}
-
-// goldenCases lists the pinned parameter sets. Changing an entry's Params
+// goldenCases lists the parameter sets whose boundaries over goldenInput are
+// pinned in testdata/golden-<name>.txt. Changing an entry's Params
 // changes its file; the boundary rule of a released Algorithm must not.
-func goldenCases() []goldenCase {
+func goldenCases() []namedParams {
 	gear := func(minSize, avg, maxSize int, seed uint64) Params {
 		return Params{Algorithm: Gear, Min: minSize, Avg: avg, Max: maxSize, Seed: seed}
 	}
@@ -39,7 +33,7 @@ func goldenCases() []goldenCase {
 		return Params{Algorithm: Rabin, Min: minSize, Avg: avg, Max: maxSize, Seed: seed}
 	}
 	const k = 1 << 10
-	return []goldenCase{
+	return []namedParams{
 		{"default", DefaultParams()},
 		{"gear-4k", gear(1*k, 4*k, 16*k, 0)},
 		{"gear-16k", gear(4*k, 16*k, 64*k, 0)},

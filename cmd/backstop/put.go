@@ -71,7 +71,7 @@ func cmdPut(ctx context.Context, e *env, args []string) error {
 		pr := w.Progress()
 		return fmt.Sprintf("%s  %s  %s new  dedup so far %s", human(pr.Bytes), rate(pr.Bytes, d), human(pr.StoredBytes), dedup(pr.Bytes, pr.StoredBytes))
 	})
-	n, err := copyCtx(ctx, w, src)
+	n, err := w.ReadFrom(ctxReader{ctx, src})
 	if err == nil && *sizeFlag >= 0 && n != *sizeFlag {
 		err = fmt.Errorf("%s gave %d bytes, --size says %d: input truncated or wrong", label, n, *sizeFlag)
 	}
@@ -103,26 +103,16 @@ func dedup(logical, stored int64) string {
 	return fmt.Sprintf("%.2fx", float64(logical)/float64(stored))
 }
 
-// copyCtx copies src into w until EOF, an error, or ctx ends.
-func copyCtx(ctx context.Context, w io.Writer, src io.Reader) (int64, error) {
-	buf := make([]byte, 1<<20)
-	var n int64
-	for {
-		if err := ctx.Err(); err != nil {
-			return n, err
-		}
-		k, err := src.Read(buf)
-		if k > 0 {
-			if _, werr := w.Write(buf[:k]); werr != nil {
-				return n, werr
-			}
-			n += int64(k)
-		}
-		if err == io.EOF {
-			return n, nil
-		}
-		if err != nil {
-			return n, err
-		}
+// ctxReader fails reads once ctx ends, so that a long put stops on a
+// signal with the item not stored.
+type ctxReader struct {
+	ctx context.Context
+	r   io.Reader
+}
+
+func (c ctxReader) Read(p []byte) (int, error) {
+	if err := c.ctx.Err(); err != nil {
+		return 0, err
 	}
+	return c.r.Read(p)
 }
