@@ -22,7 +22,7 @@ vet:
 
 test: vet
 	$(GO) test -race -short -count=1 ./...
-	$(GO) test -count=1 -run 'TestCrash$$' ./chunkstore/
+	$(GO) test -count=1 -run 'TestCrash$$|TestLargeStream' ./chunkstore/
 
 bench: bench-go bench-e2e
 

@@ -7,8 +7,12 @@ import (
 	"fmt"
 	"io"
 	"math/rand/v2"
+	"os"
+	"strings"
 	"sync"
 	"testing"
+
+	"github.com/zeebo/blake3"
 
 	"backstop/chunkstore/chunker"
 )
@@ -324,4 +328,104 @@ func TestDeleteAndReplace(t *testing.T) {
 	if err := e.DeleteStore(DefaultStore); err != nil {
 		t.Fatalf("delete empty store: %v", err)
 	}
+}
+
+// TestDamageIsAnError flips a byte of a stored chunk: reading the item must
+// fail with ErrCorrupt naming it, never return wrong bytes, and verify must
+// name the item.
+func TestDamageIsAnError(t *testing.T) {
+	dir := t.TempDir()
+	e := openTest(t, dir, testOptions())
+	data := testData(11, 1<<20)
+	put(t, e, DefaultStore, "victim", data)
+	put(t, e, DefaultStore, "bystander", testData(12, 1<<20))
+	e.Close()
+	f, err := os.OpenFile(dir+"/volumes/0000.vol", os.O_RDWR, 0)
+	if err != nil {
+		t.Fatal(err)
+	}
+	var b [1]byte
+	f.ReadAt(b[:], 5000) // inside the first container's body
+	b[0] ^= 0xff
+	f.WriteAt(b[:], 5000)
+	f.Close()
+
+	e = openTest(t, dir, testOptions())
+	defer e.Close()
+	r, err := e.OpenItem(context.Background(), DefaultStore, "victim")
+	if err != nil {
+		t.Fatal(err)
+	}
+	var buf bytes.Buffer
+	_, err = io.Copy(&buf, r)
+	if !errors.Is(err, ErrCorrupt) || !strings.Contains(err.Error(), "victim") {
+		t.Fatalf("reading a damaged item: %v", err)
+	}
+	if !bytes.Equal(buf.Bytes(), data[:buf.Len()]) {
+		t.Fatal("bytes returned before the error are wrong")
+	}
+	p := make([]byte, 100)
+	if _, err := r.ReadAt(p, 0); !errors.Is(err, ErrCorrupt) {
+		t.Fatalf("ReadAt of the damaged chunk: %v", err)
+	}
+	if !bytes.Equal(get(t, e, DefaultStore, "bystander"), testData(12, 1<<20)) {
+		t.Fatal("undamaged item unreadable")
+	}
+	rep, err := e.Verify(context.Background(), nil)
+	if err != nil || len(rep.Damage) != 1 {
+		t.Fatalf("verify: %v %+v", err, rep.Damage)
+	}
+	if d := rep.Damage[0]; d.Chunk == nil || len(d.Items) != 1 || d.Items[0] != "default/victim" {
+		t.Fatalf("verify names %+v", d)
+	}
+}
+
+// TestLargeStream round-trips a multi-GiB stream without holding it in
+// memory, comparing digests.
+func TestLargeStream(t *testing.T) {
+	if testing.Short() {
+		t.Skip("multi-GiB: run by make test without -short")
+	}
+	e := openTest(t, t.TempDir(), DefaultOptions())
+	defer e.Close()
+	const size = 3<<30 + 12345
+	w, err := e.Create(context.Background(), DefaultStore, "big", WriteOptions{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	in := blake3.New()
+	if _, err := w.ReadFrom(io.TeeReader(io.LimitReader(&streamData{}, size), in)); err != nil {
+		t.Fatal(err)
+	}
+	it, err := w.Commit(context.Background())
+	if err != nil || it.Size != size {
+		t.Fatalf("commit: %v size %d", err, it.Size)
+	}
+	r, err := e.OpenItem(context.Background(), DefaultStore, "big")
+	if err != nil {
+		t.Fatal(err)
+	}
+	out := blake3.New()
+	if n, err := r.WriteTo(out); err != nil || n != size {
+		t.Fatalf("read %d: %v", n, err)
+	}
+	if !bytes.Equal(in.Sum(nil), out.Sum(nil)) {
+		t.Fatal("digest of the restored stream differs")
+	}
+}
+
+// streamData is an endless stream of testData blocks, some repeated.
+type streamData struct {
+	i   uint64
+	cur []byte
+}
+
+func (s *streamData) Read(p []byte) (int, error) {
+	if len(s.cur) == 0 {
+		s.i++
+		s.cur = testData(s.i%97, 1<<20)
+	}
+	n := copy(p, s.cur)
+	s.cur = s.cur[n:]
+	return n, nil
 }
