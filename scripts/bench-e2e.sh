@@ -28,7 +28,12 @@ RESULTS=${RESULTS:-}
 # Make paths absolute: the benchmark runs inside its temporary work dir.
 [[ -z $RESULTS || $RESULTS == /* ]] || RESULTS=$PWD/$RESULTS
 if [[ -n $BACKSTOP && $BACKSTOP != /* ]]; then
-	if [[ $BACKSTOP == */* ]]; then BACKSTOP=$PWD/$BACKSTOP; else BACKSTOP=$(command -v "$BACKSTOP"); fi
+	if [[ $BACKSTOP == */* ]]; then
+		BACKSTOP=$PWD/$BACKSTOP
+	else
+		name=$BACKSTOP
+		BACKSTOP=$(command -v "$name") || { echo "bench: not found: $name" >&2; exit 1; }
+	fi
 fi
 
 has_tool() { [[ " ${TOOLS[*]} " == *" $1 "* ]]; }

@@ -160,22 +160,29 @@ func (d *DB) Chunk(fp container.Fingerprint) (Loc, error) {
 	return loc, translate(err)
 }
 
-// LoadFilter builds the filter from every chunk key.
+// LoadFilter builds the filter from every chunk key, sized for half as
+// many again before it needs a second layer. It reads the keys twice
+// rather than hold them: 32 bytes a chunk would be far more than the
+// filter itself.
 func (d *DB) LoadFilter() (int, error) {
-	var fps []container.Fingerprint
-	err := d.scanKeys([]byte{pChunk}, func(k []byte) error {
-		fps = append(fps, container.Fingerprint(k[1:33]))
+	n := 0
+	err := d.scanKeys([]byte{pChunk}, func([]byte) error {
+		n++
 		return nil
 	})
 	if err != nil {
 		return 0, err
 	}
-	f := NewFilter(len(fps) * 2)
-	for _, fp := range fps {
-		f.Add(fp)
+	f := NewFilter(n + n/2)
+	err = d.scanKeys([]byte{pChunk}, func(k []byte) error {
+		f.Add(container.Fingerprint(k[1:33]))
+		return nil
+	})
+	if err != nil {
+		return 0, err
 	}
 	d.Filter = f
-	return len(fps), nil
+	return n, nil
 }
 
 func (d *DB) scanKeys(prefix []byte, fn func(k []byte) error) error {
