@@ -1,0 +1,103 @@
+package chunkstore
+
+import "backstop/chunkstore/index"
+
+// flusher writes sealed containers to a volume, syncs them, then commits
+// their chunks and any recipe segments to the index. It takes whatever has
+// queued up at once, so that one fsync and one index commit serve several
+// containers when the disk is the bottleneck.
+func (w *Writer) flusher() {
+	var err error
+	for j := range w.flushQ {
+		group := []flushJob{j}
+	more:
+		for len(group) < builders {
+			select {
+			case j, ok := <-w.flushQ:
+				if !ok {
+					break more
+				}
+				group = append(group, j)
+			default:
+				break more
+			}
+		}
+		if err == nil {
+			err = w.flush(group)
+			if err != nil {
+				w.flushErr.Store(&err)
+			}
+		}
+		if err != nil {
+			for _, j := range group {
+				if j.flight != nil {
+					w.e.inflight.land(j.flight, false)
+				}
+			}
+		}
+		for _, j := range group {
+			if j.builder != nil {
+				w.free <- j.builder
+			}
+		}
+	}
+	w.flushed <- err
+}
+
+func (w *Writer) flush(group []flushJob) error {
+	e := w.e
+	b := e.idx.NewBatch()
+	defer b.Discard()
+	if !w.marked {
+		b.MarkPending(w.id)
+		w.marked = true
+	}
+	var recs []index.ContainerRec
+	synced := map[uint32]bool{}
+	for _, j := range group {
+		if j.builder == nil {
+			continue
+		}
+		data := j.builder.Seal(j.id, w.dom.ID)
+		vol, off, err := e.vols.Append(data)
+		if err != nil {
+			return e.translate(err)
+		}
+		synced[vol] = false
+		rec := index.ContainerRec{ID: j.id, Volume: vol, Offset: off, Size: int64(len(data)),
+			Body: uint32(j.builder.Len()), Count: uint32(j.builder.Count()), Domain: w.dom.ID, Created: e.opts.Now().UnixNano()}
+		recs = append(recs, rec)
+		b.PutContainer(rec)
+		for _, en := range j.builder.Entries() {
+			b.PutChunk(en.FP, index.Loc{Container: j.id, Offset: en.Offset, Stored: en.Stored, Raw: en.Raw, Codec: en.Codec})
+		}
+	}
+	for vol := range synced {
+		if err := e.vols.Sync(vol); err != nil {
+			return e.translate(err)
+		}
+	}
+	for _, j := range group {
+		for _, s := range j.segs {
+			b.PutSegment(w.id, s.off, s.entries)
+		}
+	}
+	if err := b.Commit(); err != nil {
+		return e.translate(err)
+	}
+	for _, rec := range recs {
+		e.addContainer(rec)
+	}
+	for _, j := range group {
+		if j.flight != nil {
+			e.inflight.land(j.flight, true)
+		}
+	}
+	return nil
+}
+
+func (e *Engine) addContainer(rec index.ContainerRec) {
+	e.mu.Lock()
+	e.containers[rec.ID] = rec
+	e.mu.Unlock()
+}

@@ -1,0 +1,255 @@
+package chunkstore
+
+import (
+	"io"
+	"sync"
+
+	"github.com/zeebo/blake3"
+
+	"backstop/chunkstore/chunker"
+	"backstop/chunkstore/container"
+	"backstop/chunkstore/index"
+)
+
+type segment struct {
+	off     int64
+	entries []index.RecipeEntry
+}
+
+type flushJob struct {
+	builder *container.Builder // nil: segments only
+	flight  *flight
+	id      uint64
+	segs    []segment
+}
+
+type job struct {
+	data   []byte
+	cbuf   []byte
+	stored []byte
+	codec  container.Codec
+	fp     container.Fingerprint
+	found  bool
+	err    error
+	ready  chan struct{}
+}
+
+// run is the pipeline: this goroutine chunks, workers hash, look up and
+// compress in parallel, and the sequencer puts results back in order.
+func (w *Writer) run(src io.Reader) {
+	ch, _ := chunker.New(src, w.dom.Chunker)
+	workers := w.e.opts.Workers
+	jobs := make(chan *job, workers*2)
+	order := make(chan *job, 64)
+	pool := sync.Pool{New: func() any { return &job{ready: make(chan struct{}, 1)} }}
+	var wg sync.WaitGroup
+	for range workers {
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			w.work(jobs)
+		}()
+	}
+	seqDone := make(chan error, 1)
+	go func() { seqDone <- w.sequence(order, &pool) }()
+
+	var err error
+	for {
+		var data []byte
+		data, err = ch.Next()
+		if err != nil {
+			break
+		}
+		j := pool.Get().(*job)
+		j.data = append(j.data[:0], data...)
+		jobs <- j
+		order <- j
+	}
+	close(jobs)
+	close(order)
+	wg.Wait()
+	if err == io.EOF {
+		err = nil
+	}
+	if serr := <-seqDone; serr != nil {
+		err = serr // the chunker's error is then only the closed pipe
+	}
+	if err != nil {
+		// Unblock a writer stuck in Write and stop reading.
+		w.pr.CloseWithError(err)
+	}
+	w.err = err
+	close(w.done)
+}
+
+func (w *Writer) work(jobs <-chan *job) {
+	h, _ := blake3.NewKeyed(w.dom.Key)
+	comp, cerr := container.NewCompressor(w.e.codec)
+	for j := range jobs {
+		h.Reset()
+		h.Write(j.data)
+		h.Sum(j.fp[:0])
+		j.found, j.err = false, cerr
+		if j.err == nil {
+			_, j.found, j.err = w.e.lookup(j.fp)
+		}
+		if j.err == nil && !j.found {
+			j.stored, j.codec = comp.Compress(j.cbuf, j.data)
+			if j.codec != container.Raw {
+				j.cbuf = j.stored[:0]
+			}
+		}
+		j.ready <- struct{}{}
+	}
+}
+
+// sequence consumes results in stream order. After the first error it only
+// drains, so that the chunker and workers can finish.
+func (w *Writer) sequence(order <-chan *job, pool *sync.Pool) error {
+	var err error
+	for j := range order {
+		<-j.ready
+		if err == nil {
+			err = j.err
+		}
+		if err == nil {
+			err = w.add(j)
+		}
+		if err != nil {
+			w.pr.CloseWithError(err)
+		}
+		pool.Put(j)
+	}
+	if err == nil {
+		err = w.settle(true)
+	}
+	if err == nil && w.builder.Count() > 0 {
+		err = w.seal()
+	}
+	if w.builder.Count() == 0 || err != nil {
+		w.e.inflight.land(w.flight, false) // never queued
+	}
+	if err == nil && len(w.seg) > 0 {
+		w.segs = append(w.segs, segment{w.segOff, w.seg})
+		w.seg = nil
+	}
+	close(w.flushQ)
+	if ferr := <-w.flushed; err == nil {
+		err = ferr
+	}
+	return err
+}
+
+func (w *Writer) add(j *job) error {
+	n := len(j.data)
+	w.bytes.Add(int64(n))
+	var carrier *flight
+	if !j.found {
+		carrier = w.e.inflight.claim(j.fp, w.flight)
+	}
+	switch {
+	case !j.found && carrier == nil:
+		w.keep(j.fp, j.stored, n, j.codec)
+		if w.builder.Full() {
+			if err := w.seal(); err != nil {
+				return err
+			}
+		}
+	case carrier != nil && carrier.owner != w:
+		w.borrowed[carrier] = append(w.borrowed[carrier], borrowed{fp: j.fp, stored: append([]byte(nil), j.stored...), raw: n, codec: j.codec})
+		w.dupChunks.Add(1)
+	default:
+		w.dupChunks.Add(1)
+	}
+	if len(w.seg) == 0 {
+		w.segOff = w.off
+		w.seg = make([]index.RecipeEntry, 0, index.SegmentLen)
+	}
+	w.seg = append(w.seg, index.RecipeEntry{FP: j.fp, Len: uint32(n)})
+	w.off += int64(n)
+	if len(w.seg) == index.SegmentLen {
+		w.segs = append(w.segs, segment{w.segOff, w.seg})
+		w.seg = nil
+		if len(w.segs) >= 16 {
+			return w.queue(flushJob{segs: w.takeSegs()})
+		}
+	}
+	return nil
+}
+
+func (w *Writer) keep(fp container.Fingerprint, stored []byte, n int, codec container.Codec) {
+	w.builder.Add(fp, stored, n, codec)
+	w.stored.Add(int64(len(stored)))
+	w.newChunks.Add(1)
+}
+
+// settle forgets borrowed chunks whose flights landed; with final, it
+// stores itself those whose flights failed or are still travelling.
+func (w *Writer) settle(final bool) error {
+	for f, chunks := range w.borrowed {
+		done, ok := f.landed()
+		if done && ok {
+			delete(w.borrowed, f)
+			continue
+		}
+		if !done && !final {
+			continue
+		}
+		delete(w.borrowed, f)
+		for _, c := range chunks {
+			// Another flight may have claimed it meanwhile; a second copy
+			// is harmless.
+			w.e.inflight.claim(c.fp, w.flight)
+			w.keep(c.fp, c.stored, c.raw, c.codec)
+			if w.builder.Full() {
+				if err := w.seal(); err != nil {
+					return err
+				}
+			}
+		}
+	}
+	return nil
+}
+
+func (w *Writer) takeSegs() []segment {
+	s := w.segs
+	w.segs = nil
+	return s
+}
+
+// builders is how many containers a stream fills and flushes at once: one
+// filling, the others being written, so that a slow fsync does not stall
+// chunking.
+const builders = 3
+
+// seal hands the current container to the flusher and takes a free builder.
+func (w *Writer) seal() error {
+	id, err := w.e.idx.NextContainerID()
+	if err != nil {
+		return w.e.translate(err)
+	}
+	if err := w.queue(flushJob{builder: w.builder, flight: w.flight, id: id, segs: w.takeSegs()}); err != nil {
+		return err // sequence lands the flight
+	}
+	w.flight = newFlight(w)
+	select {
+	case w.builder = <-w.free:
+	default:
+		if w.made < builders {
+			w.made++
+			w.builder = container.NewBuilder(w.e.opts.ContainerSize)
+			return w.settle(false)
+		}
+		w.builder = <-w.free
+	}
+	w.builder.Reset()
+	return w.settle(false)
+}
+
+func (w *Writer) queue(j flushJob) error {
+	if err := w.flushErr.Load(); err != nil {
+		return *err
+	}
+	w.flushQ <- j
+	return nil
+}
