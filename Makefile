@@ -9,7 +9,7 @@ GO        ?= go
 BENCH_DIR ?= /tmp/backstop-bench
 VERSION   ?= $(shell git describe --always --dirty 2>/dev/null || echo dev)
 
-.PHONY: all build test vet bench bench-go bench-e2e fuzz clean
+.PHONY: all build test vet bench bench-go bench-e2e bench-synthetic clean
 
 all: build
 
@@ -24,14 +24,29 @@ test: vet
 	$(GO) test -race -short -count=1 ./...
 	$(GO) test -count=1 -run 'TestCrash$$|TestLargeStream' ./chunkstore/
 
-bench: bench-go bench-e2e
+bench: bench-go bench-e2e bench-synthetic
+	@echo "results in $(RESULTS_DIR)/"
 
+RESULTS_DIR ?= bench-results
+
+# Micro-benchmarks: chunkers (MiB/s per algorithm), engine ingest and
+# restore, memory per stored chunk. Medians: run benchstat on the files.
 bench-go:
-	$(GO) test -run '^$$' -bench . -benchtime 2x -count 5 ./chunkstore/... | tee $(BENCH_DIR)-go.txt
+	mkdir -p $(RESULTS_DIR)
+	$(GO) test -run '^$$' -bench . -count 5 ./chunkstore/chunker/ | tee $(RESULTS_DIR)/chunker.txt
+	$(GO) test -run '^$$' -bench 'Ingest|Restore' -benchtime 3x -count 3 ./chunkstore/ | tee $(RESULTS_DIR)/engine.txt
+	$(GO) test -run '^$$' -bench IndexMemory -benchtime 1x ./chunkstore/ | tee $(RESULTS_DIR)/memory.txt
 
+# Real data against restic and borg (installs them, fetches the data set).
 bench-e2e: build
+	mkdir -p $(RESULTS_DIR)
 	scripts/realdata.sh $(BENCH_DIR)
-	BACKSTOP=$(CURDIR)/backstop scripts/bench-e2e.sh $(BENCH_DIR)
+	RESULTS=$(RESULTS_DIR)/realdata.md BACKSTOP=$(CURDIR)/backstop scripts/bench-e2e.sh $(BENCH_DIR)
+
+# End-to-end put/get throughput on synthetic data.
+bench-synthetic: build
+	mkdir -p $(RESULTS_DIR)
+	RESULTS=$(CURDIR)/$(RESULTS_DIR)/synthetic.md BACKSTOP=$(CURDIR)/backstop scripts/bench-synthetic.sh
 
 clean:
 	rm -f backstop

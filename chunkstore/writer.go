@@ -75,7 +75,8 @@ type Writer struct {
 	marked bool // flusher: 'p' mark written
 }
 
-// Create starts a new item name in store.
+// Create starts a new item name in store. Every Writer must end with
+// Commit or Abort: Engine.Close waits for them.
 func (e *Engine) Create(ctx context.Context, store, name string, opts WriteOptions) (*Writer, error) {
 	if err := validName(name); err != nil {
 		return nil, err

@@ -57,7 +57,7 @@ func cmdGet(ctx context.Context, e *env, args []string) error {
 	cw := &countWriter{w: out}
 	p := startProgress(e.stderr, func(d time.Duration) string {
 		n := cw.n.Load()
-		return fmt.Sprintf("%s of %s  %s", human(n), human(r.Size()), rate(n, d))
+		return fmt.Sprintf("%s of %s (%d%%)  %s", human(n), human(r.Size()), 100*n/max(r.Size(), 1), rate(n, d))
 	})
 	_, err = r.WriteTo(ctxWriter{ctx, cw})
 	if err == nil {
