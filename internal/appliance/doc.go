@@ -1,0 +1,79 @@
+// Package appliance keeps the appliance's own configuration and records in
+// the data directory beside the engine (which owns DIR/index and
+// DIR/volumes): users and their roles, password hashes, blackout-window
+// settings, and the event and audit log.
+//
+// A State is opened on DIR/appliance, which it creates (mode 0700) and locks
+// with flock on DIR/appliance/lock, so one process at a time has it. It keeps
+// everything in memory and is safe for concurrent use. State only stores
+// events: its callers, who know who acted, Record an audit event for every
+// change they make through it.
+//
+// # Users and passwords
+//
+// User names match ^[a-z][a-z0-9._-]{0,31}$; passwords have 8 to 256 bytes.
+// Roles are ordered admin > operator > read-only, and the last admin can be
+// neither deleted nor demoted. Passwords are hashed with argon2id (RFC 9106)
+// with a 16-byte random salt and a 32-byte key. DefaultHashParams (64 MiB,
+// t=2, p=2) take about 130 ms per hash on a 2-core AMD EPYC VM with
+// GOMAXPROCS=2, up to 280 ms while other work loads it (BenchmarkHashDefault).
+// At most Options.HashConcurrency (4) hashes run at once, which bounds their
+// memory to 256 MiB however many logins arrive. Authenticate checks an
+// unknown user's password against a dummy hash of the same cost, so timing
+// does not tell which user names exist, and redoes a hash made with other
+// parameters than the configured ones when its user logs in.
+//
+// # Files
+//
+// config.json holds the users and the settings as one indented JSON object,
+// replaced as a whole on every change: written to a temporary file
+// (config.json.tmp-*, removed on open if a crash left one) in the same
+// directory with mode 0600, fsynced, renamed over config.json, and the
+// directory fsynced. A config.json that does not parse, holds unknown fields
+// or has another version is refused by Open with an error naming the file;
+// it is never reset.
+//
+//	{
+//	  "version": 1,
+//	  "users": [                              // sorted by name
+//	    {
+//	      "name": "admin",
+//	      "role": "admin",                    // "admin", "operator" or "read-only"
+//	      "created": "2025-03-14T09:26:53Z",  // RFC 3339
+//	      "modified": "2025-03-14T09:26:53Z",
+//	      "password_hash": "$argon2id$v=19$m=65536,t=2,p=2$<salt>$<key>"
+//	    }
+//	  ],
+//	  "settings": {
+//	    "blackout": [                         // housekeeping and verify do not run
+//	      {"days": [1, 2, 3, 4, 5], "start": "08:00", "end": "18:00"},
+//	      {"days": [], "start": "22:00", "end": "02:00"}
+//	    ]
+//	  }
+//	}
+//
+// The password hash is in the PHC string format: m is the memory in KiB, t
+// the passes, p the lanes, then the salt and the key in unpadded standard
+// base64. A blackout window's days are 0 (Sunday) to 6 (Saturday), empty
+// for every day, and name the day on which the window starts; start and end
+// are "HH:MM" in the appliance's local time, end may be "24:00", and an end
+// before the start runs past midnight into the next day.
+//
+// events.jsonl is the event log, one JSON object per line, appended and
+// fsynced per event:
+//
+//	{"id":7,"time":"2025-03-14T09:30:00Z","level":"info","kind":"audit","actor":"admin","action":"store.create","object":"backups","message":"store backups created"}
+//
+// id counts up from 1 across restarts; level is "info", "warning" or
+// "error"; kind is "audit" (a change a user made; actor names them) or
+// "system". On open the file is replayed into memory (the last
+// Options.MaxEvents events are kept for Events); a last line that is
+// incomplete or lacks its newline is a torn write and is cut off, and
+// unreadable lines before it are skipped. When the file would grow past
+// Options.MaxEventsFileBytes (64 MiB) it is renamed to events.jsonl.1,
+// replacing the previous one, and a new events.jsonl begins; both are
+// replayed, oldest first.
+//
+// lock is flock'ed by the process that has the directory open and holds its
+// pid.
+package appliance

@@ -1,0 +1,79 @@
+package web
+
+import (
+	"net/http"
+	"strconv"
+
+	"github.com/gin-gonic/gin"
+	"github.com/prometheus/client_golang/prometheus"
+	"github.com/prometheus/client_golang/prometheus/collectors"
+	"github.com/prometheus/client_golang/prometheus/promhttp"
+)
+
+// newRegistry makes the server's own Prometheus registry: engine counters
+// and figures read at scrape time, verify progress, HTTP requests, and the
+// Go runtime and process collectors.
+func (s *Server) newRegistry() *prometheus.Registry {
+	reg := prometheus.NewRegistry()
+	counter := func(name, help string, f func() int64) prometheus.Collector {
+		return prometheus.NewCounterFunc(prometheus.CounterOpts{Name: name, Help: help},
+			func() float64 { return float64(f()) })
+	}
+	gauge := func(name, help string, f func() float64) prometheus.Collector {
+		return prometheus.NewGaugeFunc(prometheus.GaugeOpts{Name: name, Help: help}, f)
+	}
+	s.requests = prometheus.NewCounterVec(prometheus.CounterOpts{
+		Name: "backstop_http_requests_total", Help: "HTTP requests answered, by method, route and status code.",
+	}, []string{"method", "route", "code"})
+	reg.MustRegister(
+		counter("backstop_ingested_bytes_total", "Logical bytes written into items since start.",
+			func() int64 { return s.eng.Counters().IngestedBytes }),
+		counter("backstop_restored_bytes_total", "Bytes read back from items since start.",
+			func() int64 { return s.eng.Counters().RestoredBytes }),
+		counter("backstop_chunks_new_total", "Chunks stored because no earlier item had them, since start.",
+			func() int64 { return s.eng.Counters().NewChunks }),
+		counter("backstop_chunks_duplicate_total", "Chunks found already stored, since start.",
+			func() int64 { return s.eng.Counters().DupChunks }),
+		gauge("backstop_logical_bytes", "Size of all items together, as written.",
+			func() float64 { return float64(s.eng.Stats().LogicalBytes) }),
+		gauge("backstop_stored_bytes", "Bytes the volumes hold.",
+			func() float64 { return float64(s.eng.Stats().StoredBytes) }),
+		gauge("backstop_capacity_bytes", "Capacity of the volumes.",
+			func() float64 { return float64(s.eng.Stats().CapacityBytes) }),
+		gauge("backstop_dedup_ratio", "Logical bytes over stored bytes.",
+			func() float64 { return s.eng.Stats().DedupRatio }),
+		gauge("backstop_verify_progress_ratio", "How far the current or last verify is, 0 to 1.",
+			s.verify.progressRatio),
+		s.requests,
+		collectors.NewGoCollector(),
+		collectors.NewProcessCollector(collectors.ProcessCollectorOpts{}),
+	)
+	return reg
+}
+
+// metricsHandler serves /metrics without authentication.
+func (s *Server) metricsHandler() gin.HandlerFunc {
+	h := promhttp.HandlerFor(s.reg, promhttp.HandlerOpts{ErrorLog: slogPrinter{s}})
+	return gin.WrapH(h)
+}
+
+// countRequest counts a finished request.
+func (s *Server) countRequest(c *gin.Context) {
+	route := c.FullPath()
+	if route == "" {
+		route = "unmatched"
+	}
+	method := c.Request.Method
+	switch method {
+	case http.MethodGet, http.MethodHead, http.MethodPost, http.MethodPut, http.MethodPatch,
+		http.MethodDelete, http.MethodOptions:
+	default:
+		method = "other"
+	}
+	s.requests.WithLabelValues(method, route, strconv.Itoa(c.Writer.Status())).Inc()
+}
+
+// slogPrinter lets promhttp log through the server's logger.
+type slogPrinter struct{ s *Server }
+
+func (p slogPrinter) Println(v ...any) { p.s.log.Error("metrics", "err", v) }

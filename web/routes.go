@@ -1,0 +1,115 @@
+package web
+
+import (
+	"fmt"
+	"io"
+	"net/http"
+	"runtime/debug"
+	"strings"
+	"time"
+
+	"github.com/gin-gonic/gin"
+
+	"backstop/internal/appliance"
+)
+
+// routes builds the gin engine: middleware, the API, metrics and the UI.
+func (s *Server) routes() *gin.Engine {
+	gin.SetMode(gin.ReleaseMode) // gin keeps this in a package variable; it only silences debug output
+	r := gin.New()
+	r.HandleMethodNotAllowed = true
+	r.UseRawPath = true // "%2F" in a name stays in its path parameter
+	r.UnescapePathValues = true
+	r.RedirectTrailingSlash = false
+	r.RedirectFixedPath = false
+	_ = r.SetTrustedProxies(nil) // ClientIP is the peer address, never a header
+	r.Use(s.logRequest, gin.CustomRecoveryWithWriter(io.Discard, s.recovered), securityHeaders)
+	r.NoRoute(s.noRoute)
+	r.NoMethod(func(c *gin.Context) {
+		s.fail(c, errorf(http.StatusMethodNotAllowed, codeMethodNotAllowed, "method %s not allowed here", c.Request.Method))
+	})
+
+	r.GET("/metrics", s.metricsHandler())
+	api := r.Group("/api/v1")
+	api.GET("/openapi.json", s.openAPI)
+	api.POST("/sessions", s.login)
+
+	authed := api.Group("", s.authenticate)
+	operator := authed.Group("", s.require(appliance.RoleOperator))
+	admin := authed.Group("", s.require(appliance.RoleAdmin))
+
+	authed.GET("/sessions/current", s.currentSessionInfo)
+	authed.DELETE("/sessions/current", s.logout)
+	authed.GET("/status", s.getStatus)
+	authed.GET("/status/history", s.getHistory)
+
+	admin.GET("/users", s.listUsers)
+	admin.POST("/users", s.createUser)
+	authed.GET("/users/:name", s.checkUserName, s.selfOrAdmin, s.getUser)
+	authed.PATCH("/users/:name", s.checkUserName, s.selfOrAdmin, s.patchUser)
+	admin.DELETE("/users/:name", s.checkUserName, s.deleteUser)
+
+	authed.GET("/stores", s.listStores)
+	operator.POST("/stores", s.createStore)
+	authed.GET("/stores/:name", s.checkStoreName, s.getStore)
+	admin.DELETE("/stores/:name", s.checkStoreName, s.deleteStore)
+	authed.GET("/stores/:name/items", s.checkStoreName, s.listItems)
+	authed.GET("/stores/:name/items/*item", s.checkStoreName, s.getItem)
+	operator.DELETE("/stores/:name/items/*item", s.checkStoreName, s.deleteItem)
+
+	authed.GET("/verify", s.getVerify)
+	operator.POST("/verify", s.startVerify)
+	for _, action := range []string{"pause", "resume", "cancel"} {
+		operator.POST("/verify/"+action, s.controlVerify(action))
+	}
+
+	authed.GET("/settings", s.getSettings)
+	admin.PUT("/settings", s.putSettings)
+	authed.GET("/events", s.listEvents)
+	return r
+}
+
+// logRequest logs one line per request and counts it for /metrics.
+func (s *Server) logRequest(c *gin.Context) {
+	start := time.Now()
+	c.Next()
+	s.countRequest(c)
+	route := c.FullPath()
+	if route == "" {
+		route = "unmatched"
+	}
+	level := slogLevel(c.Writer.Status())
+	s.log.Log(c.Request.Context(), level, "http request", "method", c.Request.Method, "route", route,
+		"status", c.Writer.Status(), "duration", time.Since(start), "user", user(c).Name, "client", c.ClientIP())
+}
+
+// recovered answers a panicking handler with a plain 500; the stack goes
+// to the log only.
+func (s *Server) recovered(c *gin.Context, err any) {
+	s.log.Error("handler panicked", "method", c.Request.Method, "route", c.FullPath(),
+		"panic", fmt.Sprint(err), "stack", string(debug.Stack()))
+	s.fail(c, errorf(http.StatusInternalServerError, codeInternal, "internal error"))
+}
+
+// securityHeaders are sent with every response.
+func securityHeaders(c *gin.Context) {
+	h := c.Writer.Header()
+	h.Set("X-Content-Type-Options", "nosniff")
+	h.Set("X-Frame-Options", "DENY")
+	h.Set("Referrer-Policy", "no-referrer")
+	if strings.HasPrefix(c.Request.URL.Path, "/api/") {
+		h.Set("Cache-Control", "no-store")
+	}
+	c.Next()
+}
+
+// noRoute answers unknown API paths with 404 and anything else with the UI.
+func (s *Server) noRoute(c *gin.Context) {
+	p := c.Request.URL.Path
+	if p == "/api" || strings.HasPrefix(p, "/api/") || p == "/metrics" || s.opts.UI == nil ||
+		(c.Request.Method != http.MethodGet && c.Request.Method != http.MethodHead) {
+		s.fail(c, errorf(http.StatusNotFound, codeNotFound, "no such endpoint: %s %s", c.Request.Method, p))
+		return
+	}
+	s.serveUI(c)
+}

@@ -1,0 +1,270 @@
+package web
+
+import (
+	"context"
+	"crypto/tls"
+	"errors"
+	"fmt"
+	"io"
+	"io/fs"
+	"log/slog"
+	"net"
+	"net/http"
+	"sync"
+	"time"
+
+	"github.com/gin-gonic/gin"
+	"github.com/prometheus/client_golang/prometheus"
+
+	"backstop/chunkstore"
+	"backstop/internal/appliance"
+	"backstop/web/ui"
+)
+
+// statsSource gives the engine's figures.
+type statsSource interface {
+	Stats() chunkstore.Stats
+	Counters() chunkstore.Counters
+}
+
+// storeAdmin manages stores.
+type storeAdmin interface {
+	Stores() []chunkstore.StoreInfo
+	CreateStore(name, domain string) (chunkstore.StoreInfo, error)
+	DeleteStore(name string) error
+}
+
+// itemAdmin reads and deletes items.
+type itemAdmin interface {
+	List(ctx context.Context, store, prefix string) ([]chunkstore.Item, error)
+	Stat(ctx context.Context, store, name string) (chunkstore.Item, error)
+	Delete(ctx context.Context, store, name string) error
+}
+
+// verifier scrubs the volumes.
+type verifier interface {
+	Verify(ctx context.Context, progress func(chunkstore.VerifyProgress)) (chunkstore.VerifyReport, error)
+}
+
+// Engine is what the server needs of a *chunkstore.Engine.
+type Engine interface {
+	statsSource
+	storeAdmin
+	itemAdmin
+	verifier
+}
+
+// userAdmin manages users and checks passwords.
+type userAdmin interface {
+	Users() []appliance.User
+	User(name string) (appliance.User, error)
+	CreateUser(name string, role appliance.Role, password string) (appliance.User, error)
+	SetRole(name string, role appliance.Role) (appliance.User, error)
+	SetPassword(name, password string) (appliance.User, error)
+	DeleteUser(name string) error
+	Authenticate(name, password string) (appliance.User, error)
+}
+
+// settingsStore keeps the appliance settings.
+type settingsStore interface {
+	Settings() appliance.Settings
+	SetSettings(appliance.Settings) error
+}
+
+// eventLog records and lists events.
+type eventLog interface {
+	Record(appliance.Event) appliance.Event
+	Events(after int64, limit int, kind string) []appliance.Event
+}
+
+// State is what the server needs of an *appliance.State.
+type State interface {
+	userAdmin
+	settingsStore
+	eventLog
+}
+
+// Options configure a Server. Start from DefaultOptions.
+type Options struct {
+	// Addr is where to listen, e.g. "0.0.0.0:8443" or "127.0.0.1:0".
+	Addr string
+	// CertFile and KeyFile are a certificate the admin supplies (PEM).
+	// Both empty: a self-signed certificate kept in TLSDir.
+	CertFile, KeyFile string
+	// TLSDir holds the self-signed cert.pem and key.pem (DATA/tls).
+	TLSDir string
+	// UI holds the web UI's files, served at / (index.html for any
+	// unknown path outside /api/). Nil serves no UI; DefaultOptions
+	// has the embedded UI of package ui.
+	UI fs.FS
+	// Version is reported by GET /api/v1/status.
+	Version string
+	Now     func() time.Time
+	Logger  *slog.Logger
+	// SampleInterval is how often the throughput history is sampled;
+	// 24 hours of samples are kept.
+	SampleInterval time.Duration
+	// SessionIdle and SessionMax bound a session's life: unused, and
+	// at most.
+	SessionIdle, SessionMax time.Duration
+}
+
+// DefaultOptions are the settings backstop serve uses.
+func DefaultOptions() Options {
+	static, _ := fs.Sub(ui.FS, "static") // cannot fail: "static" is a valid path
+	return Options{
+		UI:             static,
+		Addr:           "0.0.0.0:8443",
+		Version:        "dev",
+		Now:            time.Now,
+		Logger:         slog.New(slog.NewTextHandler(io.Discard, nil)),
+		SampleInterval: 10 * time.Second,
+		SessionIdle:    15 * time.Minute,
+		SessionMax:     24 * time.Hour,
+	}
+}
+
+// ErrStarted is returned by Start when the server was started before.
+var ErrStarted = errors.New("web: server already started")
+
+// Server is the appliance's HTTPS server.
+type Server struct {
+	eng      Engine
+	state    State
+	opts     Options
+	log      *slog.Logger
+	now      func() time.Time
+	started  time.Time
+	router   *gin.Engine
+	reg      *prometheus.Registry
+	requests *prometheus.CounterVec
+	sessions *sessions
+	limiter  *limiter
+	history  *history
+	verify   *verifyJob
+
+	mu       sync.Mutex
+	srv      *http.Server
+	listener net.Listener
+	stop     context.CancelFunc
+	bg       sync.WaitGroup
+}
+
+// New makes a server over the engine and the appliance state. It does not
+// listen until Start.
+func New(eng Engine, state State, opts Options) (*Server, error) {
+	def := DefaultOptions()
+	if opts.Now == nil {
+		opts.Now = def.Now
+	}
+	if opts.Logger == nil {
+		opts.Logger = def.Logger
+	}
+	if opts.SampleInterval <= 0 {
+		opts.SampleInterval = def.SampleInterval
+	}
+	if opts.SessionIdle <= 0 {
+		opts.SessionIdle = def.SessionIdle
+	}
+	if opts.SessionMax <= 0 {
+		opts.SessionMax = def.SessionMax
+	}
+	if opts.Addr == "" {
+		opts.Addr = def.Addr
+	}
+	if (opts.CertFile == "") != (opts.KeyFile == "") {
+		return nil, errors.New("web: a certificate needs both CertFile and KeyFile")
+	}
+	if opts.CertFile == "" && opts.TLSDir == "" {
+		return nil, errors.New("web: no certificate and no TLSDir to keep a self-signed one")
+	}
+	s := &Server{
+		eng: eng, state: state, opts: opts, log: opts.Logger, now: opts.Now,
+		started:  opts.Now(),
+		sessions: newSessions(opts.Now, opts.SessionIdle, opts.SessionMax),
+		limiter:  newLimiter(opts.Now, loginFailures, loginWindow),
+		history:  newHistory(opts.SampleInterval),
+	}
+	s.verify = newVerifyJob(s)
+	s.reg = s.newRegistry()
+	s.router = s.routes()
+	return s, nil
+}
+
+// Handler is the server's HTTP handler, for tests and embedding.
+func (s *Server) Handler() http.Handler { return s.router }
+
+// Start loads or makes the certificate, listens on Options.Addr and serves
+// in the background. It returns once the server is listening. The sampler
+// stops when ctx is done or at Shutdown.
+func (s *Server) Start(ctx context.Context) error {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	if s.srv != nil {
+		return ErrStarted
+	}
+	cert, err := s.certificate()
+	if err != nil {
+		return err
+	}
+	ln, err := net.Listen("tcp", s.opts.Addr)
+	if err != nil {
+		return fmt.Errorf("web: listen %s: %w", s.opts.Addr, err)
+	}
+	cfg := &tls.Config{Certificates: []tls.Certificate{cert}, MinVersion: tls.VersionTLS12}
+	s.listener = ln
+	s.srv = &http.Server{
+		Handler:           s.router,
+		ReadHeaderTimeout: 10 * time.Second,
+		ReadTimeout:       time.Minute,
+		WriteTimeout:      5 * time.Minute,
+		IdleTimeout:       2 * time.Minute,
+		MaxHeaderBytes:    64 << 10,
+		ErrorLog:          slog.NewLogLogger(s.log.Handler(), slog.LevelDebug),
+	}
+	bg, stop := context.WithCancel(context.WithoutCancel(ctx))
+	s.stop = stop
+	s.bg.Add(2)
+	go func() {
+		defer s.bg.Done()
+		s.runSampler(ctx, bg)
+	}()
+	srv, tl := s.srv, tls.NewListener(ln, cfg)
+	go func() {
+		defer s.bg.Done()
+		if err := srv.Serve(tl); err != nil && !errors.Is(err, http.ErrServerClosed) {
+			s.log.Error("web server stopped", "err", err)
+		}
+	}()
+	s.log.Info("web server listening", "addr", ln.Addr().String())
+	return nil
+}
+
+// Addr is the address the server listens on, e.g. "127.0.0.1:43817", or
+// "" before Start.
+func (s *Server) Addr() string {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	if s.listener == nil {
+		return ""
+	}
+	return s.listener.Addr().String()
+}
+
+// Shutdown stops accepting connections, waits for requests in flight
+// (until ctx is done), then stops the sampler and any verify job.
+func (s *Server) Shutdown(ctx context.Context) error {
+	s.mu.Lock()
+	srv, stop := s.srv, s.stop
+	s.mu.Unlock()
+	var err error
+	if srv != nil {
+		if err = srv.Shutdown(ctx); err != nil {
+			err = fmt.Errorf("web: shutdown: %w", err)
+		}
+		stop()
+	}
+	s.verify.stop()
+	s.bg.Wait()
+	return err
+}

@@ -1,0 +1,323 @@
+package web
+
+import (
+	"bytes"
+	"context"
+	"crypto/tls"
+	"crypto/x509"
+	"encoding/json"
+	"io"
+	"log/slog"
+	"net/http"
+	"net/http/cookiejar"
+	"os"
+	"path/filepath"
+	"strings"
+	"sync"
+	"testing"
+	"testing/fstest"
+	"time"
+
+	"backstop/chunkstore"
+	"backstop/internal/appliance"
+)
+
+// clock is an injected clock tests move by hand.
+type clock struct {
+	mu sync.Mutex
+	t  time.Time
+}
+
+func (c *clock) Now() time.Time {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	return c.t
+}
+
+func (c *clock) Advance(d time.Duration) {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	c.t = c.t.Add(d)
+}
+
+const testPassword = "correct horse battery"
+
+// env is a running server over a real engine and appliance state.
+type env struct {
+	t      *testing.T
+	dir    string
+	clock  *clock
+	eng    *chunkstore.Engine
+	state  *appliance.State
+	srv    *Server
+	client *http.Client
+	base   string
+	tokens map[string]string // user name → bearer token
+}
+
+type envOption func(*Options)
+
+// newEnv starts a server with users admin, op (operator) and ro (read-only).
+func newEnv(t *testing.T, opts ...envOption) *env {
+	t.Helper()
+	dir := t.TempDir()
+	// Monday 2025-06-02 12:00 UTC: outside any window tests do not set.
+	clk := &clock{t: time.Date(2025, 6, 2, 12, 0, 0, 0, time.UTC)}
+	ctx := context.Background()
+	eo := chunkstore.DefaultOptions()
+	eo.Capacity = 1 << 30
+	eo.Reserve = 0
+	eng, err := chunkstore.Open(ctx, filepath.Join(dir, "data"), eo)
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { eng.Close() })
+	ao := appliance.DefaultOptions()
+	ao.Now = clk.Now
+	ao.Hash = appliance.HashParams{Memory: 64, Time: 1, Threads: 1}
+	state, err := appliance.Open(filepath.Join(dir, "appliance"), ao)
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { state.Close() })
+	for name, role := range map[string]appliance.Role{"admin": appliance.RoleAdmin, "op": appliance.RoleOperator, "ro": appliance.RoleReadOnly} {
+		if _, err := state.CreateUser(name, role, testPassword); err != nil {
+			t.Fatal(err)
+		}
+	}
+	o := DefaultOptions()
+	o.Addr = "127.0.0.1:0"
+	o.TLSDir = filepath.Join(dir, "tls")
+	o.Now = clk.Now
+	o.Version = "test"
+	o.UI = fstest.MapFS{
+		"index.html": {Data: []byte("<!doctype html><title>Backstop</title>")},
+		"app.js":     {Data: []byte("console.log('hi')")},
+	}
+	if testing.Verbose() {
+		o.Logger = slog.New(slog.NewTextHandler(os.Stderr, &slog.HandlerOptions{Level: slog.LevelDebug}))
+	}
+	for _, f := range opts {
+		f(&o)
+	}
+	e := &env{t: t, dir: dir, clock: clk, eng: eng, state: state, tokens: map[string]string{}}
+	e.start(o)
+	return e
+}
+
+// start runs a server with o and a client trusting its certificate.
+func (e *env) start(o Options) {
+	t := e.t
+	t.Helper()
+	srv, err := New(e.eng, e.state, o)
+	if err != nil {
+		t.Fatal(err)
+	}
+	ctx, cancel := context.WithCancel(context.Background())
+	if err := srv.Start(ctx); err != nil {
+		cancel()
+		t.Fatal(err)
+	}
+	t.Cleanup(func() {
+		if err := srv.Shutdown(context.Background()); err != nil {
+			t.Error(err)
+		}
+		cancel()
+	})
+	certFile := o.CertFile
+	if certFile == "" {
+		certFile = filepath.Join(o.TLSDir, certFileName)
+	}
+	pemBytes, err := os.ReadFile(certFile)
+	if err != nil {
+		t.Fatal(err)
+	}
+	pool := x509.NewCertPool()
+	if !pool.AppendCertsFromPEM(pemBytes) {
+		t.Fatal("no certificate in", certFile)
+	}
+	e.srv = srv
+	e.base = "https://" + srv.Addr()
+	e.client = &http.Client{Transport: &http.Transport{TLSClientConfig: &tls.Config{RootCAs: pool}}}
+}
+
+// response is what a request got.
+type response struct {
+	status int
+	header http.Header
+	body   []byte
+}
+
+func (r response) errCode() string {
+	var b errorBody
+	_ = json.Unmarshal(r.body, &b)
+	return b.Error.Code
+}
+
+func (r response) decode(t *testing.T, v any) {
+	t.Helper()
+	if err := json.Unmarshal(r.body, v); err != nil {
+		t.Fatalf("decode %s: %v", r.body, err)
+	}
+}
+
+// req describes a request: auth is a user name to log in as (or "" for
+// none, or "token:XYZ" for a raw token); body is a string sent as is or a
+// value sent as JSON.
+type req struct {
+	method, path, auth string
+	body               any
+	header             map[string]string
+}
+
+func (e *env) do(r req) response {
+	e.t.Helper()
+	var body io.Reader
+	switch b := r.body.(type) {
+	case nil:
+	case string:
+		body = strings.NewReader(b)
+	case []byte:
+		body = bytes.NewReader(b)
+	default:
+		data, err := json.Marshal(b)
+		if err != nil {
+			e.t.Fatal(err)
+		}
+		body = bytes.NewReader(data)
+	}
+	hr, err := http.NewRequest(r.method, e.base+r.path, body)
+	if err != nil {
+		e.t.Fatal(err)
+	}
+	switch {
+	case strings.HasPrefix(r.auth, "token:"):
+		hr.Header.Set("Authorization", "Bearer "+strings.TrimPrefix(r.auth, "token:"))
+	case r.auth != "":
+		hr.Header.Set("Authorization", "Bearer "+e.token(r.auth))
+	}
+	for k, v := range r.header {
+		hr.Header.Set(k, v)
+	}
+	resp, err := e.client.Do(hr)
+	if err != nil {
+		e.t.Fatal(err)
+	}
+	defer resp.Body.Close()
+	data, err := io.ReadAll(resp.Body)
+	if err != nil {
+		e.t.Fatal(err)
+	}
+	return response{status: resp.StatusCode, header: resp.Header, body: data}
+}
+
+// token logs user in once and returns the bearer token.
+func (e *env) token(user string) string {
+	e.t.Helper()
+	if tok, ok := e.tokens[user]; ok {
+		return tok
+	}
+	r := e.do(req{method: "POST", path: "/api/v1/sessions", body: loginRequest{Username: user, Password: testPassword}})
+	if r.status != http.StatusCreated {
+		e.t.Fatalf("login %s: %d %s", user, r.status, r.body)
+	}
+	var s sessionResponse
+	r.decode(e.t, &s)
+	e.tokens[user] = s.Token
+	return s.Token
+}
+
+// write stores an item with data.
+func (e *env) write(store, name string, data []byte) {
+	e.t.Helper()
+	ctx := context.Background()
+	w, err := e.eng.Create(ctx, store, name, chunkstore.WriteOptions{Meta: map[string]string{"k": "v"}})
+	if err != nil {
+		e.t.Fatal(err)
+	}
+	if _, err := w.Write(data); err != nil {
+		e.t.Fatal(err)
+	}
+	if _, err := w.Commit(ctx); err != nil {
+		e.t.Fatal(err)
+	}
+}
+
+// check is one table row of an endpoint test.
+type check struct {
+	name   string
+	req    req
+	status int
+	code   string // error code expected, if any
+}
+
+func (e *env) run(checks []check) {
+	e.t.Helper()
+	for _, c := range checks {
+		e.t.Run(c.name, func(t *testing.T) {
+			r := e.do(c.req)
+			if r.status != c.status {
+				t.Fatalf("%s %s: status %d, want %d: %s", c.req.method, c.req.path, r.status, c.status, r.body)
+			}
+			if c.code != "" && r.errCode() != c.code {
+				t.Fatalf("%s %s: code %q, want %q: %s", c.req.method, c.req.path, r.errCode(), c.code, r.body)
+			}
+			if c.status >= 400 && r.errCode() == "" {
+				t.Fatalf("%s %s: error without code: %s", c.req.method, c.req.path, r.body)
+			}
+		})
+	}
+}
+
+// cookieClient is a client with a cookie jar, as a browser.
+func (e *env) cookieClient() *http.Client {
+	jar, err := cookiejar.New(nil)
+	if err != nil {
+		e.t.Fatal(err)
+	}
+	return &http.Client{Transport: e.client.Transport, Jar: jar}
+}
+
+func TestServerStartShutdown(t *testing.T) {
+	e := newEnv(t)
+	r := e.do(req{method: "GET", path: "/api/v1/status", auth: "ro"})
+	if r.status != http.StatusOK {
+		t.Fatalf("status %d %s", r.status, r.body)
+	}
+	if err := e.srv.Start(context.Background()); err != ErrStarted {
+		t.Fatalf("second Start: %v", err)
+	}
+	if err := e.srv.Shutdown(context.Background()); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := e.client.Get(e.base + "/api/v1/openapi.json"); err == nil {
+		t.Fatal("server still answers after Shutdown")
+	}
+}
+
+func TestNewOptions(t *testing.T) {
+	for _, tc := range []struct {
+		name string
+		opts Options
+	}{
+		{"cert without key", Options{CertFile: "c.pem", TLSDir: "x"}},
+		{"key without cert", Options{KeyFile: "k.pem", TLSDir: "x"}},
+		{"no certificate and no TLS dir", Options{}},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			if _, err := New(nil, nil, tc.opts); err == nil {
+				t.Fatal("New accepted", tc.opts)
+			}
+		})
+	}
+}
+
+func readAll(t *testing.T, resp *http.Response) []byte {
+	t.Helper()
+	defer resp.Body.Close()
+	b, err := io.ReadAll(resp.Body)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return b
+}

@@ -1,0 +1,77 @@
+package web
+
+import (
+	"bytes"
+	"net/http"
+	"testing"
+	"time"
+)
+
+func TestStatus(t *testing.T) {
+	e := newEnv(t)
+	data := bytes.Repeat([]byte("backstop status "), 1<<14)
+	e.write("default", "a", data)
+	e.write("default", "b", data)
+	e.clock.Advance(90 * time.Second)
+	e.run([]check{
+		{"no token", req{method: "GET", path: "/api/v1/status"}, 401, codeUnauthenticated},
+		{"bad token", req{method: "GET", path: "/api/v1/status", auth: "token:nope"}, 401, codeUnauthenticated},
+		{"read-only", req{method: "GET", path: "/api/v1/status", auth: "ro"}, 200, ""},
+		{"wrong method", req{method: "POST", path: "/api/v1/status", auth: "admin"}, 405, codeMethodNotAllowed},
+	})
+	var st statusView
+	e.do(req{method: "GET", path: "/api/v1/status", auth: "ro"}).decode(t, &st)
+	if st.Version != "test" || st.UptimeSeconds != 90 || st.LogicalBytes != int64(2*len(data)) || st.Items != 2 ||
+		st.Stores != 1 || st.DedupRatio <= 1 || st.StoredBytes <= 0 || st.IngestedBytes != int64(2*len(data)) ||
+		st.NewChunks == 0 || st.DupChunks == 0 || st.Containers == 0 || st.Volumes == 0 || st.CapacityBytes <= 0 {
+		t.Fatalf("status %+v", st)
+	}
+}
+
+func TestHistory(t *testing.T) {
+	e := newEnv(t, func(o *Options) { o.SampleInterval = 10 * time.Millisecond })
+	e.write("default", "a", bytes.Repeat([]byte("x"), 1<<16))
+	e.clock.Advance(10 * time.Second)
+	e.run([]check{
+		{"no token", req{method: "GET", path: "/api/v1/status/history"}, 401, codeUnauthenticated},
+	})
+	deadline := time.Now().Add(5 * time.Second)
+	for {
+		var h historyView
+		r := e.do(req{method: "GET", path: "/api/v1/status/history", auth: "ro"})
+		if r.status != http.StatusOK {
+			t.Fatalf("history %d %s", r.status, r.body)
+		}
+		r.decode(t, &h)
+		if h.IntervalSeconds != 0.01 {
+			t.Fatalf("interval %v", h.IntervalSeconds)
+		}
+		if len(h.Samples) >= 2 && h.Samples[len(h.Samples)-1].LogicalBytes == 1<<16 {
+			break
+		}
+		if time.Now().After(deadline) {
+			t.Fatalf("no samples: %+v", h)
+		}
+		time.Sleep(20 * time.Millisecond)
+	}
+}
+
+func TestHistoryRing(t *testing.T) {
+	if n := len(newHistory(10 * time.Second).ring); n != 8640 {
+		t.Fatalf("ring of %d samples at 10s, want 8640", n)
+	}
+	h := newHistory(8 * time.Hour) // 3 samples
+	t0 := time.Date(2025, 1, 1, 0, 0, 0, 0, time.UTC)
+	for i := range 5 {
+		h.add(t0.Add(time.Duration(i)*time.Second), int64(i*100), int64(i*10), 0, int64(i))
+	}
+	got := h.samples()
+	if len(got) != 3 || got[0].LogicalBytes != 2 || got[2].LogicalBytes != 4 {
+		t.Fatalf("samples %+v", got)
+	}
+	for _, s := range got {
+		if s.IngestPerSec != 100 || s.RestorePerSec != 10 {
+			t.Fatalf("rates %+v", s)
+		}
+	}
+}

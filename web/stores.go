@@ -1,0 +1,114 @@
+package web
+
+import (
+	"net/http"
+	"regexp"
+	"time"
+
+	"github.com/gin-gonic/gin"
+
+	"backstop/chunkstore"
+)
+
+// storeName is the engine's rule for store names, checked here so that a
+// malformed name in a path is 400, not 404.
+var storeName = regexp.MustCompile(`^[A-Za-z0-9][A-Za-z0-9._-]{0,63}$`)
+
+// storeView is a store with its figures.
+type storeView struct {
+	Name         string    `json:"name"`
+	Domain       string    `json:"domain"`
+	Created      time.Time `json:"created"`
+	Items        int64     `json:"items"`
+	LogicalBytes int64     `json:"logical_bytes"`
+	StoredBytes  int64     `json:"stored_bytes"`
+	DedupRatio   float64   `json:"dedup_ratio"`
+}
+
+type createStoreRequest struct {
+	Name   string `json:"name"`
+	Domain string `json:"domain"`
+}
+
+// storeViews merges the engine's store list with its per-store figures.
+func (s *Server) storeViews() []storeView {
+	byName := map[string]chunkstore.StoreStats{}
+	for _, st := range s.eng.Stats().Stores {
+		byName[st.Name] = st
+	}
+	infos := s.eng.Stores()
+	out := make([]storeView, 0, len(infos))
+	for _, in := range infos {
+		st, ok := byName[in.Name]
+		v := storeView{Name: in.Name, Domain: in.Domain, Created: in.Created, DedupRatio: 1}
+		if ok {
+			v.Items, v.LogicalBytes, v.StoredBytes, v.DedupRatio = st.Items, st.LogicalBytes, st.StoredBytes, st.DedupRatio
+		}
+		out = append(out, v)
+	}
+	return out
+}
+
+// checkStoreName is middleware rejecting a malformed :name.
+func (s *Server) checkStoreName(c *gin.Context) {
+	if name := c.Param("name"); !storeName.MatchString(name) {
+		s.fail(c, invalid("store name %q: letters, digits, '.', '_', '-'; at most 64", name))
+		return
+	}
+	c.Next()
+}
+
+// listStores handles GET /api/v1/stores.
+func (s *Server) listStores(c *gin.Context) {
+	c.JSON(http.StatusOK, s.storeViews())
+}
+
+// getStore handles GET /api/v1/stores/:name.
+func (s *Server) getStore(c *gin.Context) {
+	name := c.Param("name")
+	for _, v := range s.storeViews() {
+		if v.Name == name {
+			c.JSON(http.StatusOK, v)
+			return
+		}
+	}
+	s.fail(c, errorf(http.StatusNotFound, codeNotFound, "store %q not found", name))
+}
+
+// createStore handles POST /api/v1/stores (operator).
+func (s *Server) createStore(c *gin.Context) {
+	var req createStoreRequest
+	if err := decode(c, &req); err != nil {
+		s.fail(c, err)
+		return
+	}
+	if req.Domain == "" {
+		req.Domain = chunkstore.DefaultDomain
+	}
+	if !storeName.MatchString(req.Name) {
+		s.fail(c, invalid("store name %q: letters, digits, '.', '_', '-'; at most 64", req.Name))
+		return
+	}
+	if !storeName.MatchString(req.Domain) {
+		s.fail(c, invalid("domain name %q: letters, digits, '.', '_', '-'; at most 64", req.Domain))
+		return
+	}
+	info, err := s.eng.CreateStore(req.Name, req.Domain)
+	if err != nil {
+		s.fail(c, err)
+		return
+	}
+	s.audit(c, "store.create", info.Name, "created store %s in domain %s", info.Name, info.Domain)
+	c.JSON(http.StatusCreated, storeView{Name: info.Name, Domain: info.Domain, Created: info.Created, DedupRatio: 1})
+}
+
+// deleteStore handles DELETE /api/v1/stores/:name (admin).
+func (s *Server) deleteStore(c *gin.Context) {
+	name := c.Param("name")
+	if err := s.eng.DeleteStore(name); err != nil {
+		s.fail(c, err)
+		return
+	}
+	s.audit(c, "store.delete", name, "deleted store %s", name)
+	c.Status(http.StatusNoContent)
+}

@@ -1,0 +1,121 @@
+// The dashboard: capacity, dedup, throughput over time, recent events.
+
+import {api, latestEvents} from '../api.js';
+import {h, replace} from '../dom.js';
+import {bytes, rate, ratio, count, duration, ago, dateTime, percent} from '../format.js';
+import {lineChart, gauge} from '../chart.js';
+import {page, card, banner, poll, levelBadge, loading} from './common.js';
+
+const REFRESH_MS = 10000;
+const INGEST = '#0b6bcb';
+const RESTORE = '#1a7f5a';
+
+function kpi(label, value, raw, sub, key) {
+  return h('div', {class: 'kpi', 'data-kpi': key, 'data-value': raw},
+    h('div', {class: 'kpi-label'}, label),
+    h('div', {class: 'kpi-value'}, value),
+    sub ? h('div', {class: 'kpi-sub'}, sub) : null);
+}
+
+function capacityCard(st) {
+  const free = Math.max(0, st.capacity_bytes - st.stored_bytes);
+  return card('Capacity', h('div', {class: 'capacity'},
+    gauge(st.stored_bytes, st.capacity_bytes),
+    h('dl', {class: 'facts'},
+      h('dt', {}, 'Stored'), h('dd', {'data-kpi': 'stored', 'data-value': st.stored_bytes}, bytes(st.stored_bytes)),
+      h('dt', {}, 'Free'), h('dd', {}, bytes(free)),
+      h('dt', {}, 'Capacity'), h('dd', {}, bytes(st.capacity_bytes)),
+      h('dt', {}, 'Volumes'), h('dd', {}, count(st.volumes)))), {cls: 'card-capacity'});
+}
+
+function dedupCard(st) {
+  const saved = Math.max(0, st.logical_bytes - st.stored_bytes);
+  const frac = st.logical_bytes > 0 ? saved / st.logical_bytes : 0;
+  const stored = st.logical_bytes > 0 ? Math.min(1, st.stored_bytes / st.logical_bytes) : 0;
+  return card('Deduplication', h('div', {class: 'dedup'},
+    kpi('Dedup ratio', ratio(st.dedup_ratio), st.dedup_ratio,
+      st.logical_bytes > 0 ? `${bytes(saved)} saved (${percent(frac)})` : 'No data written yet', 'dedup'),
+    h('div', {class: 'bars'},
+      h('div', {class: 'bar-row'}, h('span', {class: 'bar-label'}, 'Logical'),
+        h('div', {class: 'bar'}, h('div', {class: 'bar-fill bar-logical', style: {width: st.logical_bytes > 0 ? '100%' : '0'}})),
+        h('span', {class: 'bar-value', 'data-kpi': 'logical', 'data-value': st.logical_bytes}, bytes(st.logical_bytes))),
+      h('div', {class: 'bar-row'}, h('span', {class: 'bar-label'}, 'Stored'),
+        h('div', {class: 'bar'}, h('div', {class: 'bar-fill bar-stored', style: {width: `${(stored * 100).toFixed(2)}%`}})),
+        h('span', {class: 'bar-value'}, bytes(st.stored_bytes))))));
+}
+
+function contentCard(st) {
+  return card('Content', h('div', {class: 'kpi-grid'},
+    kpi('Items', count(st.items), st.items, null, 'items'),
+    kpi('Stores', count(st.stores), st.stores, null, 'stores'),
+    kpi('Containers', count(st.containers), st.containers, null, 'containers'),
+    kpi('Uptime', duration(st.uptime_seconds), st.uptime_seconds, null, 'uptime')));
+}
+
+function trafficCard(st) {
+  const dupTotal = st.new_chunks + st.dup_chunks;
+  return card('Since the appliance started', h('dl', {class: 'facts facts-wide'},
+    h('dt', {}, 'Ingested'), h('dd', {}, bytes(st.ingested_bytes)),
+    h('dt', {}, 'Restored'), h('dd', {}, bytes(st.restored_bytes)),
+    h('dt', {}, 'New chunks'), h('dd', {}, count(st.new_chunks)),
+    h('dt', {}, 'Duplicate chunks'), h('dd', {}, `${count(st.dup_chunks)}${dupTotal ? ` (${percent(st.dup_chunks / dupTotal)})` : ''}`)));
+}
+
+function chartsRow(hist) {
+  const samples = (hist && hist.samples) || [];
+  const times = samples.map((x) => new Date(x.time));
+  const interval = hist && hist.interval_seconds ? hist.interval_seconds : 10;
+  const emptyText = `The appliance samples throughput every ${interval} s; the chart appears after two samples.`;
+  const spanNote = times.length > 1 ? `${dateTime(times[0])} – ${dateTime(times[times.length - 1])}` : '';
+  return h('div', {class: 'grid-2'},
+    card('Ingest throughput', lineChart({times, format: rate, empty: emptyText,
+      series: [{name: 'Ingest', color: INGEST, values: samples.map((x) => x.ingest_bytes_per_second || 0)}]}),
+    {actions: h('span', {class: 'muted small'}, spanNote)}),
+    card('Restore throughput', lineChart({times, format: rate, empty: emptyText,
+      series: [{name: 'Restore', color: RESTORE, values: samples.map((x) => x.restore_bytes_per_second || 0)}]}),
+    {actions: h('span', {class: 'muted small'}, spanNote)}));
+}
+
+function eventsCard(list) {
+  const content = list.length === 0
+    ? h('div', {class: 'empty empty-small'}, h('p', {}, 'No events yet.'))
+    : h('ul', {class: 'event-list'}, list.map((e) => h('li', {class: `event level-${e.level}`},
+      levelBadge(e.level),
+      h('span', {class: 'event-msg'}, e.message || e.action),
+      h('time', {datetime: e.time, title: dateTime(e.time)}, ago(e.time)))));
+  return card('Recent events', content, {actions: h('a', {href: '/events', class: 'link'}, 'All events')});
+}
+
+export function render() {
+  const {el, body} = page({title: 'Dashboard', subtitle: 'How full the appliance is, what dedup saves, and what happened lately.'});
+  const status = h('div', {class: 'dash'}, loading());
+  const updated = h('span', {class: 'muted small', 'data-updated': ''});
+  el.querySelector('.page-actions').append(updated);
+  body.append(status);
+  let cursor;
+
+  const refresh = async () => {
+    let st;
+    let hist = null;
+    let events = [];
+    try {
+      st = await api.get('/status');
+    } catch (err) {
+      replace(status, banner(`Cannot load the appliance status: ${err.message}`));
+      return;
+    }
+    try { hist = await api.get('/status/history'); } catch { hist = null; }
+    try {
+      const r = await latestEvents('system', 8, cursor);
+      cursor = r.cursor;
+      events = r.events;
+    } catch { events = []; }
+    replace(status,
+      h('div', {class: 'grid-3'}, capacityCard(st), dedupCard(st), contentCard(st)),
+      chartsRow(hist),
+      h('div', {class: 'grid-2'}, eventsCard(events), trafficCard(st)));
+    updated.textContent = `Updated ${dateTime(new Date())} · refreshes every ${REFRESH_MS / 1000} s`;
+  };
+  const poller = poll(refresh, REFRESH_MS);
+  return {el, dispose: () => poller.stop()};
+}

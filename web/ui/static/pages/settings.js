@@ -1,0 +1,103 @@
+// The settings page (administrators): blackout windows.
+
+import {api} from '../api.js';
+import {h, replace, toast} from '../dom.js';
+import {page, card, banner, empty, loading} from './common.js';
+
+const DAYS = ['Sun', 'Mon', 'Tue', 'Wed', 'Thu', 'Fri', 'Sat'];
+const DAY_ORDER = [1, 2, 3, 4, 5, 6, 0];
+
+function describe(w) {
+  const days = !w.days || w.days.length === 0 || w.days.length === 7 ? 'Every day'
+    : DAY_ORDER.filter((d) => w.days.includes(d)).map((d) => DAYS[d]).join(', ');
+  const wraps = w.end && w.start && w.end < w.start ? ' (into the next day)' : '';
+  return `${days}, ${w.start || '--:--'} to ${w.end || '--:--'}${wraps}`;
+}
+
+export function render(app) {
+  const isAdmin = app.allows('admin');
+  const {el, body} = page({
+    title: 'Settings',
+    subtitle: isAdmin ? 'Appliance-wide settings.' : 'Appliance-wide settings. Only an admin can change them.',
+  });
+  const notice = h('div', {});
+  const editor = h('div', {}, loading());
+  const save = h('button', {class: 'btn btn-primary', type: 'button', disabled: true,
+    title: isAdmin ? undefined : 'Requires the admin role', onclick: () => store()}, 'Save changes');
+  const add = h('button', {class: 'btn', type: 'button', disabled: !isAdmin,
+    title: isAdmin ? undefined : 'Requires the admin role', onclick: () => {
+      windows.push({days: [], start: '22:00', end: '06:00'});
+      changed();
+    }}, 'Add window');
+  body.append(notice, card('Blackout windows', h('div', {},
+    h('p', {class: 'muted'}, 'Verify and housekeeping do not start inside a blackout window, so they stay out of the way of the backup window. ' +
+      'Times are the appliance’s local time; an end before the start runs past midnight. No day ticked means every day.'),
+    editor), {actions: h('div', {class: 'btn-group'}, add, save)}));
+  let windows = [];
+  let dirty = false;
+
+  const changed = () => {
+    dirty = true;
+    save.disabled = !isAdmin;
+    draw();
+  };
+
+  const row = (w, i) => h('div', {class: 'window-row', 'data-window': i},
+    h('div', {class: 'days', role: 'group', 'aria-label': 'Days'}, DAY_ORDER.map((d) => h('label', {class: 'day'},
+      h('input', {type: 'checkbox', checked: (w.days || []).includes(d), disabled: !isAdmin, onchange: (e) => {
+        const set = new Set(w.days || []);
+        if (e.target.checked) set.add(d); else set.delete(d);
+        w.days = [...set].sort();
+        changed();
+      }}), h('span', {}, DAYS[d])))),
+    h('label', {class: 'time'}, 'From', h('input', {type: 'time', value: w.start, required: true, disabled: !isAdmin,
+      onchange: (e) => { w.start = e.target.value; changed(); }})),
+    h('label', {class: 'time'}, 'to', h('input', {type: 'time', value: w.end, required: true, disabled: !isAdmin,
+      onchange: (e) => { w.end = e.target.value; changed(); }})),
+    h('span', {class: 'muted small window-desc'}, describe(w)),
+    h('button', {class: 'btn btn-small btn-danger-ghost', type: 'button', disabled: !isAdmin, onclick: () => {
+      windows.splice(i, 1);
+      changed();
+    }}, 'Remove'));
+
+  const draw = () => {
+    if (windows.length === 0) {
+      replace(editor, empty('No blackout windows', 'Jobs may run at any time.'));
+      return;
+    }
+    replace(editor, h('div', {class: 'windows'}, windows.map(row)),
+      dirty ? h('p', {class: 'unsaved'}, 'Unsaved changes.') : null);
+  };
+
+  const load = async () => {
+    try {
+      const s = await api.get('/settings');
+      windows = ((s && s.blackout) || []).map((w) => ({days: w.days || [], start: w.start, end: w.end}));
+      dirty = false;
+      save.disabled = true;
+      draw();
+    } catch (err) {
+      replace(editor, banner(`Cannot load the settings: ${err.message}`));
+    }
+  };
+
+  const store = async () => {
+    replace(notice);
+    if (windows.some((w) => !w.start || !w.end)) {
+      replace(notice, banner('Every window needs a start and an end time.'));
+      return;
+    }
+    save.disabled = true;
+    try {
+      await api.put('/settings', {blackout: windows});
+      toast('Settings saved.');
+      await load();
+    } catch (err) {
+      save.disabled = false;
+      replace(notice, banner(`Cannot save: ${err.message}`));
+    }
+  };
+
+  load();
+  return {el};
+}
