@@ -4,7 +4,10 @@ import (
 	"bufio"
 	"bytes"
 	"crypto/rand"
+	"crypto/tls"
 	"encoding/json"
+	"fmt"
+	"net/http"
 	"os"
 	"os/exec"
 	"path/filepath"
@@ -119,28 +122,61 @@ func TestBadInputCLI(t *testing.T) {
 	}
 }
 
-// TestServeHoldsDataDir runs the real binary: serve holds the data
-// directory, put refuses clearly, and SIGTERM stops serve cleanly.
-func TestServeHoldsDataDir(t *testing.T) {
+// TestServe runs the real binary: on first start serve creates the admin
+// user with a random password, prints it and keeps it in a 0600 file; the
+// REST API answers on the printed address with that password; serve holds
+// the data directory, so put refuses clearly; SIGTERM stops it cleanly.
+func TestServe(t *testing.T) {
 	bin := filepath.Join(t.TempDir(), "backstop")
 	if out, err := exec.Command("go", "build", "-o", bin, ".").CombinedOutput(); err != nil {
 		t.Fatalf("build: %v\n%s", err, out)
 	}
 	dir := filepath.Join(t.TempDir(), "data")
-	serve := exec.Command(bin, "serve", "--data", dir)
+	serve := exec.Command(bin, "serve", "--data", dir, "--web", "127.0.0.1:0")
+	serve.Env = os.Environ()
+	for i, kv := range serve.Env {
+		if strings.HasPrefix(kv, "BACKSTOP_ADMIN_PASSWORD=") {
+			serve.Env[i] = "BACKSTOP_ADMIN_PASSWORD_UNSET=1"
+		}
+	}
 	stdout, _ := serve.StdoutPipe()
 	if err := serve.Start(); err != nil {
 		t.Fatal(err)
 	}
 	defer serve.Process.Kill()
 	sc := bufio.NewScanner(stdout)
-	if !sc.Scan() || !strings.Contains(sc.Text(), "serving data directory") {
-		t.Fatalf("serve did not start: %q", sc.Text())
+	var password, url string
+	for url == "" && sc.Scan() {
+		line := sc.Text()
+		if p, ok := strings.CutPrefix(line, "created user admin with password "); ok {
+			password = p
+		}
+		if u, ok := strings.CutPrefix(strings.TrimSpace(line), "web UI and REST API: "); ok {
+			url = u
+		}
+	}
+	if password == "" || url == "" {
+		t.Fatalf("serve printed no password or address (password %q, url %q)", password, url)
 	}
 	go func() {
 		for sc.Scan() {
 		}
 	}()
+	st, err := os.Stat(filepath.Join(dir, "initial-admin-password"))
+	if err != nil || st.Mode().Perm() != 0o600 {
+		t.Fatalf("initial-admin-password: %v %v", err, st)
+	}
+	if saved, _ := os.ReadFile(filepath.Join(dir, "initial-admin-password")); strings.TrimSpace(string(saved)) != password {
+		t.Fatal("the saved password differs from the printed one")
+	}
+	client := &http.Client{Transport: &http.Transport{TLSClientConfig: &tls.Config{InsecureSkipVerify: true}}}
+	body := fmt.Sprintf(`{"username":"admin","password":%q}`, password)
+	resp, err := client.Post(url+"api/v1/sessions", "application/json", strings.NewReader(body))
+	if err != nil || resp.StatusCode != http.StatusCreated {
+		t.Fatalf("login with the printed password: %v %v", err, resp)
+	}
+	resp.Body.Close()
+
 	put := exec.Command(bin, "put", "--data", dir, "x", "-")
 	put.Stdin = strings.NewReader("data")
 	out, err := put.CombinedOutput()
@@ -155,7 +191,7 @@ func TestServeHoldsDataDir(t *testing.T) {
 		if err != nil {
 			t.Fatalf("serve exit after SIGTERM: %v", err)
 		}
-	case <-time.After(10 * time.Second):
+	case <-time.After(30 * time.Second):
 		t.Fatal("serve did not stop on SIGTERM")
 	}
 	put = exec.Command(bin, "put", "--data", dir, "x", "-")

@@ -2,14 +2,28 @@ package main
 
 import (
 	"context"
+	"crypto/rand"
 	"fmt"
+	"log/slog"
+	"math/big"
+	"net"
+	"os"
+	"path/filepath"
+	"time"
+
+	"backstop/internal/appliance"
+	"backstop/web"
 )
 
 func cmdServe(ctx context.Context, e *env, args []string) error {
 	fs := e.flags(false)
 	fs.StringVar(&e.capacity, "capacity", "", "capacity limit for the volumes (e.g. 500G; default: free disk space)")
+	webAddr := fs.String("web", "0.0.0.0:8443", "HTTPS address of the web UI and REST API")
+	cert := fs.String("tls-cert", "", "certificate (PEM) for the web server; default: self-signed, kept in DIR/tls")
+	key := fs.String("tls-key", "", "private key (PEM) for --tls-cert")
+	logLevel := fs.String("log-level", "info", "debug, info, warn or error")
 	fs.Usage = func() {
-		fmt.Fprintln(e.stderr, "Usage: backstop serve [--data DIR] [--capacity SIZE]")
+		fmt.Fprintln(e.stderr, "Usage: backstop serve [--data DIR] [--web ADDR] [--tls-cert FILE --tls-key FILE] [--capacity SIZE]\n\nOn first start it creates the user admin with a random password, prints it once and\nwrites it to DIR/initial-admin-password, unless BACKSTOP_ADMIN_PASSWORD is set.")
 		fs.PrintDefaults()
 	}
 	pos, err := e.parse(fs, args)
@@ -19,17 +33,121 @@ func cmdServe(ctx context.Context, e *env, args []string) error {
 	if len(pos) != 0 {
 		return e.usageError(fs, "takes no arguments")
 	}
+	if (*cert == "") != (*key == "") {
+		return e.usageError(fs, "--tls-cert and --tls-key go together")
+	}
+	var level slog.Level
+	if err := level.UnmarshalText([]byte(*logLevel)); err != nil {
+		return e.usageError(fs, "bad --log-level: "+err.Error())
+	}
+	log := slog.New(slog.NewTextHandler(e.stderr, &slog.HandlerOptions{Level: level}))
+
 	eng, err := e.open(ctx, true)
 	if err != nil {
+		return err
+	}
+	defer eng.Close()
+	state, err := appliance.Open(filepath.Join(eng.Dir(), "appliance"), appliance.Options{Logger: log})
+	if err != nil {
+		return err
+	}
+	defer state.Close()
+	if err := firstAdmin(e, state, eng.Dir()); err != nil {
+		return err
+	}
+
+	opts := web.DefaultOptions()
+	opts.Addr, opts.CertFile, opts.KeyFile = *webAddr, *cert, *key
+	opts.TLSDir = filepath.Join(eng.Dir(), "tls")
+	opts.Version, opts.Logger = version, log
+	srv, err := web.New(eng, state, opts)
+	if err != nil {
+		return err
+	}
+	if err := srv.Start(ctx); err != nil {
 		return err
 	}
 	st := eng.Stats()
 	fmt.Fprintf(e.stdout, "backstop %s serving data directory %s\n", version, eng.Dir())
 	fmt.Fprintf(e.stdout, "  %d items, %s logical, %s stored (dedup %.2fx), capacity %s\n",
 		st.Items, human(st.LogicalBytes), human(st.StoredBytes), st.DedupRatio, human(st.CapacityBytes))
-	fmt.Fprintln(e.stdout, "  no network listeners yet: the web, Catalyst, SMB and iSCSI front ends are still to come")
-	fmt.Fprintln(e.stdout, "  the data directory is held: backstop put/get/ls here will refuse until this stops (Ctrl-C or SIGTERM)")
+	for _, u := range urls(srv.Addr()) {
+		fmt.Fprintf(e.stdout, "  web UI and REST API: %s\n", u)
+	}
+	fmt.Fprintln(e.stdout, "  the data directory is held: backstop put/get/ls on it refuse until this stops (Ctrl-C or SIGTERM)")
+	state.Record(appliance.Event{Kind: appliance.KindSystem, Action: "appliance.start", Message: "backstop " + version + " started"})
+
 	<-ctx.Done()
 	fmt.Fprintln(e.stdout, "backstop: stopping")
-	return eng.Close()
+	shut, cancel := context.WithTimeout(context.Background(), 30*time.Second)
+	defer cancel()
+	if err := srv.Shutdown(shut); err != nil {
+		log.Warn("web server shutdown", "err", err)
+	}
+	state.Record(appliance.Event{Kind: appliance.KindSystem, Action: "appliance.stop", Message: "backstop stopped"})
+	return nil
+}
+
+// firstAdmin creates the admin user of a new appliance.
+func firstAdmin(e *env, state *appliance.State, dir string) error {
+	if state.HasUsers() {
+		return nil
+	}
+	password, fromEnv := os.LookupEnv("BACKSTOP_ADMIN_PASSWORD")
+	if !fromEnv {
+		password = randomPassword(20)
+	}
+	if _, err := state.CreateUser("admin", appliance.RoleAdmin, password); err != nil {
+		return fmt.Errorf("create the admin user: %w", err)
+	}
+	state.Record(appliance.Event{Kind: appliance.KindAudit, Actor: "backstop", Action: "user.create", Object: "admin", Message: "initial admin user created"})
+	if fromEnv {
+		fmt.Fprintln(e.stdout, "created user admin with the password from BACKSTOP_ADMIN_PASSWORD")
+		return nil
+	}
+	path := filepath.Join(dir, "initial-admin-password")
+	if err := os.WriteFile(path, []byte(password+"\n"), 0o600); err != nil {
+		return err
+	}
+	fmt.Fprintf(e.stdout, "created user admin with password %s\n  (also in %s; change it after logging in)\n", password, path)
+	return nil
+}
+
+func randomPassword(n int) string {
+	const alphabet = "abcdefghijkmnopqrstuvwxyzABCDEFGHJKLMNPQRSTUVWXYZ23456789"
+	b := make([]byte, n)
+	for i := range b {
+		k, err := rand.Int(rand.Reader, big.NewInt(int64(len(alphabet))))
+		if err != nil {
+			panic(err) // crypto/rand does not fail on Linux
+		}
+		b[i] = alphabet[k.Int64()]
+	}
+	return string(b)
+}
+
+// urls lists the URLs a listener on addr answers on: every address of
+// this machine when it listens on all of them.
+func urls(addr string) []string {
+	host, port, err := net.SplitHostPort(addr)
+	if err != nil {
+		return []string{"https://" + addr + "/"}
+	}
+	ip := net.ParseIP(host)
+	if ip == nil || !ip.IsUnspecified() {
+		return []string{"https://" + net.JoinHostPort(host, port) + "/"}
+	}
+	var out []string
+	addrs, err := net.InterfaceAddrs()
+	if err != nil {
+		return []string{"https://" + addr + "/"}
+	}
+	for _, a := range addrs {
+		n, ok := a.(*net.IPNet)
+		if !ok || n.IP.IsLinkLocalUnicast() || (ip.To4() != nil && n.IP.To4() == nil) {
+			continue
+		}
+		out = append(out, "https://"+net.JoinHostPort(n.IP.String(), port)+"/")
+	}
+	return out
 }
