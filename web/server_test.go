@@ -48,6 +48,7 @@ type env struct {
 	dir    string
 	clock  *clock
 	eng    *chunkstore.Engine
+	api    Engine // what the server is given: eng or a wrapper
 	state  *appliance.State
 	srv    *Server
 	client *http.Client
@@ -55,7 +56,14 @@ type env struct {
 	tokens map[string]string // user name → bearer token
 }
 
-type envOption func(*Options)
+type envOption func(*env, *Options)
+
+func withOptions(f func(*Options)) envOption { return func(_ *env, o *Options) { f(o) } }
+
+// withEngine serves a wrapper of the engine.
+func withEngine(wrap func(*chunkstore.Engine) Engine) envOption {
+	return func(e *env, _ *Options) { e.api = wrap(e.eng) }
+}
 
 // newEnv starts a server with users admin, op (operator) and ro (read-only).
 func newEnv(t *testing.T, opts ...envOption) *env {
@@ -97,10 +105,10 @@ func newEnv(t *testing.T, opts ...envOption) *env {
 	if testing.Verbose() {
 		o.Logger = slog.New(slog.NewTextHandler(os.Stderr, &slog.HandlerOptions{Level: slog.LevelDebug}))
 	}
+	e := &env{t: t, dir: dir, clock: clk, eng: eng, api: eng, state: state, tokens: map[string]string{}}
 	for _, f := range opts {
-		f(&o)
+		f(e, &o)
 	}
-	e := &env{t: t, dir: dir, clock: clk, eng: eng, state: state, tokens: map[string]string{}}
 	e.start(o)
 	return e
 }
@@ -109,7 +117,7 @@ func newEnv(t *testing.T, opts ...envOption) *env {
 func (e *env) start(o Options) {
 	t := e.t
 	t.Helper()
-	srv, err := New(e.eng, e.state, o)
+	srv, err := New(e.api, e.state, o)
 	if err != nil {
 		t.Fatal(err)
 	}

@@ -29,7 +29,7 @@ func TestStatus(t *testing.T) {
 }
 
 func TestHistory(t *testing.T) {
-	e := newEnv(t, func(o *Options) { o.SampleInterval = 10 * time.Millisecond })
+	e := newEnv(t, withOptions(func(o *Options) { o.SampleInterval = 10 * time.Millisecond }))
 	e.write("default", "a", bytes.Repeat([]byte("x"), 1<<16))
 	e.clock.Advance(10 * time.Second)
 	e.run([]check{

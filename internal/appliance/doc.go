@@ -15,8 +15,9 @@
 // Roles are ordered admin > operator > read-only, and the last admin can be
 // neither deleted nor demoted. Passwords are hashed with argon2id (RFC 9106)
 // with a 16-byte random salt and a 32-byte key. DefaultHashParams (64 MiB,
-// t=2, p=2) take about 130 ms per hash on a 2-core AMD EPYC VM with
-// GOMAXPROCS=2, up to 280 ms while other work loads it (BenchmarkHashDefault).
+// t=2, p=2) take 66 to 100 ms per hash on a 2-core AMD EPYC VM with
+// GOMAXPROCS=2, and up to 280 ms while benchmarks load the same machine
+// (BenchmarkHashDefault, measured with x/crypto v0.40.0 and Go 1.26).
 // At most Options.HashConcurrency (4) hashes run at once, which bounds their
 // memory to 256 MiB however many logins arrive. Authenticate checks an
 // unknown user's password against a dummy hash of the same cost, so timing
