@@ -15,7 +15,11 @@ import (
 
 // routes builds the gin engine: middleware, the API, metrics and the UI.
 func (s *Server) routes() *gin.Engine {
-	gin.SetMode(gin.ReleaseMode) // gin keeps this in a package variable; it only silences debug output
+	// gin keeps its mode in a package variable; release mode only silences
+	// its debug output. Written once, so later servers only read it.
+	if gin.Mode() != gin.ReleaseMode {
+		gin.SetMode(gin.ReleaseMode)
+	}
 	r := gin.New()
 	r.HandleMethodNotAllowed = true
 	r.UseRawPath = true // "%2F" in a name stays in its path parameter

@@ -6,10 +6,12 @@ import (
 	"crypto/tls"
 	"crypto/x509"
 	"encoding/json"
+	"errors"
 	"io"
 	"log/slog"
 	"net/http"
 	"net/http/cookiejar"
+	"net/http/httptest"
 	"os"
 	"path/filepath"
 	"strings"
@@ -17,6 +19,8 @@ import (
 	"testing"
 	"testing/fstest"
 	"time"
+
+	"github.com/gin-gonic/gin"
 
 	"backstop/chunkstore"
 	"backstop/internal/appliance"
@@ -328,4 +332,30 @@ func readAll(t *testing.T, resp *http.Response) []byte {
 		t.Fatal(err)
 	}
 	return b
+}
+
+func TestPanicAndInternalErrors(t *testing.T) {
+	e := newEnv(t)
+	var logs bytes.Buffer
+	o := DefaultOptions()
+	o.TLSDir = t.TempDir()
+	o.Logger = slog.New(slog.NewTextHandler(&logs, nil))
+	srv, err := New(e.api, e.state, o)
+	if err != nil {
+		t.Fatal(err)
+	}
+	srv.router.GET("/api/v1/test/panic", func(*gin.Context) { panic("secret detail") })
+	srv.router.GET("/api/v1/test/error", func(c *gin.Context) { srv.fail(c, errors.New("disk on fire")) })
+	for _, path := range []string{"/api/v1/test/panic", "/api/v1/test/error"} {
+		t.Run(path, func(t *testing.T) {
+			rec := httptest.NewRecorder()
+			srv.Handler().ServeHTTP(rec, httptest.NewRequest("GET", path, nil))
+			if rec.Code != 500 || rec.Body.String() != `{"error":{"code":"internal","message":"internal error"}}` {
+				t.Fatalf("%d %s", rec.Code, rec.Body)
+			}
+		})
+	}
+	if !strings.Contains(logs.String(), "secret detail") || !strings.Contains(logs.String(), "disk on fire") {
+		t.Fatalf("details not logged: %s", logs.String())
+	}
 }

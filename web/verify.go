@@ -28,15 +28,40 @@ const (
 
 // verifyStatus is what GET /api/v1/verify shows.
 type verifyStatus struct {
-	State          string              `json:"state"`
-	Started        *time.Time          `json:"started"`
-	Finished       *time.Time          `json:"finished"`
-	Containers     int                 `json:"containers"`
-	ContainersDone int                 `json:"containers_done"`
-	Bytes          int64               `json:"bytes"`
-	BytesDone      int64               `json:"bytes_done"`
-	Damage         []chunkstore.Damage `json:"damage"`
-	Error          string              `json:"error"`
+	State          string       `json:"state"`
+	Started        *time.Time   `json:"started"`
+	Finished       *time.Time   `json:"finished"`
+	Containers     int          `json:"containers"`
+	ContainersDone int          `json:"containers_done"`
+	Bytes          int64        `json:"bytes"`
+	BytesDone      int64        `json:"bytes_done"`
+	Damage         []damageView `json:"damage"`
+	Error          string       `json:"error"`
+}
+
+// damageView is a chunkstore.Damage with the fingerprint in hex.
+type damageView struct {
+	Container uint64   `json:"container"`
+	Volume    uint32   `json:"volume"`
+	Offset    int64    `json:"offset"`
+	Chunk     string   `json:"chunk,omitempty"` // empty: the whole container
+	Problem   string   `json:"problem"`
+	Items     []string `json:"items"`
+}
+
+func viewDamage(ds []chunkstore.Damage) []damageView {
+	out := make([]damageView, 0, len(ds))
+	for _, d := range ds {
+		v := damageView{Container: d.Container, Volume: d.Volume, Offset: d.Offset, Problem: d.Problem, Items: d.Items}
+		if d.Chunk != nil {
+			v.Chunk = d.Chunk.String()
+		}
+		if v.Items == nil {
+			v.Items = []string{}
+		}
+		out = append(out, v)
+	}
+	return out
 }
 
 // verifyJob runs at most one engine verify at a time. Pause blocks the
@@ -53,7 +78,7 @@ type verifyJob struct {
 }
 
 func newVerifyJob(s *Server) *verifyJob {
-	j := &verifyJob{s: s, st: verifyStatus{State: verifyIdle, Damage: []chunkstore.Damage{}}}
+	j := &verifyJob{s: s, st: verifyStatus{State: verifyIdle, Damage: []damageView{}}}
 	j.cond = sync.NewCond(&j.mu)
 	return j
 }
@@ -62,7 +87,7 @@ func (j *verifyJob) status() verifyStatus {
 	j.mu.Lock()
 	defer j.mu.Unlock()
 	st := j.st
-	st.Damage = append([]chunkstore.Damage{}, j.st.Damage...)
+	st.Damage = append([]damageView{}, j.st.Damage...)
 	return st
 }
 
@@ -90,7 +115,7 @@ func (j *verifyJob) start() error {
 	}
 	now := j.s.now().UTC()
 	ctx, cancel := context.WithCancel(context.Background())
-	j.st = verifyStatus{State: verifyRunning, Started: &now, Damage: []chunkstore.Damage{}}
+	j.st = verifyStatus{State: verifyRunning, Started: &now, Damage: []damageView{}}
 	j.cancel, j.done = cancel, make(chan struct{})
 	go j.run(ctx, j.done)
 	return nil
@@ -103,7 +128,7 @@ func (j *verifyJob) run(ctx context.Context, done chan struct{}) {
 	j.mu.Lock()
 	now := j.s.now().UTC()
 	j.st.Finished = &now
-	j.st.Damage = append([]chunkstore.Damage{}, rep.Damage...)
+	j.st.Damage = viewDamage(rep.Damage)
 	switch {
 	case errors.Is(err, context.Canceled):
 		j.st.State = verifyCancelled
