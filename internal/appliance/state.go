@@ -1,19 +1,16 @@
 package appliance
 
 import (
+	"backstop/internal/dirlock"
 	"errors"
 	"fmt"
 	"io"
 	"log/slog"
 	"os"
 	"path/filepath"
-	"strconv"
-	"strings"
 	"sync"
 	"sync/atomic"
 	"time"
-
-	"golang.org/x/sys/unix"
 )
 
 // Errors callers can test for with errors.Is.
@@ -139,7 +136,11 @@ func Open(dir string, opts Options) (*State, error) {
 	if err := os.MkdirAll(dir, 0o700); err != nil {
 		return nil, fmt.Errorf("appliance: %w", err)
 	}
-	lock, err := lockDir(dir)
+	lock, err := dirlock.Lock(dir, lockName)
+	var held *dirlock.HeldError
+	if errors.As(err, &held) {
+		return nil, fmt.Errorf("%w: %v", ErrLocked, held)
+	}
 	if err != nil {
 		return nil, err
 	}
@@ -177,35 +178,6 @@ func (s *State) Close() error {
 		err = fmt.Errorf("appliance: %w", cerr)
 	}
 	return err
-}
-
-// lockDir takes an exclusive flock on dir/lock; the file holds the owner's
-// pid for the message the next one gets.
-func lockDir(dir string) (*os.File, error) {
-	path := filepath.Join(dir, lockName)
-	f, err := os.OpenFile(path, os.O_RDWR|os.O_CREATE, 0o600)
-	if err != nil {
-		return nil, fmt.Errorf("appliance: %w", err)
-	}
-	if err := unix.Flock(int(f.Fd()), unix.LOCK_EX|unix.LOCK_NB); err != nil {
-		f.Close()
-		if errors.Is(err, unix.EWOULDBLOCK) {
-			b, _ := os.ReadFile(path)
-			return nil, fmt.Errorf("%w: %s is held by process %s", ErrLocked, dir, trimPid(b))
-		}
-		return nil, fmt.Errorf("appliance: lock %s: %w", path, err)
-	}
-	if err := f.Truncate(0); err == nil {
-		_, _ = f.WriteAt([]byte(strconv.Itoa(os.Getpid())+"\n"), 0)
-	}
-	return f, nil
-}
-
-func trimPid(b []byte) string {
-	if pid := strings.TrimSpace(string(b)); pid != "" {
-		return pid
-	}
-	return "(unknown)"
 }
 
 // removeTemps deletes temporary files a crash left behind mid-save.
