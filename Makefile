@@ -1,6 +1,8 @@
 # Backstop: build, test and benchmark.
 #   make test    vet + the whole test suite (race detector on, then the long
-#                crash tests); what CI runs
+#                crash tests, then the browser tests of the web UI, which
+#                install Debian's chromium and playwright-core from npm if
+#                missing); what CI runs
 #   make bench   Go micro-benchmarks, then the end-to-end benchmark on real
 #                data against restic and borg (downloads a Go module's
 #                releases through the module proxy, installs restic/borg)
@@ -23,6 +25,7 @@ vet:
 test: vet
 	$(GO) test -race -short -count=1 ./...
 	$(GO) test -count=1 -run 'TestCrash$$|TestLargeStream' ./chunkstore/
+	web/ui/e2e/run.sh
 
 bench: bench-go bench-e2e bench-synthetic
 	@echo "results in $(RESULTS_DIR)/"
