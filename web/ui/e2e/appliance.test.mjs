@@ -12,12 +12,15 @@ import {fileURLToPath} from 'node:url';
 import {chromium} from 'playwright-core';
 
 const repo = resolve(dirname(fileURLToPath(import.meta.url)), '../../..');
-const shots = join(repo, 'docs', 'screenshots');
+// Screenshots go to docs/screenshots with UPDATE_SCREENSHOTS=1, else to the
+// test's work directory (so that a test run leaves the repo unchanged).
+const shotsToDocs = process.env.UPDATE_SCREENSHOTS === '1';
 const password = 'browser-test-' + randomBytes(6).toString('hex');
-let work, serve, url, browser, page;
+let work, shots, serve, url, browser, page;
 
 before(async () => {
   work = mkdtempSync(join(tmpdir(), 'backstop-ui-'));
+  shots = shotsToDocs ? join(repo, 'docs', 'screenshots') : join(work, 'screenshots');
   const bin = join(work, 'backstop');
   execFileSync('go', ['build', '-o', bin, './cmd/backstop'], {cwd: repo, stdio: 'inherit'});
   // Data written with `backstop put` before the appliance starts: the same
