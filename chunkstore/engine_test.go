@@ -429,3 +429,39 @@ func (s *streamData) Read(p []byte) (int, error) {
 	s.cur = s.cur[n:]
 	return n, nil
 }
+
+// TestRollingVerify checks that N slices cover every container and record
+// when each was verified.
+func TestRollingVerify(t *testing.T) {
+	dir := t.TempDir()
+	e := openTest(t, dir, testOptions())
+	put(t, e, DefaultStore, "x", testData(21, 4<<20))
+	if n := e.Stats().Containers; n < 6 {
+		t.Fatalf("want several containers, have %d", n)
+	}
+	ctx := context.Background()
+	seen := 0
+	for i := range 3 {
+		rep, err := e.VerifySlice(ctx, 3, nil)
+		if err != nil || len(rep.Damage) != 0 {
+			t.Fatalf("slice %d: %v %+v", i, err, rep.Damage)
+		}
+		seen += rep.Containers
+		if i < 2 && !e.LastVerified().IsZero() {
+			t.Fatalf("after slice %d of 3 every container counts as verified", i)
+		}
+	}
+	if seen < e.Stats().Containers || e.LastVerified().IsZero() {
+		t.Fatalf("3 slices checked %d of %d containers", seen, e.Stats().Containers)
+	}
+	// The times survive a reopen.
+	e.Close()
+	e = openTest(t, dir, testOptions())
+	defer e.Close()
+	if e.LastVerified().IsZero() {
+		t.Fatal("verification times lost on reopen")
+	}
+	if _, err := e.VerifySlice(ctx, 0, nil); !errors.Is(err, ErrInvalid) {
+		t.Fatalf("slice 0: %v", err)
+	}
+}

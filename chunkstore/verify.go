@@ -4,6 +4,7 @@ import (
 	"context"
 	"fmt"
 	"sort"
+	"time"
 
 	"github.com/zeebo/blake3"
 
@@ -39,19 +40,22 @@ type VerifyReport struct {
 // fingerprint of every chunk, and names the items that damaged chunks
 // belong to.
 func (e *Engine) Verify(ctx context.Context, progress func(VerifyProgress)) (VerifyReport, error) {
-	e.mu.RLock()
-	recs := make([]index.ContainerRec, 0, len(e.containers))
-	var total int64
-	for _, rec := range e.containers {
-		recs = append(recs, rec)
-		total += rec.Size
+	return e.VerifySlice(ctx, 1, progress)
+}
+
+// VerifySlice checks 1/slices of the stored bytes, the containers verified
+// longest ago (or never) first, and records when each one was verified: run
+// it N times with slices = N and every container has been checked, as a
+// rolling scrub does. Containers are checked in volume order within the
+// slice, so the reads are sequential.
+func (e *Engine) VerifySlice(ctx context.Context, slices int, progress func(VerifyProgress)) (VerifyReport, error) {
+	if slices < 1 {
+		return VerifyReport{}, fmt.Errorf("%w: verify slices %d", ErrInvalid, slices)
 	}
-	e.mu.RUnlock()
-	sort.Slice(recs, func(i, j int) bool {
-		a, b := recs[i], recs[j]
-		return a.Volume < b.Volume || a.Volume == b.Volume && a.Offset < b.Offset
-	})
+	recs, total := e.verifyOrder(slices)
 	var rep VerifyReport
+	var verified []index.ContainerRec
+	defer func() { e.markVerified(verified) }()
 	hashers := map[uint32]*blake3.Hasher{}
 	p := VerifyProgress{Containers: len(recs), Bytes: total}
 	var buf, dbuf []byte
@@ -67,6 +71,7 @@ func (e *Engine) Verify(ctx context.Context, progress func(VerifyProgress)) (Ver
 			rep.Damage = append(rep.Damage, Damage{Container: rec.ID, Volume: rec.Volume, Offset: rec.Offset, Chunk: fp, Problem: problem})
 		}
 		rep.Containers++
+		damaged := len(rep.Damage)
 		if err := e.vols.ReadAt(rec.Volume, buf, rec.Offset); err != nil {
 			damage(nil, err.Error())
 		} else if h, entries, err := parseForVerify(buf); err != nil {
@@ -90,6 +95,9 @@ func (e *Engine) Verify(ctx context.Context, progress func(VerifyProgress)) (Ver
 			if _, _, err := container.Parse(buf); err != nil && bad == 0 {
 				damage(nil, err.Error())
 			}
+		}
+		if len(rep.Damage) == damaged {
+			verified = append(verified, rec)
 		}
 		rep.Bytes += rec.Size
 		p.ContainersDone++
@@ -202,4 +210,75 @@ func (e *Engine) checkRecord(hs *blake3.Hasher, buf []byte, en container.Entry, 
 		return "fingerprint mismatch"
 	}
 	return ""
+}
+
+// verifyOrder picks the containers of one slice: least recently verified
+// first, until 1/slices of the stored bytes; then sorts them by place.
+func (e *Engine) verifyOrder(slices int) ([]index.ContainerRec, int64) {
+	e.mu.RLock()
+	recs := make([]index.ContainerRec, 0, len(e.containers))
+	var all int64
+	for _, rec := range e.containers {
+		recs = append(recs, rec)
+		all += rec.Size
+	}
+	e.mu.RUnlock()
+	sort.Slice(recs, func(i, j int) bool {
+		if recs[i].Verified != recs[j].Verified {
+			return recs[i].Verified < recs[j].Verified
+		}
+		return recs[i].ID < recs[j].ID
+	})
+	budget := (all + int64(slices) - 1) / int64(slices)
+	var total int64
+	n := 0
+	for n < len(recs) && total < budget {
+		total += recs[n].Size
+		n++
+	}
+	recs = recs[:n]
+	sort.Slice(recs, func(i, j int) bool {
+		a, b := recs[i], recs[j]
+		return a.Volume < b.Volume || a.Volume == b.Volume && a.Offset < b.Offset
+	})
+	return recs, total
+}
+
+// markVerified records that the containers checked out now. It is best
+// effort: a failure only means they are checked again sooner.
+func (e *Engine) markVerified(recs []index.ContainerRec) {
+	if len(recs) == 0 {
+		return
+	}
+	now := e.opts.Now().UnixNano()
+	b := e.idx.NewBatch()
+	e.mu.Lock()
+	for _, rec := range recs {
+		if cur, ok := e.containers[rec.ID]; ok {
+			cur.Verified = now
+			e.containers[rec.ID] = cur
+			b.PutContainer(cur)
+		}
+	}
+	e.mu.Unlock()
+	if err := b.Commit(); err != nil {
+		e.log.Warn("verify: could not record verification times", "err", err)
+	}
+}
+
+// LastVerified returns the oldest verification time of any container, zero
+// when some container was never verified or there are none.
+func (e *Engine) LastVerified() time.Time {
+	e.mu.RLock()
+	defer e.mu.RUnlock()
+	var oldest int64 = -1
+	for _, rec := range e.containers {
+		if oldest < 0 || rec.Verified < oldest {
+			oldest = rec.Verified
+		}
+	}
+	if oldest <= 0 {
+		return time.Time{}
+	}
+	return time.Unix(0, oldest)
 }
