@@ -465,3 +465,68 @@ func TestRollingVerify(t *testing.T) {
 		t.Fatalf("slice 0: %v", err)
 	}
 }
+
+// TestPlanGC writes 20 generations, deletes 15, and checks that the plan
+// finds the space of the deleted generations and nothing of the survivors.
+func TestPlanGC(t *testing.T) {
+	e := openTest(t, t.TempDir(), testOptions())
+	defer e.Close()
+	ctx := context.Background()
+	base := testData(31, 2<<20)
+	var newBytes [20]int64
+	for g := range 20 {
+		// Each generation: the base with its own 256 KiB appended, so that
+		// every generation adds chunks only it uses.
+		it := put(t, e, DefaultStore, fmt.Sprint(g), append(append([]byte(nil), base...), testData(uint64(100+g), 256<<10)...))
+		newBytes[g] = it.NewBytes
+	}
+	before, err := e.PlanGC(ctx, 0.5)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if before.ReclaimBytes != 0 || before.LiveChunks != before.Chunks {
+		t.Fatalf("nothing deleted yet, plan %+v", before)
+	}
+	var deleted int64
+	for g := range 15 {
+		if err := e.Delete(ctx, DefaultStore, fmt.Sprint(g)); err != nil {
+			t.Fatal(err)
+		}
+		if g > 0 {
+			deleted += newBytes[g] // generation 0's own chunks include the base
+		}
+	}
+	after, err := e.PlanGC(ctx, 0.5)
+	if err != nil {
+		t.Fatal(err)
+	}
+	dead := after.StoredBytes - after.LiveBytes
+	// The Bloom filter may keep about 1% of dead chunks alive.
+	if float64(dead) < 0.9*float64(deleted) || after.ReclaimBytes == 0 {
+		t.Fatalf("deleted generations' own chunks: %d bytes, plan sees %d dead, reclaims %d: %+v", deleted, dead, after.ReclaimBytes, after)
+	}
+	for g := 15; g < 20; g++ {
+		if _, err := e.Stat(ctx, DefaultStore, fmt.Sprint(g)); err != nil {
+			t.Fatal(err)
+		}
+	}
+}
+
+// TestLocalityCache: a dedup hit loads the whole container's footer, so
+// the next chunks of a repeated backup are found without badger.
+func TestLocalityCache(t *testing.T) {
+	dir := t.TempDir()
+	e := openTest(t, dir, testOptions())
+	data := testData(41, 2<<20)
+	put(t, e, DefaultStore, "a", data)
+	e.Close()
+	e = openTest(t, dir, testOptions()) // cold cache
+	defer e.Close()
+	put(t, e, DefaultStore, "b", data)
+	e.cache.mu.Lock()
+	cached := len(e.cache.members)
+	e.cache.mu.Unlock()
+	if cached != e.Stats().Containers {
+		t.Fatalf("after a repeated backup %d of %d containers are in the locality cache", cached, e.Stats().Containers)
+	}
+}

@@ -188,8 +188,14 @@ func (b *Builder) Add(fp Fingerprint, stored []byte, raw int, codec Codec) uint3
 	return off
 }
 
-// Len is the body length so far.
-func (b *Builder) Len() int { return len(b.buf) - HeaderSize }
+// Len is the body length so far (also after Seal).
+func (b *Builder) Len() int {
+	if len(b.entries) == 0 {
+		return 0
+	}
+	last := b.entries[len(b.entries)-1]
+	return int(last.Offset + last.Stored)
+}
 
 // Count is the number of records so far.
 func (b *Builder) Count() int { return len(b.entries) }

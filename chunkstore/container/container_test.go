@@ -36,6 +36,9 @@ func TestRoundTrip(t *testing.T) {
 			if err != nil {
 				t.Fatal(err)
 			}
+			if got, want := h.Size(), int64(len(buf)); got != want {
+				t.Fatalf("header size %d, container %d", got, want)
+			}
 			if h.ID != 42 || h.Domain != 3 || len(entries) != len(chunks) {
 				t.Fatalf("header %+v, %d entries", h, len(entries))
 			}
@@ -87,4 +90,23 @@ func FuzzParse(f *testing.F) {
 			}
 		}
 	})
+}
+
+// TestLenAfterSeal: the body length a flusher records after sealing must be
+// the body's, or footers are looked for in the wrong place.
+func TestLenAfterSeal(t *testing.T) {
+	b := NewBuilder(1 << 20)
+	b.Add(Fingerprint{1}, []byte("hello"), 5, Raw)
+	b.Add(Fingerprint{2}, []byte("world!"), 6, Raw)
+	buf := b.Seal(1, 1)
+	h, err := ParseHeader(buf)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if b.Len() != 11 || int(h.Body) != b.Len() {
+		t.Fatalf("Len after Seal %d, header body %d, want 11", b.Len(), h.Body)
+	}
+	if _, err := ParseFooter(h, buf[h.FooterOffset():]); err != nil {
+		t.Fatal(err)
+	}
 }

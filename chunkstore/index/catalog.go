@@ -9,6 +9,7 @@ import (
 	"github.com/dgraph-io/badger/v4"
 
 	"backstop/chunkstore/chunker"
+	"backstop/chunkstore/container"
 )
 
 // ContainerRec is what the index knows of a container.
@@ -235,4 +236,32 @@ func (d *DB) DropRecipe(id uint64) error {
 		}
 	}
 	return translate(wb.Flush())
+}
+
+// LiveRecipes calls fn for every chunk reference of every recipe that is
+// not marked deleted: committed items and items being written. Housekeeping
+// marks from it.
+func (d *DB) LiveRecipes(fn func(container.Fingerprint)) error {
+	_, deleted, err := d.Marked()
+	if err != nil {
+		return err
+	}
+	dead := make(map[uint64]bool, len(deleted))
+	for _, id := range deleted {
+		dead[id] = true
+	}
+	var buf []RecipeEntry
+	return d.scan([]byte{pRecipe}, func(k, v []byte) error {
+		if dead[binary.BigEndian.Uint64(k[1:9])] {
+			return nil
+		}
+		var err error
+		if buf, err = DecodeSegment(buf[:0], v); err != nil {
+			return err
+		}
+		for _, e := range buf {
+			fn(e.FP)
+		}
+		return nil
+	})
 }

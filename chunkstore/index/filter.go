@@ -97,3 +97,14 @@ func (f *Filter) Bytes() int {
 	}
 	return n
 }
+
+// Count is how many fingerprints were added.
+func (f *Filter) Count() int {
+	f.mu.RLock()
+	defer f.mu.RUnlock()
+	n := 0
+	for _, l := range f.layers {
+		n += l.n
+	}
+	return n
+}
