@@ -26,7 +26,8 @@ Usage:
   backstop ls     [--data DIR] [--store S] [PREFIX]  list items
   backstop rm     [--data DIR] [--store S] NAME...   delete items
   backstop stats  [--data DIR] [--json]              logical and stored bytes, dedup ratio
-  backstop verify [--data DIR]                       read back and check every chunk
+  backstop verify [--data DIR] [--slice N]           read back and check every chunk (or 1/N)
+  backstop gc --dry-run [--data DIR]                 what deleting items made reclaimable
   backstop version
 
 The data directory is --data, else $BACKSTOP_DATA, else ./backstop-data.
@@ -64,7 +65,7 @@ func run(args []string, stdin io.Reader, stdout, stderr io.Writer) int {
 	}
 	commands := map[string]func(context.Context, *env, []string) error{
 		"serve": cmdServe, "put": cmdPut, "get": cmdGet, "ls": cmdLs, "rm": cmdRm,
-		"stats": cmdStats, "verify": cmdVerify,
+		"stats": cmdStats, "verify": cmdVerify, "gc": cmdGC,
 	}
 	switch args[0] {
 	case "help", "-h", "--help":

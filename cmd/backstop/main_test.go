@@ -77,6 +77,24 @@ func TestPutGetLsRmStats(t *testing.T) {
 	if code, out, _ := cli(t, nil, "ls", "--data", dir, "--json"); code != 0 || strings.Contains(out, `"one"`) {
 		t.Fatalf("ls after rm: %q", out)
 	}
+	// "two" holds the same data as "one": nothing became reclaimable.
+	code, out, _ = cli(t, nil, "gc", "--data", dir, "--dry-run", "--json")
+	var plan struct {
+		Reclaim int64 `json:"reclaim_bytes"`
+		Live    int64 `json:"live_chunks"`
+		Chunks  int64 `json:"chunks"`
+	}
+	if err := json.Unmarshal([]byte(out), &plan); code != 0 || err != nil || plan.Reclaim != 0 || plan.Live != plan.Chunks {
+		t.Fatalf("gc --dry-run: %d %q %v", code, out, err)
+	}
+	cli(t, nil, "rm", "--data", dir, "two")
+	code, out, _ = cli(t, nil, "gc", "--data", dir, "--dry-run", "--json")
+	if err := json.Unmarshal([]byte(out), &plan); code != 0 || err != nil || plan.Reclaim < int64(len(data)) {
+		t.Fatalf("gc --dry-run after deleting everything: %d %q %v", code, out, err)
+	}
+	if code, _, errs := cli(t, nil, "gc", "--data", dir); code != 2 || !strings.Contains(errs, "not built yet") {
+		t.Fatalf("gc without --dry-run: %d %q", code, errs)
+	}
 }
 
 func TestBadInputCLI(t *testing.T) {
