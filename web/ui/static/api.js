@@ -69,6 +69,7 @@ export async function request(method, path, body, {quiet401 = false} = {}) {
       const wait = Number(res.headers.get('Retry-After'));
       if (wait > 0 && !/\d/.test(message)) message += ` Try again in ${wait} s.`;
     }
+    message = message.charAt(0).toUpperCase() + message.slice(1);
     const e = new ApiError(res.status, err.code || `http_${res.status}`, message);
     if (res.status === 401 && !quiet401) unauthorized(e);
     throw e;

@@ -216,7 +216,7 @@ class App {
       const st = await api.get('/status');
       this.version = st.version || '';
       const el = this.root.querySelector('[data-version]');
-      if (el) el.textContent = this.version ? `v${this.version.replace(/^v/, '')}` : '';
+      if (el) el.textContent = /^v?\d/.test(this.version) ? `v${this.version.replace(/^v/, '')}` : this.version;
     } catch { /* the page shows its own errors */ }
   }
 }

@@ -11,7 +11,7 @@ const PAD = {left: 74, right: 14, top: 14, bottom: 28};
 //   times:  array of Date
 //   series: [{name, color, values: number[]}]
 //   format: formats a y value for the axis and the hover readout
-export function lineChart({times, series, format, empty = 'No samples yet.'}) {
+export function lineChart({times, series, format, empty = 'No samples yet.', minTop = 1}) {
   const wrap = h('div', {class: 'chart'});
   if (times.length < 2) {
     wrap.append(h('div', {class: 'chart-empty'}, empty));
@@ -19,7 +19,7 @@ export function lineChart({times, series, format, empty = 'No samples yet.'}) {
   }
   const pw = W - PAD.left - PAD.right;
   const ph = H - PAD.top - PAD.bottom;
-  const max = Math.max(1, ...series.flatMap((x) => x.values));
+  const max = Math.max(minTop, ...series.flatMap((x) => x.values));
   const step = niceStep(max);
   const top = Math.max(step, Math.ceil(max / step) * step);
   const t0 = times[0].getTime();
@@ -35,11 +35,16 @@ export function lineChart({times, series, format, empty = 'No samples yet.'}) {
     svg.append(s('text', {x: PAD.left - 8, y: y(v) + 4, 'text-anchor': 'end', class: 'tick'}, format(v)));
   }
   // Time labels: about five, at sample times.
+  const secs = span < 10 * 60 * 1000;
   const n = Math.min(5, times.length);
+  let last = '';
   for (let i = 0; i < n; i++) {
     const idx = Math.round((i * (times.length - 1)) / (n - 1));
     const anchor = i === 0 ? 'start' : i === n - 1 ? 'end' : 'middle';
-    svg.append(s('text', {x: x(times[idx]), y: H - 8, 'text-anchor': anchor, class: 'tick'}, clock(times[idx])));
+    const label = clock(times[idx], secs);
+    if (label === last) continue;
+    last = label;
+    svg.append(s('text', {x: x(times[idx]), y: H - 8, 'text-anchor': anchor, class: 'tick'}, label));
   }
   for (const ser of series) {
     const pts = ser.values.map((v, i) => `${x(times[i]).toFixed(1)},${y(v).toFixed(1)}`);
@@ -64,7 +69,7 @@ export function lineChart({times, series, format, empty = 'No samples yet.'}) {
     dots.forEach((d, k) => {
       d.setAttribute('cx', gx); d.setAttribute('cy', y(series[k].values[i])); d.setAttribute('visibility', 'visible');
     });
-    readout.replaceChildren(h('strong', {}, clock(times[i])),
+    readout.replaceChildren(h('strong', {}, clock(times[i], true)),
       ...series.map((ser) => h('span', {}, h('i', {style: {background: ser.color}}), `${ser.name} ${format(ser.values[i])}`)));
     readout.hidden = false;
   });

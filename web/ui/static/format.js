@@ -22,6 +22,9 @@ export function ratio(r) {
   return `${r >= 100 ? r.toFixed(0) : r >= 10 ? r.toFixed(1) : r.toFixed(2)} : 1`;
 }
 
+// sentence capitalises the first letter of a message.
+export const sentence = (s) => (s ? String(s).charAt(0).toUpperCase() + String(s).slice(1) : '');
+
 // count formats an integer with thousands separators.
 export const count = (n) => (Number(n) || 0).toLocaleString('en-US');
 
@@ -29,6 +32,7 @@ export const count = (n) => (Number(n) || 0).toLocaleString('en-US');
 export function percent(f) {
   f = Number(f) || 0;
   const p = f * 100;
+  if (p > 0 && p < 0.1) return '< 0.1 %';
   return `${p > 0 && p < 1 ? p.toFixed(1) : Math.round(p)} %`;
 }
 
@@ -47,10 +51,17 @@ export function dateTime(t) {
   return `${d.getFullYear()}-${pad(d.getMonth() + 1)}-${pad(d.getDate())} ${pad(d.getHours())}:${pad(d.getMinutes())}:${pad(d.getSeconds())}`;
 }
 
-// clock formats a time as "13:07".
-export function clock(t) {
+// date formats a time as "2025-05-14" in local time.
+export function date(t) {
   const d = toDate(t);
-  return d ? `${pad(d.getHours())}:${pad(d.getMinutes())}` : '';
+  return d ? `${d.getFullYear()}-${pad(d.getMonth() + 1)}-${pad(d.getDate())}` : '–';
+}
+
+// clock formats a time as "13:07", or "13:07:42" with seconds.
+export function clock(t, seconds = false) {
+  const d = toDate(t);
+  if (!d) return '';
+  return `${pad(d.getHours())}:${pad(d.getMinutes())}${seconds ? `:${pad(d.getSeconds())}` : ''}`;
 }
 
 // ago formats a time relative to now: "just now", "5 min ago", "3 h ago",

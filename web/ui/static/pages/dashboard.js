@@ -2,7 +2,7 @@
 
 import {api, latestEvents} from '../api.js';
 import {h, replace} from '../dom.js';
-import {bytes, rate, ratio, count, duration, ago, dateTime, percent} from '../format.js';
+import {bytes, rate, ratio, count, duration, ago, dateTime, percent, sentence} from '../format.js';
 import {lineChart, gauge} from '../chart.js';
 import {page, card, banner, poll, levelBadge, loading} from './common.js';
 
@@ -68,10 +68,10 @@ function chartsRow(hist) {
   const emptyText = `The appliance samples throughput every ${interval} s; the chart appears after two samples.`;
   const spanNote = times.length > 1 ? `${dateTime(times[0])} – ${dateTime(times[times.length - 1])}` : '';
   return h('div', {class: 'grid-2'},
-    card('Ingest throughput', lineChart({times, format: rate, empty: emptyText,
+    card('Ingest throughput', lineChart({times, format: rate, empty: emptyText, minTop: 1024 * 1024,
       series: [{name: 'Ingest', color: INGEST, values: samples.map((x) => x.ingest_bytes_per_second || 0)}]}),
     {actions: h('span', {class: 'muted small'}, spanNote)}),
-    card('Restore throughput', lineChart({times, format: rate, empty: emptyText,
+    card('Restore throughput', lineChart({times, format: rate, empty: emptyText, minTop: 1024 * 1024,
       series: [{name: 'Restore', color: RESTORE, values: samples.map((x) => x.restore_bytes_per_second || 0)}]}),
     {actions: h('span', {class: 'muted small'}, spanNote)}));
 }
@@ -79,9 +79,9 @@ function chartsRow(hist) {
 function eventsCard(list) {
   const content = list.length === 0
     ? h('div', {class: 'empty empty-small'}, h('p', {}, 'No events yet.'))
-    : h('ul', {class: 'event-list'}, list.map((e) => h('li', {class: `event level-${e.level}`},
+    : h('ul', {class: 'event-list'}, list.map((e) => h('li', {class: 'event-item'},
       levelBadge(e.level),
-      h('span', {class: 'event-msg'}, e.message || e.action),
+      h('span', {class: 'event-msg', title: e.message}, sentence(e.message || e.action)),
       h('time', {datetime: e.time, title: dateTime(e.time)}, ago(e.time)))));
   return card('Recent events', content, {actions: h('a', {href: '/events', class: 'link'}, 'All events')});
 }

@@ -2,7 +2,7 @@
 
 import {latestEvents} from '../api.js';
 import {h, replace} from '../dom.js';
-import {dateTime} from '../format.js';
+import {dateTime, sentence} from '../format.js';
 import {page, card, banner, empty, table, loading, levelBadge, poll} from './common.js';
 
 const KEEP = 500;
@@ -42,11 +42,11 @@ export function render(app) {
     }
     const cols = [
       {label: 'Time', cls: 'nowrap', cell: (e) => dateTime(e.time)},
-      {label: 'Level', cell: (e) => levelBadge(e.level)},
+      {label: 'Level', cls: 'nowrap', cell: (e) => levelBadge(e.level)},
       kind === 'audit' ? {label: 'User', cell: (e) => e.actor || '–'} : null,
       {label: 'Action', cell: (e) => h('span', {class: 'mono'}, e.action)},
       {label: 'Object', cell: (e) => e.object || '–'},
-      {label: 'Message', cls: 'wrap', cell: (e) => e.message},
+      {label: 'Message', cls: 'wrap', cell: (e) => sentence(e.message)},
     ].filter(Boolean);
     replace(list, table(cols, rows.slice(0, shown), {rowAttrs: (e) => ({class: `row-${e.level}`})}),
       rows.length > shown ? h('div', {class: 'pager'}, h('span', {class: 'muted'}, `Showing ${shown} of ${rows.length}`),

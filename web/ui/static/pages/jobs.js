@@ -10,7 +10,7 @@ const SLOW_MS = 30000;
 const ACTIVE = new Set(['running', 'paused']);
 
 const STATE_TEXT = {
-  idle: 'Never run since the appliance started',
+  idle: 'Idle',
   running: 'Running',
   paused: 'Paused',
   done: 'Finished',
@@ -109,9 +109,10 @@ export function render(app) {
         'It runs beside backups at a lower priority and does not run inside a blackout window.'),
       h('div', {class: 'job-state'},
         h('span', {class: `badge state-${v.state}`, 'data-verify-state': v.state}, STATE_TEXT[v.state] || v.state),
+        v.state === 'idle' ? h('span', {class: 'muted'}, 'Verify has not run since the appliance started.') : null,
         started ? h('span', {class: 'muted'}, `Started ${dateTime(started)}`) : null,
         finished ? h('span', {class: 'muted'}, `Finished ${dateTime(finished)}`) : null,
-        started && finished ? h('span', {class: 'muted'}, `took ${duration((finished - started) / 1000)}`) : null),
+        started && finished ? h('span', {class: 'muted'}, finished - started < 1000 ? 'took less than a second' : `took ${duration((finished - started) / 1000)}`) : null),
       v.state !== 'idle' ? progress(v) : null,
       h('div', {'data-verify-result': ''}, result(v)));
     return active;

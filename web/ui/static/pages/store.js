@@ -2,7 +2,7 @@
 
 import {api, seg, itemPath, query} from '../api.js';
 import {h, replace, confirmDialog, toast} from '../dom.js';
-import {bytes, ratio, count, dateTime} from '../format.js';
+import {bytes, ratio, count, date, dateTime} from '../format.js';
 import {page, card, banner, empty, table, loading, needRole} from './common.js';
 
 const PAGE = 50;
@@ -13,14 +13,14 @@ function summary(s) {
     fact('Items', count(s.items)),
     fact('Logical', bytes(s.logical_bytes)),
     fact('Stored', bytes(s.stored_bytes)),
-    fact('Dedup ratio', ratio(s.dedup_ratio)),
+    fact('Dedup ratio', s.logical_bytes > 0 ? ratio(s.dedup_ratio) : '–'),
     fact('Dedup domain', s.domain || 'default'),
-    fact('Created', dateTime(s.created)));
+    fact('Created', date(s.created)));
 }
 
 export function render(app, name) {
   const canDelete = app.allows('operator');
-  const {el, body} = page({title: name, subtitle: 'Store', back: {href: '/stores', label: 'All stores'}});
+  const {el, body} = page({title: name, subtitle: 'Catalyst store', back: {href: '/stores', label: 'All stores'}});
   const head = h('div', {}, loading());
   const notice = h('div', {});
   const list = h('div', {});
@@ -80,7 +80,7 @@ export function render(app, name) {
       {label: '', cls: 'actions', cell: (i) => h('button', {class: 'btn btn-small btn-danger-ghost', type: 'button',
         disabled: !canDelete, title: canDelete ? `Delete ${i.name}` : needRole('operator'),
         onclick: () => remove(i)}, 'Delete')},
-    ], items), pager());
+    ], items), cursors.length > 1 || next ? pager() : null);
   };
 
   const remove = async (item) => {

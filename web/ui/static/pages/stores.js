@@ -19,6 +19,8 @@ export function render(app) {
   const list = h('div', {}, loading());
   body.append(notice, list);
 
+  let domains = ['default'];
+
   const load = async () => {
     let stores;
     try {
@@ -28,6 +30,7 @@ export function render(app) {
       return;
     }
     stores.sort((a, b) => a.name.localeCompare(b.name));
+    domains = [...new Set(['default', ...stores.map((s) => s.domain).filter(Boolean)])].sort();
     if (stores.length === 0) {
       replace(list, card('', empty('No stores yet',
         'Create a store, then point a backup application or the backstop CLI at it.',
@@ -40,7 +43,7 @@ export function render(app) {
       {label: 'Items', cls: 'num', cell: (s) => count(s.items)},
       {label: 'Logical', cls: 'num', cell: (s) => bytes(s.logical_bytes)},
       {label: 'Stored', cls: 'num', cell: (s) => bytes(s.stored_bytes)},
-      {label: 'Dedup ratio', cls: 'num', cell: (s) => ratio(s.dedup_ratio)},
+      {label: 'Dedup ratio', cls: 'num', cell: (s) => (s.logical_bytes > 0 ? ratio(s.dedup_ratio) : '–')},
       {label: 'Created', cell: (s) => dateTime(s.created)},
       {label: '', cls: 'actions', cell: (s) => h('button', {
         class: 'btn btn-small btn-danger-ghost', type: 'button', disabled: !canWrite,
@@ -55,8 +58,10 @@ export function render(app) {
     fields: [
       field('Name', h('input', {name: 'name', required: true, maxlength: 64, autocomplete: 'off', spellcheck: 'false'}),
         'Letters, digits, dot, dash and underscore.'),
-      field('Dedup domain', h('input', {name: 'domain', value: 'default', maxlength: 64, autocomplete: 'off', spellcheck: 'false'}),
-        'Stores in the same domain dedup against each other. Give a tenant its own domain to isolate its data.'),
+      field('Dedup domain', h('input', {name: 'domain', value: 'default', maxlength: 64, autocomplete: 'off', spellcheck: 'false',
+        list: 'store-domains'}),
+      'Stores in the same domain dedup against each other; a tenant in its own domain shares no chunks with others.'),
+      h('datalist', {id: 'store-domains'}, domains.map((d) => h('option', {value: d}))),
     ],
     submit: async (d) => api.post('/stores', {name: d.name.trim(), domain: d.domain.trim() || undefined}),
   }).then((s) => {

@@ -1,0 +1,228 @@
+// Browser tests for the Backstop web UI: Debian's chromium driven by
+// playwright-core against the real appliance binary built from this repo.
+//
+// Run with ./run.sh (installs what is missing) or `node --test ui.test.mjs`.
+// Screenshots go to docs/screenshots/ with UPDATE_SCREENSHOTS=1, else into
+// the test's temporary directory, so a plain run leaves the repository as it was.
+
+import {test, before, after} from 'node:test';
+import assert from 'node:assert/strict';
+import {execFileSync, spawn} from 'node:child_process';
+import crypto from 'node:crypto';
+import fs from 'node:fs';
+import os from 'node:os';
+import path from 'node:path';
+import {fileURLToPath} from 'node:url';
+import {chromium} from 'playwright-core';
+
+const HERE = path.dirname(fileURLToPath(import.meta.url));
+const REPO = path.resolve(HERE, '..', '..', '..');
+const DOC_SHOTS = path.join(REPO, 'docs', 'screenshots');
+const CHROMIUM = process.env.CHROMIUM || '/usr/bin/chromium';
+const ADMIN_PASSWORD = 'e2e-admin-password-1';
+const VIEWPORT = {width: 1366, height: 768};
+
+let tmp;
+let shots;
+let server;
+let serverLog = '';
+let baseURL;
+let browser; // a persistent context on a fresh profile
+let page;
+const problems = [];
+
+function startServer(bin, data) {
+  return new Promise((resolve, reject) => {
+    server = spawn(bin, ['serve', '--data', data, '--web', '127.0.0.1:0'], {
+      env: {...process.env, BACKSTOP_ADMIN_PASSWORD: ADMIN_PASSWORD},
+      stdio: ['ignore', 'pipe', 'pipe'],
+    });
+    const timer = setTimeout(() => reject(new Error(`serve printed no https:// address within 60 s:\n${serverLog}`)), 60000);
+    const onData = (chunk) => {
+      serverLog += chunk.toString();
+      const m = serverLog.match(/https:\/\/[^\s]+/);
+      if (m) {
+        clearTimeout(timer);
+        resolve(m[0].replace(/\/+$/, ''));
+      }
+    };
+    server.stdout.on('data', onData);
+    server.stderr.on('data', onData);
+    server.on('exit', (code) => {
+      clearTimeout(timer);
+      reject(new Error(`serve exited with ${code} before listening:\n${serverLog}`));
+    });
+  });
+}
+
+// api calls the REST API from inside the page, with its session cookie.
+const api = (p) => page.evaluate(async (url) => {
+  const r = await fetch(url, {credentials: 'same-origin'});
+  return {status: r.status, body: r.status === 204 ? null : await r.json()};
+}, `/api/v1${p}`);
+
+// shot saves a screenshot without the pointer hover or passing toasts.
+async function shot(name) {
+  await page.mouse.move(0, 0);
+  await page.evaluate(() => document.querySelector('.toasts')?.remove());
+  await page.screenshot({path: path.join(shots, name)});
+}
+
+before(async () => {
+  assert.ok(fs.existsSync(CHROMIUM), `${CHROMIUM} is missing: run web/ui/e2e/run.sh, which installs it`);
+  tmp = fs.mkdtempSync(path.join(os.tmpdir(), 'backstop-e2e-'));
+  const bin = path.join(tmp, 'backstop');
+  execFileSync('go', ['build', '-o', bin, './cmd/backstop'], {cwd: REPO, stdio: 'inherit'});
+  const data = path.join(tmp, 'data');
+  const file = path.join(tmp, 'payload');
+  // 24 MiB of incompressible data, written twice: the second copy dedups fully.
+  fs.writeFileSync(file, crypto.randomBytes(24 << 20));
+  for (const name of ['gen-1', 'gen-2']) {
+    execFileSync(bin, ['put', '--data', data, '--store', 'default', name, file], {stdio: 'inherit'});
+  }
+  baseURL = await startServer(bin, data);
+  // A fresh profile directory per run; playwright passes it as --user-data-dir.
+  browser = await chromium.launchPersistentContext(path.join(tmp, 'chromium-profile'), {
+    executablePath: CHROMIUM,
+    args: ['--headless', '--no-sandbox', '--disable-gpu', '--disable-quic', '--no-first-run',
+      '--disable-background-networking', '--disable-component-update', '--disable-sync'],
+    viewport: VIEWPORT,
+    ignoreHTTPSErrors: true,
+    baseURL,
+  });
+  page = browser.pages()[0] || await browser.newPage();
+  page.setDefaultTimeout(15000);
+  page.on('pageerror', (e) => problems.push(`page error: ${e.message}`));
+  page.on('console', (m) => {
+    // 401, 404 and 409 in the resource log are answers the tests provoke on
+    // purpose (wrong password, deleted store, non-empty store).
+    if (m.type() === 'error' && !/status of (401|404|409)\b/.test(m.text())) {
+      problems.push(`console: ${m.text()} (${m.location().url})`);
+    }
+  });
+  page.on('response', (r) => {
+    if (r.status() >= 500) problems.push(`HTTP ${r.status()} from ${r.request().method()} ${r.url()}`);
+  });
+  shots = process.env.UPDATE_SCREENSHOTS === '1' ? DOC_SHOTS : path.join(tmp, 'screenshots');
+  fs.mkdirSync(shots, {recursive: true});
+});
+
+after(async () => {
+  if (browser) await browser.close();
+  if (server && server.exitCode === null) {
+    const exited = new Promise((r) => server.once('exit', r));
+    server.kill('SIGTERM');
+    await Promise.race([exited, new Promise((r) => setTimeout(r, 15000))]);
+    if (server.exitCode === null && server.signalCode === null) server.kill('SIGKILL');
+  }
+  if (tmp) fs.rmSync(tmp, {recursive: true, force: true});
+});
+
+test('a wrong password shows the API message, the right one logs in', {timeout: 60000}, async () => {
+  await page.goto('/');
+  await page.waitForURL('**/login');
+  await page.fill('#login-user', 'admin');
+  await page.fill('#login-pass', 'not-the-password');
+  await page.click('.login-form button[type=submit]');
+  const err = page.locator('.login-form .form-error');
+  await err.waitFor({state: 'visible'});
+  assert.match(await err.innerText(), /\S/, 'an error message is shown');
+  assert.doesNotMatch(await err.innerText(), /[{}]/, 'no raw JSON');
+
+  await page.fill('#login-user', 'admin');
+  await page.fill('#login-pass', ADMIN_PASSWORD);
+  await page.click('.login-form button[type=submit]');
+  await page.locator('.whoami-name', {hasText: 'admin'}).waitFor();
+  assert.equal(new URL(page.url()).pathname, '/');
+});
+
+test('the dashboard shows the real figures', {timeout: 90000}, async () => {
+  await page.locator('[data-kpi=logical]').waitFor();
+  const {status, body: st} = await api('/status');
+  assert.equal(status, 200);
+  assert.ok(st.logical_bytes > 0, 'data was written');
+  assert.ok(st.dedup_ratio > 1, `dedup ratio ${st.dedup_ratio} > 1`);
+  assert.equal(Number(await page.getAttribute('[data-kpi=logical]', 'data-value')), st.logical_bytes);
+  assert.equal(Number(await page.getAttribute('[data-kpi=stored]', 'data-value')), st.stored_bytes);
+  assert.equal(Number(await page.getAttribute('[data-kpi=dedup]', 'data-value')), st.dedup_ratio);
+  assert.equal(Number(await page.getAttribute('[data-kpi=items]', 'data-value')), st.items);
+  // What a person reads: sizes in binary units and the ratio.
+  assert.match(await page.innerText('[data-kpi=logical]'), /^\d+(\.\d+)? (B|KiB|MiB|GiB|TiB)$/);
+  assert.match(await page.innerText('[data-kpi=dedup] .kpi-value'), new RegExp(`^${st.dedup_ratio.toFixed(2)} : 1$`));
+  // The throughput charts appear once the sampler has two samples (10 s apart).
+  await page.locator('.chart-svg').first().waitFor({timeout: 45000});
+  await page.locator('.event-list li').first().waitFor();
+  const text = await page.innerText('main');
+  assert.doesNotMatch(text, /[{[]"/, 'no raw JSON on the page');
+  await shot('dashboard.png');
+});
+
+test('create a store, refuse to delete a non-empty one, delete the empty one', {timeout: 60000}, async () => {
+  await page.click('nav a[data-nav=stores]');
+  await page.locator('tr[data-store=default]').waitFor();
+  assert.match(await page.innerText('tr[data-store=default]'), /\b2\b/, 'default holds two items');
+
+  await page.click('[data-action=create-store]');
+  const dlg = page.locator('dialog.dialog');
+  await dlg.locator('input[name=name]').fill('e2e-store');
+  await dlg.locator('input[name=domain]').fill('default');
+  await dlg.locator('button[type=submit]').click();
+  await Promise.race([
+    dlg.waitFor({state: 'detached'}),
+    dlg.locator('.form-error').waitFor({state: 'visible'}).then(async () => {
+      throw new Error(`create store refused: ${await dlg.locator('.form-error').innerText()}`);
+    }),
+  ]);
+  const row = page.locator('tr[data-store=e2e-store]');
+  await row.waitFor();
+  const {body: created} = await api('/stores/e2e-store');
+  assert.equal(created.domain, 'default');
+  assert.equal(created.items, 0);
+  await shot('stores.png');
+
+  // A store with items: the confirmation warns, the API refuses, its message shows.
+  await page.locator('tr[data-store=default] [data-action=delete-store]').click();
+  await page.locator('dialog.dialog button[type=submit]').click();
+  const banner = page.locator('.banner-error');
+  await banner.waitFor();
+  assert.match(await banner.innerText(), /^Cannot delete default: \S/);
+  assert.equal((await api('/stores/default')).status, 200);
+
+  await row.locator('[data-action=delete-store]').click();
+  const confirm = page.locator('dialog.dialog');
+  assert.match(await confirm.innerText(), /cannot be undone/);
+  await confirm.locator('button[type=submit]').click();
+  await row.waitFor({state: 'detached'});
+  assert.equal((await api('/stores/e2e-store')).status, 404);
+});
+
+test('the store page lists the items', {timeout: 30000}, async () => {
+  await page.click('a[href="/stores/default"]');
+  await page.locator('table.table tbody tr').first().waitFor();
+  const names = await page.locator('table.table tbody tr td.name').allInnerTexts();
+  assert.deepEqual(names, ['gen-1', 'gen-2']);
+  await shot('store.png');
+});
+
+test('verify runs to the end and finds no damage', {timeout: 120000}, async () => {
+  await page.click('nav a[data-nav=jobs]');
+  const start = page.locator('[data-action=verify-start]');
+  await start.waitFor();
+  await start.click();
+  await page.locator('[data-verify-state=done]').waitFor({timeout: 100000});
+  assert.match(await page.innerText('[data-verify-result]'), /No damage found/);
+  const {body: v} = await api('/verify');
+  assert.equal(v.state, 'done');
+  assert.equal((v.damage || []).length, 0);
+});
+
+test('log out ends the session', {timeout: 30000}, async () => {
+  await page.click('[data-action=logout]');
+  await page.locator('#login-user').waitFor();
+  assert.equal(new URL(page.url()).pathname, '/login');
+  assert.equal((await api('/sessions/current')).status, 401);
+});
+
+test('no script errors on any page', () => {
+  assert.deepEqual(problems, []);
+});
