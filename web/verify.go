@@ -165,7 +165,7 @@ func verifyEvent(st verifyStatus, rep chunkstore.VerifyReport) appliance.Event {
 	case verifyFailed:
 		e.Level, e.Message = appliance.LevelError, "verify failed: "+st.Error
 	default:
-		e.Message = fmt.Sprintf("verify checked %d containers (%d bytes), no damage", rep.Containers, rep.Bytes)
+		e.Message = fmt.Sprintf("verify checked %d containers (%.1f MiB), no damage", rep.Containers, float64(rep.Bytes)/(1<<20))
 	}
 	if len(st.Damage) > 0 {
 		seen := map[string]bool{}
