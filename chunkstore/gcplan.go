@@ -80,7 +80,7 @@ func (e *Engine) PlanGC(ctx context.Context, threshold float64) (GCPlan, error) 
 		case liveCount == 0:
 			plan.Empty++
 			plan.ReclaimBytes += rec.Size
-		case float64(liveBytes) < threshold*float64(rec.Body):
+		case float64(liveBytes) < threshold*float64(rec.BodyLen()):
 			plan.Rewrite++
 			kept := liveBytes + liveCount*container.EntrySize + container.HeaderSize + container.TrailerSize
 			plan.ReclaimBytes += rec.Size - kept

@@ -106,10 +106,7 @@ func (e *Engine) readFooter(id uint64) ([]container.Entry, error) {
 	if !ok {
 		return nil, ErrNotFound
 	}
-	// The body length follows from the size and the count (records written
-	// before the builder's Len fix carry a wrong Body).
-	body := rec.Size - container.HeaderSize - int64(rec.Count)*container.EntrySize - container.TrailerSize
-	h := container.Header{ID: rec.ID, Domain: rec.Domain, Count: rec.Count, Body: uint32(body)}
+	h := container.Header{ID: rec.ID, Domain: rec.Domain, Count: rec.Count, Body: uint32(rec.BodyLen())}
 	buf := make([]byte, h.FooterSize())
 	if err := e.vols.ReadAt(rec.Volume, buf, rec.Offset+h.FooterOffset()); err != nil {
 		return nil, err

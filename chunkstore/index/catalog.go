@@ -27,6 +27,13 @@ type ContainerRec struct {
 
 const containerRecSize = 4 + 8 + 8 + 4 + 4 + 4 + 8 + 8
 
+// BodyLen is the container's body length, from its size and record count.
+// Prefer it to Body, which records written before the container builder's
+// Len fix carry wrong.
+func (c ContainerRec) BodyLen() int64 {
+	return c.Size - container.HeaderSize - int64(c.Count)*container.EntrySize - container.TrailerSize
+}
+
 func (c ContainerRec) encode() []byte {
 	b := make([]byte, containerRecSize)
 	binary.LittleEndian.PutUint32(b, c.Volume)
