@@ -11,7 +11,7 @@ GO        ?= go
 BENCH_DIR ?= /tmp/backstop-bench
 VERSION   ?= $(shell git describe --always --dirty 2>/dev/null || echo dev)
 
-.PHONY: all build test vet bench bench-go bench-e2e bench-synthetic clean
+.PHONY: all build test vet fuzz bench bench-go bench-e2e bench-synthetic clean
 
 all: build
 
@@ -25,7 +25,19 @@ vet:
 test: vet
 	$(GO) test -race -short -count=1 ./...
 	$(GO) test -count=1 -run 'TestCrash$$|TestLargeStream' ./chunkstore/
+	$(MAKE) --no-print-directory fuzz FUZZTIME=5s
 	web/ui/e2e/run.sh
+
+# Every on-disk format parser under the fuzzer for FUZZTIME each (seed
+# corpora in the packages' testdata/fuzz/). make fuzz FUZZTIME=10m to dig.
+FUZZTIME ?= 30s
+FUZZ_TARGETS = FuzzParse:./chunkstore/container/ FuzzDecodeSegment:./chunkstore/index/ \
+	FuzzDecodeValues:./chunkstore/index/ FuzzGear:./chunkstore/chunker/
+fuzz:
+	@for t in $(FUZZ_TARGETS); do \
+		echo "fuzz $${t%%:*} for $(FUZZTIME)"; \
+		$(GO) test -run '^$$' -fuzz "^$${t%%:*}$$" -fuzztime $(FUZZTIME) $${t#*:} || exit 1; \
+	done
 
 bench: bench-go bench-e2e bench-synthetic
 	@echo "results in $(RESULTS_DIR)/"
