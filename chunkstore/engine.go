@@ -295,6 +295,10 @@ func (e *Engine) Dir() string { return e.dir }
 
 var storeName = regexp.MustCompile(`^[A-Za-z0-9][A-Za-z0-9._-]{0,63}$`)
 
+// ValidName reports whether name is a valid store or domain name: a letter
+// or digit, then up to 63 letters, digits, '.', '_' or '-'.
+func ValidName(name string) bool { return storeName.MatchString(name) }
+
 // CreateDomain makes a new dedup domain with a fresh random key.
 func (e *Engine) CreateDomain(name string, params chunker.Params) (index.Domain, error) {
 	if !storeName.MatchString(name) {

@@ -2,17 +2,12 @@ package web
 
 import (
 	"net/http"
-	"regexp"
 	"time"
 
 	"github.com/gin-gonic/gin"
 
 	"backstop/chunkstore"
 )
-
-// storeName is the engine's rule for store names, checked here so that a
-// malformed name in a path is 400, not 404.
-var storeName = regexp.MustCompile(`^[A-Za-z0-9][A-Za-z0-9._-]{0,63}$`)
 
 // storeView is a store with its figures.
 type storeView struct {
@@ -51,7 +46,7 @@ func (s *Server) storeViews() []storeView {
 
 // checkStoreName is middleware rejecting a malformed :name.
 func (s *Server) checkStoreName(c *gin.Context) {
-	if name := c.Param("name"); !storeName.MatchString(name) {
+	if name := c.Param("name"); !chunkstore.ValidName(name) {
 		s.fail(c, invalid("store name %q: letters, digits, '.', '_', '-'; at most 64", name))
 		return
 	}
@@ -85,11 +80,11 @@ func (s *Server) createStore(c *gin.Context) {
 	if req.Domain == "" {
 		req.Domain = chunkstore.DefaultDomain
 	}
-	if !storeName.MatchString(req.Name) {
+	if !chunkstore.ValidName(req.Name) {
 		s.fail(c, invalid("store name %q: letters, digits, '.', '_', '-'; at most 64", req.Name))
 		return
 	}
-	if !storeName.MatchString(req.Domain) {
+	if !chunkstore.ValidName(req.Domain) {
 		s.fail(c, invalid("domain name %q: letters, digits, '.', '_', '-'; at most 64", req.Domain))
 		return
 	}

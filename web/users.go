@@ -2,7 +2,6 @@ package web
 
 import (
 	"net/http"
-	"regexp"
 	"time"
 
 	"github.com/gin-gonic/gin"
@@ -63,13 +62,9 @@ func (s *Server) createUser(c *gin.Context) {
 	c.JSON(http.StatusCreated, viewUser(u))
 }
 
-// userName is the appliance's rule for user names, checked here so that a
-// malformed name in a path is 400, not 404.
-var userName = regexp.MustCompile(`^[a-z][a-z0-9._-]{0,31}$`)
-
 // checkUserName is middleware rejecting a malformed :name.
 func (s *Server) checkUserName(c *gin.Context) {
-	if name := c.Param("name"); !userName.MatchString(name) {
+	if name := c.Param("name"); !appliance.ValidUserName(name) {
 		s.fail(c, invalid("user name %q: 1 to 32 characters, a lower-case letter then lower-case letters, digits, '.', '_' or '-'", name))
 		return
 	}

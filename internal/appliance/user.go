@@ -57,6 +57,9 @@ const (
 
 var nameRE = regexp.MustCompile(`^[a-z][a-z0-9._-]{0,31}$`)
 
+// ValidUserName reports whether name is a valid user name.
+func ValidUserName(name string) bool { return nameRE.MatchString(name) }
+
 func validateName(name string) error {
 	if !nameRE.MatchString(name) {
 		return fmt.Errorf("%w: user name %q: 1 to 32 characters, a lower-case letter then lower-case letters, digits, '.', '_' or '-'", ErrInvalid, name)
