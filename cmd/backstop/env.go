@@ -90,6 +90,24 @@ func (e *env) open(ctx context.Context, create bool) (*chunkstore.Engine, error)
 	return eng, err
 }
 
+// parseArgs sets the command's usage line, parses its arguments and checks
+// that there are min to max positional ones (max < 0: no limit); want says
+// what they should be.
+func (e *env) parseArgs(fs *flag.FlagSet, args []string, usage string, min, max int, want string) ([]string, error) {
+	fs.Usage = func() {
+		fmt.Fprintln(e.stderr, usage)
+		fs.PrintDefaults()
+	}
+	pos, err := e.parse(fs, args)
+	if err != nil {
+		return nil, err
+	}
+	if len(pos) < min || max >= 0 && len(pos) > max {
+		return nil, e.usageError(fs, want)
+	}
+	return pos, nil
+}
+
 func (e *env) usageError(fs *flag.FlagSet, msg string) error {
 	fmt.Fprintf(e.stderr, "backstop %s: %s\n", e.name, msg)
 	fs.Usage()

@@ -12,16 +12,8 @@ func cmdGC(ctx context.Context, e *env, args []string) error {
 	dry := fs.Bool("dry-run", false, "only report what housekeeping would reclaim")
 	threshold := fs.Float64("threshold", 0.5, "live share below which a container is rewritten")
 	asJSON := fs.Bool("json", false, "print the report as JSON")
-	fs.Usage = func() {
-		fmt.Fprintln(e.stderr, "Usage: backstop gc --dry-run [--data DIR] [--threshold F] [--json]")
-		fs.PrintDefaults()
-	}
-	pos, err := e.parse(fs, args)
-	if err != nil {
+	if _, err := e.parseArgs(fs, args, "Usage: backstop gc --dry-run [--data DIR] [--threshold F] [--json]", 0, 0, "takes no arguments"); err != nil {
 		return err
-	}
-	if len(pos) != 0 {
-		return e.usageError(fs, "takes no arguments")
 	}
 	if !*dry {
 		return exitError{code: 2, err: fmt.Errorf("space reclamation itself is not built yet; --dry-run reports what it would free")}

@@ -11,16 +11,9 @@ import (
 
 func cmdGet(ctx context.Context, e *env, args []string) error {
 	fs := e.flags(true)
-	fs.Usage = func() {
-		fmt.Fprintln(e.stderr, "Usage: backstop get [--data DIR] [--store S] NAME [FILE|-]")
-		fs.PrintDefaults()
-	}
-	pos, err := e.parse(fs, args)
+	pos, err := e.parseArgs(fs, args, "Usage: backstop get [--data DIR] [--store S] NAME [FILE|-]", 1, 2, "want NAME and an optional FILE")
 	if err != nil {
 		return err
-	}
-	if len(pos) < 1 || len(pos) > 2 {
-		return e.usageError(fs, "want NAME and an optional FILE")
 	}
 	eng, err := e.open(ctx, false)
 	if err != nil {

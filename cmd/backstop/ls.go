@@ -16,16 +16,9 @@ func cmdLs(ctx context.Context, e *env, args []string) error {
 	fs := e.flags(true)
 	asJSON := fs.Bool("json", false, "print JSON")
 	usage := fs.Bool("usage", false, "also compute the bytes each item alone holds (reads every recipe)")
-	fs.Usage = func() {
-		fmt.Fprintln(e.stderr, "Usage: backstop ls [--data DIR] [--store S] [--json] [--usage] [PREFIX]")
-		fs.PrintDefaults()
-	}
-	pos, err := e.parse(fs, args)
+	pos, err := e.parseArgs(fs, args, "Usage: backstop ls [--data DIR] [--store S] [--json] [--usage] [PREFIX]", 0, 1, "want at most one PREFIX")
 	if err != nil {
 		return err
-	}
-	if len(pos) > 1 {
-		return e.usageError(fs, "want at most one PREFIX")
 	}
 	prefix := ""
 	if len(pos) == 1 {
@@ -81,16 +74,9 @@ func cmdLs(ctx context.Context, e *env, args []string) error {
 
 func cmdRm(ctx context.Context, e *env, args []string) error {
 	fs := e.flags(true)
-	fs.Usage = func() {
-		fmt.Fprintln(e.stderr, "Usage: backstop rm [--data DIR] [--store S] NAME...")
-		fs.PrintDefaults()
-	}
-	pos, err := e.parse(fs, args)
+	pos, err := e.parseArgs(fs, args, "Usage: backstop rm [--data DIR] [--store S] NAME...", 1, -1, "want at least one NAME")
 	if err != nil {
 		return err
-	}
-	if len(pos) == 0 {
-		return e.usageError(fs, "want at least one NAME")
 	}
 	eng, err := e.open(ctx, false)
 	if err != nil {

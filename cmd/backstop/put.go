@@ -32,16 +32,9 @@ func cmdPut(ctx context.Context, e *env, args []string) error {
 	fs.Var(meta, "meta", "KEY=VALUE kept with the item (repeatable)")
 	fs.StringVar(&e.capacity, "capacity", "", "capacity limit for the volumes (e.g. 500G; default: free disk space)")
 	fs.StringVar(&e.compression, "compression", "", "s2, zstd or none for new chunks")
-	fs.Usage = func() {
-		fmt.Fprintln(e.stderr, "Usage: backstop put [--data DIR] [--store S] [--force] [--meta K=V] NAME [FILE|-]")
-		fs.PrintDefaults()
-	}
-	pos, err := e.parse(fs, args)
+	pos, err := e.parseArgs(fs, args, "Usage: backstop put [--data DIR] [--store S] [--force] [--meta K=V] NAME [FILE|-]", 1, 2, "want NAME and an optional FILE")
 	if err != nil {
 		return err
-	}
-	if len(pos) < 1 || len(pos) > 2 {
-		return e.usageError(fs, "want NAME and an optional FILE")
 	}
 	name := pos[0]
 	var src io.Reader = e.stdin

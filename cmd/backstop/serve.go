@@ -22,16 +22,8 @@ func cmdServe(ctx context.Context, e *env, args []string) error {
 	cert := fs.String("tls-cert", "", "certificate (PEM) for the web server; default: self-signed, kept in DIR/tls")
 	key := fs.String("tls-key", "", "private key (PEM) for --tls-cert")
 	logLevel := fs.String("log-level", "info", "debug, info, warn or error")
-	fs.Usage = func() {
-		fmt.Fprintln(e.stderr, "Usage: backstop serve [--data DIR] [--web ADDR] [--tls-cert FILE --tls-key FILE] [--capacity SIZE]\n\nOn first start it creates the user admin with a random password, prints it once and\nwrites it to DIR/initial-admin-password, unless BACKSTOP_ADMIN_PASSWORD is set.")
-		fs.PrintDefaults()
-	}
-	pos, err := e.parse(fs, args)
-	if err != nil {
+	if _, err := e.parseArgs(fs, args, "Usage: backstop serve [--data DIR] [--web ADDR] [--tls-cert FILE --tls-key FILE] [--capacity SIZE]\n\nOn first start it creates the user admin with a random password, prints it once and\nwrites it to DIR/initial-admin-password, unless BACKSTOP_ADMIN_PASSWORD is set.", 0, 0, "takes no arguments"); err != nil {
 		return err
-	}
-	if len(pos) != 0 {
-		return e.usageError(fs, "takes no arguments")
 	}
 	if (*cert == "") != (*key == "") {
 		return e.usageError(fs, "--tls-cert and --tls-key go together")

@@ -13,16 +13,8 @@ import (
 func cmdStats(ctx context.Context, e *env, args []string) error {
 	fs := e.flags(false)
 	asJSON := fs.Bool("json", false, "print one JSON object")
-	fs.Usage = func() {
-		fmt.Fprintln(e.stderr, "Usage: backstop stats [--data DIR] [--json]")
-		fs.PrintDefaults()
-	}
-	pos, err := e.parse(fs, args)
-	if err != nil {
+	if _, err := e.parseArgs(fs, args, "Usage: backstop stats [--data DIR] [--json]", 0, 0, "takes no arguments"); err != nil {
 		return err
-	}
-	if len(pos) != 0 {
-		return e.usageError(fs, "takes no arguments")
 	}
 	eng, err := e.open(ctx, false)
 	if err != nil {
@@ -54,16 +46,8 @@ func cmdVerify(ctx context.Context, e *env, args []string) error {
 	fs := e.flags(false)
 	asJSON := fs.Bool("json", false, "print the report as JSON")
 	slices := fs.Int("slice", 1, "check 1/N of the data, the part verified longest ago first (a rolling verify covers everything in N runs)")
-	fs.Usage = func() {
-		fmt.Fprintln(e.stderr, "Usage: backstop verify [--data DIR] [--slice N] [--json]\nExits 3 when it finds damage.")
-		fs.PrintDefaults()
-	}
-	pos, err := e.parse(fs, args)
-	if err != nil {
+	if _, err := e.parseArgs(fs, args, "Usage: backstop verify [--data DIR] [--slice N] [--json]\nExits 3 when it finds damage.", 0, 0, "takes no arguments"); err != nil {
 		return err
-	}
-	if len(pos) != 0 {
-		return e.usageError(fs, "takes no arguments")
 	}
 	eng, err := e.open(ctx, false)
 	if err != nil {
