@@ -145,12 +145,24 @@ func Parse(b []byte) (Header, []Entry, error) {
 	if int64(len(b)) != h.Size() {
 		return h, nil, fmt.Errorf("%w: container is %d bytes, header says %d", ErrCorrupt, len(b), h.Size())
 	}
-	end := len(b) - 4
-	if got, want := crc32.Checksum(b[:end], castagnoli), binary.LittleEndian.Uint32(b[end:]); got != want {
-		return h, nil, fmt.Errorf("%w: checksum mismatch", ErrCorrupt)
+	if err := CheckSum(b); err != nil {
+		return h, nil, err
 	}
 	entries, err := ParseFooter(h, b[h.FooterOffset():])
 	return h, entries, err
+}
+
+// CheckSum checks the whole-container checksum of b, a container of the
+// length its header gives.
+func CheckSum(b []byte) error {
+	if len(b) < HeaderSize+TrailerSize {
+		return fmt.Errorf("%w: %d bytes is too short for a container", ErrCorrupt, len(b))
+	}
+	end := len(b) - 4
+	if got, want := crc32.Checksum(b[:end], castagnoli), binary.LittleEndian.Uint32(b[end:]); got != want {
+		return fmt.Errorf("%w: checksum mismatch", ErrCorrupt)
+	}
+	return nil
 }
 
 // Builder accumulates the records of one container. It is not safe for
