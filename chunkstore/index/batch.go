@@ -50,9 +50,6 @@ func (b *Batch) setJSON(k []byte, v any) {
 // PutContainer records a container.
 func (b *Batch) PutContainer(c ContainerRec) { b.set(key64(pContainer, c.ID), c.encode()) }
 
-// DeleteContainer forgets a container.
-func (b *Batch) DeleteContainer(id uint64) { b.del(key64(pContainer, id)) }
-
 // PutChunk records where a chunk is; the filter learns it on Commit.
 func (b *Batch) PutChunk(fp container.Fingerprint, loc Loc) {
 	b.set(chunkKey(fp), loc.encode())
