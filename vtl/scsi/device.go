@@ -67,9 +67,10 @@ type Device interface {
 }
 
 // LUNSet is what a transport exposes under one target name: its logical
-// units by LUN. The transport answers REPORT LUNS from LUNs and commands
-// to a LUN not in it with LOGICAL UNIT NOT SUPPORTED (the LUNSet helpers
-// in this package do both).
+// units by LUN. The transport answers REPORT LUNS from LUNs itself; to a
+// LUN not in the set it answers INQUIRY with peripheral qualifier 011b
+// and type 1Fh, and anything else with CHECK CONDITION, ILLEGAL REQUEST,
+// LOGICAL UNIT NOT SUPPORTED (25h/00h).
 type LUNSet interface {
 	LUNs() map[uint64]Device
 }
