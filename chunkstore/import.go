@@ -1,0 +1,350 @@
+package chunkstore
+
+import (
+	"context"
+	"errors"
+	"fmt"
+
+	"github.com/zeebo/blake3"
+
+	"backstop/chunkstore/container"
+	"backstop/chunkstore/index"
+)
+
+// Errors of pre-chunked imports.
+var (
+	// ErrFingerprint reports a chunk whose bytes do not hash to the
+	// fingerprint (or length) the caller gave for it.
+	ErrFingerprint = errors.New("chunkstore: chunk does not match its fingerprint")
+	// ErrMissingChunk reports a commit whose recipe names a chunk the
+	// store's domain does not hold and the caller never supplied.
+	ErrMissingChunk = errors.New("chunkstore: recipe names a chunk the store does not hold")
+)
+
+// Importer builds an item from chunks its caller made: the client-side
+// dedup (Catalyst low bandwidth) and replication path. The caller chunks
+// and fingerprints with the store's domain (StoreDomain), then:
+//
+//   - Append gives the recipe in order, in batches of entries
+//     (fingerprint and length), and answers which of them the domain lacks;
+//   - Put supplies the bytes of each of those, raw or compressed; the
+//     engine decompresses, recomputes the keyed fingerprint and refuses a
+//     mismatch;
+//   - Commit makes the item visible atomically, and fails, storing no
+//     item, if a chunk of the recipe was never supplied.
+//
+// Missing asks about fingerprints without adding them to the recipe.
+//
+// Supplied chunks go into containers through the same builder, group
+// commit and in-flight table as a Writer's, so they are indexed, and
+// visible to every other stream's dedup, as soon as their container is
+// flushed. Abort (a cut connection) flushes what was received: a retried
+// import of the same data finds those chunks present and need not send
+// them again. Chunks no item ends up using are left to housekeeping.
+//
+// After ErrFingerprint (or any other error) the importer is failed:
+// every later call returns the error, and Abort drops the chunks not yet
+// flushed. An Importer is not safe for concurrent use.
+type Importer struct {
+	w    *Writer
+	comp *container.Compressor
+	h    *blake3.Hasher
+	dbuf []byte
+	cbuf []byte
+
+	have    map[container.Fingerprint]uint32 // supplied in this import: raw length
+	owed    map[container.Fingerprint]uint32 // named by the recipe, still to supply
+	entries int64
+	err     error
+}
+
+// ImportStats count an import's traffic.
+type ImportStats struct {
+	Entries int64 // recipe entries so far
+	Owed    int   // chunks the recipe names that are still to supply
+	Put     int   // chunks supplied
+}
+
+// Import starts item name in store, built from supplied chunks. It ends
+// with Commit or Abort, like a Writer.
+func (e *Engine) Import(ctx context.Context, store, name string, opts WriteOptions) (*Importer, error) {
+	w, err := e.Create(ctx, store, name, opts)
+	if err != nil {
+		return nil, err
+	}
+	comp, err := container.NewCompressor(e.codec)
+	if err != nil {
+		w.abortIdle()
+		return nil, fmt.Errorf("chunkstore: %w", err)
+	}
+	h, _ := blake3.NewKeyed(w.dom.Key)
+	return &Importer{w: w, comp: comp, h: h,
+		have: map[container.Fingerprint]uint32{}, owed: map[container.Fingerprint]uint32{}}, nil
+}
+
+// Stats are the import's figures so far.
+func (im *Importer) Stats() ImportStats {
+	return ImportStats{Entries: im.entries, Owed: len(im.owed), Put: len(im.have)}
+}
+
+// Progress reports how far the import has come.
+func (im *Importer) Progress() Progress { return im.w.Progress() }
+
+// Missing returns the indexes of the fingerprints in fps that the store's
+// domain does not hold (and this import was not given). Only the store's
+// own domain is consulted: a chunk of another domain is missing.
+func (im *Importer) Missing(fps []container.Fingerprint) ([]int, error) {
+	if im.err != nil {
+		return nil, im.err
+	}
+	var out []int
+	for i, fp := range fps {
+		if _, ok := im.have[fp]; ok {
+			continue
+		}
+		_, found, err := im.w.e.lookupIn(im.w.dom, fp)
+		if err != nil {
+			return nil, im.fail(err)
+		}
+		if !found {
+			out = append(out, i)
+		}
+	}
+	return out, nil
+}
+
+// Append adds entries to the end of the recipe and returns the indexes of
+// those whose chunk must still be supplied with Put before Commit (each
+// fingerprint at most once).
+func (im *Importer) Append(entries []index.RecipeEntry) ([]int, error) {
+	if im.err != nil {
+		return nil, im.err
+	}
+	w := im.w
+	var missing []int
+	for i, en := range entries {
+		if en.Len == 0 || int(en.Len) > w.dom.Chunker.Max {
+			return nil, im.fail(fmt.Errorf("%w: chunk %s of %d bytes (domain chunks are 1 to %d)", ErrInvalid, en.FP, en.Len, w.dom.Chunker.Max))
+		}
+		if n, ok := im.have[en.FP]; ok {
+			if n != en.Len {
+				return nil, im.fail(fmt.Errorf("%w: chunk %s is %d bytes, the recipe says %d", ErrFingerprint, en.FP, n, en.Len))
+			}
+		} else if n, ok := im.owed[en.FP]; ok {
+			if n != en.Len {
+				return nil, im.fail(fmt.Errorf("%w: chunk %s named with lengths %d and %d", ErrFingerprint, en.FP, n, en.Len))
+			}
+		} else {
+			loc, found, err := w.e.lookupIn(w.dom, en.FP)
+			switch {
+			case err != nil:
+				return nil, im.fail(err)
+			case found && loc.Raw != en.Len:
+				return nil, im.fail(fmt.Errorf("%w: chunk %s is %d bytes, the recipe says %d", ErrFingerprint, en.FP, loc.Raw, en.Len))
+			case !found:
+				im.owed[en.FP] = en.Len
+				missing = append(missing, i)
+			}
+		}
+		if err := im.appendEntry(en); err != nil {
+			return nil, im.fail(err)
+		}
+	}
+	return missing, nil
+}
+
+// appendEntry is the recipe half of Writer.add.
+func (im *Importer) appendEntry(en index.RecipeEntry) error {
+	w := im.w
+	im.entries++
+	w.bytes.Add(int64(en.Len))
+	if len(w.seg) == 0 {
+		w.segOff = w.off
+		w.seg = make([]index.RecipeEntry, 0, index.SegmentLen)
+	}
+	w.seg = append(w.seg, en)
+	w.off += int64(en.Len)
+	if len(w.seg) == index.SegmentLen {
+		w.segs = append(w.segs, segment{w.segOff, w.seg})
+		w.seg = nil
+		if len(w.segs) >= 16 {
+			return w.queue(flushJob{segs: w.takeSegs()})
+		}
+	}
+	return nil
+}
+
+// Put supplies the bytes of chunk fp: data is raw chunk of raw bytes
+// compressed with codec (container.Raw for none). A chunk the domain
+// already holds is checked and then dropped.
+func (im *Importer) Put(fp container.Fingerprint, codec container.Codec, data []byte, raw int) error {
+	if im.err != nil {
+		return im.err
+	}
+	w := im.w
+	if raw <= 0 || raw > w.dom.Chunker.Max {
+		return im.fail(fmt.Errorf("%w: chunk of %d bytes (domain chunks are 1 to %d)", ErrInvalid, raw, w.dom.Chunker.Max))
+	}
+	if codec > container.Zstd {
+		return im.fail(fmt.Errorf("%w: unknown codec %d", ErrInvalid, codec))
+	}
+	if cap(im.dbuf) < raw {
+		im.dbuf = make([]byte, raw)
+	}
+	plain, err := w.e.dec.Decompress(im.dbuf[:raw], data, codec, raw)
+	if err == nil && len(plain) != raw {
+		err = fmt.Errorf("%d bytes, not %d", len(plain), raw)
+	}
+	if err != nil {
+		return im.fail(fmt.Errorf("%w: chunk %s does not decode as %s: %v", ErrFingerprint, fp, codec, err))
+	}
+	var sum container.Fingerprint
+	im.h.Reset()
+	im.h.Write(plain)
+	im.h.Sum(sum[:0])
+	if sum != fp {
+		return im.fail(fmt.Errorf("%w: the data sent as chunk %s hashes to %s", ErrFingerprint, fp, sum))
+	}
+	if n, ok := im.owed[fp]; ok && n != uint32(raw) {
+		return im.fail(fmt.Errorf("%w: chunk %s is %d bytes, the recipe says %d", ErrFingerprint, fp, raw, n))
+	}
+	delete(im.owed, fp)
+	if _, ok := im.have[fp]; ok {
+		return nil
+	}
+	im.have[fp] = uint32(raw)
+	if _, found, err := w.e.lookupIn(w.dom, fp); err != nil {
+		return im.fail(err)
+	} else if found {
+		return nil
+	}
+	stored := data
+	if codec == container.Raw {
+		stored, codec = im.comp.Compress(im.cbuf, plain)
+		if codec != container.Raw {
+			im.cbuf = stored[:0]
+		}
+	}
+	if carrier := w.e.inflight.claim(fp, w.flight); carrier != nil {
+		if carrier.owner != w {
+			w.borrowed[carrier] = append(w.borrowed[carrier], borrowed{fp: fp, stored: append([]byte(nil), stored...), raw: raw, codec: codec})
+		}
+		return nil
+	}
+	w.keep(fp, stored, raw, codec)
+	if w.builder.Full() {
+		if err := w.seal(); err != nil {
+			return im.fail(err)
+		}
+	}
+	return nil
+}
+
+func (im *Importer) fail(err error) error {
+	if im.err == nil {
+		im.err = err
+	}
+	return im.err
+}
+
+// Commit flushes the supplied chunks and makes the item visible and
+// durable in one index commit. It fails, storing no item, when the
+// import failed or a chunk of the recipe was never supplied.
+func (im *Importer) Commit(ctx context.Context) (Item, error) {
+	w := im.w
+	if w.end {
+		return Item{}, fmt.Errorf("%w: commit after commit or abort", ErrInvalid)
+	}
+	if im.err == nil && len(im.owed) > 0 {
+		for fp := range im.owed {
+			im.fail(fmt.Errorf("%w: %d chunks never supplied, such as %s", ErrMissingChunk, len(im.owed), fp))
+			break
+		}
+	}
+	if im.err != nil {
+		err := im.err
+		im.Abort()
+		return Item{}, err
+	}
+	w.end = true
+	defer w.release()
+	err := im.finish(true)
+	if err == nil {
+		err = ctx.Err()
+	}
+	if err != nil {
+		w.cleanup()
+		return Item{}, err
+	}
+	w.dupChunks.Store(max(0, im.entries-w.newChunks.Load()))
+	it, old, err := w.e.commitItem(w)
+	if err != nil {
+		w.cleanup()
+		return Item{}, err
+	}
+	if old != nil {
+		w.e.dropRecipe(old.ID)
+	}
+	return it, nil
+}
+
+// Abort drops the item. Chunks received and checked are flushed so that
+// a retry finds them, unless the import failed.
+func (im *Importer) Abort() error {
+	w := im.w
+	if w.end {
+		return nil
+	}
+	w.end = true
+	defer w.release()
+	err := im.finish(im.err == nil)
+	w.cleanup()
+	return err
+}
+
+// finish is the end of Writer.sequence: flush the last container (when
+// keep) and wait for the flusher.
+func (im *Importer) finish(keep bool) error {
+	w := im.w
+	var err error
+	if keep {
+		err = w.settle(true)
+		if err == nil && w.builder.Count() > 0 {
+			err = w.seal()
+		}
+	}
+	if !keep || w.builder.Count() == 0 || err != nil {
+		w.e.inflight.land(w.flight, false)
+	}
+	if err == nil && len(w.seg) > 0 {
+		w.segs = append(w.segs, segment{w.segOff, w.seg})
+		w.seg = nil
+	}
+	close(w.flushQ)
+	if ferr := <-w.flushed; err == nil {
+		err = ferr
+	}
+	return err
+}
+
+// abortIdle ends a Writer whose pipeline never started and holds nothing.
+func (w *Writer) abortIdle() {
+	w.end = true
+	close(w.flushQ)
+	<-w.flushed
+	w.e.inflight.land(w.flight, false)
+	w.release()
+}
+
+// lookupIn finds a chunk of domain dom. A chunk is only found in the
+// container of its own domain: another domain's chunk is not there.
+func (e *Engine) lookupIn(dom *domain, fp container.Fingerprint) (index.Loc, bool, error) {
+	loc, found, err := e.lookup(fp)
+	if err != nil || !found {
+		return index.Loc{}, false, err
+	}
+	if rec, ok := e.container(loc.Container); !ok || rec.Domain != dom.ID {
+		return index.Loc{}, false, nil
+	}
+	return loc, true, nil
+}
