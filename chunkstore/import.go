@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"time"
 
 	"github.com/zeebo/blake3"
 
@@ -308,7 +309,16 @@ func (im *Importer) finish(keep bool) error {
 	w := im.w
 	var err error
 	if keep {
-		err = w.settle(true)
+		// Flush our own chunks first, so that streams that borrowed them
+		// and wait as below see them land; then give the flights we
+		// borrowed from a moment to land before storing those chunks again.
+		if w.builder.Count() > 0 {
+			err = w.seal()
+		}
+		if err == nil {
+			w.awaitBorrowed(borrowWait)
+			err = w.settle(true)
+		}
 		if err == nil && w.builder.Count() > 0 {
 			err = w.seal()
 		}
@@ -325,6 +335,27 @@ func (im *Importer) finish(keep bool) error {
 		err = ferr
 	}
 	return err
+}
+
+// borrowWait bounds how long an import's end waits for the flights of
+// other streams that carry chunks it was sent too. A stream importing the
+// same data at the same time usually flushes within it; one that does not
+// only costs a second copy of those chunks.
+const borrowWait = 2 * time.Second
+
+func (w *Writer) awaitBorrowed(d time.Duration) {
+	if len(w.borrowed) == 0 {
+		return
+	}
+	t := time.NewTimer(d)
+	defer t.Stop()
+	for f := range w.borrowed {
+		select {
+		case <-f.done:
+		case <-t.C:
+			return
+		}
+	}
 }
 
 // abortIdle ends a Writer whose pipeline never started and holds nothing.
