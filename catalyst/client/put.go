@@ -126,8 +126,8 @@ type put struct {
 
 	stream catalystpb.Catalyst_PutClient
 	mu     sync.Mutex
-	err    error // the first failure
-	rerr   error // the first error of Recv: the server's reason
+	err    error              // the first failure
+	rerr   error              // the first error of Recv: the server's reason
 	cancel context.CancelFunc // ends the stream
 	stop   context.CancelFunc // ends the goroutines of low
 }
@@ -152,7 +152,7 @@ func (p *put) fail(err error) {
 // streamBroken reports an error of the stream itself (Send's io.EOF, or a
 // status), whose reason Recv reports: cancelling would hide it.
 func streamBroken(err error) bool {
-	if errors.Is(err, io.EOF) {
+	if errors.Is(err, io.EOF) || errors.Is(err, errStop) {
 		return true
 	}
 	_, ok := status.FromError(err)
