@@ -40,11 +40,16 @@ type fixture struct {
 
 func setup(t testing.TB) *fixture {
 	t.Helper()
-	dir := t.TempDir()
 	opts := chunkstore.DefaultOptions()
 	opts.ContainerSize = 1 << 20
 	opts.Chunker = chunker.Params{Algorithm: chunker.Gear, Min: 4 << 10, Avg: 16 << 10, Max: 64 << 10}
 	opts.Workers = 2
+	return setupWith(t, opts)
+}
+
+func setupWith(t testing.TB, opts chunkstore.Options) *fixture {
+	t.Helper()
+	dir := t.TempDir()
 	eng, err := chunkstore.Open(context.Background(), filepath.Join(dir, "data"), opts)
 	if err != nil {
 		t.Fatal(err)
@@ -81,7 +86,7 @@ func (f *fixture) client(t testing.TB, user, addr string) *client.Client {
 	if addr == "" {
 		addr = f.addr
 	}
-	c, err := client.Dial(client.Options{Addr: addr, User: user, Password: password, CAFile: f.ca, Batch: 64, Window: 4})
+	c, err := client.Dial(client.Options{Addr: addr, User: user, Password: password, CAFile: f.ca, Batch: benchBatch, Window: benchWindow})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -562,3 +567,6 @@ func TestConcurrentPutsOfTheSameData(t *testing.T) {
 		t.Fatalf("%d concurrent puts of the same data stored %d bytes; one copy is %d", n, s.StoredBytes, one)
 	}
 }
+
+// Client pipeline settings of the tests' clients.
+var benchBatch, benchWindow = 64, 4
