@@ -108,7 +108,6 @@ func Dial(opts Options) (*Client, error) {
 		grpc.WithPerRPCCredentials(catalyst.BasicAuth{User: opts.User, Password: opts.Password, Insecure: opts.Plaintext}),
 		grpc.WithContextDialer(c.dial),
 		grpc.WithDefaultCallOptions(grpc.MaxCallRecvMsgSize(65<<20), grpc.MaxCallSendMsgSize(65<<20)),
-		grpc.WithInitialWindowSize(1<<20), grpc.WithInitialConnWindowSize(4<<20),
 	)
 	if err != nil {
 		return nil, fmt.Errorf("catalyst client: %w", err)
