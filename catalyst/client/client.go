@@ -60,6 +60,8 @@ type Client struct {
 
 	mu     sync.Mutex
 	stores map[string]*Store
+	// batches are the buffers of low bandwidth puts, kept for the next.
+	batches sync.Pool
 }
 
 // Store is a store as a client sees it.
