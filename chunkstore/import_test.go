@@ -93,6 +93,35 @@ func TestImportRoundTrip(t *testing.T) {
 	if sent == 0 || it.Size != int64(len(data)) || it.Chunks != int64(len(ents)) || it.Meta["app"] != "test" {
 		t.Fatalf("sent %d, item %+v", sent, it)
 	}
+	// The importer forgets the chunks whose containers reached the index.
+	im, err := e.Import(context.Background(), DefaultStore, "held", WriteOptions{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	fresh := testData(11, 3<<20)
+	fents, fchunks := clientChunks(t, e, DefaultStore, fresh)
+	missing, err := im.Append(fents)
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, k := range missing {
+		if err := im.Put(fents[k].FP, container.Raw, fchunks[k], len(fchunks[k])); err != nil {
+			t.Fatal(err)
+		}
+	}
+	for _, f := range im.sealed { // wait for the flusher to land them
+		<-f.done
+	}
+	im.Append(nil)
+	if st := im.Stats(); st.Put != len(missing) || st.Held >= len(missing)/2 {
+		t.Fatalf("importer holds %d of %d supplied chunks after its containers were flushed", st.Held, st.Put)
+	}
+	if _, err := im.Commit(context.Background()); err != nil {
+		t.Fatal(err)
+	}
+	if got := get(t, e, DefaultStore, "held"); !bytes.Equal(got, fresh) {
+		t.Fatal("item reads back different")
+	}
 	if got := get(t, e, DefaultStore, "a"); !bytes.Equal(got, data) {
 		t.Fatal("imported item reads back different")
 	}
