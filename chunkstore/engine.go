@@ -114,7 +114,7 @@ type Engine struct {
 	// appendMu is held shared from a container's append to its index
 	// commit; housekeeping holds it to cut a volume's tail safely.
 	appendMu sync.RWMutex
-	stats      counters
+	stats    counters
 }
 
 type domain struct {
