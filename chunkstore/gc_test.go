@@ -14,7 +14,7 @@ import (
 // gcGenerations writes 20 generations of a changing data set (the newest
 // keeps most of the previous one, rewrites some of it and grows) and
 // returns them.
-func gcGenerations(t *testing.T, e *Engine, size int) [][]byte {
+func gcGenerations(t testing.TB, e *Engine, size int) [][]byte {
 	t.Helper()
 	gens := make([][]byte, 20)
 	d := testData(7, size)
