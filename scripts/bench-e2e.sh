@@ -106,7 +106,8 @@ timed() {
 
 calc() { awk "BEGIN { printf \"$1\", $2 }"; } # calc FORMAT EXPR
 mib() { calc %.1f "$1 / 1048576"; }
-du_b() { du -sb "$1" | cut -f1; }
+# Bytes the file system holds (volumes are sparse after housekeeping).
+du_b() { du -s -B1 "$1" | cut -f1; }
 
 LOGICAL=0
 for t in "${TARS[@]}"; do LOGICAL=$((LOGICAL + $(stat -c %s "$t"))); done
