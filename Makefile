@@ -24,7 +24,7 @@ vet:
 
 test: vet
 	$(GO) test -race -short -count=1 ./...
-	$(GO) test -count=1 -run 'TestCrash$$|TestLargeStream' ./chunkstore/
+	$(GO) test -count=1 -run 'TestCrash$$|TestGCCrash$$|TestLargeStream' ./chunkstore/
 	$(MAKE) --no-print-directory fuzz FUZZTIME=5s
 	web/ui/e2e/run.sh
 
@@ -49,8 +49,9 @@ RESULTS_DIR ?= bench-results
 bench-go:
 	mkdir -p $(RESULTS_DIR)
 	$(GO) test -run '^$$' -bench . -count 5 ./chunkstore/chunker/ | tee $(RESULTS_DIR)/chunker.txt
-	$(GO) test -run '^$$' -bench 'Ingest|Restore' -benchtime 3x -count 3 ./chunkstore/ | tee $(RESULTS_DIR)/engine.txt
-	$(GO) test -run '^$$' -bench IndexMemory -benchtime 1x ./chunkstore/ | tee $(RESULTS_DIR)/memory.txt
+	$(GO) test -run '^$$' -bench 'Ingest$$|Restore' -benchtime 3x -count 3 ./chunkstore/ | tee $(RESULTS_DIR)/engine.txt
+	$(GO) test -run '^$$' -bench 'GC$$|Verify|IngestDuringGC' -benchtime 3x -count 3 ./chunkstore/ | tee $(RESULTS_DIR)/housekeeping.txt
+	$(GO) test -run '^$$' -bench 'IndexMemory|GCMemory|GCThreshold' -benchtime 1x ./chunkstore/ | tee $(RESULTS_DIR)/memory.txt
 
 # Real data against restic and borg (installs them, fetches the data set).
 bench-e2e: build

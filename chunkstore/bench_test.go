@@ -13,7 +13,9 @@ import (
 	"runtime/pprof"
 	"strconv"
 	"strings"
+	"sync/atomic"
 	"testing"
+	"time"
 
 	"backstop/chunkstore/chunker"
 )
@@ -151,25 +153,30 @@ func BenchmarkIndexMemory(b *testing.B) {
 	b.ReportMetric(float64(open[1].filter)/float64(open[1].chunks), "filter-bytes/chunk")
 }
 
-// BenchmarkGCMemory measures housekeeping's peak RSS on a data directory
-// of a million chunks, half of them deleted, against the peak of merely
-// opening it and writing a little (the "open" phase of
-// BenchmarkIndexMemory): the difference is what housekeeping adds.
+// BenchmarkGCMemory measures housekeeping's peak memory on data
+// directories of one and two million chunks, half of them deleted.
+// Badger's caches and memtables fill to their caps in either case; the
+// growth between the two sizes, per chunk, is what housekeeping's memory
+// costs per chunk (anonymous memory: heap and caches, not badger's mmap'd
+// tables, which the kernel can drop).
 func BenchmarkGCMemory(b *testing.B) {
 	if b.N > 1 {
 		b.Skip("one round is the measurement")
 	}
-	dir := b.TempDir()
-	in := memChild(b, "ingest", dir, 1_000_000)
-	open := memChild(b, "open", dir, 0)
-	gc := memChild(b, "gc", dir, 0)
-	b.ReportMetric(float64(in.chunks), "chunks")
-	b.ReportMetric(float64(open.hwm)/(1<<20), "open-peak-rss-MiB")
-	b.ReportMetric(float64(gc.hwm)/(1<<20), "gc-peak-rss-MiB")
-	b.ReportMetric(float64(gc.hwm-open.hwm)/float64(in.chunks), "gc-extra-bytes/chunk")
+	var gc [2]memResult
+	var chunks [2]int64
+	for k, n := range []int64{1_000_000, 2_000_000} {
+		dir := b.TempDir()
+		chunks[k] = memChild(b, "ingest", dir, n).chunks
+		gc[k] = memChild(b, "gc", dir, 0)
+	}
+	b.ReportMetric(float64(gc[0].peakAnon)/(1<<20), "gc-peak-anon-MiB@1M")
+	b.ReportMetric(float64(gc[1].peakAnon)/(1<<20), "gc-peak-anon-MiB@2M")
+	b.ReportMetric(float64(gc[1].hwm)/(1<<20), "gc-peak-rss-MiB@2M")
+	b.ReportMetric(float64(gc[1].peakAnon-gc[0].peakAnon)/float64(chunks[1]-chunks[0]), "gc-anon-bytes/chunk")
 }
 
-type memResult struct{ rss, hwm, anon, chunks, filter int64 }
+type memResult struct{ rss, hwm, anon, chunks, filter, peakAnon int64 }
 
 func memChild(b *testing.B, phase, dir string, chunks int64) memResult {
 	cmd := exec.Command(os.Args[0], "-test.run=^TestMemChild$")
@@ -180,7 +187,7 @@ func memChild(b *testing.B, phase, dir string, chunks int64) memResult {
 	}
 	var r memResult
 	for _, l := range strings.Split(string(out), "\n") {
-		if _, err := fmt.Sscanf(l, "MEM %d %d %d %d %d", &r.rss, &r.hwm, &r.anon, &r.chunks, &r.filter); err == nil {
+		if _, err := fmt.Sscanf(l, "MEM %d %d %d %d %d %d", &r.rss, &r.hwm, &r.anon, &r.chunks, &r.filter, &r.peakAnon); err == nil {
 			return r
 		}
 	}
@@ -197,6 +204,21 @@ func TestMemChild(t *testing.T) {
 	o := benchOptions()
 	o.Chunker = chunker.Params{Algorithm: chunker.Gear, Min: 256, Avg: 1 << 10, Max: 4 << 10}
 	o.Compression = "none"
+	// Sample anonymous memory (heap and badger's caches, not its mmap'd
+	// tables, which the kernel can drop) for its peak.
+	var peakAnon atomic.Int64
+	stopSampling := make(chan struct{})
+	defer close(stopSampling)
+	go func() {
+		for {
+			peakAnon.Store(max(peakAnon.Load(), procStatus(t, "RssAnon")))
+			select {
+			case <-stopSampling:
+				return
+			case <-time.After(20 * time.Millisecond):
+			}
+		}
+	}()
 	e := openTest(t, dir, o)
 	defer e.Close()
 	var chunks, target int64
@@ -253,7 +275,7 @@ func TestMemChild(t *testing.T) {
 		pprof.WriteHeapProfile(f)
 		f.Close()
 	}
-	fmt.Printf("MEM %d %d %d %d %d\n", rss(t), hwm(t), procStatus(t, "RssAnon"), chunks, e.idx.Filter.Bytes())
+	fmt.Printf("MEM %d %d %d %d %d %d\n", rss(t), hwm(t), procStatus(t, "RssAnon"), chunks, e.idx.Filter.Bytes(), max(peakAnon.Load(), procStatus(t, "RssAnon")))
 }
 
 // uniqueStream is an endless stream of pseudo-random bytes.

@@ -64,8 +64,13 @@ type GCReport struct {
 }
 
 // gcBatch bounds the stored bytes one sweep batch reads before it
-// commits; it bounds the memory and the work a crash throws away.
-const gcBatch = 64 << 20
+// commits, and gcBatchChunks the chunks it touches: they bound the memory,
+// the work a crash throws away, and the size of the index transaction
+// (badger refuses one much beyond ~15% of a memtable).
+const (
+	gcBatch       = 64 << 20
+	gcBatchChunks = 16 << 10
+)
 
 // GC reclaims the space of chunks no live recipe uses: it marks every
 // chunk that recipes reference, then drops the containers with nothing
@@ -124,9 +129,10 @@ func (e *Engine) GC(ctx context.Context, opts GCOptions) (GCReport, error) {
 		if err := ctx.Err(); err != nil {
 			return e.finishGC(rep, start), err
 		}
-		n, size := 0, int64(0)
-		for n < len(cands) && (n == 0 || size+cands[n].Size <= gcBatch) {
+		n, size, chunks := 0, int64(0), 0
+		for n < len(cands) && (n == 0 || (size+cands[n].Size <= gcBatch && chunks+int(cands[n].Count) <= gcBatchChunks)) {
 			size += cands[n].Size
+			chunks += int(cands[n].Count)
 			n++
 		}
 		t0 := time.Now()
