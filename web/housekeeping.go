@@ -64,9 +64,9 @@ type housekeepingRequest struct {
 // keeps the figures /metrics shows.
 type housekeepingJob struct {
 	*job[housekeepingDetail]
-	reclaimed atomic.Int64 // bytes reclaimed by every run since start
-	lastSecs  atomic.Uint64
-	runs      *prometheus.CounterVec
+	reclaimed  atomic.Int64 // bytes reclaimed by every run since start
+	lastMillis atomic.Int64
+	runs       *prometheus.CounterVec
 }
 
 func newHousekeepingJob(s *Server) *housekeepingJob {
@@ -100,7 +100,7 @@ func (j *housekeepingJob) progressRatio() float64 {
 	return 0
 }
 
-func (j *housekeepingJob) lastDuration() float64 { return float64(j.lastSecs.Load()) / 1e3 }
+func (j *housekeepingJob) lastDuration() float64 { return float64(j.lastMillis.Load()) / 1e3 }
 
 // begin starts a run at threshold (0: the engine's default).
 func (j *housekeepingJob) begin(threshold float64, auto bool, msg string) error {
@@ -138,7 +138,7 @@ func (j *housekeepingJob) task(ctx context.Context, threshold float64) error {
 	count(rep.ReclaimedBytes)
 	state := outcome(err)
 	j.runs.WithLabelValues(state).Inc()
-	j.lastSecs.Store(uint64(rep.Duration.Milliseconds()))
+	j.lastMillis.Store(rep.Duration.Milliseconds())
 	now := j.s.now().UTC()
 	j.update(func(d *housekeepingDetail) {
 		d.ReclaimedBytes = rep.ReclaimedBytes
