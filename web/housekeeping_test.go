@@ -465,3 +465,45 @@ func TestHousekeepingShutdown(t *testing.T) {
 		t.Fatalf("plan after shutdown %+v %v", plan, err)
 	}
 }
+
+// TestHousekeepingEngineBusy: the engine's maintenance lock is held from
+// outside the server (a verify run straight on the engine): the run fails
+// with a clear message, an error event and a failed-run count.
+func TestHousekeepingEngineBusy(t *testing.T) {
+	e := newEnv(t)
+	e.garbage("g6", randomData(1, 1<<20), randomData(2, 1<<20))
+	hold, held := make(chan struct{}), make(chan struct{})
+	done := make(chan error)
+	go func() {
+		once := false
+		_, err := e.eng.Verify(context.Background(), func(chunkstore.VerifyProgress) {
+			if !once {
+				once = true
+				close(held)
+				<-hold
+			}
+		})
+		done <- err
+	}()
+	<-held
+	e.run([]check{{"start", req{method: "POST", path: "/api/v1/housekeeping", auth: "op"}, 202, ""}})
+	st := e.waitHK(func(st housekeepingStatus) bool { return !active(st.State) })
+	close(hold)
+	if err := <-done; err != nil {
+		t.Fatal(err)
+	}
+	if st.State != jobFailed || !strings.Contains(st.Error, "already running") || st.Report == nil || st.Report.State != jobFailed {
+		t.Fatalf("busy engine %+v", st)
+	}
+	if ev := systemEvents(e)["housekeeping.finish"]; ev.Level != appliance.LevelError || !strings.Contains(ev.Message, "failed") {
+		t.Fatalf("finish event %+v", ev)
+	}
+	if m := string(e.do(req{method: "GET", path: "/metrics"}).body); !strings.Contains(m, `backstop_housekeeping_runs_total{result="failed"} 1`) {
+		t.Errorf("failed run not counted")
+	}
+	// Once verify is done, housekeeping runs.
+	e.run([]check{{"start again", req{method: "POST", path: "/api/v1/housekeeping", auth: "op"}, 202, ""}})
+	if st := e.waitHK(func(st housekeepingStatus) bool { return !active(st.State) }); st.State != jobDone || st.Report.ReclaimedBytes == 0 {
+		t.Fatalf("after verify %+v", st)
+	}
+}

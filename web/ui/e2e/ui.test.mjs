@@ -274,6 +274,32 @@ test('delete an item, then housekeeping gives its space back', {timeout: 150000}
   await shot('jobs.png', 860);
 });
 
+test('the dashboard shows reclaimable space; automatic housekeeping is a setting', {timeout: 60000}, async () => {
+  await page.click('nav a[data-nav=dashboard]');
+  const reclaimable = page.locator('[data-kpi=reclaimable]');
+  await reclaimable.waitFor();
+  assert.equal(Number(await reclaimable.getAttribute('data-value')), 0, 'the last dry run found nothing left');
+
+  await page.click('nav a[data-nav=settings]');
+  await page.locator('#hk-interval').waitFor();
+  assert.equal(await page.isChecked('#hk-auto'), true, 'on by default');
+  assert.equal(await page.inputValue('#hk-interval'), '60');
+  await page.uncheck('#hk-auto');
+  await page.fill('#hk-interval', '30');
+  await shot('settings.png');
+  await page.click('[data-action=save-housekeeping]');
+  for (let t = Date.now(); ; await new Promise((r) => setTimeout(r, 100))) {
+    const {body: s} = await api('/settings');
+    if (!s.housekeeping.auto) {
+      assert.equal(s.housekeeping.interval_minutes, 30);
+      break;
+    }
+    assert.ok(Date.now() - t < 10000, 'the setting was saved');
+  }
+  await page.click('nav a[data-nav=jobs]');
+  await page.locator('.hk-auto', {hasText: 'Automatic housekeeping is off'}).waitFor();
+});
+
 test('log out ends the session', {timeout: 30000}, async () => {
   await page.click('[data-action=logout]');
   await page.locator('#login-user').waitFor();
