@@ -31,7 +31,8 @@ export function render(app) {
       changed();
     }}, 'Add window');
   body.append(notice, card('Blackout windows', h('div', {},
-    h('p', {class: 'muted'}, 'Verify and housekeeping do not start inside a blackout window, so they stay out of the way of the backup window. ' +
+    h('p', {class: 'muted'}, 'Verify and housekeeping do not run inside a blackout window, so they stay out of the way of the backup window: ' +
+      'they do not start, and one already running waits until the window ends. ' +
       'Times are the appliance’s local time; an end before the start runs past midnight. No day ticked means every day.'),
     editor), {actions: h('div', {class: 'btn-group'}, add, save)}));
   const autoBox = h('input', {type: 'checkbox', id: 'hk-auto', disabled: !isAdmin, onchange: () => { hkSave.disabled = !isAdmin; }});
