@@ -148,8 +148,14 @@ func (j *housekeepingJob) task(ctx context.Context, threshold float64) error {
 }
 
 // dryRun asks the engine what a run at threshold would free now and keeps
-// the answer in the status.
+// the answer in the status. It refuses while housekeeping runs (whose
+// sweep changes the containers the dry run reads, and whose figures would
+// be out of date at once). The caller holds Server.jobsMu, so no run starts
+// meanwhile.
 func (j *housekeepingJob) dryRun(ctx context.Context, threshold float64) (gcPlanView, error) {
+	if j.active() {
+		return gcPlanView{}, errorf(http.StatusConflict, codeConflict, "housekeeping is running; ask what it would free once it has finished")
+	}
 	if threshold == 0 {
 		threshold = chunkstore.DefaultGCThreshold
 	}
@@ -235,6 +241,8 @@ func (s *Server) runAutoHousekeeping(ctx context.Context) {
 // dry run; it does not while a blackout window holds or a job runs, so the
 // next tick tries again.
 func (s *Server) autoHousekeeping(ctx context.Context) bool {
+	s.jobsMu.Lock()
+	defer s.jobsMu.Unlock()
 	if s.inBlackout() || s.verify.active() || s.hk.active() {
 		return false
 	}
@@ -250,7 +258,7 @@ func (s *Server) autoHousekeeping(ctx context.Context) bool {
 		return true
 	}
 	msg := fmt.Sprintf("automatic housekeeping started: a dry run found %s to reclaim", humanBytes(plan.ReclaimBytes))
-	err = s.startJob("housekeeping", func() error { return s.hk.begin(0, true, msg) })
+	err = s.startJobLocked("housekeeping", func() error { return s.hk.begin(0, true, msg) })
 	if err != nil {
 		s.log.Info("automatic housekeeping did not start", "err", err)
 	}
@@ -335,7 +343,9 @@ func (s *Server) getHousekeepingPlan(c *gin.Context) {
 		s.fail(c, err)
 		return
 	}
+	s.jobsMu.Lock()
 	plan, err := s.hk.dryRun(c.Request.Context(), threshold)
+	s.jobsMu.Unlock()
 	if err != nil {
 		s.fail(c, err)
 		return

@@ -245,6 +245,7 @@ func TestHousekeepingPauseResumeCancel(t *testing.T) {
 		{"resume running", req{method: "POST", path: "/api/v1/housekeeping/resume", auth: "op"}, 409, codeConflict},
 		{"pause", req{method: "POST", path: "/api/v1/housekeeping/pause", auth: "op"}, 200, ""},
 		{"pause paused", req{method: "POST", path: "/api/v1/housekeeping/pause", auth: "op"}, 409, codeConflict},
+		{"dry run meanwhile", req{method: "GET", path: "/api/v1/housekeeping/plan", auth: "ro"}, 409, codeConflict},
 	})
 	// The engine reaches its Wait before the first batch and is held there.
 	g.gcStep <- struct{}{}

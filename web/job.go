@@ -254,6 +254,11 @@ func (j *job[D]) stop() {
 func (s *Server) startJob(name string, start func() error) error {
 	s.jobsMu.Lock()
 	defer s.jobsMu.Unlock()
+	return s.startJobLocked(name, start)
+}
+
+// startJobLocked is startJob for a caller that holds jobsMu.
+func (s *Server) startJobLocked(name string, start func() error) error {
 	if s.inBlackout() {
 		return errorf(http.StatusConflict, codeBlackout, "a blackout window is in force; %s may not start now", name)
 	}

@@ -277,7 +277,11 @@ function housekeepingSpec() {
       // A dry run from before the last run or during this one is out of date.
       const plan = mine && (!v.plan || new Date(mine.at) >= new Date(v.plan.at)) ? mine : v.plan;
       const stale = plan && (ACTIVE.has(v.state) || (v.report && new Date(v.report.finished) >= new Date(plan.at)));
-      if (!busy) replace(planBox, hkPlan(stale ? null : plan));
+      if (!busy) {
+        replace(planBox, hkPlan(stale ? null : plan));
+        planBtn.disabled = ACTIVE.has(v.state);
+        planBtn.title = planBtn.disabled ? 'Housekeeping is running' : '';
+      }
       return [
         stateRow(v, 'hk', 'Housekeeping has not run since the appliance started.',
           v.auto && v.state !== 'idle' ? h('span', {class: 'badge state-idle'}, 'Automatic') : null),
