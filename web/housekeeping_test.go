@@ -436,6 +436,7 @@ func TestAutoHousekeeping(t *testing.T) {
 	// Turned off through the API, it shows no next check.
 	e.run([]check{
 		{"auto off", req{method: "PUT", path: "/api/v1/settings", auth: "admin", body: `{"housekeeping":{"auto":false,"interval_minutes":30}}`}, 200, ""},
+		{"off with interval 0", req{method: "PUT", path: "/api/v1/settings", auth: "admin", body: `{"housekeeping":{"auto":false,"interval_minutes":0}}`}, 400, codeInvalid},
 		{"interval 0", req{method: "PUT", path: "/api/v1/settings", auth: "admin", body: `{"housekeeping":{"auto":true,"interval_minutes":0}}`}, 400, codeInvalid},
 		{"interval too long", req{method: "PUT", path: "/api/v1/settings", auth: "admin", body: `{"housekeeping":{"auto":true,"interval_minutes":100000}}`}, 400, codeInvalid},
 		{"unknown field", req{method: "PUT", path: "/api/v1/settings", auth: "admin", body: `{"housekeeping":{"auto":true,"every":5}}`}, 400, codeInvalid},

@@ -33,6 +33,12 @@ func (s *Server) putSettings(c *gin.Context) {
 			return
 		}
 	}
+	// The current settings are never the zero Housekeeping (which the
+	// appliance reads as its defaults): the body set both fields to zero.
+	if st.Housekeeping == (appliance.Housekeeping{}) {
+		s.fail(c, invalid("housekeeping interval 0 minutes: want 1 to %d", appliance.MaxHousekeepingInterval))
+		return
+	}
 	if err := st.Housekeeping.Validate(); err != nil {
 		s.fail(c, invalid("%s", clean(err)))
 		return
