@@ -11,7 +11,7 @@ GO        ?= go
 BENCH_DIR ?= /tmp/backstop-bench
 VERSION   ?= $(shell git describe --always --dirty 2>/dev/null || echo dev)
 
-.PHONY: all build test vet fuzz bench bench-go bench-e2e bench-synthetic clean
+.PHONY: all build test test-hk vet fuzz bench bench-go bench-e2e bench-synthetic clean
 
 all: build
 
@@ -27,6 +27,11 @@ test: vet
 	$(GO) test -count=1 -run 'TestCrash$$|TestGCCrash$$|TestLargeStream' ./chunkstore/
 	$(MAKE) --no-print-directory fuzz FUZZTIME=5s
 	web/ui/e2e/run.sh
+
+# Housekeeping and verify in the appliance (REST API, job runner, automatic
+# runs, settings); make test runs the same tests within ./... and the e2e.
+test-hk:
+	$(GO) test -race -count=1 -run 'Housekeeping|Verify|Settings|Items|Metrics|OpenAPI' ./web/ ./internal/appliance/
 
 # Every on-disk format parser under the fuzzer for FUZZTIME each (seed
 # corpora in the packages' testdata/fuzz/). make fuzz FUZZTIME=10m to dig.
