@@ -111,7 +111,7 @@ func (e *Engine) GC(ctx context.Context, opts GCOptions) (GCReport, error) {
 	}); err != nil {
 		return rep, e.translate(err)
 	}
-	plan, cands, err := e.plan(ctx, live, opts.Threshold)
+	plan, cands, err := e.plan(ctx, live, opts.Threshold, opts.Wait)
 	rep.GCPlan = plan
 	if err != nil {
 		return rep, err
@@ -181,7 +181,10 @@ func (e *Engine) busyProbe() func() bool {
 // plan sweeps the container footers against the live set: the figures of
 // PlanGC and the containers to rewrite or drop, in id order (the order
 // they were written, which copying forward keeps).
-func (e *Engine) plan(ctx context.Context, live *index.Filter, threshold float64) (GCPlan, []index.ContainerRec, error) {
+//
+// wait, if set, is called every planWait containers (a pause or a blackout
+// window holds there).
+func (e *Engine) plan(ctx context.Context, live *index.Filter, threshold float64, wait func(context.Context) error) (GCPlan, []index.ContainerRec, error) {
 	plan := GCPlan{MarkBytes: live.Bytes()}
 	e.mu.RLock()
 	recs := make([]index.ContainerRec, 0, len(e.containers))
@@ -193,9 +196,14 @@ func (e *Engine) plan(ctx context.Context, live *index.Filter, threshold float64
 	// Containers with nothing live come first: dropping them needs no
 	// space, which matters most when the disk is full.
 	var empty, cands []index.ContainerRec
-	for _, rec := range recs {
+	for i, rec := range recs {
 		if err := ctx.Err(); err != nil {
 			return plan, nil, err
+		}
+		if wait != nil && i%planWait == planWait-1 {
+			if err := wait(ctx); err != nil {
+				return plan, nil, err
+			}
 		}
 		entries, err := e.readFooter(rec.ID)
 		if err != nil {
@@ -231,6 +239,10 @@ func (e *Engine) plan(ctx context.Context, live *index.Filter, threshold float64
 	}
 	return plan, append(empty, cands...), nil
 }
+
+// planWait is how many containers' footers the plan reads between calls
+// of GCOptions.Wait.
+const planWait = 256
 
 // sweeper copies live chunks forward and drops containers, a batch at a
 // time.
