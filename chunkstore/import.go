@@ -163,25 +163,12 @@ func (im *Importer) Append(entries []index.RecipeEntry) ([]int, error) {
 	return missing, nil
 }
 
-// appendEntry is the recipe half of Writer.add.
+// appendEntry is the recipe half of Writer.add: through the Writer's
+// appendEntry, so that housekeeping sees the entry.
 func (im *Importer) appendEntry(en index.RecipeEntry) error {
-	w := im.w
 	im.entries++
-	w.bytes.Add(int64(en.Len))
-	if len(w.seg) == 0 {
-		w.segOff = w.off
-		w.seg = make([]index.RecipeEntry, 0, index.SegmentLen)
-	}
-	w.seg = append(w.seg, en)
-	w.off += int64(en.Len)
-	if len(w.seg) == index.SegmentLen {
-		w.segs = append(w.segs, segment{w.segOff, w.seg})
-		w.seg = nil
-		if len(w.segs) >= 16 {
-			return w.queue(flushJob{segs: w.takeSegs()})
-		}
-	}
-	return nil
+	im.w.bytes.Add(int64(en.Len))
+	return im.w.appendEntry(en.FP, int(en.Len))
 }
 
 // Put supplies the bytes of chunk fp: data is raw chunk of raw bytes
@@ -403,9 +390,8 @@ func (im *Importer) finish(keep bool) error {
 	if !keep || w.builder.Count() == 0 || err != nil {
 		w.e.inflight.land(w.flight, false)
 	}
-	if err == nil && len(w.seg) > 0 {
-		w.segs = append(w.segs, segment{w.segOff, w.seg})
-		w.seg = nil
+	if err == nil {
+		w.endSegment()
 	}
 	close(w.flushQ)
 	if ferr := <-w.flushed; err == nil {
@@ -444,10 +430,11 @@ func (w *Writer) abortIdle() {
 	w.release()
 }
 
-// lookupIn finds a chunk of domain dom. A chunk is only found in the
-// container of its own domain: another domain's chunk is not there.
+// lookupIn finds a chunk of domain dom for a recipe that will reference
+// it (housekeeping then keeps it). A chunk is only found in the container
+// of its own domain: another domain's chunk is not there.
 func (e *Engine) lookupIn(dom *domain, fp container.Fingerprint) (index.Loc, bool, error) {
-	loc, found, err := e.lookup(fp)
+	loc, found, err := e.dedupLookup(fp)
 	if err != nil || !found {
 		return index.Loc{}, false, err
 	}
