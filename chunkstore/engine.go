@@ -357,6 +357,7 @@ type StoreInfo struct {
 	Name    string    `json:"name"`
 	Domain  string    `json:"domain"`
 	Created time.Time `json:"created"`
+	StoreOptions
 }
 
 // CreateStore makes a store in the named domain.
@@ -387,7 +388,7 @@ func (e *Engine) CreateStore(name, domainName string) (StoreInfo, error) {
 	}
 	e.stores[name] = s
 	e.usage[s.ID] = &storeUsage{}
-	return StoreInfo{Name: name, Domain: d.Name, Created: s.Created}, nil
+	return e.storeInfo(s), nil
 }
 
 // DeleteStore removes an empty store.
@@ -424,7 +425,7 @@ func (e *Engine) Stores() []StoreInfo {
 	defer e.mu.RUnlock()
 	out := make([]StoreInfo, 0, len(e.stores))
 	for _, s := range e.stores {
-		out = append(out, StoreInfo{Name: s.Name, Domain: e.domains[s.Domain].Name, Created: s.Created})
+		out = append(out, e.storeInfo(s))
 	}
 	sortBy(out, func(s StoreInfo) string { return s.Name })
 	return out

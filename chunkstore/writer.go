@@ -371,6 +371,9 @@ func (e *Engine) commitItem(w *Writer) (Item, *index.Item, error) {
 	case err == nil && !w.opts.Replace:
 		return Item{}, nil, fmt.Errorf("%w: item %s/%s", ErrExists, w.store.Name, w.name)
 	case err == nil:
+		if err := e.mutable(w.store.ID, prev); err != nil {
+			return Item{}, nil, err
+		}
 		old = &prev
 	case !errors.Is(err, index.ErrNotFound):
 		return Item{}, nil, e.translate(err)

@@ -17,6 +17,8 @@ import (
 	"github.com/prometheus/client_golang/prometheus"
 
 	"backstop/chunkstore"
+	"backstop/chunkstore/chunker"
+	"backstop/chunkstore/index"
 	"backstop/internal/appliance"
 	"backstop/web/ui"
 )
@@ -32,6 +34,8 @@ type storeAdmin interface {
 	Stores() []chunkstore.StoreInfo
 	CreateStore(name, domain string) (chunkstore.StoreInfo, error)
 	DeleteStore(name string) error
+	SetStoreOptions(name string, o chunkstore.StoreOptions) (chunkstore.StoreInfo, error)
+	CreateDomain(name string, params chunker.Params) (index.Domain, error)
 }
 
 // itemAdmin reads and deletes items.
@@ -119,6 +123,9 @@ type Options struct {
 	// looks at the clock again, and how often automatic housekeeping
 	// checks whether it is due.
 	MaintenanceTick time.Duration
+	// Catalyst, if set, is the Catalyst service whose traffic the status,
+	// the dashboard and /metrics show.
+	Catalyst CatalystTraffic
 }
 
 // DefaultOptions are the settings backstop serve uses.

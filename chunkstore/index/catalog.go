@@ -110,6 +110,15 @@ type Store struct {
 	Name    string    `json:"name"`
 	Domain  uint32    `json:"domain"`
 	Created time.Time `json:"created"`
+	// Transfer is the store's transfer policy: "low" (client-side dedup,
+	// the default when empty) or "high" (the client streams all bytes).
+	Transfer string `json:"transfer,omitempty"`
+	// ImmutableDays keeps every item undeletable and unreplaceable for
+	// that many days after its commit; 0 is off.
+	ImmutableDays int `json:"immutable_days,omitempty"`
+	// Clients are the users allowed to use the store over the network;
+	// empty means every user.
+	Clients []string `json:"clients,omitempty"`
 }
 
 // Item is a committed item's record.
