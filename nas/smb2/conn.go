@@ -24,16 +24,16 @@ type conn struct {
 	cancel context.CancelFunc
 
 	// Negotiated state, set by negotiate.
-	dialect       uint16
-	clientGUID    [16]byte
-	clientCaps    uint32
-	clientSecMode uint16
+	dialect        uint16
+	clientGUID     [16]byte
+	clientCaps     uint32
+	clientSecMode  uint16
 	clientDialects []uint16
-	serverSecMode uint16
-	serverCaps    uint32
-	cipher        uint16
-	signAlg       uint16
-	preauth       [64]byte
+	serverSecMode  uint16
+	serverCaps     uint32
+	cipher         uint16
+	signAlg        uint16
+	preauth        [64]byte
 
 	mu       sync.Mutex
 	sessions map[uint64]*session

@@ -46,14 +46,14 @@ type Options struct {
 // DefaultOptions returns the defaults.
 func DefaultOptions() Options {
 	return Options{
-		Logger:         slog.Default(),
-		Now:            time.Now,
-		NetBIOSName:    "BACKSTOP",
-		Domain:         "WORKGROUP",
-		MinDialect:     dialect202,
-		MaxDialect:     dialect311,
-		MaxCredits:     8192,
-		MaxIO:          8 << 20,
+		Logger:      slog.Default(),
+		Now:         time.Now,
+		NetBIOSName: "BACKSTOP",
+		Domain:      "WORKGROUP",
+		MinDialect:  dialect202,
+		MaxDialect:  dialect311,
+		MaxCredits:  8192,
+		MaxIO:       8 << 20,
 	}
 }
 

@@ -2,6 +2,11 @@ package smb2
 
 import (
 	"bytes"
+	"context"
+	"errors"
+	"regexp"
+
+	"backstop/nas/vfs"
 	"net"
 	"os"
 	"os/exec"
@@ -73,8 +78,15 @@ func TestSmbclientBasic(t *testing.T) {
 			if !bytes.Equal(got, data) {
 				t.Fatalf("get returned %d bytes, want the %d put", len(got), len(data))
 			}
-			if !strings.Contains(out, "b.bin") || strings.Contains(out, "c.bin ") {
-				t.Fatalf("ls output:\n%s", out)
+			if !regexp.MustCompile(`(?m)^\s+b\.bin\s+A\s+4200000 `).MatchString(out) {
+				t.Fatalf("ls does not list b.bin:\n%s", out)
+			}
+			ctx := context.Background()
+			if _, err := env.fs.Stat(ctx, d+"/c.bin"); !errors.Is(err, vfs.ErrNotExist) {
+				t.Fatalf("c.bin after del: %v", err)
+			}
+			if _, err := env.fs.Stat(ctx, d+"/a.bin"); !errors.Is(err, vfs.ErrNotExist) {
+				t.Fatalf("a.bin after rename: %v", err)
 			}
 			if !strings.Contains(out, "create_time:") {
 				t.Fatalf("allinfo output:\n%s", out)
