@@ -130,7 +130,7 @@ func parseCreateContexts(b []byte) (map[string][]byte, Status) {
 			}
 			end = int(next)
 		}
-		if no+nl > end || nl == 0 || dl > 0 && (do < no+nl || do+dl > end) {
+		if no+nl > end || nl < 4 || dl > 0 && (do < no+nl || do+dl > end) {
 			return nil, StatusInvalidParameter
 		}
 		m[string(b[no:no+nl])] = b[do : do+dl]
@@ -154,10 +154,14 @@ func (c *conn) create(r *request) ([]byte, Status) {
 	if q.options&optOpenByFileID != 0 {
 		return nil, StatusNotSupported
 	}
+	if _, ok := q.contexts["TWrp"]; ok {
+		return nil, StatusObjectNameNotFound // no previous versions
+	}
 	path, st := sharePath(q.name, false)
 	if st != StatusSuccess {
 		return nil, st
 	}
+	c.srv.opts.Logger.Debug("smb2: create", "path", path, "disp", q.disposition, "options", q.options, "access", q.access)
 	rw := t.share.Access == nas.AccessReadWrite
 	q.access = mapAccess(q.access, rw)
 	if q.options&optDeleteOnClose != 0 && q.access&accDelete == 0 {
@@ -225,12 +229,16 @@ func (c *conn) openPath(r *request, q createReq, path string) (*open, uint32, St
 		}
 	}
 	flag := vfs.OpenRead
-	if q.access&(accWriteData|accAppendData) != 0 {
+	isDir := wantDir || exists && info.IsDir
+	if q.access&(accWriteData|accAppendData) != 0 && !isDir {
 		flag |= vfs.OpenWrite
 	}
 	action := uint32(actOpened)
 	if !exists {
-		flag |= vfs.OpenCreate | vfs.OpenExcl | vfs.OpenWrite
+		flag |= vfs.OpenCreate | vfs.OpenExcl
+		if !isDir {
+			flag |= vfs.OpenWrite
+		}
 		action = actCreated
 	}
 	if wantDir {

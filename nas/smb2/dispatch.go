@@ -225,6 +225,9 @@ func (c *conn) serveOne(r *request) ([]byte, Status, error) {
 	if st == statusDisconnect {
 		return nil, st, errDisconnect
 	}
+	if st.isError() {
+		c.srv.opts.Logger.Debug("smb2: request failed", "cmd", h.Command, "mid", h.MessageID, "status", st.String())
+	}
 	return body, st, nil
 }
 

@@ -165,9 +165,8 @@ func (c *conn) fileInfo(o *open, class byte) ([]byte, int, Status) {
 		w.bytes(name)
 		return w.b, 100, StatusSuccess
 	case fileAlternateNameInformation:
-		// No 8.3 names are generated: the alternate name is the name.
 		_, base := parentOf(path)
-		name := utf16le(base)
+		name := utf16le(shortName(base))
 		w.u32(uint32(len(name)))
 		w.bytes(name)
 		return w.b, 4, StatusSuccess

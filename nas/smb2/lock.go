@@ -66,13 +66,16 @@ func (st *fileState) dropLocks(o *open) bool {
 	return dropped
 }
 
-// tryLock takes one lock; false when it conflicts.
+// tryLock takes one lock; false when it conflicts. An exclusive lock
+// conflicts with every overlapping lock; a shared one with others'
+// exclusive locks (a handle may stack shared locks on its own exclusive
+// one, as Windows allows).
 func (st *fileState) tryLock(l byteLock) bool {
 	for _, h := range st.locks {
 		if !overlapsLock(h, l) {
 			continue
 		}
-		if h.exclusive || l.exclusive {
+		if l.exclusive || h.exclusive && h.owner != l.owner {
 			return false
 		}
 	}
@@ -120,45 +123,41 @@ func (c *conn) lock(r *request) ([]byte, Status) {
 	var elems []lockElem
 	for i := 0; i < count; i++ {
 		e := b[24+24*i:]
-		el := lockElem{le.Uint64(e), le.Uint64(e[8:]), le.Uint32(e[16:])}
-		if el.n != 0 && el.off+el.n-1 < el.off {
-			return nil, StatusInvalidLockRange
-		}
-		elems = append(elems, el)
+		elems = append(elems, lockElem{le.Uint64(e), le.Uint64(e[8:]), le.Uint32(e[16:])})
 	}
 	if o.isDir {
 		return nil, StatusInvalidParameter
 	}
-	unlock := elems[0].flags&lockUnlock != 0
+	t := c.srv.files
+	if elems[0].flags == lockUnlock {
+		// Unlocks are applied in order; the first bad element stops.
+		t.mu.Lock()
+		defer t.mu.Unlock()
+		st := StatusSuccess
+		for _, el := range elems {
+			if el.flags != lockUnlock {
+				st = StatusInvalidParameter
+				break
+			}
+			if !o.state.unlock(o, el.off, el.n) {
+				st = StatusRangeNotLocked
+				break
+			}
+		}
+		close(o.state.unlocked)
+		o.state.unlocked = make(chan struct{})
+		return []byte{4, 0, 0, 0}, st
+	}
 	for _, el := range elems {
 		switch el.flags {
-		case lockUnlock:
-			if !unlock {
-				return nil, StatusInvalidParameter
-			}
-		case lockShared, lockExclusive, lockShared | lockFailImmediately, lockExclusive | lockFailImmediately:
-			if unlock {
-				return nil, StatusInvalidParameter
-			}
-			if count > 1 && el.flags&lockFailImmediately == 0 {
+		case lockShared | lockFailImmediately, lockExclusive | lockFailImmediately:
+		case lockShared, lockExclusive:
+			if count > 1 {
 				return nil, StatusInvalidParameter
 			}
 		default:
 			return nil, StatusInvalidParameter
 		}
-	}
-	t := c.srv.files
-	if unlock {
-		t.mu.Lock()
-		defer t.mu.Unlock()
-		for _, el := range elems {
-			if !o.state.unlock(o, el.off, el.n) {
-				return nil, StatusRangeNotLocked
-			}
-		}
-		close(o.state.unlocked)
-		o.state.unlocked = make(chan struct{})
-		return []byte{4, 0, 0, 0}, StatusSuccess
 	}
 	wait, st := c.takeLocks(o, elems)
 	if st == StatusSuccess || wait == nil {
@@ -189,8 +188,6 @@ func (c *conn) takeLocks(o *open, elems []lockElem) (<-chan struct{}, Status) {
 	return nil, StatusSuccess
 }
 
-// StatusInvalidLockRange: a lock range that wraps.
-const StatusInvalidLockRange Status = 0xC00001A1
 
 // waitLock makes the request async and retries the lock whenever locks
 // are released, until it is granted, cancelled or the handle closes.

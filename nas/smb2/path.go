@@ -17,7 +17,7 @@ var reservedNames = map[string]bool{
 // other streams are refused.
 func sharePath(name string, wildcards bool) (string, Status) {
 	if strings.HasPrefix(name, `\`) {
-		name = strings.TrimLeft(name, `\`)
+		return "", StatusInvalidParameter
 	}
 	if i := strings.IndexByte(name, ':'); i >= 0 {
 		stream := name[i:]

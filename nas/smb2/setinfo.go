@@ -128,7 +128,7 @@ func (c *conn) setBasic(o *open, d []byte) Status {
 		}
 	}
 	if a := le.Uint32(d[32:]); a != 0 {
-		if a&vfs.AttrDirectory != 0 && !o.isDir || a&^0x7FB7 != 0 {
+		if a&vfs.AttrDirectory != 0 && !o.isDir || a&^0x7FB7 != 0 || o.isDir && a&0x100 != 0 {
 			return StatusInvalidParameter
 		}
 		a &^= vfs.AttrDirectory

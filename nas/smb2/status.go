@@ -61,7 +61,9 @@ const (
 	StatusNetworkSessionExpired  Status = 0xC000035C
 )
 
-func (s Status) Error() string { return fmt.Sprintf("smb2: status 0x%08x", uint32(s)) }
+func (s Status) Error() string { return "smb2: status " + s.String() }
+
+func (s Status) String() string { return fmt.Sprintf("0x%08x", uint32(s)) }
 
 // isError: the status is an error or a warning that still carries data
 // (only BUFFER_OVERFLOW among those we send).
