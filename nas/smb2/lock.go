@@ -188,7 +188,6 @@ func (c *conn) takeLocks(o *open, elems []lockElem) (<-chan struct{}, Status) {
 	return nil, StatusSuccess
 }
 
-
 // waitLock makes the request async and retries the lock whenever locks
 // are released, until it is granted, cancelled or the handle closes.
 func (c *conn) waitLock(r *request, o *open, el lockElem, wait <-chan struct{}) {
