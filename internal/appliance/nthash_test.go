@@ -17,7 +17,7 @@ func TestNTHash(t *testing.T) {
 	// [MS-NLMP] 4.2.1: NTOWFv1("Password") = a4f49c406510bdcab6824ee7c30fd852.
 	for _, tt := range []struct {
 		name, user, want string
-		err             error
+		err              error
 	}{
 		{"known", "alice", "a4f49c406510bdcab6824ee7c30fd852", nil},
 		{"unknown", "bob", "", ErrNotFound},
