@@ -115,6 +115,13 @@ func (c *conn) setFileInfo(o *open, class byte, d []byte) Status {
 	return StatusInvalidInfoClass
 }
 
+// Attributes a client may set.
+const (
+	attrTemporary = 0x100
+	settableAttrs = vfs.AttrReadOnly | vfs.AttrHidden | vfs.AttrSystem | vfs.AttrArchive |
+		vfs.AttrNormal | attrTemporary | 0x1000 | 0x2000
+)
+
 // StatusEAsNotSupported: extended attributes are not kept.
 const StatusEAsNotSupported Status = 0xC000004F
 
@@ -128,10 +135,13 @@ func (c *conn) setBasic(o *open, d []byte) Status {
 		}
 	}
 	if a := le.Uint32(d[32:]); a != 0 {
-		if a&vfs.AttrDirectory != 0 && !o.isDir || a&^0x7FB7 != 0 || o.isDir && a&0x100 != 0 {
+		// TEMPORARY on a directory is refused (as Windows does); bits
+		// that cannot be set are dropped (smbclient's tar sends the
+		// unix mode here, which Samba accepts too).
+		if o.isDir && a&attrTemporary != 0 {
 			return StatusInvalidParameter
 		}
-		a &^= vfs.AttrDirectory
+		a &= settableAttrs
 		if a&^vfs.AttrNormal != 0 {
 			a &^= vfs.AttrNormal
 		}
