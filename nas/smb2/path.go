@@ -92,47 +92,30 @@ func matchPattern(pattern, name string) bool {
 	return match(p, n)
 }
 
+// match is iterative wildcard matching with one backtrack point (the
+// last star), O(len(p)*len(n)) at worst.
 func match(p, n []rune) bool {
-	for len(p) > 0 {
-		switch p[0] {
-		case '*', '<':
-			for len(p) > 0 && (p[0] == '*' || p[0] == '<') {
-				p = p[1:]
-			}
-			if len(p) == 0 {
-				return true
-			}
-			for i := 0; i <= len(n); i++ {
-				if match(p, n[i:]) {
-					return true
-				}
-			}
-			return false
-		case '?', '>':
-			if len(n) == 0 {
-				// DOS_QM matches nothing at the end of the name.
-				if p[0] == '>' {
-					p = p[1:]
-					continue
-				}
-				return false
-			}
-			p, n = p[1:], n[1:]
-		case '"':
-			if len(n) == 0 {
-				p = p[1:]
-				continue
-			}
-			if n[0] != '.' {
-				return false
-			}
-			p, n = p[1:], n[1:]
+	pi, ni := 0, 0
+	star, mark := -1, 0
+	for ni < len(n) {
+		switch {
+		case pi < len(p) && (p[pi] == '*' || p[pi] == '<'):
+			star, mark = pi, ni
+			pi++
+		case pi < len(p) && (p[pi] == '?' || p[pi] == '>' || p[pi] == '"' && n[ni] == '.' || p[pi] == n[ni]):
+			pi++
+			ni++
+		case star >= 0:
+			pi = star + 1
+			mark++
+			ni = mark
 		default:
-			if len(n) == 0 || p[0] != n[0] {
-				return false
-			}
-			p, n = p[1:], n[1:]
+			return false
 		}
 	}
-	return len(n) == 0
+	// What is left of the pattern must match the empty string.
+	for pi < len(p) && (p[pi] == '*' || p[pi] == '<' || p[pi] == '>' || p[pi] == '"') {
+		pi++
+	}
+	return pi == len(p)
 }
