@@ -27,7 +27,7 @@ func fuzzConn(t testing.TB) *conn {
 	c.serverCaps = capLargeMTU
 	c.credits.hi = 1 << 40
 	s := &session{id: 1, state: sessValid, user: testUser, trees: map[uint32]*tree{}, opens: map[uint64]*open{}}
-	s.trees[1] = &tree{id: 1, files: srv.files, share: nas.Share{Name: "data", FS: vfs.NewMemFS(1 << 30), Access: nas.AccessReadWrite}}
+	s.trees[1] = &tree{id: 1, files: srv.files, share: nas.Share{Name: "data", FS: vfs.NewMemFS(16 << 20), Access: nas.AccessReadWrite}}
 	s.trees[2] = &tree{id: 2, files: srv.files, ipc: true, share: nas.Share{Name: "IPC$"}}
 	c.sessions[1] = s
 	t.Cleanup(func() {

@@ -317,7 +317,10 @@ func (f *memFile) WriteAt(p []byte, off int64) (int, error) {
 		return 0, ErrInvalid
 	}
 	end := off + int64(len(p))
-	if end > f.fs.total && f.fs.total > 0 && end > int64(len(f.n.data)) && f.fs.used(f.fs.root)+end-int64(len(f.n.data)) > f.fs.total {
+	if end < off {
+		return 0, ErrInvalid
+	}
+	if grow := end - int64(len(f.n.data)); grow > 0 && f.fs.used(f.fs.root)+grow > f.fs.total {
 		return 0, ErrNoSpace
 	}
 	if end > int64(len(f.n.data)) {
@@ -340,6 +343,9 @@ func (f *memFile) Truncate(size int64) error {
 	}
 	if size < 0 {
 		return ErrInvalid
+	}
+	if grow := size - int64(len(f.n.data)); grow > 0 && f.fs.used(f.fs.root)+grow > f.fs.total {
+		return ErrNoSpace
 	}
 	if size <= int64(len(f.n.data)) {
 		f.n.data = f.n.data[:size:size]
