@@ -11,7 +11,7 @@ GO        ?= go
 BENCH_DIR ?= /tmp/backstop-bench
 VERSION   ?= $(shell git describe --always --dirty 2>/dev/null || echo dev)
 
-.PHONY: all build test vet fuzz bench bench-go bench-e2e bench-synthetic clean
+.PHONY: all build test vet fuzz bench bench-go bench-e2e bench-synthetic clean test-smb bench-smb
 
 all: build
 
@@ -27,12 +27,14 @@ test: vet
 	$(GO) test -count=1 -run 'TestCrash$$|TestLargeStream' ./chunkstore/
 	$(MAKE) --no-print-directory fuzz FUZZTIME=5s
 	web/ui/e2e/run.sh
+	$(MAKE) --no-print-directory test-smb
 
 # Every on-disk format parser under the fuzzer for FUZZTIME each (seed
 # corpora in the packages' testdata/fuzz/). make fuzz FUZZTIME=10m to dig.
 FUZZTIME ?= 30s
 FUZZ_TARGETS = FuzzParse:./chunkstore/container/ FuzzDecodeSegment:./chunkstore/index/ \
-	FuzzDecodeValues:./chunkstore/index/ FuzzGear:./chunkstore/chunker/
+	FuzzDecodeValues:./chunkstore/index/ FuzzGear:./chunkstore/chunker/ \
+	FuzzHandleFrame:./nas/smb2/ FuzzNegToken:./nas/smb2/
 fuzz:
 	@for t in $(FUZZ_TARGETS); do \
 		echo "fuzz $${t%%:*} for $(FUZZTIME)"; \
@@ -62,6 +64,11 @@ bench-e2e: build
 bench-synthetic: build
 	mkdir -p $(RESULTS_DIR)
 	RESULTS=$(CURDIR)/$(RESULTS_DIR)/synthetic.md BACKSTOP=$(CURDIR)/backstop scripts/bench-synthetic.sh
+
+# The SMB server against smbclient and smbtorture (installs them if
+# missing); fails when a recorded smbtorture test stops passing.
+test-smb:
+	GO=$(GO) scripts/test-smb.sh
 
 clean:
 	rm -f backstop
