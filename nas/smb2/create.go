@@ -174,6 +174,18 @@ func (c *conn) create(r *request) ([]byte, Status) {
 	if q.options&optDeleteOnClose != 0 && q.attrs&vfs.AttrReadOnly != 0 && q.disposition != dispOpen {
 		return nil, StatusCannotDelete
 	}
+	if info, err := t.share.FS.Stat(c.ctx, path); err == nil {
+		key := fileKey{t.share.Name, info.ID}
+		toNone := q.disposition == dispOverwrite || q.disposition == dispOverwriteIf || q.disposition == dispSupersede
+		if waits := c.breakFor(key, toNone); len(waits) > 0 {
+			c.asyncCreate(r, q, path, key, waits)
+			return nil, StatusPending
+		}
+	}
+	return c.createOpen(r, q, path)
+}
+
+func (c *conn) createOpen(r *request, q createReq, path string) ([]byte, Status) {
 	o, action, st := c.openPath(r, q, path)
 	if st != StatusSuccess {
 		return nil, st
@@ -264,13 +276,14 @@ func (c *conn) openPath(r *request, q createReq, path string) (*open, uint32, St
 	o := &open{
 		id:          fileID{c.srv.nextFile.Add(1), c.srv.nextFile.Add(1)},
 		sess:        r.sess,
+		conn:        c,
 		tree:        t,
 		f:           f,
 		isDir:       info.IsDir,
 		access:      q.access,
 		shareAccess: q.share,
 	}
-	if st := c.srv.files.register(o, fs, fileKey{t.share.Name, info.ID}, path); st != StatusSuccess {
+	if st := c.srv.files.register(o, fs, fileKey{t.share.Name, info.ID}, path, q.oplock); st != StatusSuccess {
 		f.Close()
 		if action == actCreated {
 			_ = fs.Remove(ctx, path)
@@ -302,6 +315,9 @@ func (c *conn) openPath(r *request, q createReq, path string) (*open, uint32, St
 	r.sess.mu.Lock()
 	r.sess.opens[o.id.Volatile] = o
 	r.sess.mu.Unlock()
+	if action != actOpened {
+		c.srv.files.changed(t.share.Name, path)
+	}
 	return o, action, StatusSuccess
 }
 
@@ -347,7 +363,9 @@ func (c *conn) createResponse(r *request, o *open, q createReq, action uint32) (
 	}
 	var w buf
 	w.u16(89)
-	w.u8(0) // oplock level none
+	c.srv.files.mu.Lock()
+	w.u8(o.op.level)
+	c.srv.files.mu.Unlock()
 	w.u8(0)
 	w.u32(action)
 	putTimes(&w, info)

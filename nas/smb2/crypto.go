@@ -14,6 +14,8 @@ import (
 const (
 	cipherAES128CCM = 0x0001
 	cipherAES128GCM = 0x0002
+	cipherAES256CCM = 0x0003
+	cipherAES256GCM = 0x0004
 
 	signHMACSHA256 = 0x0000
 	signAESCMAC    = 0x0001
@@ -24,13 +26,18 @@ const (
 // uses ([MS-SMB2] 3.1.4.2): 128 bits out, label and context as given
 // (the labels carry their terminating NUL).
 func kdf(key []byte, label, context []byte) []byte {
+	return kdfN(key, label, context, 16)
+}
+
+// kdfN derives n bytes (16 or 32; the AES-256 ciphers take 32).
+func kdfN(key []byte, label, context []byte, n int) []byte {
 	m := hmac.New(sha256.New, key)
 	m.Write([]byte{0, 0, 0, 1})
 	m.Write(label)
 	m.Write([]byte{0})
 	m.Write(context)
-	m.Write([]byte{0, 0, 0, 128})
-	return m.Sum(nil)[:16]
+	m.Write([]byte{0, 0, byte(n * 8 >> 8), byte(n * 8)})
+	return m.Sum(nil)[:n]
 }
 
 // sessionKeys are the keys one session derives from its session key.
@@ -43,15 +50,19 @@ type sessionKeys struct {
 
 // deriveKeys derives the session's keys for the dialect; preauth is the
 // session's preauthentication hash (3.1.1 only).
-func deriveKeys(dialect uint16, sessionKey []byte, preauth []byte) sessionKeys {
+func deriveKeys(dialect uint16, cipherID uint16, sessionKey []byte, preauth []byte) sessionKeys {
 	k := make([]byte, 16)
 	copy(k, sessionKey)
+	n := 16
+	if cipherID == cipherAES256CCM || cipherID == cipherAES256GCM {
+		n = 32
+	}
 	switch {
 	case dialect >= dialect311:
 		return sessionKeys{
 			signing: kdf(k, []byte("SMBSigningKey\x00"), preauth),
-			encrypt: kdf(k, []byte("SMBS2CCipherKey\x00"), preauth),
-			decrypt: kdf(k, []byte("SMBC2SCipherKey\x00"), preauth),
+			encrypt: kdfN(k, []byte("SMBS2CCipherKey\x00"), preauth, n),
+			decrypt: kdfN(k, []byte("SMBC2SCipherKey\x00"), preauth, n),
 			app:     kdf(k, []byte("SMBAppKey\x00"), preauth),
 		}
 	case dialect >= dialect300:
@@ -266,7 +277,7 @@ func (a ccm) Open(dst, nonce, ct, aad []byte) ([]byte, error) {
 
 // newAEAD returns the cipher for a negotiated cipher id.
 func newAEAD(cipherID uint16, key []byte) (cipher.AEAD, error) {
-	if cipherID == cipherAES128GCM {
+	if cipherID == cipherAES128GCM || cipherID == cipherAES256GCM {
 		c, err := aes.NewCipher(key)
 		if err != nil {
 			return nil, err

@@ -80,13 +80,13 @@ func (c *conn) handlers(cmd uint16) handler {
 	case cmdQueryDirectory:
 		return (*conn).queryDirectory
 	case cmdChangeNotify:
-		return func(*conn, *request) ([]byte, Status) { return nil, StatusNotSupported }
+		return (*conn).changeNotify
 	case cmdQueryInfo:
 		return (*conn).queryInfo
 	case cmdSetInfo:
 		return (*conn).setInfo
 	case cmdOplockBreak:
-		return func(*conn, *request) ([]byte, Status) { return nil, StatusInvalidOplockProtocol }
+		return (*conn).oplockBreakAck
 	}
 	return nil
 }
@@ -203,6 +203,11 @@ func (c *conn) serveOne(r *request) ([]byte, Status, error) {
 		r.sess = s
 		if st := c.checkSigned(r); st != StatusSuccess {
 			return nil, st, nil
+		}
+		if r.encrypted && !s.encrypts {
+			s.mu.Lock()
+			s.encrypts = true
+			s.mu.Unlock()
 		}
 		if s.encryptData && !r.encrypted && c.dialect >= dialect300 {
 			return nil, StatusAccessDenied, nil

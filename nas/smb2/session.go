@@ -32,6 +32,15 @@ type session struct {
 
 	trees map[uint32]*tree
 	opens map[uint64]*open // by volatile id
+
+	encrypts bool // the client has sent encrypted messages
+}
+
+// clientEncrypts: notifications to this session go encrypted.
+func (s *session) clientEncrypts() bool {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	return s.encrypts
 }
 
 func (s *session) valid() bool {
@@ -190,7 +199,28 @@ func (c *conn) lookupHash(user string) ([]byte, bool) {
 // finishSetup makes the session valid, derives its keys and answers.
 func (c *conn) finishSetup(r *request, s *session, clientSec byte, tok negToken) ([]byte, Status) {
 	n := s.ntlm
-	keys := deriveKeys(c.dialect, n.sessionKey, s.preauth[:])
+	var mic []byte
+	if tok.mechMIC != nil && s.ntlm.flags&ntlmSign != 0 {
+		mic = n.mac(n.mechTypes, false)
+	}
+	s.mu.Lock()
+	reauth := s.state == sessValid
+	if reauth {
+		// Re-authentication keeps the session's keys ([MS-SMB2]
+		// 3.3.5.5.3); the user must stay the same.
+		same := s.user == n.user
+		s.mu.Unlock()
+		if !same {
+			return nil, StatusAccessDenied
+		}
+		r.signWith = s
+		return setupResponse(0, negTokenResp(negAcceptCompleted, false, nil, mic)), StatusSuccess
+	}
+	s.mu.Unlock()
+	if prev := le.Uint64(r.body[16:]); prev != 0 && prev != s.id {
+		c.srv.expireSession(prev, n.user)
+	}
+	keys := deriveKeys(c.dialect, c.cipher, n.sessionKey, s.preauth[:])
 	var enc, dec cipher.AEAD
 	if c.dialect >= dialect300 && c.cipher != 0 {
 		var err error
@@ -200,10 +230,6 @@ func (c *conn) finishSetup(r *request, s *session, clientSec byte, tok negToken)
 		if dec, err = newAEAD(c.cipher, keys.decrypt); err != nil {
 			return nil, StatusInternalError
 		}
-	}
-	var mic []byte
-	if tok.mechMIC != nil && s.ntlm.flags&ntlmSign != 0 {
-		mic = n.mac(n.mechTypes, false)
 	}
 	s.mu.Lock()
 	s.user = n.user
@@ -330,4 +356,34 @@ func (c *conn) treeDisconnect(r *request) ([]byte, Status) {
 		o.closeFile(c.ctx)
 	}
 	return []byte{4, 0, 0, 0}, StatusSuccess
+}
+
+// expireSession ends a previous session of the same user on any
+// connection, as a client reconnecting after a failure asks with
+// PreviousSessionId ([MS-SMB2] 3.3.5.5.3): its opens are closed.
+func (srv *Server) expireSession(id uint64, user string) {
+	srv.mu.Lock()
+	conns := make([]*conn, 0, len(srv.conns))
+	for c := range srv.conns {
+		conns = append(conns, c)
+	}
+	srv.mu.Unlock()
+	for _, c := range conns {
+		c.mu.Lock()
+		s := c.sessions[id]
+		if s != nil {
+			s.mu.Lock()
+			ok := s.user == user && s.state == sessValid
+			s.mu.Unlock()
+			if !ok {
+				s = nil
+			} else {
+				delete(c.sessions, id)
+			}
+		}
+		c.mu.Unlock()
+		if s != nil {
+			s.close()
+		}
+	}
 }
