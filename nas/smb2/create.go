@@ -2,6 +2,10 @@ package smb2
 
 import (
 	"errors"
+	"fmt"
+	"maps"
+	"slices"
+	"time"
 
 	"backstop/nas"
 	"backstop/nas/vfs"
@@ -89,6 +93,11 @@ func parseCreate(r *request) (createReq, Status) {
 	if q.contexts, st = parseCreateContexts(ctxs); st != StatusSuccess {
 		return q, st
 	}
+	_, v1 := q.contexts["DHnC"]
+	_, v2 := q.contexts["DH2C"]
+	if v1 || v2 {
+		return q, StatusSuccess // a durable reconnect: the rest is ignored
+	}
 	if q.impersonate > 3 {
 		return q, StatusBadImpersonationLevel
 	}
@@ -161,7 +170,13 @@ func (c *conn) create(r *request) ([]byte, Status) {
 	if st != StatusSuccess {
 		return nil, st
 	}
-	c.srv.opts.Logger.Debug("smb2: create", "path", path, "disp", q.disposition, "options", q.options, "access", q.access)
+	c.srv.opts.Logger.Debug("smb2: create", "path", path, "disp", q.disposition, "options", q.options, "access", q.access, "attrs", q.attrs, "oplock", q.oplock, "contexts", fmt.Sprint(slices.Collect(maps.Keys(q.contexts))))
+	if _, ok := q.contexts["DHnC"]; ok {
+		return c.reconnectDurable(r, q)
+	}
+	if _, ok := q.contexts["DH2C"]; ok {
+		return c.reconnectDurable(r, q)
+	}
 	rw := t.share.Access == nas.AccessReadWrite
 	q.access = mapAccess(q.access, rw)
 	if q.options&optDeleteOnClose != 0 && q.access&accDelete == 0 {
@@ -276,6 +291,7 @@ func (c *conn) openPath(r *request, q createReq, path string) (*open, uint32, St
 	o := &open{
 		id:          fileID{c.srv.nextFile.Add(1), c.srv.nextFile.Add(1)},
 		sess:        r.sess,
+		user:        r.sess.user,
 		conn:        c,
 		tree:        t,
 		f:           f,
@@ -353,6 +369,20 @@ func (c *conn) createResponse(r *request, o *open, q createReq, action uint32) (
 			d.u32(accessReadFile)
 		}
 		addCtx("MxAc", d.b)
+	}
+	c.srv.files.mu.Lock()
+	batch := o.op.level == oplockBatch
+	c.srv.files.mu.Unlock()
+	if d := parseDurable(q.contexts); batch && (d.v1 || d.v2) && !o.isDir {
+		o.durable, o.durTimeout, o.createGUID = true, d.timeout, d.createGUID
+		if d.v2 {
+			var b buf
+			b.u32(uint32(c.srv.opts.DurableTimeout / time.Millisecond))
+			b.u32(0)
+			addCtx("DH2Q", b.b)
+		} else {
+			addCtx("DHnQ", make([]byte, 8))
+		}
 	}
 	if _, ok := q.contexts["QFid"]; ok {
 		var d buf

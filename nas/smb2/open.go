@@ -3,6 +3,7 @@ package smb2
 import (
 	"context"
 	"sync"
+	"time"
 
 	"backstop/nas/vfs"
 )
@@ -86,6 +87,13 @@ type open struct {
 	dir           *dirCursor
 	closed        bool
 	written       bool // data changed through this open (notify on close)
+
+	user         string // who opened it (durable reconnects must match)
+	durable      bool
+	durTimeout   time.Duration
+	createGUID   [16]byte
+	disconnected bool        // a durable open waiting for its client
+	expire       *time.Timer // ends a disconnected durable open
 }
 
 // path returns the open file's current path.
@@ -178,10 +186,11 @@ func (o *open) closeFile(ctx context.Context) {
 			o.op.breaking = false
 			close(o.op.acked)
 		}
-		if st.dropLocks(o) {
-			close(st.unlocked)
-			st.unlocked = make(chan struct{})
-		}
+		// Wake blocked lock requests: the locks of o are gone, and a
+		// request waiting on o itself must now fail.
+		st.dropLocks(o)
+		close(st.unlocked)
+		st.unlocked = make(chan struct{})
 		if len(st.opens) == 0 {
 			delete(t.files, st.key)
 			if st.deletePending {

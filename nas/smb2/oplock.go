@@ -66,8 +66,11 @@ func (c *conn) breakFor(key fileKey, toNone bool) []chan struct{} {
 	}
 	var waits []chan struct{}
 	var notify []*open
+	var parked []*open
 	for _, o := range st.opens {
 		switch {
+		case o.disconnected:
+			parked = append(parked, o)
 		case o.op.breaking:
 			waits = append(waits, o.op.acked)
 		case o.op.level >= oplockExclusive:
@@ -76,12 +79,16 @@ func (c *conn) breakFor(key fileKey, toNone bool) []chan struct{} {
 			if toNone {
 				o.op.breakTo = oplockNone
 			}
+			o.durable = false // durability needs the batch oplock
 			o.op.acked = make(chan struct{})
 			waits = append(waits, o.op.acked)
 			notify = append(notify, o)
 		}
 	}
 	t.mu.Unlock()
+	for _, o := range parked {
+		c.srv.dropDurable(o)
+	}
 	for _, o := range notify {
 		o.conn.sendBreak(o, o.op.breakTo)
 	}

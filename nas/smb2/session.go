@@ -57,7 +57,7 @@ func (s *session) tree(id uint32) *tree {
 
 // close closes every open of the session (keeping durable ones when
 // the connection dropped) and forgets its trees.
-func (s *session) close() {
+func (s *session) close(srv *Server, dropped bool) {
 	s.mu.Lock()
 	opens := s.opens
 	s.opens = map[uint64]*open{}
@@ -65,6 +65,10 @@ func (s *session) close() {
 	s.state = -1
 	s.mu.Unlock()
 	for _, o := range opens {
+		if dropped && o.durable {
+			srv.keepDurable(o)
+			continue
+		}
 		o.closeFile(context.Background())
 	}
 }
@@ -258,7 +262,7 @@ func (c *conn) logoff(r *request) ([]byte, Status) {
 	delete(c.sessions, r.sess.id)
 	c.mu.Unlock()
 	r.signWith = r.sess
-	r.sess.close()
+	r.sess.close(c.srv, false)
 	return []byte{4, 0, 0, 0}, StatusSuccess
 }
 
@@ -383,7 +387,7 @@ func (srv *Server) expireSession(id uint64, user string) {
 		}
 		c.mu.Unlock()
 		if s != nil {
-			s.close()
+			s.close(srv, false)
 		}
 	}
 }
