@@ -387,7 +387,7 @@ func (srv *Server) expireSession(id uint64, user string) {
 		}
 		c.mu.Unlock()
 		if s != nil {
-			s.close(srv, false)
+			s.close(srv, true) // durable opens wait for the reconnect
 		}
 	}
 }
