@@ -65,9 +65,11 @@ bench-synthetic: build
 	RESULTS=$(CURDIR)/$(RESULTS_DIR)/synthetic.md BACKSTOP=$(CURDIR)/backstop scripts/bench-synthetic.sh
 
 # The share filesystem's long tests: every seed of the model-based random
-# test against os.File, and the kill -9 crash test.
+# test against os.File, the kill -9 crash test, and Samba's smbclient
+# (installed from Debian when missing) against the real share manager.
 test-sharefs:
-	$(GO) test -count=1 -run 'TestModelRandom|TestCrash$$' ./nas/sharefs/
+	@command -v smbclient >/dev/null || { apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq smbclient; }
+	$(GO) test -count=1 -run 'TestModelRandom|TestCrash$$|TestSMB' ./nas/sharefs/
 
 # Sequential write and read MiB/s through the share filesystem (256 MiB
 # file, 1 MiB requests), and a 16-place rewrite of a 64 MiB file.
