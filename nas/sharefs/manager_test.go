@@ -145,7 +145,7 @@ func TestManagerAccessAndPersistence(t *testing.T) {
 		tests := []struct {
 			user string
 			want nas.Access
-		}{{"alice", nas.AccessReadWrite}, {"bob", nas.AccessRead}, {"carol", nas.AccessNone}}
+		}{{"alice", nas.AccessReadWrite}, {"bob", nas.AccessRead}, {"Bob", nas.AccessRead}, {"carol", nas.AccessNone}}
 		for _, tt := range tests {
 			sh, err := e.m.Share(ctx, "projects", tt.user)
 			if err != nil || sh.Access != tt.want || sh.Name != "Projects" || !sh.EncryptData || sh.SignRequired || sh.Comment != "team files" {

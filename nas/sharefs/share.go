@@ -135,10 +135,16 @@ func (s *Share) validate() error {
 	return nil
 }
 
-// access is user's right on the share.
+// access is user's right on the share. User names match
+// case-insensitively, as SMB sends them.
 func (s *Share) access(user string) Access {
 	if a, ok := s.Users[user]; ok {
 		return a
+	}
+	for u, a := range s.Users {
+		if strings.EqualFold(u, user) {
+			return a
+		}
 	}
 	return s.DefaultAccess
 }
