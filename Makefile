@@ -11,7 +11,7 @@ GO        ?= go
 BENCH_DIR ?= /tmp/backstop-bench
 VERSION   ?= $(shell git describe --always --dirty 2>/dev/null || echo dev)
 
-.PHONY: all build test vet fuzz bench bench-go bench-e2e bench-synthetic clean test-sharefs bench-sharefs
+.PHONY: all build test vet fuzz bench bench-go bench-e2e bench-synthetic clean test-smb bench-smb test-sharefs bench-sharefs
 
 all: build
 
@@ -28,12 +28,14 @@ test: vet
 	$(MAKE) --no-print-directory fuzz FUZZTIME=5s
 	$(MAKE) --no-print-directory test-sharefs
 	web/ui/e2e/run.sh
+	$(MAKE) --no-print-directory test-smb
 
 # Every on-disk format parser under the fuzzer for FUZZTIME each (seed
 # corpora in the packages' testdata/fuzz/). make fuzz FUZZTIME=10m to dig.
 FUZZTIME ?= 30s
 FUZZ_TARGETS = FuzzParse:./chunkstore/container/ FuzzDecodeSegment:./chunkstore/index/ \
-	FuzzDecodeValues:./chunkstore/index/ FuzzGear:./chunkstore/chunker/
+	FuzzDecodeValues:./chunkstore/index/ FuzzGear:./chunkstore/chunker/ \
+	FuzzHandleFrame:./nas/smb2/ FuzzNegToken:./nas/smb2/
 fuzz:
 	@for t in $(FUZZ_TARGETS); do \
 		echo "fuzz $${t%%:*} for $(FUZZTIME)"; \
@@ -76,6 +78,11 @@ test-sharefs:
 bench-sharefs:
 	mkdir -p $(RESULTS_DIR)
 	$(GO) test -run '^$$' -bench . -benchtime 3x -count 3 ./nas/sharefs/ | tee $(RESULTS_DIR)/sharefs.txt
+
+# The SMB server against smbclient and smbtorture (installs them if
+# missing); fails when a recorded smbtorture test stops passing.
+test-smb:
+	GO=$(GO) scripts/test-smb.sh
 
 clean:
 	rm -f backstop

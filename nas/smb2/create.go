@@ -171,6 +171,9 @@ func (c *conn) create(r *request) ([]byte, Status) {
 	if !rw && (q.access&accWriteMask != 0 || creating && q.disposition != dispOpenIf) {
 		return nil, StatusAccessDenied
 	}
+	if q.options&optDeleteOnClose != 0 && q.attrs&vfs.AttrReadOnly != 0 && q.disposition != dispOpen {
+		return nil, StatusCannotDelete
+	}
 	o, action, st := c.openPath(r, q, path)
 	if st != StatusSuccess {
 		return nil, st

@@ -17,6 +17,7 @@ const (
 
 	signHMACSHA256 = 0x0000
 	signAESCMAC    = 0x0001
+	signAESGMAC    = 0x0002
 )
 
 // kdf is the SP800-108 counter-mode KDF with HMAC-SHA256 that SMB 3.x
@@ -70,6 +71,23 @@ func signature(alg uint16, key, msg []byte) [16]byte {
 	var sig [16]byte
 	var zero [16]byte
 	switch alg {
+	case signAESGMAC:
+		// [MS-SMB2] 3.1.4.1: AES-128-GCM over no plaintext with the
+		// message as additional data; the nonce is the message id and
+		// a word saying response (bit 0) and cancel (bit 1).
+		var nonce [12]byte
+		copy(nonce[:8], msg[24:32])
+		if le.Uint32(msg[16:])&flagResponse != 0 {
+			nonce[8] |= 1
+		}
+		if le.Uint16(msg[12:]) == cmdCancel {
+			nonce[8] |= 2
+		}
+		c, _ := aes.NewCipher(key)
+		g, _ := cipher.NewGCM(c)
+		aad := make([]byte, 0, len(msg))
+		aad = append(append(append(aad, msg[:48]...), zero[:]...), msg[64:]...)
+		copy(sig[:], g.Seal(nil, nonce[:], nil, aad))
 	case signAESCMAC:
 		c := newCMAC(key)
 		c.write(msg[:48])

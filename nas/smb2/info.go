@@ -39,11 +39,15 @@ const (
 	fsDeviceInformation     = 4
 	fsAttributeInformation  = 5
 	fsFullSizeInformation   = 7
+	fsControlInformation    = 6
 	fsObjectIDInformation   = 8
 	fsSectorSizeInformation = 11
 )
 
 const clusterSize = 4096
+
+// StatusNoEAsOnFile: the file has no extended attributes.
+const StatusNoEAsOnFile Status = 0xC0000052
 
 func (c *conn) queryInfo(r *request) ([]byte, Status) {
 	b := r.body
@@ -143,11 +147,24 @@ func (c *conn) fileInfo(o *open, class byte) ([]byte, int, Status) {
 	case fileAlignmentInformation:
 		w.u32(0)
 		return w.b, 4, StatusSuccess
-	case fileNameInformation, fileNormalizedNameInformation:
+	case fileNameInformation:
 		name := utf16le(`\` + winPath(path))
 		w.u32(uint32(len(name)))
 		w.bytes(name)
-		return w.b, 4, StatusSuccess
+		return w.b, 8, StatusSuccess
+	case fileNormalizedNameInformation:
+		if c.dialect < dialect311 {
+			return nil, 0, StatusNotSupported
+		}
+		name := utf16le(winPath(path))
+		w.u32(uint32(len(name)))
+		w.bytes(name)
+		return w.b, 8, StatusSuccess
+	case fileFullEaInformation:
+		if o.access&accReadEA == 0 {
+			return nil, 0, StatusAccessDenied
+		}
+		return nil, 0, StatusNoEAsOnFile
 	case fileAllInformation:
 		if st := needAttr(); st != StatusSuccess {
 			return nil, 0, st
@@ -163,13 +180,13 @@ func (c *conn) fileInfo(o *open, class byte) ([]byte, int, Status) {
 		name := utf16le(`\` + winPath(path))
 		w.u32(uint32(len(name)))
 		w.bytes(name)
-		return w.b, 100, StatusSuccess
+		return w.b, 104, StatusSuccess
 	case fileAlternateNameInformation:
 		_, base := parentOf(path)
 		name := utf16le(shortName(base))
 		w.u32(uint32(len(name)))
 		w.bytes(name)
-		return w.b, 4, StatusSuccess
+		return w.b, 8, StatusSuccess
 	case fileStreamInformation:
 		if !info.IsDir {
 			name := utf16le("::$DATA")
@@ -179,7 +196,7 @@ func (c *conn) fileInfo(o *open, class byte) ([]byte, int, Status) {
 			w.u64(uint64(info.AllocSize))
 			w.bytes(name)
 		}
-		return w.b, 0, StatusSuccess
+		return w.b, 32, StatusSuccess
 	case fileCompressionInformation:
 		w.u64(uint64(info.Size))
 		w.u16(0)
@@ -261,7 +278,7 @@ func (c *conn) fsInfo(o *open, class byte) ([]byte, int, Status) {
 		w.u8(0)
 		w.u8(0)
 		w.bytes(label)
-		return w.b, 18, StatusSuccess
+		return w.b, 24, StatusSuccess
 	case fsSizeInformation:
 		w.u64(uint64(fi.TotalBytes / clusterSize))
 		w.u64(uint64(fi.FreeBytes / clusterSize))
@@ -289,7 +306,14 @@ func (c *conn) fsInfo(o *open, class byte) ([]byte, int, Status) {
 		w.u32(255)
 		w.u32(uint32(len(name)))
 		w.bytes(name)
-		return w.b, 12, StatusSuccess
+		return w.b, 16, StatusSuccess
+	case fsControlInformation:
+		w.zero(24)
+		w.u64(^uint64(0)) // default quota threshold: none
+		w.u64(^uint64(0)) // default quota limit: none
+		w.u32(0)
+		w.u32(0)
+		return w.b, 48, StatusSuccess
 	case fsObjectIDInformation:
 		w.zero(64)
 		return w.b, 64, StatusSuccess

@@ -105,6 +105,9 @@ func (st *fileState) unlock(o *open, off, n uint64) bool {
 	return false
 }
 
+// StatusInvalidLockRange: a lock range past 2^64 (Windows 7 and later).
+const StatusInvalidLockRange Status = 0xC00001A1
+
 type lockElem struct {
 	off, n uint64
 	flags  uint32
@@ -123,7 +126,11 @@ func (c *conn) lock(r *request) ([]byte, Status) {
 	var elems []lockElem
 	for i := 0; i < count; i++ {
 		e := b[24+24*i:]
-		elems = append(elems, lockElem{le.Uint64(e), le.Uint64(e[8:]), le.Uint32(e[16:])})
+		el := lockElem{le.Uint64(e), le.Uint64(e[8:]), le.Uint32(e[16:])}
+		if el.n > 0 && el.off+(el.n-1) < el.off {
+			return nil, StatusInvalidLockRange
+		}
+		elems = append(elems, el)
 	}
 	if o.isDir {
 		return nil, StatusInvalidParameter

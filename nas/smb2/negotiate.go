@@ -160,8 +160,11 @@ func (c *conn) negotiateContexts(msg []byte, off uint32, count uint16) ([]byte, 
 				offered = append(offered, le.Uint16(data[2+2*j:]))
 			}
 			c.signAlg = signAESCMAC
-			if !slices.Contains(offered, signAESCMAC) && slices.Contains(offered, signHMACSHA256) {
-				c.signAlg = signHMACSHA256
+			for _, want := range []uint16{signAESGMAC, signAESCMAC, signHMACSHA256} {
+				if slices.Contains(offered, want) {
+					c.signAlg = want
+					break
+				}
 			}
 			var d buf
 			d.u16(1)

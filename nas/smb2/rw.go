@@ -20,8 +20,11 @@ func (c *conn) read(r *request) ([]byte, Status) {
 	if o.access&(accReadData|accExecute) == 0 {
 		return nil, StatusAccessDenied
 	}
-	if length > c.maxIO() || off > 1<<62 {
+	if length > c.maxIO() {
 		return nil, StatusInvalidParameter
+	}
+	if off > 1<<62 {
+		return nil, StatusEndOfFile
 	}
 	if c.srv.files.lockConflict(o, int64(off), uint64(length), false) {
 		return nil, StatusFileLockConflict
@@ -36,6 +39,7 @@ func (c *conn) read(r *request) ([]byte, Status) {
 		return nil, StatusEndOfFile
 	}
 	out = out[:16+n]
+	o.pos = int64(off) + int64(n)
 	le.PutUint16(out, 17)
 	out[2] = headerSize + 16
 	le.PutUint32(out[4:], uint32(n))
@@ -84,6 +88,7 @@ func (c *conn) write(r *request) ([]byte, Status) {
 	if err != nil {
 		return nil, statusOf(err)
 	}
+	o.pos = int64(off) + int64(n)
 	var w buf
 	w.u16(17)
 	w.u16(0)
