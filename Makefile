@@ -11,7 +11,7 @@ GO        ?= go
 BENCH_DIR ?= /tmp/backstop-bench
 VERSION   ?= $(shell git describe --always --dirty 2>/dev/null || echo dev)
 
-.PHONY: all build test vet fuzz bench bench-go bench-e2e bench-synthetic clean test-smb bench-smb test-sharefs bench-sharefs
+.PHONY: all build test vet fuzz bench bench-go bench-e2e bench-synthetic clean test-smb bench-smb test-sharefs bench-sharefs torture-sharefs
 
 all: build
 
@@ -72,6 +72,11 @@ bench-synthetic: build
 test-sharefs:
 	@command -v smbclient >/dev/null || { apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq smbclient; }
 	$(GO) test -count=1 -run 'TestModelRandom|TestCrash$$|TestSMB' ./nas/sharefs/
+
+# The smbtorture groups of test-smb against the share filesystem over
+# chunkstore (not in make test: test-smb runs them on the in-memory share).
+torture-sharefs:
+	GO=$(GO) scripts/torture-sharefs.sh
 
 # Sequential write and read MiB/s through the share filesystem (256 MiB
 # file, 1 MiB requests), and a 16-place rewrite of a 64 MiB file.
