@@ -11,7 +11,7 @@ GO        ?= go
 BENCH_DIR ?= /tmp/backstop-bench
 VERSION   ?= $(shell git describe --always --dirty 2>/dev/null || echo dev)
 
-.PHONY: all build test vet fuzz bench bench-go bench-e2e bench-synthetic clean test-smb bench-smb
+.PHONY: all build test vet fuzz bench bench-go bench-e2e bench-synthetic clean test-smb bench-smb test-sharefs bench-sharefs torture-sharefs
 
 all: build
 
@@ -26,6 +26,7 @@ test: vet
 	$(GO) test -race -short -count=1 ./...
 	$(GO) test -count=1 -run 'TestCrash$$|TestLargeStream' ./chunkstore/
 	$(MAKE) --no-print-directory fuzz FUZZTIME=5s
+	$(MAKE) --no-print-directory test-sharefs
 	web/ui/e2e/run.sh
 	$(MAKE) --no-print-directory test-smb
 
@@ -41,7 +42,7 @@ fuzz:
 		$(GO) test -run '^$$' -fuzz "^$${t%%:*}$$" -fuzztime $(FUZZTIME) $${t#*:} || exit 1; \
 	done
 
-bench: bench-go bench-e2e bench-synthetic
+bench: bench-go bench-e2e bench-synthetic bench-sharefs
 	@echo "results in $(RESULTS_DIR)/"
 
 RESULTS_DIR ?= bench-results
@@ -64,6 +65,24 @@ bench-e2e: build
 bench-synthetic: build
 	mkdir -p $(RESULTS_DIR)
 	RESULTS=$(CURDIR)/$(RESULTS_DIR)/synthetic.md BACKSTOP=$(CURDIR)/backstop scripts/bench-synthetic.sh
+
+# The share filesystem's long tests: every seed of the model-based random
+# test against os.File, the kill -9 crash test, and Samba's smbclient
+# (installed from Debian when missing) against the real share manager.
+test-sharefs:
+	@command -v smbclient >/dev/null || { apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq smbclient; }
+	$(GO) test -count=1 -run 'TestModelRandom|TestCrash$$|TestSMB' ./nas/sharefs/
+
+# The smbtorture groups of test-smb against the share filesystem over
+# chunkstore (not in make test: test-smb runs them on the in-memory share).
+torture-sharefs:
+	GO=$(GO) scripts/torture-sharefs.sh
+
+# Sequential write and read MiB/s through the share filesystem (256 MiB
+# file, 1 MiB requests), and a 16-place rewrite of a 64 MiB file.
+bench-sharefs:
+	mkdir -p $(RESULTS_DIR)
+	$(GO) test -run '^$$' -bench . -benchtime 3x -count 3 ./nas/sharefs/ | tee $(RESULTS_DIR)/sharefs.txt
 
 # The SMB server against smbclient and smbtorture (installs them if
 # missing); fails when a recorded smbtorture test stops passing.

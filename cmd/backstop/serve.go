@@ -12,6 +12,7 @@ import (
 	"time"
 
 	"backstop/internal/appliance"
+	"backstop/nas/sharefs"
 	"backstop/web"
 )
 
@@ -48,10 +49,19 @@ func cmdServe(ctx context.Context, e *env, args []string) error {
 		return err
 	}
 
+	mo := sharefs.DefaultManagerOptions()
+	mo.Logger = log
+	shares, err := sharefs.OpenManager(ctx, eng, eng.Dir(), mo)
+	if err != nil {
+		return err
+	}
+	defer shares.Close()
+
 	opts := web.DefaultOptions()
 	opts.Addr, opts.CertFile, opts.KeyFile = *webAddr, *cert, *key
 	opts.TLSDir = filepath.Join(eng.Dir(), "tls")
 	opts.Version, opts.Logger = version, log
+	opts.Shares = shares
 	srv, err := web.New(eng, state, opts)
 	if err != nil {
 		return err
