@@ -269,7 +269,7 @@ func (c *conn) checkSigned(r *request) Status {
 		if s.keys.signing == nil {
 			return StatusAccessDenied
 		}
-		if !verify(c.signAlg, s.keys.signing, r.msg) {
+		if !verify(s.signAlg, s.keys.signing, r.msg) {
 			return StatusAccessDenied
 		}
 		return StatusSuccess
@@ -351,7 +351,7 @@ func (c *conn) maybeSign(r *request, msg []byte, encSess *session) {
 	if s.keys.signing == nil {
 		return
 	}
-	sign(c.signAlg, s.keys.signing, msg)
+	sign(s.signAlg, s.keys.signing, msg)
 }
 
 // writeOut writes a frame, encrypting it for encSess if set.

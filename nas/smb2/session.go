@@ -26,6 +26,9 @@ type session struct {
 	preauth [64]byte
 
 	keys                 sessionKeys
+	signAlg              uint16 // of the connection that set it up
+	dialect              uint16
+	cipher               uint16
 	encrypter, decrypter cipher.AEAD
 	signRequired         bool
 	encryptData          bool
@@ -95,13 +98,22 @@ func (c *conn) sessionSetup(r *request) ([]byte, Status) {
 	}
 	b := r.body
 	if b[2]&sessFlagBinding != 0 {
-		return nil, StatusRequestNotAccepted
+		return c.bindSession(r)
 	}
 	blob, ok := field(r.msg, uint32(le.Uint16(b[12:])), uint32(le.Uint16(b[14:])))
 	if !ok {
 		return nil, StatusInvalidParameter
 	}
 	s, st := c.setupSession(r)
+	if st == StatusUserSessionDeleted {
+		// A session of another connection: the refusal is signed with
+		// its key, as the client that knows it expects.
+		if other, _ := c.srv.findSession(r.hdr.SessionID); other != nil {
+			other.mu.Lock()
+			r.signWith = &session{keys: sessionKeys{signing: other.keys.signing}, signAlg: c.signAlg}
+			other.mu.Unlock()
+		}
+	}
 	if st != StatusSuccess {
 		return nil, st
 	}
@@ -238,6 +250,7 @@ func (c *conn) finishSetup(r *request, s *session, clientSec byte, tok negToken)
 	s.mu.Lock()
 	s.user = n.user
 	s.keys = keys
+	s.signAlg, s.dialect, s.cipher = c.signAlg, c.dialect, c.cipher
 	s.encrypter, s.decrypter = enc, dec
 	s.signRequired = uint16(clientSec)&secSigningRequired != 0 || c.srv.opts.RequireSigning
 	s.state = sessValid
@@ -390,4 +403,59 @@ func (srv *Server) expireSession(id uint64, user string) {
 			s.close(srv, true) // durable opens wait for the reconnect
 		}
 	}
+}
+
+// bindSession answers a request to bind a session of another connection
+// to this one (multichannel). The server has one channel per session, so
+// binding always fails; it fails with the status the checks of
+// [MS-SMB2] 3.3.5.5.2 give, in the order Windows applies them, signed
+// with the session's key so the client can trust it.
+func (c *conn) bindSession(r *request) ([]byte, Status) {
+	s, _ := c.srv.findSession(r.hdr.SessionID)
+	if s == nil {
+		return nil, StatusUserSessionDeleted
+	}
+	s.mu.Lock()
+	signAlg, cipherID, key := s.signAlg, s.cipher, s.keys.signing
+	s.mu.Unlock()
+	// The answer is signed with the session's key and this
+	// connection's algorithm, which is what the client checks.
+	r.signWith = &session{keys: sessionKeys{signing: key}, signAlg: c.signAlg}
+	if r.hdr.Flags&flagSigned == 0 {
+		return nil, StatusInvalidParameter
+	}
+	if key == nil || !verify(c.signAlg, key, r.msg) && !verify(signAlg, key, r.msg) {
+		return nil, StatusAccessDenied
+	}
+	switch {
+	case signAlg >= signAESGMAC && c.signAlg != signAlg:
+		return nil, StatusRequestOutOfSequence
+	case c.signAlg >= signAESGMAC && c.signAlg != signAlg:
+		return nil, StatusNotSupported
+	case c.dialect < dialect300:
+		return nil, StatusRequestNotAccepted
+	case cipherID != c.cipher:
+		return nil, StatusInvalidParameter
+	}
+	return nil, StatusRequestNotAccepted // no multichannel
+}
+
+// StatusRequestOutOfSequence answers a binding with another signing
+// algorithm.
+const StatusRequestOutOfSequence Status = 0xC000042A
+
+// findSession looks a valid session up on every connection.
+func (srv *Server) findSession(id uint64) (*session, *conn) {
+	srv.mu.Lock()
+	conns := make([]*conn, 0, len(srv.conns))
+	for c := range srv.conns {
+		conns = append(conns, c)
+	}
+	srv.mu.Unlock()
+	for _, c := range conns {
+		if s := c.session(id); s != nil && s.valid() {
+			return s, c
+		}
+	}
+	return nil, nil
 }
