@@ -201,7 +201,7 @@ func (c *conn) create(r *request) ([]byte, Status) {
 }
 
 func (c *conn) createOpen(r *request, q createReq, path string) ([]byte, Status) {
-	o, action, st := c.openPath(r, q, path)
+	o, action, st := c.openPath(r, q, path, true)
 	if st != StatusSuccess {
 		return nil, st
 	}
@@ -209,7 +209,7 @@ func (c *conn) createOpen(r *request, q createReq, path string) ([]byte, Status)
 }
 
 // openPath opens or creates path for the request and registers the open.
-func (c *conn) openPath(r *request, q createReq, path string) (*open, uint32, Status) {
+func (c *conn) openPath(r *request, q createReq, path string, retry bool) (*open, uint32, Status) {
 	t := r.tree
 	fs := t.share.FS
 	ctx := c.ctx
@@ -227,28 +227,8 @@ func (c *conn) openPath(r *request, q createReq, path string) (*open, uint32, St
 			return nil, 0, StatusObjectPathNotFound
 		}
 	}
-	wantDir := q.options&optDirectory != 0
-	switch {
-	case !exists && (q.disposition == dispOpen || q.disposition == dispOverwrite):
-		return nil, 0, StatusObjectNameNotFound
-	case exists && q.disposition == dispCreate:
-		return nil, 0, StatusObjectNameCollision
-	case exists && info.IsDir && q.options&optNonDirectory != 0:
-		return nil, 0, StatusFileIsADirectory
-	case exists && !info.IsDir && wantDir:
-		return nil, 0, StatusNotADirectory
-	case (wantDir || exists && info.IsDir) && (q.disposition == dispOverwrite || q.disposition == dispOverwriteIf || q.disposition == dispSupersede):
-		return nil, 0, StatusInvalidParameter
-	case !exists && !wantDir && q.attrs&vfs.AttrDirectory != 0:
-		return nil, 0, StatusInvalidParameter
-	}
-	if exists && !info.IsDir && info.Attributes&vfs.AttrReadOnly != 0 {
-		if q.access&(accWriteData|accAppendData) != 0 || q.disposition >= dispOverwrite || q.disposition == dispSupersede {
-			return nil, 0, StatusAccessDenied
-		}
-		if q.options&optDeleteOnClose != 0 {
-			return nil, 0, StatusCannotDelete
-		}
+	if st := checkDisposition(q, exists, info); st != StatusSuccess {
+		return nil, 0, st
 	}
 	if st := c.srv.files.lookupState(fileKey{t.share.Name, info.ID}); exists && st != nil {
 		c.srv.files.mu.Lock()
@@ -258,27 +238,10 @@ func (c *conn) openPath(r *request, q createReq, path string) (*open, uint32, St
 			return nil, 0, StatusDeletePending
 		}
 	}
-	flag := vfs.OpenRead
-	isDir := wantDir || exists && info.IsDir
-	if q.access&(accWriteData|accAppendData) != 0 && !isDir {
-		flag |= vfs.OpenWrite
-	}
-	action := uint32(actOpened)
-	if !exists {
-		flag |= vfs.OpenCreate | vfs.OpenExcl
-		if !isDir {
-			flag |= vfs.OpenWrite
-		}
-		action = actCreated
-	}
-	if wantDir {
-		flag |= vfs.OpenDir
-	} else if q.options&optNonDirectory != 0 || !exists {
-		flag |= vfs.OpenFile
-	}
+	flag, action := openFlags(q, exists, info)
 	f, err := fs.Open(ctx, path, flag)
-	if errors.Is(err, vfs.ErrExist) && q.disposition != dispCreate {
-		return c.openPath(r, q, path) // lost a race with another creator
+	if errors.Is(err, vfs.ErrExist) && q.disposition != dispCreate && retry {
+		return c.openPath(r, q, path, false) // lost a race with another creator
 	}
 	if err != nil {
 		return nil, 0, statusOf(err)
@@ -335,6 +298,61 @@ func (c *conn) openPath(r *request, q createReq, path string) (*open, uint32, St
 		c.srv.files.changed(t.share.Name, path)
 	}
 	return o, action, StatusSuccess
+}
+
+// checkDisposition applies the create disposition and options to what
+// is at the path ([MS-SMB2] 3.3.5.9, [MS-FSA] 2.1.5.1).
+func checkDisposition(q createReq, exists bool, info vfs.Info) Status {
+	wantDir := q.options&optDirectory != 0
+	overwrite := q.disposition == dispOverwrite || q.disposition == dispOverwriteIf || q.disposition == dispSupersede
+	switch {
+	case !exists && (q.disposition == dispOpen || q.disposition == dispOverwrite):
+		return StatusObjectNameNotFound
+	case exists && q.disposition == dispCreate:
+		return StatusObjectNameCollision
+	case exists && info.IsDir && q.options&optNonDirectory != 0:
+		return StatusFileIsADirectory
+	case exists && !info.IsDir && wantDir:
+		return StatusNotADirectory
+	case (wantDir || exists && info.IsDir) && overwrite:
+		return StatusInvalidParameter
+	case !exists && !wantDir && q.attrs&vfs.AttrDirectory != 0:
+		return StatusInvalidParameter
+	}
+	if exists && !info.IsDir && info.Attributes&vfs.AttrReadOnly != 0 {
+		if q.access&(accWriteData|accAppendData) != 0 || overwrite {
+			return StatusAccessDenied
+		}
+		if q.options&optDeleteOnClose != 0 {
+			return StatusCannotDelete
+		}
+	}
+	return StatusSuccess
+}
+
+// openFlags says how to open the path for the request, and the create
+// action when it succeeds.
+func openFlags(q createReq, exists bool, info vfs.Info) (vfs.OpenFlag, uint32) {
+	wantDir := q.options&optDirectory != 0
+	isDir := wantDir || exists && info.IsDir
+	flag := vfs.OpenRead
+	if q.access&(accWriteData|accAppendData) != 0 && !isDir {
+		flag |= vfs.OpenWrite
+	}
+	action := uint32(actOpened)
+	if !exists {
+		flag |= vfs.OpenCreate | vfs.OpenExcl
+		if !isDir {
+			flag |= vfs.OpenWrite
+		}
+		action = actCreated
+	}
+	if wantDir {
+		flag |= vfs.OpenDir
+	} else if q.options&optNonDirectory != 0 || !exists {
+		flag |= vfs.OpenFile
+	}
+	return flag, action
 }
 
 func (c *conn) createResponse(r *request, o *open, q createReq, action uint32) ([]byte, Status) {
