@@ -65,7 +65,7 @@ func (c *conn) breakFor(key fileKey, toNone bool) []chan struct{} {
 		return nil
 	}
 	var waits []chan struct{}
-	var notify []*open
+	var notify []breakNote
 	var parked []*open
 	for _, o := range st.opens {
 		switch {
@@ -82,15 +82,17 @@ func (c *conn) breakFor(key fileKey, toNone bool) []chan struct{} {
 			o.durable = false // durability needs the batch oplock
 			o.op.acked = make(chan struct{})
 			waits = append(waits, o.op.acked)
-			notify = append(notify, o)
+			notify = append(notify, breakNote{o, o.conn, o.sess, o.op.breakTo})
 		}
 	}
 	t.mu.Unlock()
 	for _, o := range parked {
 		c.srv.dropDurable(o)
 	}
-	for _, o := range notify {
-		o.conn.sendBreak(o, o.op.breakTo)
+	for _, n := range notify {
+		// Not from this goroutine: the holder's connection may be slow
+		// to read, and this request must not wait on it.
+		go n.send()
 	}
 	return waits
 }
@@ -100,21 +102,32 @@ func (c *conn) breakFor(key fileKey, toNone bool) []chan struct{} {
 func (c *conn) breakLevelII(o *open) {
 	t := c.srv.files
 	t.mu.Lock()
-	var notify []*open
+	var notify []breakNote
 	for _, x := range o.state.opens {
-		if x != o && x.op.level == oplockLevelII && !x.op.breaking {
+		if x != o && x.op.level == oplockLevelII && !x.op.breaking && !x.disconnected {
 			x.op.level = oplockNone
-			notify = append(notify, x)
+			notify = append(notify, breakNote{x, x.conn, x.sess, oplockNone})
 		}
 	}
 	t.mu.Unlock()
-	for _, x := range notify {
-		x.conn.sendBreak(x, oplockNone)
+	for _, n := range notify {
+		go n.send()
 	}
 }
 
+// breakNote is a break notification to send, with what it needs read
+// under the table's lock.
+type breakNote struct {
+	o     *open
+	c     *conn
+	s     *session
+	level byte
+}
+
+func (n breakNote) send() { n.c.sendBreak(n.o, n.s, n.level) }
+
 // sendBreak sends an OPLOCK_BREAK notification for o.
-func (c *conn) sendBreak(o *open, level byte) {
+func (c *conn) sendBreak(o *open, s *session, level byte) {
 	h := header{Command: cmdOplockBreak, Flags: flagResponse, MessageID: ^uint64(0)}
 	msg := make([]byte, headerSize, headerSize+24)
 	h.put(msg)
@@ -127,8 +140,8 @@ func (c *conn) sendBreak(o *open, level byte) {
 	w.u64(o.id.Volatile)
 	msg = append(msg, w.b...)
 	var enc *session
-	if o.sess.clientEncrypts() {
-		enc = o.sess
+	if s.clientEncrypts() {
+		enc = s
 	}
 	_ = c.writeOut(msg, enc)
 }
