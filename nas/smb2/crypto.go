@@ -128,12 +128,15 @@ func verify(alg uint16, key, msg []byte) bool {
 	return subtle.ConstantTimeCompare(sig[:], msg[48:64]) == 1
 }
 
-// cmac is AES-CMAC (RFC 4493).
+// cmac is AES-CMAC (RFC 4493). Whole blocks go through the CBC mode of
+// crypto/cipher (assembly on amd64) instead of one block at a time.
 type cmac struct {
-	c      cipher.Block
-	k1, k2 [16]byte
-	x      [16]byte
-	pend   []byte
+	c       cipher.Block
+	k1, k2  [16]byte
+	x       [16]byte // the CBC-MAC state
+	buf     [16]byte // the last, not yet processed block
+	n       int      // bytes in buf
+	scratch []byte
 }
 
 func newCMAC(key []byte) *cmac {
@@ -163,22 +166,47 @@ func dbl(b [16]byte) [16]byte {
 }
 
 func (m *cmac) write(p []byte) {
-	m.pend = append(m.pend, p...)
-	// Keep at least one byte (up to a block) for the final step.
-	for len(m.pend) > 16 {
-		subtle.XORBytes(m.x[:], m.x[:], m.pend[:16])
-		m.c.Encrypt(m.x[:], m.x[:])
-		m.pend = m.pend[16:]
+	if len(p) == 0 {
+		return
 	}
+	// Complete the held block; process it only once more data follows,
+	// since the last block of the message is treated apart.
+	if m.n < 16 {
+		k := copy(m.buf[m.n:], p)
+		m.n += k
+		p = p[k:]
+		if len(p) == 0 {
+			return
+		}
+	}
+	subtle.XORBytes(m.x[:], m.x[:], m.buf[:])
+	m.c.Encrypt(m.x[:], m.x[:])
+	m.n = 0
+	// Whole blocks, keeping at least one byte back.
+	full := (len(p) - 1) / 16 * 16
+	if full > 0 {
+		if m.scratch == nil {
+			m.scratch = make([]byte, 32<<10)
+		}
+		cbc := cipher.NewCBCEncrypter(m.c, m.x[:])
+		for done := 0; done < full; {
+			n := min(full-done, len(m.scratch))
+			cbc.CryptBlocks(m.scratch[:n], p[done:done+n])
+			copy(m.x[:], m.scratch[n-16:n])
+			done += n
+		}
+		p = p[full:]
+	}
+	m.n = copy(m.buf[:], p)
 }
 
 func (m *cmac) sum() []byte {
 	var last [16]byte
-	if len(m.pend) == 16 {
-		subtle.XORBytes(last[:], m.pend, m.k1[:])
+	if m.n == 16 {
+		subtle.XORBytes(last[:], m.buf[:], m.k1[:])
 	} else {
-		copy(last[:], m.pend)
-		last[len(m.pend)] = 0x80
+		copy(last[:], m.buf[:m.n])
+		last[m.n] = 0x80
 		subtle.XORBytes(last[:], last[:], m.k2[:])
 	}
 	subtle.XORBytes(m.x[:], m.x[:], last[:])
