@@ -57,6 +57,8 @@ type FS struct {
 	now  func() time.Time
 
 	used  atomic.Int64 // sum of the live file sizes
+	// metaDirty: a metadata transaction committed since the last sync.
+	metaDirty atomic.Bool
 	files atomic.Int64 // number of files (not directories)
 	quota atomic.Int64
 
@@ -93,7 +95,7 @@ func Open(ctx context.Context, eng Engine, opts Options) (*FS, error) {
 		return nil, fmt.Errorf("sharefs: %w", err)
 	}
 	bo := badger.DefaultOptions(opts.MetaDir).
-		WithSyncWrites(true).
+		WithSyncWrites(false). // synced by syncMeta where it matters
 		WithLogger(nil).
 		WithMemTableSize(8 << 20).
 		WithNumMemtables(2).
@@ -338,13 +340,32 @@ func resolveParent(txn *badger.Txn, parts []string) (inode, error) {
 }
 
 // update runs fn in a read-write transaction, retrying on conflicts.
+// The commit is not synced: syncMeta makes it durable.
 func (f *FS) update(fn func(txn *badger.Txn) error) error {
 	for {
 		err := f.db.Update(fn)
+		if err == nil {
+			f.metaDirty.Store(true)
+		}
 		if !errors.Is(err, badger.ErrConflict) {
 			return err
 		}
 	}
+}
+
+// syncMeta makes every metadata commit so far durable. It runs before an
+// item a commit stopped referencing is deleted, and before Sync or Close
+// of a file returns; namespace changes alone (create, rename, setattr)
+// ride on the next one, as a local filesystem's journal does.
+func (f *FS) syncMeta() error {
+	if !f.metaDirty.Swap(false) {
+		return nil
+	}
+	if err := f.db.Sync(); err != nil {
+		f.metaDirty.Store(true)
+		return fmt.Errorf("sharefs: sync metadata: %w", err)
+	}
+	return nil
 }
 
 // wrap adds the operation and path to an error for the caller.

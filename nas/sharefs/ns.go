@@ -123,6 +123,12 @@ func (f *FS) afterUnlink(ctx context.Context, n inode) {
 	}
 	f.files.Add(-1)
 	f.used.Add(-n.Size)
+	if n.Version != 0 {
+		if err := f.syncMeta(); err != nil {
+			f.log.Warn("share filesystem: keep the item of a removed file", "id", n.ID, "err", err)
+			return // the next Open deletes it
+		}
+	}
 	f.dropItem(ctx, n.ID, n.Version)
 }
 
