@@ -15,7 +15,9 @@
 //
 // # Metadata database
 //
-// A badger database in DIR/nas/shares/NAME/meta, synced on every commit.
+// A badger database in DIR/nas/shares/NAME/meta. Commits are synced at a
+// file's Sync and Close and before any item they stop referencing is
+// deleted; namespace changes alone ride on the next sync.
 // Keys and values (integers big-endian):
 //
 //	"s"                    superblock: format(1)=1 | next file ID(8) |
