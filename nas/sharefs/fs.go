@@ -56,11 +56,11 @@ type FS struct {
 	log  *slog.Logger
 	now  func() time.Time
 
-	used  atomic.Int64 // sum of the live file sizes
+	used atomic.Int64 // sum of the live file sizes
 	// metaDirty: a metadata transaction committed since the last sync.
 	metaDirty atomic.Bool
-	files atomic.Int64 // number of files (not directories)
-	quota atomic.Int64
+	files     atomic.Int64 // number of files (not directories)
+	quota     atomic.Int64
 
 	// mu orders namespace changes (create, rename, remove) and guards
 	// the fields below. Lock order: mu, then a node's mu.
