@@ -216,7 +216,7 @@ func (m *Manager) openShare(ctx context.Context, s Share, existing bool) (*FS, e
 		return nil, err
 	}
 	return Open(ctx, m.eng, Options{Store: s.Store, MetaDir: filepath.Join(m.shareDir(s.Name), "meta"),
-		StagingDir: filepath.Join(m.dir, "staging", s.Name), Quota: s.QuotaBytes, Label: s.Name,
+		StagingDir: filepath.Join(m.dir, "staging", s.Name), Quota: s.QuotaBytes, Label: s.Name, CaseInsensitive: true,
 		Now: m.opts.Now, Logger: m.opts.Logger})
 }
 
