@@ -42,7 +42,7 @@ fuzz:
 		$(GO) test -run '^$$' -fuzz "^$${t%%:*}$$" -fuzztime $(FUZZTIME) $${t#*:} || exit 1; \
 	done
 
-bench: bench-go bench-e2e bench-synthetic bench-sharefs
+bench: bench-go bench-e2e bench-synthetic bench-sharefs bench-smb
 	@echo "results in $(RESULTS_DIR)/"
 
 RESULTS_DIR ?= bench-results
@@ -89,6 +89,12 @@ bench-sharefs:
 # missing); fails when a recorded smbtorture test stops passing.
 test-smb:
 	GO=$(GO) scripts/test-smb.sh
+
+# Write and read MiB/s of a 4 GiB file through smbclient, Backstop against
+# smbd on the same machine (SIZE_MIB=... for another size).
+bench-smb: build
+	mkdir -p $(RESULTS_DIR)
+	RESULTS=$(CURDIR)/$(RESULTS_DIR)/smb.md BACKSTOP=$(CURDIR)/backstop scripts/bench-smb.sh $(BENCH_DIR)-smb
 
 clean:
 	rm -f backstop

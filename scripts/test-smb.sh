@@ -7,7 +7,8 @@
 #     memserve, an in-memory share) and fails when a test listed in
 #     nas/smb2/testdata/smbtorture-pass.txt (the tests that passed when
 #     it was last recorded) does not pass.
-# UPDATE_BASELINE=1 rewrites the list from this run.
+# UPDATE_BASELINE=1 rewrites the list from this run; SMB_LOGS=DIR keeps
+# the smbtorture logs.
 set -eu
 cd "$(dirname "$0")/.."
 GO=${GO:-go}
@@ -34,9 +35,10 @@ addr=$(sed -n 's/^listening on //p' "$work/addr")
 port=${addr##*:}
 [ -n "$port" ] || { echo "memserve did not start"; cat "$work/server.log"; exit 1; }
 
-scripts/smbtorture.sh 127.0.0.1 "$port" data "backup%$pass" "$work/logs" $GROUPS | tee "$work/counts"
+logs=${SMB_LOGS:-$work/logs}
+scripts/smbtorture.sh 127.0.0.1 "$port" data "backup%$pass" "$logs" $GROUPS | tee "$work/counts"
 for g in $GROUPS; do
-	sed -n "s/^success: \(.*\)/$g.\1/p" "$work/logs/$g.log"
+	sed -n "s/^success: \(.*\)/$g.\1/p" "$logs/$g.log"
 done | sort >"$work/passed"
 
 if [ "${UPDATE_BASELINE:-}" = 1 ]; then
@@ -50,7 +52,7 @@ if [ -n "$missing" ]; then
 	echo "$missing"
 	for t in $missing; do
 		g=$(echo "$t" | cut -d. -f1-2)
-		grep -A3 "^failure: ${t#$g.} \[" "$work/logs/$g.log" || true
+		grep -A3 "^failure: ${t#$g.} \[" "$logs/$g.log" || true
 	done
 	exit 1
 fi

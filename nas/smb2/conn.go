@@ -122,7 +122,7 @@ func (c *conn) teardown() {
 		p.cancel()
 	}
 	for _, s := range sessions {
-		s.close()
+		s.close(c.srv, true)
 	}
 }
 

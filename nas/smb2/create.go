@@ -2,6 +2,10 @@ package smb2
 
 import (
 	"errors"
+	"fmt"
+	"maps"
+	"slices"
+	"time"
 
 	"backstop/nas"
 	"backstop/nas/vfs"
@@ -89,6 +93,11 @@ func parseCreate(r *request) (createReq, Status) {
 	if q.contexts, st = parseCreateContexts(ctxs); st != StatusSuccess {
 		return q, st
 	}
+	_, v1 := q.contexts["DHnC"]
+	_, v2 := q.contexts["DH2C"]
+	if v1 || v2 {
+		return q, StatusSuccess // a durable reconnect: the rest is ignored
+	}
 	if q.impersonate > 3 {
 		return q, StatusBadImpersonationLevel
 	}
@@ -161,7 +170,13 @@ func (c *conn) create(r *request) ([]byte, Status) {
 	if st != StatusSuccess {
 		return nil, st
 	}
-	c.srv.opts.Logger.Debug("smb2: create", "path", path, "disp", q.disposition, "options", q.options, "access", q.access)
+	c.srv.opts.Logger.Debug("smb2: create", "path", path, "disp", q.disposition, "options", q.options, "access", q.access, "attrs", q.attrs, "oplock", q.oplock, "contexts", fmt.Sprint(slices.Collect(maps.Keys(q.contexts))))
+	if _, ok := q.contexts["DHnC"]; ok {
+		return c.reconnectDurable(r, q)
+	}
+	if _, ok := q.contexts["DH2C"]; ok {
+		return c.reconnectDurable(r, q)
+	}
 	rw := t.share.Access == nas.AccessReadWrite
 	q.access = mapAccess(q.access, rw)
 	if q.options&optDeleteOnClose != 0 && q.access&accDelete == 0 {
@@ -174,7 +189,19 @@ func (c *conn) create(r *request) ([]byte, Status) {
 	if q.options&optDeleteOnClose != 0 && q.attrs&vfs.AttrReadOnly != 0 && q.disposition != dispOpen {
 		return nil, StatusCannotDelete
 	}
-	o, action, st := c.openPath(r, q, path)
+	if info, err := t.share.FS.Stat(c.ctx, path); err == nil {
+		key := fileKey{t.share.Name, info.ID}
+		toNone := q.disposition == dispOverwrite || q.disposition == dispOverwriteIf || q.disposition == dispSupersede
+		if waits := c.breakFor(key, toNone); len(waits) > 0 {
+			c.asyncCreate(r, q, path, key, waits)
+			return nil, StatusPending
+		}
+	}
+	return c.createOpen(r, q, path)
+}
+
+func (c *conn) createOpen(r *request, q createReq, path string) ([]byte, Status) {
+	o, action, st := c.openPath(r, q, path, true)
 	if st != StatusSuccess {
 		return nil, st
 	}
@@ -182,7 +209,7 @@ func (c *conn) create(r *request) ([]byte, Status) {
 }
 
 // openPath opens or creates path for the request and registers the open.
-func (c *conn) openPath(r *request, q createReq, path string) (*open, uint32, Status) {
+func (c *conn) openPath(r *request, q createReq, path string, retry bool) (*open, uint32, Status) {
 	t := r.tree
 	fs := t.share.FS
 	ctx := c.ctx
@@ -200,28 +227,8 @@ func (c *conn) openPath(r *request, q createReq, path string) (*open, uint32, St
 			return nil, 0, StatusObjectPathNotFound
 		}
 	}
-	wantDir := q.options&optDirectory != 0
-	switch {
-	case !exists && (q.disposition == dispOpen || q.disposition == dispOverwrite):
-		return nil, 0, StatusObjectNameNotFound
-	case exists && q.disposition == dispCreate:
-		return nil, 0, StatusObjectNameCollision
-	case exists && info.IsDir && q.options&optNonDirectory != 0:
-		return nil, 0, StatusFileIsADirectory
-	case exists && !info.IsDir && wantDir:
-		return nil, 0, StatusNotADirectory
-	case (wantDir || exists && info.IsDir) && (q.disposition == dispOverwrite || q.disposition == dispOverwriteIf || q.disposition == dispSupersede):
-		return nil, 0, StatusInvalidParameter
-	case !exists && !wantDir && q.attrs&vfs.AttrDirectory != 0:
-		return nil, 0, StatusInvalidParameter
-	}
-	if exists && !info.IsDir && info.Attributes&vfs.AttrReadOnly != 0 {
-		if q.access&(accWriteData|accAppendData) != 0 || q.disposition >= dispOverwrite || q.disposition == dispSupersede {
-			return nil, 0, StatusAccessDenied
-		}
-		if q.options&optDeleteOnClose != 0 {
-			return nil, 0, StatusCannotDelete
-		}
+	if st := checkDisposition(q, exists, info); st != StatusSuccess {
+		return nil, 0, st
 	}
 	if st := c.srv.files.lookupState(fileKey{t.share.Name, info.ID}); exists && st != nil {
 		c.srv.files.mu.Lock()
@@ -231,27 +238,10 @@ func (c *conn) openPath(r *request, q createReq, path string) (*open, uint32, St
 			return nil, 0, StatusDeletePending
 		}
 	}
-	flag := vfs.OpenRead
-	isDir := wantDir || exists && info.IsDir
-	if q.access&(accWriteData|accAppendData) != 0 && !isDir {
-		flag |= vfs.OpenWrite
-	}
-	action := uint32(actOpened)
-	if !exists {
-		flag |= vfs.OpenCreate | vfs.OpenExcl
-		if !isDir {
-			flag |= vfs.OpenWrite
-		}
-		action = actCreated
-	}
-	if wantDir {
-		flag |= vfs.OpenDir
-	} else if q.options&optNonDirectory != 0 || !exists {
-		flag |= vfs.OpenFile
-	}
+	flag, action := openFlags(q, exists, info)
 	f, err := fs.Open(ctx, path, flag)
-	if errors.Is(err, vfs.ErrExist) && q.disposition != dispCreate {
-		return c.openPath(r, q, path) // lost a race with another creator
+	if errors.Is(err, vfs.ErrExist) && q.disposition != dispCreate && retry {
+		return c.openPath(r, q, path, false) // lost a race with another creator
 	}
 	if err != nil {
 		return nil, 0, statusOf(err)
@@ -264,13 +254,15 @@ func (c *conn) openPath(r *request, q createReq, path string) (*open, uint32, St
 	o := &open{
 		id:          fileID{c.srv.nextFile.Add(1), c.srv.nextFile.Add(1)},
 		sess:        r.sess,
+		user:        r.sess.user,
+		conn:        c,
 		tree:        t,
 		f:           f,
 		isDir:       info.IsDir,
 		access:      q.access,
 		shareAccess: q.share,
 	}
-	if st := c.srv.files.register(o, fs, fileKey{t.share.Name, info.ID}, path); st != StatusSuccess {
+	if st := c.srv.files.register(o, fs, fileKey{t.share.Name, info.ID}, path, q.oplock); st != StatusSuccess {
 		f.Close()
 		if action == actCreated {
 			_ = fs.Remove(ctx, path)
@@ -302,7 +294,65 @@ func (c *conn) openPath(r *request, q createReq, path string) (*open, uint32, St
 	r.sess.mu.Lock()
 	r.sess.opens[o.id.Volatile] = o
 	r.sess.mu.Unlock()
+	if action != actOpened {
+		c.srv.files.changed(t.share.Name, path)
+	}
 	return o, action, StatusSuccess
+}
+
+// checkDisposition applies the create disposition and options to what
+// is at the path ([MS-SMB2] 3.3.5.9, [MS-FSA] 2.1.5.1).
+func checkDisposition(q createReq, exists bool, info vfs.Info) Status {
+	wantDir := q.options&optDirectory != 0
+	overwrite := q.disposition == dispOverwrite || q.disposition == dispOverwriteIf || q.disposition == dispSupersede
+	switch {
+	case !exists && (q.disposition == dispOpen || q.disposition == dispOverwrite):
+		return StatusObjectNameNotFound
+	case exists && q.disposition == dispCreate:
+		return StatusObjectNameCollision
+	case exists && info.IsDir && q.options&optNonDirectory != 0:
+		return StatusFileIsADirectory
+	case exists && !info.IsDir && wantDir:
+		return StatusNotADirectory
+	case (wantDir || exists && info.IsDir) && overwrite:
+		return StatusInvalidParameter
+	case !exists && !wantDir && q.attrs&vfs.AttrDirectory != 0:
+		return StatusInvalidParameter
+	}
+	if exists && !info.IsDir && info.Attributes&vfs.AttrReadOnly != 0 {
+		if q.access&(accWriteData|accAppendData) != 0 || overwrite {
+			return StatusAccessDenied
+		}
+		if q.options&optDeleteOnClose != 0 {
+			return StatusCannotDelete
+		}
+	}
+	return StatusSuccess
+}
+
+// openFlags says how to open the path for the request, and the create
+// action when it succeeds.
+func openFlags(q createReq, exists bool, info vfs.Info) (vfs.OpenFlag, uint32) {
+	wantDir := q.options&optDirectory != 0
+	isDir := wantDir || exists && info.IsDir
+	flag := vfs.OpenRead
+	if q.access&(accWriteData|accAppendData) != 0 && !isDir {
+		flag |= vfs.OpenWrite
+	}
+	action := uint32(actOpened)
+	if !exists {
+		flag |= vfs.OpenCreate | vfs.OpenExcl
+		if !isDir {
+			flag |= vfs.OpenWrite
+		}
+		action = actCreated
+	}
+	if wantDir {
+		flag |= vfs.OpenDir
+	} else if q.options&optNonDirectory != 0 || !exists {
+		flag |= vfs.OpenFile
+	}
+	return flag, action
 }
 
 func (c *conn) createResponse(r *request, o *open, q createReq, action uint32) ([]byte, Status) {
@@ -338,6 +388,20 @@ func (c *conn) createResponse(r *request, o *open, q createReq, action uint32) (
 		}
 		addCtx("MxAc", d.b)
 	}
+	c.srv.files.mu.Lock()
+	batch := o.op.level == oplockBatch
+	c.srv.files.mu.Unlock()
+	if d := parseDurable(q.contexts); batch && (d.v1 || d.v2) && !o.isDir {
+		o.durable, o.durTimeout, o.createGUID = true, d.timeout, d.createGUID
+		if d.v2 {
+			var b buf
+			b.u32(uint32(c.srv.opts.DurableTimeout / time.Millisecond))
+			b.u32(0)
+			addCtx("DH2Q", b.b)
+		} else {
+			addCtx("DHnQ", make([]byte, 8))
+		}
+	}
 	if _, ok := q.contexts["QFid"]; ok {
 		var d buf
 		d.u64(info.ID)
@@ -347,7 +411,9 @@ func (c *conn) createResponse(r *request, o *open, q createReq, action uint32) (
 	}
 	var w buf
 	w.u16(89)
-	w.u8(0) // oplock level none
+	c.srv.files.mu.Lock()
+	w.u8(o.op.level)
+	c.srv.files.mu.Unlock()
 	w.u8(0)
 	w.u32(action)
 	putTimes(&w, info)

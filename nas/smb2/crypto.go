@@ -14,6 +14,8 @@ import (
 const (
 	cipherAES128CCM = 0x0001
 	cipherAES128GCM = 0x0002
+	cipherAES256CCM = 0x0003
+	cipherAES256GCM = 0x0004
 
 	signHMACSHA256 = 0x0000
 	signAESCMAC    = 0x0001
@@ -24,13 +26,18 @@ const (
 // uses ([MS-SMB2] 3.1.4.2): 128 bits out, label and context as given
 // (the labels carry their terminating NUL).
 func kdf(key []byte, label, context []byte) []byte {
+	return kdfN(key, label, context, 16)
+}
+
+// kdfN derives n bytes (16 or 32; the AES-256 ciphers take 32).
+func kdfN(key []byte, label, context []byte, n int) []byte {
 	m := hmac.New(sha256.New, key)
 	m.Write([]byte{0, 0, 0, 1})
 	m.Write(label)
 	m.Write([]byte{0})
 	m.Write(context)
-	m.Write([]byte{0, 0, 0, 128})
-	return m.Sum(nil)[:16]
+	m.Write([]byte{0, 0, byte(n * 8 >> 8), byte(n * 8)})
+	return m.Sum(nil)[:n]
 }
 
 // sessionKeys are the keys one session derives from its session key.
@@ -43,15 +50,19 @@ type sessionKeys struct {
 
 // deriveKeys derives the session's keys for the dialect; preauth is the
 // session's preauthentication hash (3.1.1 only).
-func deriveKeys(dialect uint16, sessionKey []byte, preauth []byte) sessionKeys {
+func deriveKeys(dialect uint16, cipherID uint16, sessionKey []byte, preauth []byte) sessionKeys {
 	k := make([]byte, 16)
 	copy(k, sessionKey)
+	n := 16
+	if cipherID == cipherAES256CCM || cipherID == cipherAES256GCM {
+		n = 32
+	}
 	switch {
 	case dialect >= dialect311:
 		return sessionKeys{
 			signing: kdf(k, []byte("SMBSigningKey\x00"), preauth),
-			encrypt: kdf(k, []byte("SMBS2CCipherKey\x00"), preauth),
-			decrypt: kdf(k, []byte("SMBC2SCipherKey\x00"), preauth),
+			encrypt: kdfN(k, []byte("SMBS2CCipherKey\x00"), preauth, n),
+			decrypt: kdfN(k, []byte("SMBC2SCipherKey\x00"), preauth, n),
 			app:     kdf(k, []byte("SMBAppKey\x00"), preauth),
 		}
 	case dialect >= dialect300:
@@ -117,12 +128,15 @@ func verify(alg uint16, key, msg []byte) bool {
 	return subtle.ConstantTimeCompare(sig[:], msg[48:64]) == 1
 }
 
-// cmac is AES-CMAC (RFC 4493).
+// cmac is AES-CMAC (RFC 4493). Whole blocks go through the CBC mode of
+// crypto/cipher (assembly on amd64) instead of one block at a time.
 type cmac struct {
-	c      cipher.Block
-	k1, k2 [16]byte
-	x      [16]byte
-	pend   []byte
+	c       cipher.Block
+	k1, k2  [16]byte
+	x       [16]byte // the CBC-MAC state
+	buf     [16]byte // the last, not yet processed block
+	n       int      // bytes in buf
+	scratch []byte
 }
 
 func newCMAC(key []byte) *cmac {
@@ -152,22 +166,47 @@ func dbl(b [16]byte) [16]byte {
 }
 
 func (m *cmac) write(p []byte) {
-	m.pend = append(m.pend, p...)
-	// Keep at least one byte (up to a block) for the final step.
-	for len(m.pend) > 16 {
-		subtle.XORBytes(m.x[:], m.x[:], m.pend[:16])
-		m.c.Encrypt(m.x[:], m.x[:])
-		m.pend = m.pend[16:]
+	if len(p) == 0 {
+		return
 	}
+	// Complete the held block; process it only once more data follows,
+	// since the last block of the message is treated apart.
+	if m.n < 16 {
+		k := copy(m.buf[m.n:], p)
+		m.n += k
+		p = p[k:]
+		if len(p) == 0 {
+			return
+		}
+	}
+	subtle.XORBytes(m.x[:], m.x[:], m.buf[:])
+	m.c.Encrypt(m.x[:], m.x[:])
+	m.n = 0
+	// Whole blocks, keeping at least one byte back.
+	full := (len(p) - 1) / 16 * 16
+	if full > 0 {
+		if m.scratch == nil {
+			m.scratch = make([]byte, 32<<10)
+		}
+		cbc := cipher.NewCBCEncrypter(m.c, m.x[:])
+		for done := 0; done < full; {
+			n := min(full-done, len(m.scratch))
+			cbc.CryptBlocks(m.scratch[:n], p[done:done+n])
+			copy(m.x[:], m.scratch[n-16:n])
+			done += n
+		}
+		p = p[full:]
+	}
+	m.n = copy(m.buf[:], p)
 }
 
 func (m *cmac) sum() []byte {
 	var last [16]byte
-	if len(m.pend) == 16 {
-		subtle.XORBytes(last[:], m.pend, m.k1[:])
+	if m.n == 16 {
+		subtle.XORBytes(last[:], m.buf[:], m.k1[:])
 	} else {
-		copy(last[:], m.pend)
-		last[len(m.pend)] = 0x80
+		copy(last[:], m.buf[:m.n])
+		last[m.n] = 0x80
 		subtle.XORBytes(last[:], last[:], m.k2[:])
 	}
 	subtle.XORBytes(m.x[:], m.x[:], last[:])
@@ -266,7 +305,7 @@ func (a ccm) Open(dst, nonce, ct, aad []byte) ([]byte, error) {
 
 // newAEAD returns the cipher for a negotiated cipher id.
 func newAEAD(cipherID uint16, key []byte) (cipher.AEAD, error) {
-	if cipherID == cipherAES128GCM {
+	if cipherID == cipherAES128GCM || cipherID == cipherAES256GCM {
 		c, err := aes.NewCipher(key)
 		if err != nil {
 			return nil, err

@@ -235,8 +235,8 @@ func shortName(name string) string {
 		}
 		return true
 	}
-	if valid(base, 8) && valid(ext, 3) && strings.Count(name, ".") <= 1 {
-		return name
+	if valid(strings.ToUpper(base), 8) && valid(strings.ToUpper(ext), 3) && strings.Count(name, ".") <= 1 {
+		return strings.ToUpper(name)
 	}
 	clean := func(s string, n int) string {
 		var b strings.Builder

@@ -80,13 +80,13 @@ func (c *conn) handlers(cmd uint16) handler {
 	case cmdQueryDirectory:
 		return (*conn).queryDirectory
 	case cmdChangeNotify:
-		return func(*conn, *request) ([]byte, Status) { return nil, StatusNotSupported }
+		return (*conn).changeNotify
 	case cmdQueryInfo:
 		return (*conn).queryInfo
 	case cmdSetInfo:
 		return (*conn).setInfo
 	case cmdOplockBreak:
-		return func(*conn, *request) ([]byte, Status) { return nil, StatusInvalidOplockProtocol }
+		return (*conn).oplockBreakAck
 	}
 	return nil
 }
@@ -204,6 +204,11 @@ func (c *conn) serveOne(r *request) ([]byte, Status, error) {
 		if st := c.checkSigned(r); st != StatusSuccess {
 			return nil, st, nil
 		}
+		if r.encrypted && !s.encrypts {
+			s.mu.Lock()
+			s.encrypts = true
+			s.mu.Unlock()
+		}
 		if s.encryptData && !r.encrypted && c.dialect >= dialect300 {
 			return nil, StatusAccessDenied, nil
 		}
@@ -264,7 +269,7 @@ func (c *conn) checkSigned(r *request) Status {
 		if s.keys.signing == nil {
 			return StatusAccessDenied
 		}
-		if !verify(c.signAlg, s.keys.signing, r.msg) {
+		if !verify(s.signAlg, s.keys.signing, r.msg) {
 			return StatusAccessDenied
 		}
 		return StatusSuccess
@@ -346,7 +351,7 @@ func (c *conn) maybeSign(r *request, msg []byte, encSess *session) {
 	if s.keys.signing == nil {
 		return
 	}
-	sign(c.signAlg, s.keys.signing, msg)
+	sign(s.signAlg, s.keys.signing, msg)
 }
 
 // writeOut writes a frame, encrypting it for encSess if set.

@@ -46,9 +46,6 @@ const (
 
 const clusterSize = 4096
 
-// StatusNoEAsOnFile: the file has no extended attributes.
-const StatusNoEAsOnFile Status = 0xC0000052
-
 func (c *conn) queryInfo(r *request) ([]byte, Status) {
 	b := r.body
 	typ, class := b[2], b[3]
@@ -164,7 +161,7 @@ func (c *conn) fileInfo(o *open, class byte) ([]byte, int, Status) {
 		if o.access&accReadEA == 0 {
 			return nil, 0, StatusAccessDenied
 		}
-		return nil, 0, StatusNoEAsOnFile
+		return nil, 0, StatusSuccess // no extended attributes: an empty list
 	case fileAllInformation:
 		if st := needAttr(); st != StatusSuccess {
 			return nil, 0, st

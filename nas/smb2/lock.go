@@ -52,8 +52,8 @@ func (t *fileTable) lockConflict(o *open, off int64, n uint64, write bool) bool 
 	return false
 }
 
-// dropLocks removes o's locks (the table's lock held); true if any.
-func (st *fileState) dropLocks(o *open) bool {
+// dropLocks removes o's locks (the table's lock held).
+func (st *fileState) dropLocks(o *open) {
 	k := 0
 	for _, l := range st.locks {
 		if l.owner != o {
@@ -61,9 +61,7 @@ func (st *fileState) dropLocks(o *open) bool {
 			k++
 		}
 	}
-	dropped := k != len(st.locks)
 	st.locks = st.locks[:k]
-	return dropped
 }
 
 // tryLock takes one lock; false when it conflicts. An exclusive lock

@@ -136,7 +136,7 @@ func (c *conn) negotiateContexts(msg []byte, off uint32, count uint16) ([]byte, 
 				offered = append(offered, le.Uint16(data[2+2*j:]))
 			}
 			c.cipher = 0
-			for _, want := range []uint16{cipherAES128GCM, cipherAES128CCM} {
+			for _, want := range []uint16{cipherAES128GCM, cipherAES128CCM, cipherAES256GCM, cipherAES256CCM} {
 				if slices.Contains(offered, want) {
 					c.cipher = want
 					break

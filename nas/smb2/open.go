@@ -3,6 +3,7 @@ package smb2
 import (
 	"context"
 	"sync"
+	"time"
 
 	"backstop/nas/vfs"
 )
@@ -61,8 +62,9 @@ type fileState struct {
 
 // fileTable holds the fileStates of open files, server-wide.
 type fileTable struct {
-	mu    sync.Mutex
-	files map[fileKey]*fileState
+	mu       sync.Mutex
+	files    map[fileKey]*fileState
+	watchers []*watcher // pending change notifications
 }
 
 func newFileTable() *fileTable { return &fileTable{files: map[fileKey]*fileState{}} }
@@ -71,6 +73,8 @@ func newFileTable() *fileTable { return &fileTable{files: map[fileKey]*fileState
 type open struct {
 	id            fileID
 	sess          *session
+	conn          *conn
+	op            oplockState // guarded by fileTable.mu
 	tree          *tree
 	state         *fileState
 	f             vfs.File
@@ -82,6 +86,14 @@ type open struct {
 	mode          uint32
 	dir           *dirCursor
 	closed        bool
+	written       bool // data changed through this open (notify on close)
+
+	user         string // who opened it (durable reconnects must match)
+	durable      bool
+	durTimeout   time.Duration
+	createGUID   [16]byte
+	disconnected bool        // a durable open waiting for its client
+	expire       *time.Timer // ends a disconnected durable open
 }
 
 // path returns the open file's current path.
@@ -118,7 +130,7 @@ func shareConflict(st *fileState, access, share uint32) bool {
 }
 
 // register adds o to its file's state after the share-mode check.
-func (t *fileTable) register(o *open, fs vfs.FS, key fileKey, path string) Status {
+func (t *fileTable) register(o *open, fs vfs.FS, key fileKey, path string, oplock byte) Status {
 	t.mu.Lock()
 	defer t.mu.Unlock()
 	st := t.files[key]
@@ -137,6 +149,7 @@ func (t *fileTable) register(o *open, fs vfs.FS, key fileKey, path string) Statu
 	}
 	st.opens = append(st.opens, o)
 	o.state = st
+	o.op.level = grantOplock(o, oplock)
 	return StatusSuccess
 }
 
@@ -169,10 +182,15 @@ func (o *open) closeFile(ctx context.Context) {
 				break
 			}
 		}
-		if st.dropLocks(o) {
-			close(st.unlocked)
-			st.unlocked = make(chan struct{})
+		if o.op.breaking {
+			o.op.breaking = false
+			close(o.op.acked)
 		}
+		// Wake blocked lock requests: the locks of o are gone, and a
+		// request waiting on o itself must now fail.
+		st.dropLocks(o)
+		close(st.unlocked)
+		st.unlocked = make(chan struct{})
 		if len(st.opens) == 0 {
 			delete(t.files, st.key)
 			if st.deletePending {
@@ -181,11 +199,18 @@ func (o *open) closeFile(ctx context.Context) {
 		}
 	}
 	t.mu.Unlock()
+	if o.isDir {
+		t.closedDir(o)
+	}
 	if o.f != nil {
 		_ = o.f.Close()
 	}
 	if remove != "" && st != nil {
-		_ = st.fs.Remove(ctx, remove)
+		if st.fs.Remove(ctx, remove) == nil {
+			t.changed(st.key.share, remove)
+		}
+	} else if o.written && st != nil {
+		t.changed(st.key.share, st.path)
 	}
 }
 

@@ -56,3 +56,19 @@ func TestSharePath(t *testing.T) {
 		}
 	}
 }
+
+func TestShortName(t *testing.T) {
+	for _, tc := range []struct{ in, want string }{
+		{"README.TXT", "README.TXT"},
+		{"f.bin", "F.BIN"},
+		{"Makefile", "MAKEFILE"},
+	} {
+		if got := shortName(tc.in); got != tc.want {
+			t.Errorf("shortName(%q) = %q, want %q", tc.in, got, tc.want)
+		}
+	}
+	long := shortName("torture_search.txt")
+	if len(long) > 12 || !strings.Contains(long, "~") || !strings.HasSuffix(long, ".TXT") || long != shortName("torture_search.txt") {
+		t.Errorf("shortName of a long name = %q", long)
+	}
+}

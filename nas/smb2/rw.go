@@ -84,11 +84,13 @@ func (c *conn) write(r *request) ([]byte, Status) {
 	if c.srv.files.lockConflict(o, int64(off), uint64(length), true) {
 		return nil, StatusFileLockConflict
 	}
+	c.breakLevelII(o)
 	n, err := o.f.WriteAt(data, int64(off))
 	if err != nil {
 		return nil, statusOf(err)
 	}
 	o.pos = int64(off) + int64(n)
+	o.written = true
 	var w buf
 	w.u16(17)
 	w.u16(0)

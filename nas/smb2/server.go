@@ -41,19 +41,23 @@ type Options struct {
 	MaxCredits uint16
 	// MaxIO is the largest read, write and transact size (default 8 MiB).
 	MaxIO uint32
+	// DurableTimeout is how long a durable handle outlives its
+	// connection (default 60 s).
+	DurableTimeout time.Duration
 }
 
 // DefaultOptions returns the defaults.
 func DefaultOptions() Options {
 	return Options{
-		Logger:      slog.Default(),
-		Now:         time.Now,
-		NetBIOSName: "BACKSTOP",
-		Domain:      "WORKGROUP",
-		MinDialect:  dialect202,
-		MaxDialect:  dialect311,
-		MaxCredits:  8192,
-		MaxIO:       8 << 20,
+		Logger:         slog.Default(),
+		Now:            time.Now,
+		NetBIOSName:    "BACKSTOP",
+		Domain:         "WORKGROUP",
+		MinDialect:     dialect202,
+		MaxDialect:     dialect311,
+		MaxCredits:     8192,
+		MaxIO:          8 << 20,
+		DurableTimeout: 60 * time.Second,
 	}
 }
 
@@ -83,6 +87,9 @@ func (o Options) withDefaults() Options {
 	if o.MaxIO == 0 {
 		o.MaxIO = d.MaxIO
 	}
+	if o.DurableTimeout == 0 {
+		o.DurableTimeout = d.DurableTimeout
+	}
 	return o
 }
 
@@ -103,6 +110,7 @@ type Server struct {
 	mu        sync.Mutex
 	listeners map[net.Listener]struct{}
 	conns     map[*conn]struct{}
+	durable   map[uint64]*open // disconnected durable opens by persistent id
 	closed    bool
 	wg        sync.WaitGroup
 }
@@ -118,6 +126,7 @@ func New(shares nas.ShareSource, users NTHasher, opts Options) *Server {
 		files:     newFileTable(),
 		listeners: map[net.Listener]struct{}{},
 		conns:     map[*conn]struct{}{},
+		durable:   map[uint64]*open{},
 	}
 	_, _ = rand.Read(s.guid[:])
 	s.nextSession.Store(uint64(opts.Now().UnixNano()) & 0xFFFFFFFF << 16)
@@ -184,6 +193,15 @@ func (s *Server) Close() error {
 	}
 	s.mu.Unlock()
 	s.wg.Wait()
+	s.mu.Lock()
+	var parked []*open
+	for _, o := range s.durable {
+		parked = append(parked, o)
+	}
+	s.mu.Unlock()
+	for _, o := range parked {
+		s.dropDurable(o)
+	}
 	return nil
 }
 

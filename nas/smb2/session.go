@@ -26,12 +26,24 @@ type session struct {
 	preauth [64]byte
 
 	keys                 sessionKeys
+	signAlg              uint16 // of the connection that set it up
+	dialect              uint16
+	cipher               uint16
 	encrypter, decrypter cipher.AEAD
 	signRequired         bool
 	encryptData          bool
 
 	trees map[uint32]*tree
 	opens map[uint64]*open // by volatile id
+
+	encrypts bool // the client has sent encrypted messages
+}
+
+// clientEncrypts: notifications to this session go encrypted.
+func (s *session) clientEncrypts() bool {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	return s.encrypts
 }
 
 func (s *session) valid() bool {
@@ -48,7 +60,7 @@ func (s *session) tree(id uint32) *tree {
 
 // close closes every open of the session (keeping durable ones when
 // the connection dropped) and forgets its trees.
-func (s *session) close() {
+func (s *session) close(srv *Server, dropped bool) {
 	s.mu.Lock()
 	opens := s.opens
 	s.opens = map[uint64]*open{}
@@ -56,6 +68,10 @@ func (s *session) close() {
 	s.state = -1
 	s.mu.Unlock()
 	for _, o := range opens {
+		if dropped && o.durable {
+			srv.keepDurable(o)
+			continue
+		}
 		o.closeFile(context.Background())
 	}
 }
@@ -82,13 +98,22 @@ func (c *conn) sessionSetup(r *request) ([]byte, Status) {
 	}
 	b := r.body
 	if b[2]&sessFlagBinding != 0 {
-		return nil, StatusRequestNotAccepted
+		return c.bindSession(r)
 	}
 	blob, ok := field(r.msg, uint32(le.Uint16(b[12:])), uint32(le.Uint16(b[14:])))
 	if !ok {
 		return nil, StatusInvalidParameter
 	}
 	s, st := c.setupSession(r)
+	if st == StatusUserSessionDeleted {
+		// A session of another connection: the refusal is signed with
+		// its key, as the client that knows it expects.
+		if other, _ := c.srv.findSession(r.hdr.SessionID); other != nil {
+			other.mu.Lock()
+			r.signWith = &session{keys: sessionKeys{signing: other.keys.signing}, signAlg: c.signAlg}
+			other.mu.Unlock()
+		}
+	}
 	if st != StatusSuccess {
 		return nil, st
 	}
@@ -190,7 +215,28 @@ func (c *conn) lookupHash(user string) ([]byte, bool) {
 // finishSetup makes the session valid, derives its keys and answers.
 func (c *conn) finishSetup(r *request, s *session, clientSec byte, tok negToken) ([]byte, Status) {
 	n := s.ntlm
-	keys := deriveKeys(c.dialect, n.sessionKey, s.preauth[:])
+	var mic []byte
+	if tok.mechMIC != nil && s.ntlm.flags&ntlmSign != 0 {
+		mic = n.mac(n.mechTypes, false)
+	}
+	s.mu.Lock()
+	reauth := s.state == sessValid
+	if reauth {
+		// Re-authentication keeps the session's keys ([MS-SMB2]
+		// 3.3.5.5.3); the user must stay the same.
+		same := s.user == n.user
+		s.mu.Unlock()
+		if !same {
+			return nil, StatusAccessDenied
+		}
+		r.signWith = s
+		return setupResponse(0, negTokenResp(negAcceptCompleted, false, nil, mic)), StatusSuccess
+	}
+	s.mu.Unlock()
+	if prev := le.Uint64(r.body[16:]); prev != 0 && prev != s.id {
+		c.srv.expireSession(prev, n.user)
+	}
+	keys := deriveKeys(c.dialect, c.cipher, n.sessionKey, s.preauth[:])
 	var enc, dec cipher.AEAD
 	if c.dialect >= dialect300 && c.cipher != 0 {
 		var err error
@@ -201,13 +247,10 @@ func (c *conn) finishSetup(r *request, s *session, clientSec byte, tok negToken)
 			return nil, StatusInternalError
 		}
 	}
-	var mic []byte
-	if tok.mechMIC != nil && s.ntlm.flags&ntlmSign != 0 {
-		mic = n.mac(n.mechTypes, false)
-	}
 	s.mu.Lock()
 	s.user = n.user
 	s.keys = keys
+	s.signAlg, s.dialect, s.cipher = c.signAlg, c.dialect, c.cipher
 	s.encrypter, s.decrypter = enc, dec
 	s.signRequired = uint16(clientSec)&secSigningRequired != 0 || c.srv.opts.RequireSigning
 	s.state = sessValid
@@ -232,7 +275,7 @@ func (c *conn) logoff(r *request) ([]byte, Status) {
 	delete(c.sessions, r.sess.id)
 	c.mu.Unlock()
 	r.signWith = r.sess
-	r.sess.close()
+	r.sess.close(c.srv, false)
 	return []byte{4, 0, 0, 0}, StatusSuccess
 }
 
@@ -330,4 +373,89 @@ func (c *conn) treeDisconnect(r *request) ([]byte, Status) {
 		o.closeFile(c.ctx)
 	}
 	return []byte{4, 0, 0, 0}, StatusSuccess
+}
+
+// expireSession ends a previous session of the same user on any
+// connection, as a client reconnecting after a failure asks with
+// PreviousSessionId ([MS-SMB2] 3.3.5.5.3): its opens are closed.
+func (srv *Server) expireSession(id uint64, user string) {
+	srv.mu.Lock()
+	conns := make([]*conn, 0, len(srv.conns))
+	for c := range srv.conns {
+		conns = append(conns, c)
+	}
+	srv.mu.Unlock()
+	for _, c := range conns {
+		c.mu.Lock()
+		s := c.sessions[id]
+		if s != nil {
+			s.mu.Lock()
+			ok := s.user == user && s.state == sessValid
+			s.mu.Unlock()
+			if !ok {
+				s = nil
+			} else {
+				delete(c.sessions, id)
+			}
+		}
+		c.mu.Unlock()
+		if s != nil {
+			s.close(srv, true) // durable opens wait for the reconnect
+		}
+	}
+}
+
+// bindSession answers a request to bind a session of another connection
+// to this one (multichannel). The server has one channel per session, so
+// binding always fails; it fails with the status the checks of
+// [MS-SMB2] 3.3.5.5.2 give, in the order Windows applies them, signed
+// with the session's key so the client can trust it.
+func (c *conn) bindSession(r *request) ([]byte, Status) {
+	s, _ := c.srv.findSession(r.hdr.SessionID)
+	if s == nil {
+		return nil, StatusUserSessionDeleted
+	}
+	s.mu.Lock()
+	signAlg, cipherID, key := s.signAlg, s.cipher, s.keys.signing
+	s.mu.Unlock()
+	// The answer is signed with the session's key and this
+	// connection's algorithm, which is what the client checks.
+	r.signWith = &session{keys: sessionKeys{signing: key}, signAlg: c.signAlg}
+	if r.hdr.Flags&flagSigned == 0 {
+		return nil, StatusInvalidParameter
+	}
+	if key == nil || !verify(c.signAlg, key, r.msg) && !verify(signAlg, key, r.msg) {
+		return nil, StatusAccessDenied
+	}
+	switch {
+	case signAlg >= signAESGMAC && c.signAlg != signAlg:
+		return nil, StatusRequestOutOfSequence
+	case c.signAlg >= signAESGMAC && c.signAlg != signAlg:
+		return nil, StatusNotSupported
+	case c.dialect < dialect300:
+		return nil, StatusRequestNotAccepted
+	case cipherID != c.cipher:
+		return nil, StatusInvalidParameter
+	}
+	return nil, StatusRequestNotAccepted // no multichannel
+}
+
+// StatusRequestOutOfSequence answers a binding with another signing
+// algorithm.
+const StatusRequestOutOfSequence Status = 0xC000042A
+
+// findSession looks a valid session up on every connection.
+func (srv *Server) findSession(id uint64) (*session, *conn) {
+	srv.mu.Lock()
+	conns := make([]*conn, 0, len(srv.conns))
+	for c := range srv.conns {
+		conns = append(conns, c)
+	}
+	srv.mu.Unlock()
+	for _, c := range conns {
+		if s := c.session(id); s != nil && s.valid() {
+			return s, c
+		}
+	}
+	return nil, nil
 }

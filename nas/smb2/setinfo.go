@@ -39,6 +39,9 @@ func (c *conn) setInfo(r *request) ([]byte, Status) {
 	if st != StatusSuccess {
 		return nil, st
 	}
+	if class != filePositionInformation && class != fileModeInformation {
+		c.srv.files.changed(r.tree.share.Name, o.path(c.srv.files))
+	}
 	return []byte{2, 0}, StatusSuccess
 }
 
@@ -69,6 +72,7 @@ func (c *conn) setFileInfo(o *open, class byte, d []byte) Status {
 		if size > 1<<62 {
 			return StatusInvalidParameter
 		}
+		c.breakLevelII(o)
 		return statusOf(o.f.Truncate(int64(size)))
 	case fileAllocationInformation:
 		if st := need(8, accWriteData); st != StatusSuccess {
@@ -244,5 +248,6 @@ func (c *conn) rename(o *open, d []byte) Status {
 	t.mu.Lock()
 	o.state.path = target
 	t.mu.Unlock()
+	t.changed(o.tree.share.Name, from)
 	return StatusSuccess
 }
