@@ -107,3 +107,21 @@ func BenchmarkEngineWrite(b *testing.B) {
 		b.StartTimer()
 	}
 }
+
+// BenchmarkSmallFiles creates, writes (4 KiB) and closes files: the
+// per-file cost of metadata and item commits.
+func BenchmarkSmallFiles(b *testing.B) {
+	e := newEnv(b)
+	data := randBytes(1, 4096)
+	b.ResetTimer()
+	for i := 0; i < b.N; i++ {
+		f := e.create(fmt.Sprint("small", i))
+		if _, err := f.WriteAt(data, 0); err != nil {
+			b.Fatal(err)
+		}
+		if err := f.Close(); err != nil {
+			b.Fatal(err)
+		}
+	}
+	b.ReportMetric(float64(b.N)/b.Elapsed().Seconds(), "files/s")
+}

@@ -17,7 +17,10 @@ import (
 func TestConcurrentReaderWhileWriting(t *testing.T) {
 	e := newEnv(t)
 	ctx := context.Background()
-	const piece, pieces = 32 << 10, 64
+	piece, pieces := 32<<10, 64
+	if testing.Short() {
+		pieces = 24
+	}
 	data := randBytes(7, piece*pieces)
 	wf := e.create("f")
 	rf, err := e.fs.Open(ctx, "f", vfs.OpenRead)
@@ -41,7 +44,7 @@ func TestConcurrentReaderWhileWriting(t *testing.T) {
 	buf := make([]byte, piece)
 	for n := range written {
 		// everything acknowledged so far reads back, from any offset
-		for _, off := range []int64{0, n / 2, n - piece} {
+		for _, off := range []int64{0, n / 2, n - int64(piece)} {
 			k, err := rf.ReadAt(buf, off)
 			if err != nil && !errors.Is(err, io.EOF) {
 				t.Fatal(err)
@@ -128,22 +131,26 @@ func TestConcurrentFiles(t *testing.T) {
 func TestDedupOfRewrite(t *testing.T) {
 	e := newEnv(t)
 	ctx := context.Background()
-	data := randBytes(9, 16<<20)
+	size := 16 << 20
+	if testing.Short() {
+		size = 4 << 20
+	}
+	data := randBytes(9, size)
 	e.writeFile("big", data)
 	before := e.eng.Stats().StoredBytes
 	f, err := e.fs.Open(ctx, "big", vfs.OpenRead|vfs.OpenWrite)
 	if err != nil {
 		t.Fatal(err)
 	}
-	f.WriteAt([]byte("changed"), 8<<20)
+	f.WriteAt([]byte("changed"), int64(size/2))
 	if err := f.Close(); err != nil {
 		t.Fatal(err)
 	}
-	copy(data[8<<20:], "changed")
+	copy(data[size/2:], "changed")
 	e.checkFile("big", data)
 	added := e.eng.Stats().StoredBytes - before
-	t.Logf("rewriting 7 bytes of 16 MiB stored %d new bytes", added)
-	if added > 2<<20 {
+	t.Logf("rewriting 7 bytes of %d MiB stored %d new bytes", size>>20, added)
+	if added > int64(size/8) {
 		t.Fatalf("a 7-byte rewrite stored %d bytes", added)
 	}
 	if got := e.items(); len(got) != 1 {

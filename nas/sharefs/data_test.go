@@ -19,8 +19,8 @@ type op struct {
 	seed uint64
 }
 
-func w(off int64, n int, seed uint64) op { return op{kind: 'w', off: off, n: n, seed: seed} }
-func tr(size int64) op                   { return op{kind: 't', off: size} }
+func w(off, n int64, seed uint64) op { return op{kind: 'w', off: off, n: int(n), seed: seed} }
+func tr(size int64) op               { return op{kind: 't', off: size} }
 
 var (
 	syncOp    = op{kind: 's'}
@@ -47,7 +47,10 @@ func (o op) apply(model []byte) []byte {
 }
 
 func TestFileData(t *testing.T) {
-	const mib = 1 << 20
+	mib := int64(1 << 20)
+	if testing.Short() {
+		mib = 256 << 10 // still several chunks; make test-sharefs runs full size
+	}
 	tests := []struct {
 		name string
 		ops  []op

@@ -15,7 +15,9 @@
 //
 // # Metadata database
 //
-// A badger database in DIR/nas/shares/NAME/meta, synced on every commit.
+// A badger database in DIR/nas/shares/NAME/meta. Commits are synced at a
+// file's Sync and Close and before any item they stop referencing is
+// deleted; namespace changes alone ride on the next sync.
 // Keys and values (integers big-endian):
 //
 //	"s"                    superblock: format(1)=1 | next file ID(8) |
@@ -27,10 +29,14 @@
 //	"d" | parent(8) | name entry: the child's id(8)
 //	"o" | id(8)            orphan: removed while open; deleted at the
 //	                       last close or at the next Open
+//	"m"                    mode(1): 1 = case-insensitive names (absent: 0)
+//	"f" | parent(8) | NAME the child's id(8), NAME upper-cased: the
+//	                       lookup key of a case-insensitive filesystem
 //
 // The root directory is ID 1. Directory listings are prefix scans of
 // "d"|parent, so they come sorted by name (bytewise). Names are
-// case-sensitive and case-preserving.
+// case-preserving; a filesystem created case-insensitive (every share's,
+// as Windows clients expect) looks them up through the "f" keys.
 //
 // # Writes: streamed, staged, folded
 //

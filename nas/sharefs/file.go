@@ -60,12 +60,15 @@ func (h *file) Sync() error {
 	if h.closed.Load() {
 		return vfs.ErrClosed
 	}
-	if h.nd == nil {
-		return nil
+	if h.nd != nil {
+		h.nd.mu.Lock()
+		err := h.nd.sync()
+		h.nd.mu.Unlock()
+		if err != nil {
+			return err
+		}
 	}
-	h.nd.mu.Lock()
-	defer h.nd.mu.Unlock()
-	return h.nd.sync()
+	return h.fs.syncMeta()
 }
 
 func (h *file) Stat() (vfs.Info, error) {
@@ -100,6 +103,9 @@ func (h *file) Close() error {
 	h.nd.refs--
 	h.fs.releaseLocked(h.nd)
 	h.fs.mu.Unlock()
+	if err == nil {
+		err = h.fs.syncMeta()
+	}
 	return err
 }
 

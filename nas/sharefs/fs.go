@@ -39,6 +39,10 @@ type Options struct {
 	StagingDir string
 	// Quota bounds the sum of the file sizes; 0: no quota.
 	Quota int64
+	// CaseInsensitive makes a new filesystem look names up ignoring
+	// case (as Windows clients expect), keeping the case they were
+	// created with. The mode is fixed when the filesystem is created.
+	CaseInsensitive bool
 	// Label is the volume label StatFS reports.
 	Label  string
 	Now    func() time.Time
@@ -53,12 +57,15 @@ type FS struct {
 	eng  Engine
 	opts Options
 	db   *badger.DB
+	fold bool // case-insensitive lookups
 	log  *slog.Logger
 	now  func() time.Time
 
-	used  atomic.Int64 // sum of the live file sizes
-	files atomic.Int64 // number of files (not directories)
-	quota atomic.Int64
+	used atomic.Int64 // sum of the live file sizes
+	// metaDirty: a metadata transaction committed since the last sync.
+	metaDirty atomic.Bool
+	files     atomic.Int64 // number of files (not directories)
+	quota     atomic.Int64
 
 	// mu orders namespace changes (create, rename, remove) and guards
 	// the fields below. Lock order: mu, then a node's mu.
@@ -93,7 +100,7 @@ func Open(ctx context.Context, eng Engine, opts Options) (*FS, error) {
 		return nil, fmt.Errorf("sharefs: %w", err)
 	}
 	bo := badger.DefaultOptions(opts.MetaDir).
-		WithSyncWrites(true).
+		WithSyncWrites(false). // synced by syncMeta where it matters
 		WithLogger(nil).
 		WithMemTableSize(8 << 20).
 		WithNumMemtables(2).
@@ -120,10 +127,23 @@ func (f *FS) load(ctx context.Context) error {
 	err := f.db.Update(func(txn *badger.Txn) error {
 		it, err := txn.Get([]byte(keySuper))
 		if err == nil {
-			return it.Value(func(v []byte) error {
+			if err := it.Value(func(v []byte) error {
 				var derr error
 				f.sb, derr = decodeSuper(v)
 				return derr
+			}); err != nil {
+				return err
+			}
+			mode, err := txn.Get([]byte(keyMode))
+			if errors.Is(err, badger.ErrKeyNotFound) {
+				return nil
+			}
+			if err != nil {
+				return err
+			}
+			return mode.Value(func(v []byte) error {
+				f.fold = len(v) == 1 && v[0] == modeFoldCase
+				return nil
 			})
 		}
 		if !errors.Is(err, badger.ErrKeyNotFound) {
@@ -134,6 +154,12 @@ func (f *FS) load(ctx context.Context) error {
 		root := inode{ID: rootID, Dir: true, Attrs: vfs.AttrDirectory, Birth: now, Access: now, Write: now, Change: now}
 		if err := putInode(txn, &root); err != nil {
 			return err
+		}
+		if f.opts.CaseInsensitive {
+			f.fold = true
+			if err := txn.Set([]byte(keyMode), []byte{modeFoldCase}); err != nil {
+				return err
+			}
 		}
 		return txn.Set([]byte(keySuper), f.sb.encode())
 	})
@@ -304,7 +330,7 @@ func split(path string) ([]string, error) {
 }
 
 // resolve walks path to its inode.
-func resolve(txn *badger.Txn, parts []string) (inode, error) {
+func (f *FS) resolve(txn *badger.Txn, parts []string) (inode, error) {
 	id := uint64(rootID)
 	for i, p := range parts {
 		if i > 0 {
@@ -316,7 +342,7 @@ func resolve(txn *badger.Txn, parts []string) (inode, error) {
 				return inode{}, vfs.ErrNotDir
 			}
 		}
-		next, err := lookup(txn, id, p)
+		next, err := lookup(txn, f.fold, id, p)
 		if err != nil {
 			return inode{}, err
 		}
@@ -326,8 +352,8 @@ func resolve(txn *badger.Txn, parts []string) (inode, error) {
 }
 
 // resolveParent returns the directory that holds the last component.
-func resolveParent(txn *badger.Txn, parts []string) (inode, error) {
-	dir, err := resolve(txn, parts[:len(parts)-1])
+func (f *FS) resolveParent(txn *badger.Txn, parts []string) (inode, error) {
+	dir, err := f.resolve(txn, parts[:len(parts)-1])
 	if err != nil {
 		return inode{}, err
 	}
@@ -338,13 +364,32 @@ func resolveParent(txn *badger.Txn, parts []string) (inode, error) {
 }
 
 // update runs fn in a read-write transaction, retrying on conflicts.
+// The commit is not synced: syncMeta makes it durable.
 func (f *FS) update(fn func(txn *badger.Txn) error) error {
 	for {
 		err := f.db.Update(fn)
+		if err == nil {
+			f.metaDirty.Store(true)
+		}
 		if !errors.Is(err, badger.ErrConflict) {
 			return err
 		}
 	}
+}
+
+// syncMeta makes every metadata commit so far durable. It runs before an
+// item a commit stopped referencing is deleted, and before Sync or Close
+// of a file returns; namespace changes alone (create, rename, setattr)
+// ride on the next one, as a local filesystem's journal does.
+func (f *FS) syncMeta() error {
+	if !f.metaDirty.Swap(false) {
+		return nil
+	}
+	if err := f.db.Sync(); err != nil {
+		f.metaDirty.Store(true)
+		return fmt.Errorf("sharefs: sync metadata: %w", err)
+	}
+	return nil
 }
 
 // wrap adds the operation and path to an error for the caller.
@@ -370,7 +415,7 @@ func (f *FS) Stat(ctx context.Context, path string) (vfs.Info, error) {
 	var n inode
 	err = f.db.View(func(txn *badger.Txn) error {
 		var rerr error
-		n, rerr = resolve(txn, parts)
+		n, rerr = f.resolve(txn, parts)
 		return rerr
 	})
 	if err != nil {
@@ -403,7 +448,7 @@ func (f *FS) ReadDir(ctx context.Context, path string) ([]vfs.Info, error) {
 	}
 	var list []inode
 	err = f.db.View(func(txn *badger.Txn) error {
-		dir, err := resolve(txn, parts)
+		dir, err := f.resolve(txn, parts)
 		if err != nil {
 			return err
 		}
@@ -448,7 +493,7 @@ func (f *FS) StatFS(ctx context.Context) (vfs.FSInfo, error) {
 	f.mu.Lock()
 	sb := f.sb
 	f.mu.Unlock()
-	info := vfs.FSInfo{Label: f.opts.Label, SerialNumber: sb.Serial, Created: sb.Created}
+	info := vfs.FSInfo{Label: f.opts.Label, SerialNumber: sb.Serial, Created: sb.Created, CaseInsensitive: f.fold}
 	st := f.eng.Stats()
 	info.TotalBytes = st.CapacityBytes
 	info.FreeBytes = max(st.CapacityBytes-st.StoredBytes, 0)

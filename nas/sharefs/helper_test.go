@@ -19,13 +19,17 @@ type testEnv struct {
 	eng   *chunkstore.Engine
 	fs    *FS
 	quota int64
+	ci    bool // create the filesystem case-insensitive
 }
 
 const testStore = "nas.test"
 
-func newEnv(t testing.TB) *testEnv {
+func newEnv(t testing.TB) *testEnv { return newEnvCase(t, false) }
+
+// newEnvCase makes an env whose filesystem is case-insensitive with ci.
+func newEnvCase(t testing.TB, ci bool) *testEnv {
 	t.Helper()
-	e := &testEnv{t: t, dir: t.TempDir()}
+	e := &testEnv{t: t, dir: t.TempDir(), ci: ci}
 	e.open()
 	if _, err := e.eng.CreateStore(testStore, chunkstore.DefaultDomain); err != nil {
 		t.Fatal(err)
@@ -50,7 +54,7 @@ func (e *testEnv) open() {
 
 func (e *testEnv) openFS() {
 	e.t.Helper()
-	fs, err := Open(context.Background(), e.eng, Options{Store: testStore, Quota: e.quota,
+	fs, err := Open(context.Background(), e.eng, Options{Store: testStore, Quota: e.quota, CaseInsensitive: e.ci,
 		MetaDir: filepath.Join(e.dir, "nas", "test", "meta"), StagingDir: filepath.Join(e.dir, "nas", "staging", "test")})
 	if err != nil {
 		e.t.Fatal(err)

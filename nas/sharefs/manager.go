@@ -216,7 +216,7 @@ func (m *Manager) openShare(ctx context.Context, s Share, existing bool) (*FS, e
 		return nil, err
 	}
 	return Open(ctx, m.eng, Options{Store: s.Store, MetaDir: filepath.Join(m.shareDir(s.Name), "meta"),
-		StagingDir: filepath.Join(m.dir, "staging", s.Name), Quota: s.QuotaBytes, Label: s.Name,
+		StagingDir: filepath.Join(m.dir, "staging", s.Name), Quota: s.QuotaBytes, Label: s.Name, CaseInsensitive: true,
 		Now: m.opts.Now, Logger: m.opts.Logger})
 }
 
@@ -287,10 +287,15 @@ func (m *Manager) find(name string) (*mshare, error) {
 	return nil, fmt.Errorf("%w: %q", nas.ErrNoShare, name)
 }
 
-func (m *Manager) info(s *mshare) Info {
+// info describes s with its figures from the engine's stores (nil: ask
+// the engine).
+func (m *Manager) info(s *mshare, stores []chunkstore.StoreStats) Info {
+	if stores == nil {
+		stores = m.eng.Stats().Stores
+	}
 	in := Info{Share: s.cfg.clone(), Figures: Figures{DedupRatio: 1}}
 	in.Files, in.LogicalBytes = s.fs.Usage()
-	for _, st := range m.eng.Stats().Stores {
+	for _, st := range stores {
 		if st.Name == s.cfg.Store {
 			in.StoredBytes = st.StoredBytes
 			if st.StoredBytes > 0 {
@@ -306,8 +311,9 @@ func (m *Manager) List(ctx context.Context) []Info {
 	m.mu.RLock()
 	defer m.mu.RUnlock()
 	out := make([]Info, 0, len(m.shares))
+	stores := m.eng.Stats().Stores
 	for _, n := range sortedKeys(m.shares) {
-		out = append(out, m.info(m.shares[n]))
+		out = append(out, m.info(m.shares[n], stores))
 	}
 	return out
 }
@@ -320,7 +326,7 @@ func (m *Manager) Get(ctx context.Context, name string) (Info, error) {
 	if err != nil {
 		return Info{}, err
 	}
-	return m.info(s), nil
+	return m.info(s, nil), nil
 }
 
 // Create makes a new share: its store (and domain when new), its
@@ -359,7 +365,7 @@ func (m *Manager) Create(ctx context.Context, s Share) (Info, error) {
 		return Info{}, err
 	}
 	m.shares = next
-	return m.info(ms), nil
+	return m.info(ms, nil), nil
 }
 
 func mapsWith(shares map[string]*mshare, name string, s *mshare) map[string]*mshare {
@@ -398,7 +404,7 @@ func (m *Manager) Update(ctx context.Context, name string, p Patch) (Info, error
 	}
 	m.shares = next
 	ms.fs.SetQuota(cfg.QuotaBytes)
-	return m.info(ms), nil
+	return m.info(ms, nil), nil
 }
 
 // Delete removes a share and everything in it: its filesystem is closed

@@ -4,6 +4,7 @@ import (
 	"encoding/binary"
 	"errors"
 	"fmt"
+	"strings"
 	"time"
 
 	"github.com/dgraph-io/badger/v4"
@@ -16,6 +17,9 @@ const (
 	prefixInode  = 'i'
 	prefixDirent = 'd'
 	prefixOrphan = 'o'
+	prefixFolded = 'f'
+	keyMode      = "m"
+	modeFoldCase = 1
 	keySuper     = "s"
 	inodeFormat  = 1
 	superFormat  = 1
@@ -164,9 +168,41 @@ func getInode(txn *badger.Txn, id uint64) (inode, error) {
 	return n, err
 }
 
-// lookup finds name in directory parent.
-func lookup(txn *badger.Txn, parent uint64, name string) (uint64, error) {
-	it, err := txn.Get(direntKey(parent, name))
+// foldedKey indexes an entry by its name in upper case, for
+// case-insensitive lookups.
+func foldedKey(parent uint64, name string) []byte {
+	k := direntKey(parent, strings.ToUpper(name))
+	k[0] = prefixFolded
+	return k
+}
+
+// addEntry records name -> id in directory parent.
+func addEntry(txn *badger.Txn, fold bool, parent uint64, name string, id uint64) error {
+	if fold {
+		if err := txn.Set(foldedKey(parent, name), idValue(id)); err != nil {
+			return err
+		}
+	}
+	return txn.Set(direntKey(parent, name), idValue(id))
+}
+
+// delEntry removes name from directory parent.
+func delEntry(txn *badger.Txn, fold bool, parent uint64, name string) error {
+	if fold {
+		if err := txn.Delete(foldedKey(parent, name)); err != nil {
+			return err
+		}
+	}
+	return txn.Delete(direntKey(parent, name))
+}
+
+// lookup finds name in directory parent, ignoring case with fold.
+func lookup(txn *badger.Txn, fold bool, parent uint64, name string) (uint64, error) {
+	key := direntKey(parent, name)
+	if fold {
+		key = foldedKey(parent, name)
+	}
+	it, err := txn.Get(key)
 	if errors.Is(err, badger.ErrKeyNotFound) {
 		return 0, vfs.ErrNotExist
 	}

@@ -23,7 +23,7 @@ func TestModelRandom(t *testing.T) {
 	seeds := []uint64{1, 2, 3, 4}
 	steps, maxSize := 400, int64(3<<20)
 	if testing.Short() {
-		seeds, steps, maxSize = seeds[:2], 250, 1<<20
+		seeds, steps, maxSize = seeds[:1], 200, 1<<20
 	}
 	for _, seed := range seeds {
 		t.Run(fmt.Sprint("seed", seed), func(t *testing.T) { modelRun(t, seed, steps, maxSize) })

@@ -456,6 +456,9 @@ func (n *node) install(ver uint64, size int64) error {
 		}
 		return fmt.Errorf("sharefs: file %d: record version: %w", n.id, err)
 	}
+	if err := n.fs.syncMeta(); err != nil {
+		return fmt.Errorf("sharefs: file %d: %w", n.id, err)
+	}
 	old := n.version
 	n.version, n.committed = ver, size
 	if n.base != nil {
@@ -528,11 +531,15 @@ func (n *node) release() {
 		}
 		return txn.Delete(orphanKey(n.id))
 	})
-	if err != nil {
-		n.fs.log.Warn("share filesystem: delete unlinked inode", "id", n.id, "err", err)
+	if err == nil {
+		err = n.fs.syncMeta()
 	}
 	n.fs.files.Add(-1)
 	n.fs.used.Add(-n.size)
+	if err != nil {
+		n.fs.log.Warn("share filesystem: delete unlinked inode", "id", n.id, "err", err)
+		return // the orphan key makes the next Open finish
+	}
 	n.fs.dropItem(context.Background(), n.id, n.version)
 }
 

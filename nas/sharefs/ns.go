@@ -28,7 +28,7 @@ func (f *FS) Open(ctx context.Context, path string, flag vfs.OpenFlag) (vfs.File
 	created := false
 	err = f.update(func(txn *badger.Txn) error {
 		created = false
-		got, err := resolve(txn, parts)
+		got, err := f.resolve(txn, parts)
 		if err == nil {
 			if flag&vfs.OpenCreate != 0 && flag&vfs.OpenExcl != 0 {
 				return vfs.ErrExist
@@ -39,7 +39,7 @@ func (f *FS) Open(ctx context.Context, path string, flag vfs.OpenFlag) (vfs.File
 		if !errors.Is(err, vfs.ErrNotExist) || flag&vfs.OpenCreate == 0 || len(parts) == 0 {
 			return err
 		}
-		parent, err := resolveParent(txn, parts)
+		parent, err := f.resolveParent(txn, parts)
 		if err != nil {
 			return err
 		}
@@ -53,7 +53,7 @@ func (f *FS) Open(ctx context.Context, path string, flag vfs.OpenFlag) (vfs.File
 		sb.NextID++
 		parent.Write, parent.Change = now, now
 		for _, e := range []error{txn.Set([]byte(keySuper), sb.encode()), putInode(txn, &n), putInode(txn, &parent),
-			txn.Set(direntKey(parent.ID, n.Name), idValue(n.ID))} {
+			addEntry(txn, f.fold, parent.ID, n.Name, n.ID)} {
 			if e != nil {
 				return e
 			}
@@ -123,6 +123,12 @@ func (f *FS) afterUnlink(ctx context.Context, n inode) {
 	}
 	f.files.Add(-1)
 	f.used.Add(-n.Size)
+	if n.Version != 0 {
+		if err := f.syncMeta(); err != nil {
+			f.log.Warn("share filesystem: keep the item of a removed file", "id", n.ID, "err", err)
+			return // the next Open deletes it
+		}
+	}
 	f.dropItem(ctx, n.ID, n.Version)
 }
 
@@ -157,13 +163,13 @@ func (f *FS) Remove(ctx context.Context, path string) error {
 	var n inode
 	err = f.update(func(txn *badger.Txn) error {
 		var err error
-		if n, err = resolve(txn, parts); err != nil {
+		if n, err = f.resolve(txn, parts); err != nil {
 			return err
 		}
 		if n.Dir && hasChildren(txn, n.ID) {
 			return vfs.ErrNotEmpty
 		}
-		if err := txn.Delete(direntKey(n.Parent, n.Name)); err != nil {
+		if err := delEntry(txn, f.fold, n.Parent, n.Name); err != nil {
 			return err
 		}
 		if err := touchDir(txn, n.Parent, f.now()); err != nil {
@@ -212,11 +218,11 @@ func (f *FS) Rename(ctx context.Context, from, to string, replace bool) error {
 	var victim *inode
 	err = f.update(func(txn *badger.Txn) error {
 		victim = nil
-		src, err := resolve(txn, pf)
+		src, err := f.resolve(txn, pf)
 		if err != nil {
 			return err
 		}
-		dp, err := resolveParent(txn, pt)
+		dp, err := f.resolveParent(txn, pt)
 		if err != nil {
 			return err
 		}
@@ -226,10 +232,12 @@ func (f *FS) Rename(ctx context.Context, from, to string, replace bool) error {
 				return err
 			}
 		}
-		if id, err := lookup(txn, dp.ID, name); err == nil {
-			if id == src.ID {
+		if id, err := lookup(txn, f.fold, dp.ID, name); err == nil && id == src.ID {
+			if dp.ID == src.Parent && name == src.Name {
 				return nil
 			}
+			// the same entry under another case: renamed below
+		} else if err == nil {
 			if !replace {
 				return vfs.ErrExist
 			}
@@ -245,6 +253,9 @@ func (f *FS) Rename(ctx context.Context, from, to string, replace bool) error {
 			case dst.Dir && hasChildren(txn, dst.ID):
 				return vfs.ErrNotEmpty
 			}
+			if err := delEntry(txn, f.fold, dp.ID, dst.Name); err != nil {
+				return err
+			}
 			if err := f.unlinkLocked(txn, dst); err != nil {
 				return err
 			}
@@ -253,7 +264,7 @@ func (f *FS) Rename(ctx context.Context, from, to string, replace bool) error {
 			return err
 		}
 		now := f.now().UTC()
-		if err := txn.Delete(direntKey(src.Parent, src.Name)); err != nil {
+		if err := delEntry(txn, f.fold, src.Parent, src.Name); err != nil {
 			return err
 		}
 		if err := touchDir(txn, src.Parent, now); err != nil {
@@ -263,7 +274,7 @@ func (f *FS) Rename(ctx context.Context, from, to string, replace bool) error {
 		if err := putInode(txn, &src); err != nil {
 			return err
 		}
-		if err := txn.Set(direntKey(dp.ID, name), idValue(src.ID)); err != nil {
+		if err := addEntry(txn, f.fold, dp.ID, name, src.ID); err != nil {
 			return err
 		}
 		return touchDir(txn, dp.ID, now)
@@ -304,7 +315,7 @@ func (f *FS) SetAttr(ctx context.Context, path string, set vfs.SetAttr) error {
 	}
 	var id uint64
 	err = f.db.View(func(txn *badger.Txn) error {
-		n, err := resolve(txn, parts)
+		n, err := f.resolve(txn, parts)
 		id = n.ID
 		return err
 	})

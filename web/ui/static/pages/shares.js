@@ -107,7 +107,8 @@ export function render(app) {
       return;
     }
     replace(list, card(`${shares.length} ${shares.length === 1 ? 'share' : 'shares'}`, table([
-      {label: 'Name', cell: (s) => h('div', {}, h('strong', {}, s.name), s.comment ? h('div', {class: 'hint'}, s.comment) : null)},
+      {label: 'Name', cell: (s) => h('div', {}, h('strong', {style: 'white-space: nowrap'}, s.name),
+        s.comment ? h('div', {class: 'hint'}, s.comment) : null)},
       {label: 'Dedup domain', cell: (s) => h('span', {class: 'tag'}, s.domain || 'default')},
       {label: 'Access', cell: (s) => accessSummary(s)},
       {label: 'Security', cell: (s) => [s.encrypt_data ? 'Encrypted' : null, s.sign_required ? 'Signed' : null]
@@ -117,14 +118,13 @@ export function render(app) {
       {label: 'Quota', cls: 'num', cell: (s) => (s.quota_bytes > 0 ? bytes(s.quota_bytes) : 'None')},
       {label: 'Stored', cls: 'num', cell: (s) => bytes(s.stored_bytes)},
       {label: 'Dedup ratio', cls: 'num', cell: (s) => (s.logical_bytes > 0 ? ratio(s.dedup_ratio) : '–')},
-      {label: 'Created', cell: (s) => dateTime(s.created)},
       {label: '', cls: 'actions', cell: (s) => h('span', {},
         h('button', {class: 'btn btn-small', type: 'button', disabled: !canWrite,
           title: canWrite ? `Edit ${s.name}` : needRole('operator'), 'data-action': 'edit-share', onclick: () => edit(s)}, 'Edit'),
         ' ',
         h('button', {class: 'btn btn-small btn-danger-ghost', type: 'button', disabled: !canDelete,
           title: canDelete ? `Delete ${s.name}` : needRole('admin'), 'data-action': 'delete-share', onclick: () => remove(s)}, 'Delete'))},
-    ], shares, {rowAttrs: (s) => ({'data-share': s.name})})));
+    ], shares, {rowAttrs: (s) => ({'data-share': s.name, title: `Created ${dateTime(s.created)}`})})));
   };
 
   const create = () => formDialog({
