@@ -157,3 +157,50 @@ func TestDedupOfRewrite(t *testing.T) {
 		t.Fatalf("items %v", got)
 	}
 }
+
+// TestParallelReaders: several goroutines read one file at once (shared
+// lock) while a writer changes another part of it.
+func TestParallelReaders(t *testing.T) {
+	e := newEnv(t)
+	ctx := context.Background()
+	const size = 2 << 20
+	data := randBytes(21, size)
+	e.writeFile("f", data)
+	wf, err := e.fs.Open(ctx, "f", vfs.OpenRead|vfs.OpenWrite)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer wf.Close()
+	var wg sync.WaitGroup
+	for r := range 4 {
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			f, err := e.fs.Open(ctx, "f", vfs.OpenRead)
+			if err != nil {
+				t.Error(err)
+				return
+			}
+			defer f.Close()
+			buf := make([]byte, 100000)
+			for i := range 40 {
+				off := int64((r*7919 + i*104729) % (size/2 - len(buf))) // the first half never changes
+				k, err := f.ReadAt(buf, off)
+				if err != nil && !errors.Is(err, io.EOF) {
+					t.Error(err)
+					return
+				}
+				if !bytes.Equal(buf[:k], data[off:off+int64(k)]) {
+					t.Errorf("reader %d: wrong bytes at %d", r, off)
+					return
+				}
+			}
+		}()
+	}
+	for i := range 20 { // staged writes into the second half meanwhile
+		if _, err := wf.WriteAt(randBytes(uint64(i), 1000), size/2+int64(i)*5000); err != nil {
+			t.Fatal(err)
+		}
+	}
+	wg.Wait()
+}

@@ -33,9 +33,7 @@ func (h *file) ReadAt(p []byte, off int64) (int, error) {
 	if err := h.check(false); err != nil {
 		return 0, err
 	}
-	h.nd.mu.Lock()
-	defer h.nd.mu.Unlock()
-	return h.nd.readAt(p, off)
+	return h.nd.read(p, off)
 }
 
 func (h *file) WriteAt(p []byte, off int64) (int, error) {

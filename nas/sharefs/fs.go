@@ -430,9 +430,9 @@ func (f *FS) liveInfo(n inode) vfs.Info {
 	nd := f.nodes[n.ID]
 	f.mu.Unlock()
 	if nd != nil {
-		nd.mu.Lock()
+		nd.mu.RLock()
 		nd.overlay(&n)
-		nd.mu.Unlock()
+		nd.mu.RUnlock()
 	}
 	return n.info()
 }

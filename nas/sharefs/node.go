@@ -33,7 +33,9 @@ type node struct {
 	id   uint64
 	refs int // guarded by fs.mu
 
-	mu          sync.Mutex
+	// mu: reads of data that needs no preparation share it; everything
+	// else holds it alone.
+	mu          sync.RWMutex
 	version     uint64 // committed item version (0: no item)
 	committed   int64  // committed size
 	nextVer     uint64
@@ -99,7 +101,65 @@ func (n *node) usable() error {
 	return nil
 }
 
-// readAt reads the file's current bytes.
+// read reads the file's current bytes, sharing the node with other
+// reads when the bytes are ready to read (no stream to commit first, the
+// committed version open).
+func (n *node) read(p []byte, off int64) (int, error) {
+	for {
+		n.mu.RLock()
+		if !n.needsPrepare(off, len(p)) {
+			k, err := n.readAt(p, off)
+			n.mu.RUnlock()
+			return k, err
+		}
+		n.mu.RUnlock()
+		n.mu.Lock()
+		err := n.prepareRead(off, len(p))
+		n.mu.Unlock()
+		if err != nil {
+			return 0, err
+		}
+	}
+}
+
+// needsPrepare reports whether reading len bytes at off has to commit the
+// stream or open the committed version first. n.mu is held (shared).
+func (n *node) needsPrepare(off int64, size int) bool {
+	if n.usable() != nil || off < 0 || off >= n.size || size == 0 {
+		return false
+	}
+	return (n.stream != nil && off < n.streamLen) || (n.base == nil && off < n.baseValid)
+}
+
+// prepareRead commits the stream if the read touches it and opens the
+// committed version. n.mu is held.
+func (n *node) prepareRead(off int64, size int) error {
+	if err := n.usable(); err != nil {
+		return err
+	}
+	if n.stream != nil && off < n.streamLen {
+		if err := n.sync(); err != nil {
+			return err
+		}
+	}
+	return n.openBase()
+}
+
+// openBase opens the committed version's item if some of it is used.
+func (n *node) openBase() error {
+	if n.base != nil || n.baseValid == 0 {
+		return nil
+	}
+	r, err := n.fs.eng.OpenItem(context.Background(), n.fs.opts.Store, itemName(n.id, n.version))
+	if err != nil {
+		return fmt.Errorf("open item: %w", engineErr(err))
+	}
+	n.base = r
+	return nil
+}
+
+// readAt reads the file's current bytes. n.mu is held alone, or shared
+// when needsPrepare says false.
 func (n *node) readAt(p []byte, off int64) (int, error) {
 	if err := n.usable(); err != nil {
 		return 0, err
@@ -152,12 +212,8 @@ func (n *node) fillGap(p []byte, off int64) error {
 		case off < n.lowerLen:
 			src, limit = n.lower, n.lowerLen
 		case off < n.baseValid:
-			if n.base == nil {
-				r, err := n.fs.eng.OpenItem(context.Background(), n.fs.opts.Store, itemName(n.id, n.version))
-				if err != nil {
-					return fmt.Errorf("open item: %w", engineErr(err))
-				}
-				n.base = r
+			if err := n.openBase(); err != nil {
+				return err
 			}
 			src, limit = n.base, n.baseValid
 		default:
