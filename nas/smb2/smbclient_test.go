@@ -67,6 +67,8 @@ func TestSmbclientBasic(t *testing.T) {
 		{"smb2-sign", []string{"-m", "SMB2", "--client-protection=sign"}},
 		{"smb2_02", []string{"-m", "SMB2_02"}},
 		{"smb3_00", []string{"-m", "SMB3_00", "--client-protection=encrypt"}},
+		// An SMB1 NEGOTIATE offering SMB2 first, as older clients send.
+		{"smb1-upgrade", []string{"--option=client min protocol=NT1"}},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
 			d := tc.name
