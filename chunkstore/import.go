@@ -163,8 +163,8 @@ func (im *Importer) Append(entries []index.RecipeEntry) ([]int, error) {
 	return missing, nil
 }
 
-// appendEntry is the recipe half of Writer.add: through the Writer's
-// appendEntry, so that housekeeping sees the entry.
+// appendEntry is the recipe half of Writer.add; Writer.appendEntry keeps
+// housekeeping's fence informed.
 func (im *Importer) appendEntry(en index.RecipeEntry) error {
 	im.entries++
 	im.w.bytes.Add(int64(en.Len))
@@ -430,9 +430,11 @@ func (w *Writer) abortIdle() {
 	w.release()
 }
 
-// lookupIn finds a chunk of domain dom for a recipe that will reference
-// it (housekeeping then keeps it). A chunk is only found in the container
-// of its own domain: another domain's chunk is not there.
+// lookupIn finds a chunk of domain dom. A chunk is only found in the
+// container of its own domain: another domain's chunk is not there.
+//
+// It is a dedup lookup: while housekeeping runs, a chunk found is in its
+// live set, since the caller may reference it.
 func (e *Engine) lookupIn(dom *domain, fp container.Fingerprint) (index.Loc, bool, error) {
 	loc, found, err := e.dedupLookup(fp)
 	if err != nil || !found {
