@@ -32,7 +32,8 @@ test: vet
 # corpora in the packages' testdata/fuzz/). make fuzz FUZZTIME=10m to dig.
 FUZZTIME ?= 30s
 FUZZ_TARGETS = FuzzParse:./chunkstore/container/ FuzzDecodeSegment:./chunkstore/index/ \
-	FuzzDecodeValues:./chunkstore/index/ FuzzGear:./chunkstore/chunker/
+	FuzzDecodeValues:./chunkstore/index/ FuzzGear:./chunkstore/chunker/ \
+	FuzzReadPDU:./vtl/iscsi/wire/ FuzzParseText:./vtl/iscsi/wire/
 fuzz:
 	@for t in $(FUZZ_TARGETS); do \
 		echo "fuzz $${t%%:*} for $(FUZZTIME)"; \

@@ -169,7 +169,7 @@ func (c *conn) loginStep(st *loginState, req *wire.PDU, data []byte) (*session, 
 	}
 	ss := newSession(c, st)
 	if !st.discovery {
-		ss.tsih = c.srv.register(ss)
+		c.srv.register(ss)
 	}
 	err = c.loginReply(st, req, out, true, byte(nsg), loginSuccess, ss.tsih)
 	if err != nil {

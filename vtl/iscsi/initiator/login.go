@@ -38,6 +38,8 @@ type Config struct {
 	// SkipOperational goes from the security stage straight to the full
 	// feature phase.
 	SkipOperational bool
+	// IgnorePings leaves the target's NOP-In pings unanswered.
+	IgnorePings bool
 }
 
 // Params are the session's negotiated values.

@@ -271,7 +271,7 @@ func (s *Session) handle(p *wire.PDU) error {
 	switch op {
 	case wire.OpNopIn:
 		if p.ITT() == wire.Reserved { // the target pings
-			if p.Uint32(20) != wire.Reserved {
+			if p.Uint32(20) != wire.Reserved && !s.cfg.IgnorePings {
 				return s.pong(p)
 			}
 			return nil
@@ -279,6 +279,9 @@ func (s *Session) handle(p *wire.PDU) error {
 	case wire.OpR2T:
 		if c == nil {
 			return nil
+		}
+		if c.dataOut == nil { // a raw RoundTrip: the caller sees the R2T
+			break
 		}
 		off, n := int(p.Uint32(40)), int(p.Uint32(44))
 		go s.sendData(c, p.Uint32(20), off, n)
