@@ -3,6 +3,7 @@ package iscsi_test
 import (
 	"context"
 	"encoding/binary"
+	"fmt"
 	"sync"
 
 	"backstop/vtl/scsi"
@@ -61,6 +62,9 @@ func (d *memTape) Execute(ctx context.Context, cmd *scsi.Command) scsi.Response 
 	case 0x00: // TEST UNIT READY
 		return scsi.Response{}
 	case 0x12: // INQUIRY
+		if cdb[1]&1 != 0 {
+			return d.vpd(cdb)
+		}
 		data := make([]byte, 36)
 		data[0] = d.typ
 		data[1] = 0x80
@@ -112,3 +116,23 @@ func (d *memTape) Execute(ctx context.Context, cmd *scsi.Command) scsi.Response 
 type lunSet map[uint64]scsi.Device
 
 func (l lunSet) LUNs() map[uint64]scsi.Device { return l }
+
+// vpd answers the VPD pages hosts ask for: supported pages, unit serial
+// number, device identification (a T10 vendor ID designator).
+func (d *memTape) vpd(cdb []byte) scsi.Response {
+	var page []byte
+	switch cdb[2] {
+	case 0x00:
+		page = []byte{0x00, 0x80, 0x83}
+	case 0x80:
+		page = []byte(fmt.Sprintf("MEMTAPE%04d", d.typ))
+	case 0x83:
+		id := []byte(fmt.Sprintf("BACKSTOPMEMTAPE %04d", d.typ))
+		page = append([]byte{0x02, 0x01, 0x00, byte(len(id))}, id...)
+	default:
+		return scsi.Response{Status: scsi.StatusCheckCondition, Sense: sense(0x05, 0x24, 0x00)}
+	}
+	data := append([]byte{d.typ, cdb[2], 0, byte(len(page))}, page...)
+	n := int(binary.BigEndian.Uint16(cdb[3:5]))
+	return scsi.Response{Data: data[:min(n, len(data))]}
+}
