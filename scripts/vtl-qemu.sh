@@ -1,0 +1,179 @@
+#!/bin/bash
+# The real Linux iSCSI initiator against a VTL: boots a Debian kernel under qemu (TCG, user-mode
+# network) whose iscsi_tcp, st, sg and ch drivers, mt, mtx and GNU tar talk to a target on this
+# machine's loopback (the guest reaches it as 10.0.2.2). The same guest script runs against
+# Backstop and, for comparison, against tgt's reference VTL.
+#
+#   scripts/vtl-qemu.sh [backstop|tgt]...      (default: backstop)
+#
+# Environment: W (work dir, default /tmp/backstop-vtl-qemu), BACKSTOP (binary, default ./backstop),
+# DATA_MB (size of the backup data, default 200), MODE (test | bench: dd throughput only).
+# Writes W/<target>/guest.log and W/<target>/summary.txt; prints "HOST: <target> RESULT OK"
+# per target and exits non-zero when a check failed.
+set -euo pipefail
+HERE=$(cd "$(dirname "$0")" && pwd)
+W=${W:-/tmp/backstop-vtl-qemu}
+BACKSTOP=${BACKSTOP:-$PWD/backstop}
+DATA_MB=${DATA_MB:-200}
+MODE=${MODE:-test}
+TARGETS=${*:-backstop}
+mkdir -p "$W"
+cd "$W"
+
+# ---------- 1. Debian packages and the Debian kernel (idempotent) ----------
+need=""
+for c in qemu-system-x86_64:qemu-system-x86 tgtd:tgt busybox:busybox-static iscsiadm:open-iscsi mt:mt-st \
+         mtx:mtx sg_inq:sg3-utils cpio:cpio depmod:kmod mke2fs:e2fsprogs; do
+  command -v "${c%%:*}" >/dev/null || need="$need ${c#*:}"
+done
+[ -x /bin/busybox ] || need="$need busybox-static"
+if [ -n "$need" ]; then
+  apt-get update -qq
+  DEBIAN_FRONTEND=noninteractive apt-get install -y -qq --no-install-recommends qemu-utils $need >/dev/null
+fi
+KPKG=$(apt-cache depends linux-image-amd64 | awk '/Depends: linux-image-6/{print $2}' | head -1)
+KVER=${KPKG#linux-image-}
+if [ ! -f kpkg/boot/vmlinuz-$KVER ]; then
+  (cd "$W" && apt-get download "$KPKG" 2>/dev/null)
+  rm -rf kpkg; dpkg -x ${KPKG}_*.deb kpkg; rm -f ${KPKG}_*.deb
+fi
+[ -f kpkg/lib/modules/$KVER/modules.dep ] || depmod -b kpkg $KVER
+
+# ---------- 2. the backup data: an ext4 image the guest mounts read-only ----------
+if [ ! -f data-$DATA_MB.img ]; then
+  rm -rf data; mkdir -p data/set1 data/set2 data/set3
+  per=$(( DATA_MB / 9 ))                       # three sets of three random files
+  for s in 1 2 3; do
+    for f in a b c; do head -c $(( per * 1048576 + s * 4099 )) /dev/urandom > data/set$s/$f.bin; done
+    seq 1 20000 | sed "s/^/set $s line /" > data/set$s/notes.txt
+  done
+  rm -f data-*.img
+  mke2fs -q -t ext4 -L data -d data data-$DATA_MB.img $(( DATA_MB + DATA_MB / 5 + 16 ))M
+  rm -rf data
+fi
+
+# ---------- 3. initramfs with the guest script ----------
+R=$W/initrd-root
+rm -rf $R; mkdir -p $R/{bin,sbin,usr/bin,usr/sbin,lib/modules,lib64,etc/iscsi,proc,sys,dev,run,tmp,data}
+for m in iscsi_tcp st sg ch crc32c_generic virtio_net virtio_pci virtio_blk ext4; do
+  modprobe -d kpkg -S $KVER --show-depends $m | awk '$1=="insmod"{print $2}'
+done | awk '!seen[$0]++' > $W/modules.list
+while read f; do cp $f $R/lib/modules/; basename $f; done < $W/modules.list > $R/modules.order
+copy_bin() {
+  local src=$(readlink -f $1) dst=$2
+  cp $src $R$dst
+  ldd $src | grep -o '/[^ ]*' | while read l; do mkdir -p $R$(dirname $l); cp -L $l $R$l; done
+}
+copy_bin /usr/sbin/iscsid   /usr/sbin/iscsid
+copy_bin /usr/sbin/iscsiadm /usr/sbin/iscsiadm
+copy_bin /usr/bin/mt        /usr/bin/mt
+copy_bin /usr/sbin/mtx      /usr/sbin/mtx
+copy_bin /usr/bin/sg_inq    /usr/bin/sg_inq
+copy_bin /usr/bin/tar       /bin/tar
+copy_bin /bin/dd            /bin/gnudd
+cp /bin/busybox $R/bin/busybox
+for a in $($R/bin/busybox --list); do
+  for d in bin sbin usr/bin usr/sbin; do [ -e $R/$d/$a ] && continue 2; done
+  ln -s /bin/busybox $R/bin/$a
+done
+echo 'InitiatorName=iqn.2026-11.org.backstop:qemu-guest' > $R/etc/iscsi/initiatorname.iscsi
+echo 'root:x:0:0:root:/root:/bin/sh' > $R/etc/passwd
+echo 'root:x:0:' > $R/etc/group
+printf 'passwd: files\ngroup: files\n' > $R/etc/nsswitch.conf
+cat > $R/etc/iscsi/iscsid.conf <<'CONF'
+iscsid.startup = /bin/true
+node.startup = manual
+node.session.scan = auto
+node.conn[0].timeo.login_timeout = 15
+node.session.initial_login_retry_max = 4
+node.session.timeo.replacement_timeout = 30
+CONF
+cp "$HERE/vtl-guest.sh" $R/init
+chmod +x $R/init
+(cd $R && find . | cpio -o -H newc --quiet | gzip -1) > $W/initrd.cpio.gz
+
+# ---------- 4. targets ----------
+PORT=3271
+start_tgt() {
+  V=$W/tgt-media; rm -rf $V; mkdir -p $V
+  for b in BKS001L6 BKS002L6 BKS003L6; do
+    tgtimg --op new --device-type tape --barcode $b --size $(( DATA_MB * 2 + 200 )) --type data --file $V/$b >/dev/null
+  done
+  dd if=/dev/zero of=$V/smc bs=1k count=1 2>/dev/null
+  tgtd -f -C 7 --iscsi portal=127.0.0.1:$PORT > $W/tgt/tgtd.log 2>&1 &
+  TPID=$!
+  sleep 1
+  A="tgtadm -C 7 --lld iscsi"
+  $A --op new --mode target --tid 1 -T iqn.2026-11.org.backstop.test:tgt-vtl
+  $A --op new --mode logicalunit --tid 1 --lun 1 --device-type tape --bstype ssc -b $V/BKS001L6
+  $A --op new --mode logicalunit --tid 1 --lun 2 --device-type changer -b $V/smc
+  $A --op update --mode logicalunit --tid 1 --lun 2 --params media_home=$V
+  $A --op update --mode logicalunit --tid 1 --lun 2 --params element_type=4,start_address=1,quantity=1
+  $A --op update --mode logicalunit --tid 1 --lun 2 --params element_type=4,address=1,tid=1,lun=1
+  $A --op update --mode logicalunit --tid 1 --lun 2 --params element_type=1,start_address=2,quantity=1
+  $A --op update --mode logicalunit --tid 1 --lun 2 --params element_type=2,start_address=3,quantity=4
+  $A --op update --mode logicalunit --tid 1 --lun 2 --params element_type=2,address=3,barcode=BKS002L6,sides=1
+  $A --op update --mode logicalunit --tid 1 --lun 2 --params element_type=2,address=4,barcode=BKS003L6,sides=1
+  $A --op bind --mode target --tid 1 -I ALL
+}
+stop_tgt() {
+  tgtadm -C 7 --lld iscsi --op delete --mode target --tid 1 --force 2>/dev/null || true
+  tgtadm -C 7 --op delete --mode system 2>/dev/null || true
+  for i in 1 2 3 4 5; do kill -0 $TPID 2>/dev/null || break; sleep 0.5; done
+  kill -9 $TPID 2>/dev/null || true
+}
+start_backstop() {
+  [ -x "$BACKSTOP" ] || { echo "HOST: no backstop binary at $BACKSTOP (make build)"; exit 1; }
+  rm -rf $W/backstop/data
+  BACKSTOP_ADMIN_PASSWORD=vtl-qemu-harness "$BACKSTOP" serve --data $W/backstop/data --web 127.0.0.1:0 \
+    --iscsi 127.0.0.1:$PORT > $W/backstop/serve.log 2>&1 &
+  TPID=$!
+  for i in $(seq 1 100); do grep -q 'iscsi' $W/backstop/serve.log 2>/dev/null && break; sleep 0.1; done
+  sleep 0.5
+}
+stop_backstop() {
+  kill $TPID 2>/dev/null || true
+  wait $TPID 2>/dev/null || true
+}
+TPID=""
+cleanup() { [ -n "$TPID" ] && kill -9 $TPID 2>/dev/null || true; }
+trap cleanup EXIT
+
+# ---------- 5. boot the guest against each target ----------
+FAILED=0
+for T in $TARGETS; do
+  mkdir -p $W/$T
+  echo "HOST: ---- $T ($MODE, $DATA_MB MiB) ----"
+  start_$T
+  T0=$(date +%s.%N)
+  timeout 900 qemu-system-x86_64 -accel tcg -m 512 -smp 1 -nographic \
+    -kernel kpkg/boot/vmlinuz-$KVER -initrd $W/initrd.cpio.gz \
+    -append "console=ttyS0 quiet panic=-1 bs.portal=10.0.2.2:$PORT bs.mode=$MODE bs.target=$T" \
+    -drive file=$W/data-$DATA_MB.img,if=virtio,format=raw,readonly=on \
+    -netdev user,id=n0 -device virtio-net-pci,netdev=n0,romfile= -no-reboot > $W/$T/guest.log 2>&1 || true
+  T1=$(date +%s.%N)
+  stop_$T
+  TPID=""
+  tr -d '\r' < $W/$T/guest.log | grep -a -E '^(CHECK|MEASURE|GUEST:)' > $W/$T/summary.txt || true
+  echo "HOST: qemu wall time $(echo "$T1 - $T0" | bc) s" | tee -a $W/$T/summary.txt
+  if [ $T = backstop ] && [ $MODE = test ]; then
+    "$BACKSTOP" stats --json --data $W/backstop/data > $W/backstop/stats.json
+    python3 - $W/backstop/stats.json $DATA_MB <<'PY' | tee -a $W/$T/summary.txt
+import json, sys
+s = json.load(open(sys.argv[1])); mb = int(sys.argv[2])
+logical, stored = s.get("logical_bytes", 0), s.get("stored_bytes", 0)
+# Two backups of the same ~DATA_MB of random data: the second must store almost nothing new.
+new = stored - mb * 2**20
+ok = logical >= 2 * mb * 2**20 and stored <= mb * 2**20 * 1.10
+print(f"MEASURE appliance logical {logical/2**20:.1f} MiB stored {stored/2**20:.1f} MiB dedup {logical/max(stored,1):.2f}x")
+print(f"CHECK second-backup-stores-almost-nothing {'ok' if ok else 'FAIL'}")
+PY
+  fi
+  cat $W/$T/summary.txt
+  if grep -q '^CHECK .* FAIL' $W/$T/summary.txt || ! grep -q '^GUEST: complete' $W/$T/summary.txt; then
+    echo "HOST: $T RESULT FAIL (guest log: $W/$T/guest.log)"; FAILED=1
+  else
+    echo "HOST: $T RESULT OK"
+  fi
+done
+exit $FAILED
