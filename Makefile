@@ -11,7 +11,7 @@ GO        ?= go
 BENCH_DIR ?= /tmp/backstop-bench
 VERSION   ?= $(shell git describe --always --dirty 2>/dev/null || echo dev)
 
-.PHONY: all build test vet fuzz bench bench-go bench-e2e bench-synthetic clean
+.PHONY: all build test vet fuzz bench bench-go bench-e2e bench-synthetic clean test-iscsi test-vtl-qemu vtl-conformance bench-vtl
 
 all: build
 
@@ -27,6 +27,7 @@ test: vet
 	$(GO) test -count=1 -run 'TestCrash$$|TestLargeStream' ./chunkstore/
 	$(MAKE) --no-print-directory fuzz FUZZTIME=5s
 	web/ui/e2e/run.sh
+	$(MAKE) --no-print-directory test-iscsi test-vtl-qemu
 
 # Every on-disk format parser under the fuzzer for FUZZTIME each (seed
 # corpora in the packages' testdata/fuzz/). make fuzz FUZZTIME=10m to dig.
@@ -40,7 +41,7 @@ fuzz:
 		$(GO) test -run '^$$' -fuzz "^$${t%%:*}$$" -fuzztime $(FUZZTIME) $${t#*:} || exit 1; \
 	done
 
-bench: bench-go bench-e2e bench-synthetic
+bench: bench-go bench-e2e bench-synthetic bench-vtl
 	@echo "results in $(RESULTS_DIR)/"
 
 RESULTS_DIR ?= bench-results
@@ -63,6 +64,28 @@ bench-e2e: build
 bench-synthetic: build
 	mkdir -p $(RESULTS_DIR)
 	RESULTS=$(CURDIR)/$(RESULTS_DIR)/synthetic.md BACKSTOP=$(CURDIR)/backstop scripts/bench-synthetic.sh
+
+# The iSCSI target: its tests with libiscsi's tools for real (Debian
+# libiscsi-bin), then the Linux initiator under qemu with mt, mtx and tar
+# (scripts/vtl-qemu.sh installs qemu, tgt, open-iscsi, mt-st, mtx).
+test-iscsi:
+	@command -v iscsi-ls >/dev/null || { apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq libiscsi-bin >/dev/null; }
+	$(GO) test -race -count=1 ./vtl/iscsi/...
+
+VTL_QEMU_DIR ?= /tmp/backstop-vtl-qemu
+test-vtl-qemu: build
+	W=$(VTL_QEMU_DIR) BACKSTOP=$(CURDIR)/backstop scripts/vtl-qemu.sh backstop
+
+# The guest script against tgt's reference VTL and Backstop side by side
+# (docs/conformance.md): make vtl-conformance
+vtl-conformance: build
+	W=$(VTL_QEMU_DIR) BACKSTOP=$(CURDIR)/backstop scripts/vtl-qemu.sh tgt backstop
+
+# Write/read MiB/s to a virtual drive: the Go initiator and dd in the qemu
+# guest, against Backstop and tgt in the same run.
+bench-vtl: build
+	mkdir -p $(RESULTS_DIR)
+	W=$(VTL_QEMU_DIR) BACKSTOP=$(CURDIR)/backstop RESULTS=$(CURDIR)/$(RESULTS_DIR)/vtl.md scripts/bench-vtl.sh
 
 clean:
 	rm -f backstop

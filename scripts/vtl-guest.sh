@@ -134,8 +134,8 @@ for s in set1 set2 set3; do
 done
 t1=$(now); rate "guest-tar-read" $BYTES $t0 $t1
 $TAR -df $TAPE -b $BF -C /tmp; check tar-compare-append $?
-$MT -f $TAPE fsf 1
-$TAR -tf $TAPE -b $BF >/dev/null 2>&1; [ $? != 0 ]; check nothing-after-the-last-file $?
+$MT -f $TAPE fsf 1; check fsf-to-eod $?
+$MT -f $TAPE fsf 1 2>/dev/null; [ $? != 0 ]; check fsf-past-eod-fails $?
 unload $S1
 
 echo "=== BACKUP 2 on slot $S2: the same sets and one new file"

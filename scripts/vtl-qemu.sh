@@ -7,7 +7,8 @@
 #   scripts/vtl-qemu.sh [backstop|tgt]...      (default: backstop)
 #
 # Environment: W (work dir, default /tmp/backstop-vtl-qemu), BACKSTOP (binary, default ./backstop),
-# DATA_MB (size of the backup data, default 200), MODE (test | bench: dd throughput only).
+# DATA_MB (size of the backup data, default 200), MODE (test | bench: dd throughput only, after
+# tools/vtlbench's Go initiator wrote and read BENCH_MB, default 256, from the host).
 # Writes W/<target>/guest.log and W/<target>/summary.txt; prints "HOST: <target> RESULT OK"
 # per target and exits non-zero when a check failed.
 set -euo pipefail
@@ -92,6 +93,11 @@ cp "$HERE/vtl-guest.sh" $R/init
 chmod +x $R/init
 (cd $R && find . | cpio -o -H newc --quiet | gzip -1) > $W/initrd.cpio.gz
 
+if [ $MODE = bench ] && [ -z "${VTLBENCH:-}" ]; then
+  VTLBENCH=$W/vtlbench
+  (cd "$HERE/.." && go build -o $VTLBENCH ./tools/vtlbench)
+fi
+
 # ---------- 4. targets ----------
 PORT=3271
 start_tgt() {
@@ -145,6 +151,10 @@ for T in $TARGETS; do
   mkdir -p $W/$T
   echo "HOST: ---- $T ($MODE, $DATA_MB MiB) ----"
   start_$T
+  : > $W/$T/host.txt
+  if [ $MODE = bench ]; then
+    "$VTLBENCH" -portal 127.0.0.1:$PORT -mib ${BENCH_MB:-256} | tee $W/$T/host.txt || echo "CHECK go-initiator-bench FAIL" | tee $W/$T/host.txt
+  fi
   T0=$(date +%s.%N)
   timeout 900 qemu-system-x86_64 -accel tcg -m 512 -smp 1 -nographic \
     -kernel kpkg/boot/vmlinuz-$KVER -initrd $W/initrd.cpio.gz \
@@ -154,7 +164,7 @@ for T in $TARGETS; do
   T1=$(date +%s.%N)
   stop_$T
   TPID=""
-  tr -d '\r' < $W/$T/guest.log | grep -a -E '^(CHECK|MEASURE|GUEST:)' > $W/$T/summary.txt || true
+  { cat $W/$T/host.txt; tr -d '\r' < $W/$T/guest.log | grep -a -E '^(CHECK|MEASURE|GUEST:)'; } > $W/$T/summary.txt || true
   echo "HOST: qemu wall time $(echo "$T1 - $T0" | bc) s" | tee -a $W/$T/summary.txt
   if [ $T = backstop ] && [ $MODE = test ]; then
     "$BACKSTOP" stats --json --data $W/backstop/data > $W/backstop/stats.json

@@ -68,9 +68,17 @@ func run(portal, target, name string, mib, block int) error {
 	if err != nil {
 		return err
 	}
-	if err := ensureLoaded(ctx, s, changer, drive); err != nil {
+	unload, err := ensureLoaded(ctx, s, changer, drive)
+	if err != nil {
 		return err
 	}
+	defer func() {
+		if unload != nil {
+			if err := unload(); err != nil {
+				fmt.Fprintln(os.Stderr, "vtlbench: unload:", err)
+			}
+		}
+	}()
 	cmd := func(lun uint64, cdb, out []byte, in int) (*initiator.Result, error) {
 		r, err := s.Command(ctx, lun, cdb, out, in)
 		if err == nil && r.Status != 0 {
@@ -156,27 +164,28 @@ func findDevices(ctx context.Context, s *initiator.Session) (changer, drive uint
 }
 
 // ensureLoaded moves a cartridge from the first full slot into the
-// drive when TEST UNIT READY says it has none.
-func ensureLoaded(ctx context.Context, s *initiator.Session, changer, drive uint64) error {
+// drive when TEST UNIT READY says it has none, and returns the function
+// that puts it back (nil when nothing was moved).
+func ensureLoaded(ctx context.Context, s *initiator.Session, changer, drive uint64) (func() error, error) {
 	for range 3 { // a unit attention or two after login
 		r, err := s.Command(ctx, drive, []byte{0, 0, 0, 0, 0, 0}, nil, 0)
 		if err != nil {
-			return err
+			return nil, err
 		}
 		if r.Status == 0 {
-			return nil
+			return nil, nil
 		}
 		if len(r.Sense) > 2 && r.Sense[2]&0xf == 0x02 { // NOT READY: no medium
 			break
 		}
 	}
 	if changer == ^uint64(0) {
-		return errors.New("drive empty and no changer")
+		return nil, errors.New("drive empty and no changer")
 	}
 	// READ ELEMENT STATUS, all element types, with volume tags.
 	r, err := s.Command(ctx, changer, []byte{0xb8, 0x10, 0, 0, 0xff, 0xff, 0, 0x01, 0, 0, 0}, nil, 65535)
 	if err != nil || r.Status != 0 {
-		return fmt.Errorf("READ ELEMENT STATUS: %v %+v", err, r)
+		return nil, fmt.Errorf("READ ELEMENT STATUS: %v %+v", err, r)
 	}
 	var transport, slot, dte uint16
 	var haveSlot, haveDTE bool
@@ -198,18 +207,26 @@ func ensureLoaded(ctx context.Context, s *initiator.Session, changer, drive uint
 		off += 8 + pageLen
 	}
 	if !haveSlot || !haveDTE {
-		return errors.New("no full slot or empty drive in the changer")
+		return nil, errors.New("no full slot or empty drive in the changer")
 	}
 	cdb := []byte{0xa5, 0, byte(transport >> 8), byte(transport), byte(slot >> 8), byte(slot), byte(dte >> 8), byte(dte), 0, 0, 0, 0}
 	m, err := s.Command(ctx, changer, cdb, nil, 0)
 	if err != nil || m.Status != 0 {
-		return fmt.Errorf("MOVE MEDIUM %d -> %d: %v %+v", slot, dte, err, m)
+		return nil, fmt.Errorf("MOVE MEDIUM %d -> %d: %v %+v", slot, dte, err, m)
 	}
 	for range 5 {
 		if r, err := s.Command(ctx, drive, []byte{0, 0, 0, 0, 0, 0}, nil, 0); err == nil && r.Status == 0 {
-			return nil
+			return func() error {
+				s.Command(ctx, drive, []byte{0x1b, 0, 0, 0, 0, 0}, nil, 0) // UNLOAD
+				back := []byte{0xa5, 0, byte(transport >> 8), byte(transport), byte(dte >> 8), byte(dte), byte(slot >> 8), byte(slot), 0, 0, 0, 0}
+				m, err := s.Command(ctx, changer, back, nil, 0)
+				if err == nil && m.Status != 0 {
+					err = fmt.Errorf("status %#x sense % x", m.Status, m.Sense)
+				}
+				return err
+			}, nil
 		}
 		time.Sleep(200 * time.Millisecond)
 	}
-	return errors.New("drive not ready after MOVE MEDIUM")
+	return nil, errors.New("drive not ready after MOVE MEDIUM")
 }
