@@ -77,7 +77,7 @@ type Tape struct {
 	w           *chunkstore.Writer
 	pending     int64 // bytes written since the last commit
 	pendingObjs uint64
-	lastCommit time.Time
+	lastCommit  time.Time
 
 	r    *chunkstore.Reader
 	br   *bufio.Reader

@@ -48,7 +48,7 @@ func (u *Unit) modeSense(ctx context.Context, cmd *Command, cdb CDB) ([]byte, er
 		return nil, e
 	}
 	var pages []byte
-	found := false
+	found := code == 0 && sub == 0 // page 0: header and block descriptor only
 	for _, p := range u.mode.Pages {
 		all := code == 0x3f && (sub == 0xff || (sub == 0 && p.Subpage == 0))
 		if !all && (p.Code != code || (p.Subpage != sub && sub != 0xff)) {
