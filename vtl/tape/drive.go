@@ -27,7 +27,10 @@ type Options struct {
 	Generation int    // LTO generation, 6 by default
 	Serial     string // unit serial number, e.g. "HU10000001"
 	NAA        uint64 // VPD 83h NAA designator
-	Logger     *slog.Logger
+	// Vendor, Product and Revision override the HP identity of the
+	// generation (another emulation's drive).
+	Vendor, Product, Revision string
+	Logger                    *slog.Logger
 }
 
 // ErrPrevented: the host prevents medium removal.
@@ -80,9 +83,13 @@ func New(eng cartridge.Engine, opts Options) (*Drive, error) {
 	if d.log == nil {
 		d.log = slog.New(slog.DiscardHandler)
 	}
+	id := scsi.Identity{DeviceType: 0x01, Removable: true, Vendor: "HP", Product: gen.Product,
+		Revision: gen.Revision, Serial: opts.Serial, NAA: opts.NAA}
+	if opts.Vendor != "" {
+		id.Vendor, id.Product, id.Revision = opts.Vendor, opts.Product, opts.Revision
+	}
 	d.Unit = scsi.NewUnit(scsi.Config{
-		Identity: scsi.Identity{DeviceType: 0x01, Removable: true, Vendor: "HP", Product: gen.Product,
-			Revision: gen.Revision, Serial: opts.Serial, NAA: opts.NAA},
+		Identity: id,
 		Commands: d.commands(),
 		Mode:     d.modeConfig(),
 		Logs:     d.logPages(),
