@@ -107,6 +107,9 @@ type Options struct {
 	// SessionIdle and SessionMax bound a session's life: unused, and
 	// at most.
 	SessionIdle, SessionMax time.Duration
+	// Libraries are the virtual tape libraries; nil: the VTL is off and
+	// its endpoints answer 404.
+	Libraries Libraries
 }
 
 // DefaultOptions are the settings backstop serve uses.

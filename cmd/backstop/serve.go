@@ -12,6 +12,7 @@ import (
 	"time"
 
 	"backstop/internal/appliance"
+	"backstop/vtl/library"
 	"backstop/web"
 )
 
@@ -48,7 +49,14 @@ func cmdServe(ctx context.Context, e *env, args []string) error {
 		return err
 	}
 
+	libs, err := library.Open(ctx, filepath.Join(eng.Dir(), "vtl"), eng, library.Options{Default: true, Logger: log})
+	if err != nil {
+		return err
+	}
+	defer libs.Close(context.Background()) // commits what the drives hold
+
 	opts := web.DefaultOptions()
+	opts.Libraries = libs
 	opts.Addr, opts.CertFile, opts.KeyFile = *webAddr, *cert, *key
 	opts.TLSDir = filepath.Join(eng.Dir(), "tls")
 	opts.Version, opts.Logger = version, log
