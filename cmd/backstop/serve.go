@@ -12,6 +12,7 @@ import (
 	"time"
 
 	"backstop/internal/appliance"
+	"backstop/vtl/iscsi"
 	"backstop/vtl/library"
 	"backstop/web"
 )
@@ -20,10 +21,11 @@ func cmdServe(ctx context.Context, e *env, args []string) error {
 	fs := e.flags(false)
 	fs.StringVar(&e.capacity, "capacity", "", "capacity limit for the volumes (e.g. 500G; default: free disk space)")
 	webAddr := fs.String("web", "0.0.0.0:8443", "HTTPS address of the web UI and REST API")
+	iscsiAddr := fs.String("iscsi", "", "iSCSI address of the virtual tape libraries (e.g. 0.0.0.0:3260); empty: no iSCSI")
 	cert := fs.String("tls-cert", "", "certificate (PEM) for the web server; default: self-signed, kept in DIR/tls")
 	key := fs.String("tls-key", "", "private key (PEM) for --tls-cert")
 	logLevel := fs.String("log-level", "info", "debug, info, warn or error")
-	if _, err := e.parseArgs(fs, args, "Usage: backstop serve [--data DIR] [--web ADDR] [--tls-cert FILE --tls-key FILE] [--capacity SIZE]\n\nOn first start it creates the user admin with a random password, prints it once and\nwrites it to DIR/initial-admin-password, unless BACKSTOP_ADMIN_PASSWORD is set.", 0, 0, "takes no arguments"); err != nil {
+	if _, err := e.parseArgs(fs, args, "Usage: backstop serve [--data DIR] [--web ADDR] [--iscsi ADDR] [--tls-cert FILE --tls-key FILE] [--capacity SIZE]\n\nOn first start it creates the user admin with a random password, prints it once and\nwrites it to DIR/initial-admin-password, unless BACKSTOP_ADMIN_PASSWORD is set.", 0, 0, "takes no arguments"); err != nil {
 		return err
 	}
 	if (*cert == "") != (*key == "") {
@@ -67,12 +69,23 @@ func cmdServe(ctx context.Context, e *env, args []string) error {
 	if err := srv.Start(ctx); err != nil {
 		return err
 	}
+	var isrv *iscsi.Server
+	var iaddr string
+	if *iscsiAddr != "" {
+		if isrv, iaddr, err = startISCSI(ctx, *iscsiAddr, libs, log); err != nil {
+			srv.Shutdown(context.Background())
+			return err
+		}
+	}
 	st := eng.Stats()
 	fmt.Fprintf(e.stdout, "backstop %s serving data directory %s\n", version, eng.Dir())
 	fmt.Fprintf(e.stdout, "  %d items, %s logical, %s stored (dedup %.2fx), capacity %s\n",
 		st.Items, human(st.LogicalBytes), human(st.StoredBytes), st.DedupRatio, human(st.CapacityBytes))
 	for _, u := range urls(srv.Addr()) {
 		fmt.Fprintf(e.stdout, "  web UI and REST API: %s\n", u)
+	}
+	if isrv != nil {
+		printISCSI(e, iaddr, libs)
 	}
 	fmt.Fprintln(e.stdout, "  the data directory is held: backstop put/get/ls on it refuse until this stops (Ctrl-C or SIGTERM)")
 	state.Record(appliance.Event{Kind: appliance.KindSystem, Action: "appliance.start", Message: "backstop " + version + " started"})
@@ -83,6 +96,9 @@ func cmdServe(ctx context.Context, e *env, args []string) error {
 	defer cancel()
 	if err := srv.Shutdown(shut); err != nil {
 		log.Warn("web server shutdown", "err", err)
+	}
+	if isrv != nil {
+		isrv.Close() // sessions end with a nexus loss before the libraries close
 	}
 	state.Record(appliance.Event{Kind: appliance.KindSystem, Action: "appliance.stop", Message: "backstop stopped"})
 	return nil

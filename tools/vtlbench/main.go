@@ -80,7 +80,7 @@ func run(portal, target, name string, mib, block int) error {
 		}
 	}()
 	cmd := func(lun uint64, cdb, out []byte, in int) (*initiator.Result, error) {
-		r, err := s.Command(ctx, lun, cdb, out, in)
+		r, err := command(ctx, s, lun, cdb, out, in)
 		if err == nil && r.Status != 0 {
 			err = fmt.Errorf("CDB % x: status %#x sense % x", cdb[:1], r.Status, r.Sense)
 		}
@@ -132,9 +132,21 @@ func report(what string, bytes int, d time.Duration) {
 		float64(bytes)/(1<<20)/d.Seconds())
 }
 
+// command runs a CDB, repeating it after UNIT ATTENTION (a fresh nexus
+// gets one per device).
+func command(ctx context.Context, s *initiator.Session, lun uint64, cdb, out []byte, in int) (*initiator.Result, error) {
+	for range 4 {
+		r, err := s.Command(ctx, lun, cdb, out, in)
+		if err != nil || r.Status != 2 || len(r.Sense) < 3 || r.Sense[2]&0xf != 6 {
+			return r, err
+		}
+	}
+	return s.Command(ctx, lun, cdb, out, in)
+}
+
 // findDevices returns the LUNs of the changer and the first tape drive.
 func findDevices(ctx context.Context, s *initiator.Session) (changer, drive uint64, err error) {
-	r, err := s.Command(ctx, 0, []byte{0xa0, 0, 0, 0, 0, 0, 0, 0, 0x10, 0, 0, 0}, nil, 4096)
+	r, err := command(ctx, s, 0, []byte{0xa0, 0, 0, 0, 0, 0, 0, 0, 0x10, 0, 0, 0}, nil, 4096)
 	if err != nil || r.Status != 0 {
 		return 0, 0, fmt.Errorf("REPORT LUNS: %v", err)
 	}
@@ -142,7 +154,7 @@ func findDevices(ctx context.Context, s *initiator.Session) (changer, drive uint
 	n := int(binary.BigEndian.Uint32(r.Data)) / 8
 	for i := 0; i < n && 8+8*i+8 <= len(r.Data); i++ {
 		lun := uint64(r.Data[8+8*i]&0x3f)<<8 | uint64(r.Data[8+8*i+1])
-		q, err := s.Command(ctx, lun, []byte{0x12, 0, 0, 0, 36, 0}, nil, 36)
+		q, err := command(ctx, s, lun, []byte{0x12, 0, 0, 0, 36, 0}, nil, 36)
 		if err != nil || q.Status != 0 || len(q.Data) < 1 {
 			continue
 		}
@@ -168,7 +180,7 @@ func findDevices(ctx context.Context, s *initiator.Session) (changer, drive uint
 // that puts it back (nil when nothing was moved).
 func ensureLoaded(ctx context.Context, s *initiator.Session, changer, drive uint64) (func() error, error) {
 	for range 3 { // a unit attention or two after login
-		r, err := s.Command(ctx, drive, []byte{0, 0, 0, 0, 0, 0}, nil, 0)
+		r, err := command(ctx, s, drive, []byte{0, 0, 0, 0, 0, 0}, nil, 0)
 		if err != nil {
 			return nil, err
 		}
@@ -183,7 +195,7 @@ func ensureLoaded(ctx context.Context, s *initiator.Session, changer, drive uint
 		return nil, errors.New("drive empty and no changer")
 	}
 	// READ ELEMENT STATUS, all element types, with volume tags.
-	r, err := s.Command(ctx, changer, []byte{0xb8, 0x10, 0, 0, 0xff, 0xff, 0, 0x01, 0, 0, 0}, nil, 65535)
+	r, err := command(ctx, s, changer, []byte{0xb8, 0x10, 0, 0, 0xff, 0xff, 0, 0x01, 0, 0, 0}, nil, 65535)
 	if err != nil || r.Status != 0 {
 		return nil, fmt.Errorf("READ ELEMENT STATUS: %v %+v", err, r)
 	}
@@ -210,16 +222,16 @@ func ensureLoaded(ctx context.Context, s *initiator.Session, changer, drive uint
 		return nil, errors.New("no full slot or empty drive in the changer")
 	}
 	cdb := []byte{0xa5, 0, byte(transport >> 8), byte(transport), byte(slot >> 8), byte(slot), byte(dte >> 8), byte(dte), 0, 0, 0, 0}
-	m, err := s.Command(ctx, changer, cdb, nil, 0)
+	m, err := command(ctx, s, changer, cdb, nil, 0)
 	if err != nil || m.Status != 0 {
 		return nil, fmt.Errorf("MOVE MEDIUM %d -> %d: %v %+v", slot, dte, err, m)
 	}
 	for range 5 {
-		if r, err := s.Command(ctx, drive, []byte{0, 0, 0, 0, 0, 0}, nil, 0); err == nil && r.Status == 0 {
+		if r, err := command(ctx, s, drive, []byte{0, 0, 0, 0, 0, 0}, nil, 0); err == nil && r.Status == 0 {
 			return func() error {
-				s.Command(ctx, drive, []byte{0x1b, 0, 0, 0, 0, 0}, nil, 0) // UNLOAD
+				command(ctx, s, drive, []byte{0x1b, 0, 0, 0, 0, 0}, nil, 0) // UNLOAD
 				back := []byte{0xa5, 0, byte(transport >> 8), byte(transport), byte(dte >> 8), byte(dte), byte(slot >> 8), byte(slot), 0, 0, 0, 0}
-				m, err := s.Command(ctx, changer, back, nil, 0)
+				m, err := command(ctx, s, changer, back, nil, 0)
 				if err == nil && m.Status != 0 {
 					err = fmt.Errorf("status %#x sense % x", m.Status, m.Sense)
 				}
