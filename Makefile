@@ -11,7 +11,7 @@ GO        ?= go
 BENCH_DIR ?= /tmp/backstop-bench
 VERSION   ?= $(shell git describe --always --dirty 2>/dev/null || echo dev)
 
-.PHONY: all build test vet fuzz bench bench-go bench-e2e bench-synthetic clean test-iscsi test-vtl-qemu vtl-conformance bench-vtl
+.PHONY: all build test vet fuzz bench bench-go bench-e2e bench-synthetic clean test-iscsi test-vtl-qemu test-vtl-btape vtl-conformance bench-vtl
 
 all: build
 
@@ -75,6 +75,10 @@ test-iscsi:
 VTL_QEMU_DIR ?= /tmp/backstop-vtl-qemu
 test-vtl-qemu: build
 	W=$(VTL_QEMU_DIR) BACKSTOP=$(CURDIR)/backstop scripts/vtl-qemu.sh backstop
+
+# Bacula's btape "test" and "fill" against a Backstop drive in the guest.
+test-vtl-btape: build
+	W=$(VTL_QEMU_DIR) BACKSTOP=$(CURDIR)/backstop MODE=btape MATCH=btape scripts/vtl-qemu.sh backstop
 
 # The guest script against tgt's reference VTL and Backstop side by side
 # (docs/conformance.md): make vtl-conformance

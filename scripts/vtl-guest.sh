@@ -7,7 +7,7 @@ MT=/usr/bin/mt; TAR=/bin/tar; MTX=/usr/sbin/mtx; DD=/bin/gnudd
 mount -t proc proc /proc; mount -t sysfs sysfs /sys; mount -t devtmpfs devtmpfs /dev; mount -t tmpfs tmpfs /run
 mkdir -p /run/lock/iscsi /var/lock /etc/iscsi/nodes /etc/iscsi/send_targets /etc/iscsi/ifaces /etc/iscsi/isns /etc/iscsi/static
 arg() { sed -n "s/.*$1=\([^ ]*\).*/\1/p" /proc/cmdline; }
-PORTAL=$(arg bs.portal); MODE=$(arg bs.mode); NAME=$(arg bs.target)
+PORTAL=$(arg bs.portal); MODE=$(arg bs.mode); NAME=$(arg bs.target); MATCH=$(arg bs.match)
 echo "GUEST: kernel $(uname -r) up at $(cut -d' ' -f1 /proc/uptime)s, target $NAME at $PORTAL, mode $MODE"
 while read m; do insmod /lib/modules/$m 2>/dev/null; done < /modules.order
 for i in $(seq 1 50); do [ -e /sys/class/net/eth0 ] && [ -e /dev/vda ] && break; sleep 0.1; done
@@ -33,7 +33,7 @@ iscsid -f -n > /tmp/iscsid.log 2>&1 &
 sleep 1
 echo "=== DISCOVERY"
 D=$(iscsiadm -m discovery -t st -p $PORTAL); rc=$?; echo "$D"; check discovery $rc
-IQN=$(echo "$D" | awk '{print $2}' | head -1)
+IQN=$(echo "$D" | awk '{print $2}' | grep -e "$MATCH" | head -1)
 # Over qemu's user network the target sees the guest's connection arrive on 127.0.0.1 (slirp NAT),
 # so the address it advertises is the guest's own loopback: log in through the alias instead.
 iscsiadm -m node -o new -T $IQN -p $PORTAL >/dev/null
@@ -84,6 +84,25 @@ load $S1
 echo "=== MT STATUS $TAPE"; $MT -f $TAPE status; check mt-status $?
 $MT -f $TAPE rewind
 $MT -f $TAPE setblk 0; check mt-setblk-variable $?
+
+if [ "$MODE" = btape ]; then
+  sed -i "s|/dev/nst0|$TAPE|" /etc/bacula/bacula-sd.conf
+  echo "=== BTAPE TEST"
+  printf 'test\nquit\n' | /usr/sbin/btape -c /etc/bacula/bacula-sd.conf Drive-0 > /tmp/btape-test.log 2>&1; rc=$?
+  cat /tmp/btape-test.log
+  ! grep -q -E 'ERR=|FAILED|failed|is not correct|Test failed' /tmp/btape-test.log; bad=$?
+  [ $rc = 0 ] && [ $bad = 0 ] && grep -q 'Append files test' /tmp/btape-test.log; check btape-test $?
+  echo "=== BTAPE FILL"
+  $MT -f $TAPE rewind
+  t0=$(now)
+  printf 'fill\ns\n\n\n\nquit\n' | /usr/sbin/btape -c /etc/bacula/bacula-sd.conf Drive-0 > /tmp/btape-fill.log 2>&1; rc=$?
+  t1=$(now)
+  cat /tmp/btape-fill.log
+  [ $rc = 0 ] && grep -q 'The last block on the tape matches. Test succeeded.' /tmp/btape-fill.log; check btape-fill $?
+  echo "MEASURE btape-fill took $(echo "$t0 $t1" | awk '{print $2-$1}') s"
+  unload $S1
+  finish
+fi
 
 if [ "$MODE" = bench ]; then
   F=$(ls /data/set1/*.bin | head -1); B=$(stat -c %s $F)

@@ -6,6 +6,8 @@
 #
 #   scripts/vtl-qemu.sh [backstop|tgt]...      (default: backstop)
 #
+# MODE=btape (Backstop only) runs Bacula's btape "test" and "fill" on a library with
+# BTAPE_MB (default 128) MiB cartridges made through the REST API.
 # Environment: W (work dir, default /tmp/backstop-vtl-qemu), BACKSTOP (binary, default ./backstop),
 # DATA_MB (size of the backup data, default 200), MODE (test | bench: dd throughput only, after
 # tools/vtlbench's Go initiator wrote and read BENCH_MB, default 256, from the host).
@@ -24,10 +26,11 @@ cd "$W"
 # ---------- 1. Debian packages and the Debian kernel (idempotent) ----------
 need=""
 for c in qemu-system-x86_64:qemu-system-x86 tgtd:tgt busybox:busybox-static iscsiadm:open-iscsi mt:mt-st \
-         mtx:mtx sg_inq:sg3-utils cpio:cpio depmod:kmod mke2fs:e2fsprogs; do
+         mtx:mtx sg_inq:sg3-utils cpio:cpio depmod:kmod mke2fs:e2fsprogs curl:curl; do
   command -v "${c%%:*}" >/dev/null || need="$need ${c#*:}"
 done
 [ -x /bin/busybox ] || need="$need busybox-static"
+[ $MODE = btape ] && { [ -x /usr/sbin/btape ] || need="$need bacula-sd"; }
 if [ -n "$need" ]; then
   apt-get update -qq
   DEBIAN_FRONTEND=noninteractive apt-get install -y -qq --no-install-recommends qemu-utils $need >/dev/null
@@ -72,6 +75,36 @@ copy_bin /usr/sbin/mtx      /usr/sbin/mtx
 copy_bin /usr/bin/sg_inq    /usr/bin/sg_inq
 copy_bin /usr/bin/tar       /bin/tar
 copy_bin /bin/dd            /bin/gnudd
+if [ $MODE = btape ]; then
+  copy_bin /usr/sbin/btape /usr/sbin/btape
+  mkdir -p $R/etc/bacula $R/tmp/bacula
+  cat > $R/etc/bacula/bacula-sd.conf <<'CONF'
+Storage {
+  Name = qemu-guest-sd
+  WorkingDirectory = /tmp/bacula
+  Pid Directory = /tmp/bacula
+}
+Director {
+  Name = qemu-guest-dir
+  Password = "unused"
+}
+Device {
+  Name = Drive-0
+  Media Type = LTO
+  Archive Device = /dev/nst0
+  Device Type = Tape
+  AutomaticMount = yes
+  AlwaysOpen = yes
+  RemovableMedia = yes
+  RandomAccess = no
+  Maximum File Size = 32MB
+}
+Messages {
+  Name = Standard
+  console = all, !skipped, !saved
+}
+CONF
+fi
 cp /bin/busybox $R/bin/busybox
 for a in $($R/bin/busybox --list); do
   for d in bin sbin usr/bin usr/sbin; do [ -e $R/$d/$a ] && continue 2; done
@@ -99,7 +132,7 @@ if [ $MODE = bench ] && [ -z "${VTLBENCH:-}" ]; then
 fi
 
 # ---------- 4. targets ----------
-PORT=3271
+PORT=${PORT:-3271}
 start_tgt() {
   V=$W/tgt-media; rm -rf $V; mkdir -p $V
   for b in BKS001L6 BKS002L6 BKS003L6; do
@@ -134,8 +167,18 @@ start_backstop() {
   BACKSTOP_ADMIN_PASSWORD=vtl-qemu-harness "$BACKSTOP" serve --data $W/backstop/data --web 127.0.0.1:0 \
     --iscsi 127.0.0.1:$PORT > $W/backstop/serve.log 2>&1 &
   TPID=$!
-  for i in $(seq 1 100); do grep -q 'iscsi' $W/backstop/serve.log 2>/dev/null && break; sleep 0.1; done
+  for i in $(seq 1 100); do grep -q 'iSCSI virtual tape' $W/backstop/serve.log 2>/dev/null && break; sleep 0.1; done
   sleep 0.5
+  if [ $MODE = btape ]; then   # a library with small cartridges, so that btape's fill reaches the end
+    URL=$(sed -n 's/.*web UI and REST API: \(https:[^ ]*\)/\1/p' $W/backstop/serve.log | head -1)
+    TOKEN=$(curl -sk -X POST ${URL}api/v1/sessions -H 'Content-Type: application/json' \
+      -d '{"username":"admin","password":"vtl-qemu-harness"}' | python3 -c 'import json,sys; print(json.load(sys.stdin)["token"])')
+    curl -skf -X POST ${URL}api/v1/libraries -H "Authorization: Bearer $TOKEN" -H 'Content-Type: application/json' \
+      -d "{\"name\":\"btape\",\"drives\":1,\"slots\":4,\"mail_slots\":1,\"cartridge_size\":$(( ${BTAPE_MB:-128} << 20 ))}" >/dev/null
+    curl -skf -X POST ${URL}api/v1/libraries/btape/cartridges -H "Authorization: Bearer $TOKEN" \
+      -H 'Content-Type: application/json' -d '{"prefix":"BTP","count":2}' >/dev/null
+    echo "HOST: library btape with two ${BTAPE_MB:-128} MiB cartridges"
+  fi
 }
 stop_backstop() {
   kill $TPID 2>/dev/null || true
@@ -158,7 +201,7 @@ for T in $TARGETS; do
   T0=$(date +%s.%N)
   timeout 900 qemu-system-x86_64 -accel tcg -m 512 -smp 1 -nographic \
     -kernel kpkg/boot/vmlinuz-$KVER -initrd $W/initrd.cpio.gz \
-    -append "console=ttyS0 quiet panic=-1 bs.portal=10.0.2.2:$PORT bs.mode=$MODE bs.target=$T" \
+    -append "console=ttyS0 quiet panic=-1 bs.portal=10.0.2.2:$PORT bs.mode=$MODE bs.target=$T bs.match=${MATCH:-.}" \
     -drive file=$W/data-$DATA_MB.img,if=virtio,format=raw,readonly=on \
     -netdev user,id=n0 -device virtio-net-pci,netdev=n0,romfile= -no-reboot > $W/$T/guest.log 2>&1 || true
   T1=$(date +%s.%N)
