@@ -132,17 +132,20 @@ if [ $MODE = bench ] && [ -z "${VTLBENCH:-}" ]; then
 fi
 
 # ---------- 4. targets ----------
-PORT=${PORT:-3271}
+# A free port of this machine: other test runs may hold any fixed one.
+PORT=${PORT:-$(python3 -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1", 0)); print(s.getsockname()[1])')}
+CP=$(( PORT % 1000 + 100 ))   # tgtd control port: its socket is /var/run/tgtd/socket.$CP
 start_tgt() {
   V=$W/tgt-media; rm -rf $V; mkdir -p $V
   for b in BKS001L6 BKS002L6 BKS003L6; do
     tgtimg --op new --device-type tape --barcode $b --size $(( DATA_MB * 2 + 200 )) --type data --file $V/$b >/dev/null
   done
   dd if=/dev/zero of=$V/smc bs=1k count=1 2>/dev/null
-  tgtd -f -C 7 --iscsi portal=127.0.0.1:$PORT > $W/tgt/tgtd.log 2>&1 &
+  tgtd -f -C $CP --iscsi portal=127.0.0.1:$PORT > $W/tgt/tgtd.log 2>&1 &
   TPID=$!
   sleep 1
-  A="tgtadm -C 7 --lld iscsi"
+  if grep -q 'unable to bind' $W/tgt/tgtd.log; then echo "HOST: tgtd cannot bind 127.0.0.1:$PORT"; exit 1; fi
+  A="tgtadm -C $CP --lld iscsi"
   $A --op new --mode target --tid 1 -T iqn.2026-11.org.backstop.test:tgt-vtl
   $A --op new --mode logicalunit --tid 1 --lun 1 --device-type tape --bstype ssc -b $V/BKS001L6
   $A --op new --mode logicalunit --tid 1 --lun 2 --device-type changer -b $V/smc
@@ -156,8 +159,8 @@ start_tgt() {
   $A --op bind --mode target --tid 1 -I ALL
 }
 stop_tgt() {
-  tgtadm -C 7 --lld iscsi --op delete --mode target --tid 1 --force 2>/dev/null || true
-  tgtadm -C 7 --op delete --mode system 2>/dev/null || true
+  tgtadm -C $CP --lld iscsi --op delete --mode target --tid 1 --force 2>/dev/null || true
+  tgtadm -C $CP --op delete --mode system 2>/dev/null || true
   for i in 1 2 3 4 5; do kill -0 $TPID 2>/dev/null || break; sleep 0.5; done
   kill -9 $TPID 2>/dev/null || true
 }
@@ -167,8 +170,8 @@ start_backstop() {
   BACKSTOP_ADMIN_PASSWORD=vtl-qemu-harness "$BACKSTOP" serve --data $W/backstop/data --web 127.0.0.1:0 \
     --iscsi 127.0.0.1:$PORT > $W/backstop/serve.log 2>&1 &
   TPID=$!
-  for i in $(seq 1 100); do grep -q 'iSCSI virtual tape' $W/backstop/serve.log 2>/dev/null && break; sleep 0.1; done
-  sleep 0.5
+  for i in $(seq 1 300); do grep -q 'iSCSI virtual tape' $W/backstop/serve.log 2>/dev/null && break; sleep 0.1; done
+  grep -q 'iSCSI virtual tape' $W/backstop/serve.log || { echo "HOST: backstop serve did not start:"; cat $W/backstop/serve.log; exit 1; }
   if [ $MODE = btape ]; then   # a library with small cartridges, so that btape's fill reaches the end
     URL=$(sed -n 's/.*web UI and REST API: \(https:[^ ]*\)/\1/p' $W/backstop/serve.log | head -1)
     TOKEN=$(curl -sk -X POST ${URL}api/v1/sessions -H 'Content-Type: application/json' \
