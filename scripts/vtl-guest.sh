@@ -87,6 +87,7 @@ $MT -f $TAPE setblk 0; check mt-setblk-variable $?
 
 if [ "$MODE" = btape ]; then
   sed -i "s|/dev/nst0|$TAPE|" /etc/bacula/bacula-sd.conf
+  # btape's test writes 2 x 10000 blocks: 4 KiB blocks keep that to 80 MiB under TCG.
   echo "=== BTAPE TEST"
   printf 'test\nquit\n' | /usr/sbin/btape -c /etc/bacula/bacula-sd.conf Drive-0 > /tmp/btape-test.log 2>&1; rc=$?
   cat /tmp/btape-test.log

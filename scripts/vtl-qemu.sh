@@ -98,6 +98,8 @@ Device {
   RemovableMedia = yes
   RandomAccess = no
   Maximum File Size = 32MB
+  Minimum Block Size = 4096
+  Maximum Block Size = 4096
 }
 Messages {
   Name = Standard
@@ -210,7 +212,7 @@ for T in $TARGETS; do
   T1=$(date +%s.%N)
   stop_$T
   TPID=""
-  { cat $W/$T/host.txt; tr -d '\r' < $W/$T/guest.log | grep -a -E '^(CHECK|MEASURE|GUEST:)'; } > $W/$T/summary.txt || true
+  { cat $W/$T/host.txt; tr -d '\r' < $W/$T/guest.log | grep -a -o -E '(CHECK|MEASURE|GUEST:) .*'; } > $W/$T/summary.txt || true
   echo "HOST: qemu wall time $(echo "$T1 - $T0" | bc) s" | tee -a $W/$T/summary.txt
   if [ $T = backstop ] && [ $MODE = test ]; then
     "$BACKSTOP" stats --json --data $W/backstop/data > $W/backstop/stats.json
@@ -228,7 +230,7 @@ print(f"CHECK second-backup-stores-almost-nothing {'ok' if ok else 'FAIL'}")
 PY
   fi
   cat $W/$T/summary.txt
-  if grep -q '^CHECK .* FAIL' $W/$T/summary.txt || ! grep -q '^GUEST: complete' $W/$T/summary.txt; then
+  if grep -q '^CHECK .* FAIL' $W/$T/summary.txt || ! grep -q '^GUEST: complete .* with 0 failed checks' $W/$T/summary.txt; then
     echo "HOST: $T RESULT FAIL (guest log: $W/$T/guest.log)"; FAILED=1
   else
     echo "HOST: $T RESULT OK"
