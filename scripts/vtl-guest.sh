@@ -92,7 +92,10 @@ if [ "$MODE" = btape ]; then
   printf 'test\nquit\n' | /usr/sbin/btape -c /etc/bacula/bacula-sd.conf Drive-0 > /tmp/btape-test.log 2>&1; rc=$?
   cat /tmp/btape-test.log
   ! grep -q -E 'ERR=|FAILED|failed|is not correct|Test failed' /tmp/btape-test.log; bad=$?
-  [ $rc = 0 ] && [ $bad = 0 ] && grep -q 'Append files test' /tmp/btape-test.log; check btape-test $?
+  [ $rc = 0 ] && [ $bad = 0 ] && grep -q 'This is correct!' /tmp/btape-test.log \
+    && grep -q '=== End Forward space files test ===' /tmp/btape-test.log \
+    && [ "$(grep -c '=== Test Succeeded' /tmp/btape-test.log)" -ge 2 ] && ! grep -q -i 'not correct' /tmp/btape-test.log
+  check btape-test $?
   echo "=== BTAPE FILL"
   $MT -f $TAPE rewind
   t0=$(now)
@@ -166,7 +169,7 @@ t0=$(now)
 $TAR -cf $TAPE -b $BF -C /data set1 set2 set3 -C /tmp append; check tar-write-backup2 $?
 t1=$(now); rate "guest-tar-write-backup2" $BYTES $t0 $t1
 $MT -f $TAPE rewind
-$TAR -tf $TAPE -b $BF | grep -c . | grep -q '^1[0-9]$'; check tar-list-backup2 $?
+m=$(first_member); [ "$m" = set1 ]; check backup2-starts-with-set1 $?
 unload $S2
 $MTX -f $CHG status; check mtx-status-end $?
 finish
