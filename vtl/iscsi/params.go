@@ -65,133 +65,110 @@ func (n *negotiator) answer(k, v string, out *wire.Text) {
 		return
 	}
 	n.answered[k] = true
+	var ans string
 	switch k {
 	case "HeaderDigest", "DataDigest":
-		choice := ""
-		for _, o := range strings.Split(v, ",") {
-			o = strings.TrimSpace(o)
-			if o == "CRC32C" || o == "None" {
-				choice = o
-				break
-			}
-		}
-		if choice == "" {
-			out.Set(k, "Reject")
+		ans = n.digest(k, v)
+	case "MaxRecvDataSegmentLength": // declarative: no answer
+		if x, ok := number(v, 512, wire.MaxDataSegment); ok {
+			n.p.maxXmit = x
 			return
 		}
-		if k == "HeaderDigest" {
-			n.p.headerDigest = choice == "CRC32C"
-		} else {
-			n.p.dataDigest = choice == "CRC32C"
-		}
-		out.Set(k, choice)
-	case "MaxRecvDataSegmentLength": // declarative
-		x, ok := number(v, 512, wire.MaxDataSegment)
-		if !ok {
-			out.Set(k, "Reject")
-			return
-		}
-		n.p.maxXmit = x
-	case "MaxBurstLength", "FirstBurstLength":
-		if n.discovery {
-			out.Set(k, "Irrelevant")
-			return
-		}
-		x, ok := number(v, 512, wire.MaxDataSegment)
-		if !ok {
-			out.Set(k, "Reject")
-			return
-		}
-		if k == "MaxBurstLength" {
-			x = min(x, n.lim.MaxBurstLength)
-			n.p.maxBurst, n.mb = x, true
-		} else {
-			x = min(x, n.lim.FirstBurstLength)
-			n.p.firstBurst, n.fb = x, true
-		}
-		out.Set(k, strconv.Itoa(x))
-	case "InitialR2T", "DataPDUInOrder", "DataSequenceInOrder": // OR
-		b, ok := boolean(v)
-		if !ok {
-			out.Set(k, "Reject")
-			return
-		}
-		if n.discovery {
-			out.Set(k, "Irrelevant")
-			return
-		}
-		if k == "InitialR2T" {
-			n.p.initialR2T = b || n.lim.InitialR2T
-			out.Set(k, yesNo(n.p.initialR2T))
-			return
-		}
-		out.Set(k, "Yes") // we deliver and accept data in order only
-	case "ImmediateData", "IFMarker", "OFMarker": // AND
-		b, ok := boolean(v)
-		if !ok {
-			out.Set(k, "Reject")
-			return
-		}
-		if n.discovery && k == "ImmediateData" {
-			out.Set(k, "Irrelevant")
-			return
-		}
-		if k == "ImmediateData" {
-			n.p.immediateData = b && n.lim.ImmediateData
-			out.Set(k, yesNo(n.p.immediateData))
-			return
-		}
-		out.Set(k, "No")
+		ans = "Reject"
+	case "MaxBurstLength", "FirstBurstLength", "MaxOutstandingR2T", "ErrorRecoveryLevel",
+		"MaxConnections", "DefaultTime2Wait", "DefaultTime2Retain":
+		ans = n.numeric(k, v)
+	case "InitialR2T", "DataPDUInOrder", "DataSequenceInOrder", "ImmediateData", "IFMarker", "OFMarker":
+		ans = n.boolean(k, v)
 	case "OFMarkInt", "IFMarkInt":
-		out.Set(k, "Irrelevant")
-	case "MaxOutstandingR2T":
-		if n.discovery {
-			out.Set(k, "Irrelevant")
-			return
-		}
-		x, ok := number(v, 1, 65535)
-		if !ok {
-			out.Set(k, "Reject")
-			return
-		}
-		n.p.maxOutstandingR2T = min(x, n.lim.MaxOutstandingR2T)
-		out.Set(k, strconv.Itoa(n.p.maxOutstandingR2T))
-	case "ErrorRecoveryLevel":
-		if _, ok := number(v, 0, 2); !ok {
-			out.Set(k, "Reject")
-			return
-		}
-		n.p.errorRecoveryLevel = 0
-		out.Set(k, "0")
-	case "MaxConnections":
-		if n.discovery {
-			out.Set(k, "Irrelevant")
-			return
-		}
-		if _, ok := number(v, 1, 65535); !ok {
-			out.Set(k, "Reject")
-			return
-		}
-		out.Set(k, "1")
-	case "DefaultTime2Wait":
-		x, ok := number(v, 0, 3600)
-		if !ok {
-			out.Set(k, "Reject")
-			return
-		}
-		n.p.time2Wait = max(x, n.lim.DefaultTime2Wait)
-		out.Set(k, strconv.Itoa(n.p.time2Wait))
-	case "DefaultTime2Retain":
-		x, ok := number(v, 0, 3600)
-		if !ok {
-			out.Set(k, "Reject")
-			return
-		}
-		n.p.time2Retain = min(x, n.lim.DefaultTime2Retain)
-		out.Set(k, strconv.Itoa(n.p.time2Retain))
+		ans = "Irrelevant"
 	default:
-		out.Set(k, "NotUnderstood")
+		ans = "NotUnderstood"
 	}
+	out.Set(k, ans)
+}
+
+// digest picks the first of the initiator's digests we support.
+func (n *negotiator) digest(k, v string) string {
+	for _, o := range strings.Split(v, ",") {
+		switch o = strings.TrimSpace(o); o {
+		case "CRC32C", "None":
+			if k == "HeaderDigest" {
+				n.p.headerDigest = o == "CRC32C"
+			} else {
+				n.p.dataDigest = o == "CRC32C"
+			}
+			return o
+		}
+	}
+	return "Reject"
+}
+
+// numeric answers the numerical keys: the smaller (or, for
+// DefaultTime2Wait, the larger) of the offer and the target's limit.
+func (n *negotiator) numeric(k, v string) string {
+	sessionOnly := k != "ErrorRecoveryLevel" && k != "DefaultTime2Wait" && k != "DefaultTime2Retain"
+	if n.discovery && sessionOnly {
+		return "Irrelevant"
+	}
+	lo, hi := 0, 3600
+	switch k {
+	case "MaxBurstLength", "FirstBurstLength":
+		lo, hi = 512, wire.MaxDataSegment
+	case "MaxOutstandingR2T", "MaxConnections":
+		lo, hi = 1, 65535
+	case "ErrorRecoveryLevel":
+		hi = 2
+	}
+	x, ok := number(v, lo, hi)
+	if !ok {
+		return "Reject"
+	}
+	switch k {
+	case "MaxBurstLength":
+		n.p.maxBurst, n.mb = min(x, n.lim.MaxBurstLength), true
+		x = n.p.maxBurst
+	case "FirstBurstLength":
+		n.p.firstBurst, n.fb = min(x, n.lim.FirstBurstLength), true
+		x = n.p.firstBurst
+	case "MaxOutstandingR2T":
+		n.p.maxOutstandingR2T = min(x, n.lim.MaxOutstandingR2T)
+		x = n.p.maxOutstandingR2T
+	case "ErrorRecoveryLevel":
+		n.p.errorRecoveryLevel, x = 0, 0
+	case "MaxConnections":
+		x = 1
+	case "DefaultTime2Wait":
+		n.p.time2Wait = max(x, n.lim.DefaultTime2Wait)
+		x = n.p.time2Wait
+	case "DefaultTime2Retain":
+		n.p.time2Retain = min(x, n.lim.DefaultTime2Retain)
+		x = n.p.time2Retain
+	}
+	return strconv.Itoa(x)
+}
+
+// boolean answers the Yes/No keys: InitialR2T and the in-order keys are
+// OR-ed (we want Yes), ImmediateData and the markers AND-ed.
+func (n *negotiator) boolean(k, v string) string {
+	b, ok := boolean(v)
+	if !ok {
+		return "Reject"
+	}
+	if n.discovery && (k == "InitialR2T" || k == "ImmediateData" || k == "DataPDUInOrder" || k == "DataSequenceInOrder") {
+		return "Irrelevant"
+	}
+	switch k {
+	case "InitialR2T":
+		n.p.initialR2T = b || n.lim.InitialR2T
+		return yesNo(n.p.initialR2T)
+	case "ImmediateData":
+		n.p.immediateData = b && n.lim.ImmediateData
+		return yesNo(n.p.immediateData)
+	case "IFMarker", "OFMarker":
+		return "No"
+	}
+	return "Yes" // DataPDUInOrder, DataSequenceInOrder: we accept data in order only
 }
 
 // finish fixes up values that depend on each other and appends the
