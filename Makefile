@@ -89,6 +89,7 @@ vtl-conformance: build
 # guest, against Backstop and tgt in the same run.
 bench-vtl: build
 	mkdir -p $(RESULTS_DIR)
+	$(GO) test -run '^$$' -bench Transport -count 3 ./vtl/iscsi/ | tee $(RESULTS_DIR)/iscsi-transport.txt
 	W=$(VTL_QEMU_DIR) BACKSTOP=$(CURDIR)/backstop RESULTS=$(CURDIR)/$(RESULTS_DIR)/vtl.md scripts/bench-vtl.sh
 
 clean:

@@ -40,7 +40,7 @@ type fixture struct {
 
 // start runs a server on 127.0.0.1:0 with one target (LUN 0 a changer,
 // LUN 1 a tape) and stops it when the test ends.
-func start(t *testing.T, mod func(*iscsi.Options, *source)) *fixture {
+func start(t testing.TB, mod func(*iscsi.Options, *source)) *fixture {
 	t.Helper()
 	f := &fixture{src: &source{}, tape: newMemTape(0x01), chg: newMemTape(0x08), errCh: make(chan error, 1)}
 	f.src.targets = []iscsi.Target{{Name: tgtName, Alias: "test library", LUNs: lunSet{0: f.chg, 1: f.tape}}}
@@ -69,7 +69,7 @@ func cfg() initiator.Config {
 	return initiator.Config{InitiatorName: initName, TargetName: tgtName, ImmediateData: true}
 }
 
-func (f *fixture) dial(t *testing.T, c initiator.Config) *initiator.Session {
+func (f *fixture) dial(t testing.TB, c initiator.Config) *initiator.Session {
 	t.Helper()
 	ctx, cancel := context.WithTimeout(context.Background(), 20*time.Second)
 	defer cancel()
