@@ -4,8 +4,10 @@ import (
 	"bytes"
 	"context"
 	"encoding/binary"
+	"fmt"
 	"net"
 	"path/filepath"
+	"strings"
 	"testing"
 
 	"backstop/chunkstore"
@@ -244,5 +246,50 @@ func TestKilledMidWrite(t *testing.T) {
 	// BLANK CHECK (8h), END-OF-DATA DETECTED (00h/05h).
 	if r.Status != 2 || r.Sense[2]&0xf != 8 || r.Sense[12] != 0 || r.Sense[13] != 5 {
 		t.Fatalf("after the last acknowledged record: status %d sense % x", r.Status, r.Sense)
+	}
+}
+
+// TestLibiscsiLibrary: libiscsi's tools see the real library: the changer
+// and the drives with their types, and their identity and VPD pages.
+func TestLibiscsiLibrary(t *testing.T) {
+	ls := tool(t, "iscsi-ls", "libiscsi-bin")
+	inq := tool(t, "iscsi-inq", "libiscsi-bin")
+	f := startLibrary(t)
+	const ini = "iqn.2026-11.org.backstop:libiscsi"
+	out, err := run(t, ls, "-i", ini, "-s", "iscsi://"+f.addr)
+	if err != nil {
+		t.Fatalf("iscsi-ls: %v\n%s", err, out)
+	}
+	t.Logf("iscsi-ls -s:\n%s", out)
+	for _, want := range []string{"Target:" + f.target + " Portal:" + f.addr + ",1", "Lun:0    Type:MEDIA_CHANGER",
+		"Lun:1    Type:SEQUENTIAL_ACCESS", "Lun:2    Type:SEQUENTIAL_ACCESS"} {
+		if !strings.Contains(out, want) {
+			t.Errorf("iscsi-ls lacks %q", want)
+		}
+	}
+	url := func(lun int) string { return fmt.Sprintf("iscsi://%s/%s/%d", f.addr, f.target, lun) }
+	for _, tc := range []struct {
+		name string
+		args []string
+		want []string
+	}{
+		{"changer identity", []string{url(0)}, []string{"MEDIA_CHANGER", "Vendor:HP", "Product:MSL G3 Series"}},
+		{"drive identity", []string{url(1)}, []string{"SEQUENTIAL_ACCESS", "Vendor:HP", "Product:Ultrium 6-SCSI"}},
+		{"drive VPD pages", []string{"-e", "1", "-c", "0", url(1)}, []string{"SUPPORTED_VPD_PAGES", "UNIT_SERIAL_NUMBER", "DEVICE_IDENTIFICATION"}},
+		{"drive serial", []string{"-e", "1", "-c", "128", url(1)}, []string{"Unit Serial Number:["}},
+		{"drive device identification", []string{"-e", "1", "-c", "131", url(1)}, []string{"DESIGNATOR"}},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			out, err := run(t, inq, append([]string{"-i", ini}, tc.args...)...)
+			if err != nil {
+				t.Fatalf("%v\n%s", err, out)
+			}
+			for _, w := range tc.want {
+				if !strings.Contains(out, w) {
+					t.Errorf("lacks %q:\n%s", w, out)
+				}
+			}
+			t.Logf("%s", out)
+		})
 	}
 }
