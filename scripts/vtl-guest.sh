@@ -87,9 +87,8 @@ $MT -f $TAPE setblk 0; check mt-setblk-variable $?
 
 if [ "$MODE" = btape ]; then
   sed -i "s|/dev/nst0|$TAPE|" /etc/bacula/bacula-sd.conf
-  # btape's test writes 2 x 10000 blocks: 4 KiB blocks keep that to 80 MiB under TCG.
   echo "=== BTAPE TEST"
-  printf 'test\nquit\n' | /usr/sbin/btape -c /etc/bacula/bacula-sd.conf Drive-0 > /tmp/btape-test.log 2>&1; rc=$?
+  printf 'test\nquit\n' | /usr/sbin/btape -c /etc/bacula/bacula-sd.conf Drive-test > /tmp/btape-test.log 2>&1; rc=$?
   cat /tmp/btape-test.log
   ! grep -q -E 'ERR=|FAILED|failed|is not correct|Test failed' /tmp/btape-test.log; bad=$?
   [ $rc = 0 ] && [ $bad = 0 ] && grep -q 'This is correct!' /tmp/btape-test.log \
@@ -99,7 +98,7 @@ if [ "$MODE" = btape ]; then
   echo "=== BTAPE FILL"
   $MT -f $TAPE rewind
   t0=$(now)
-  printf 'fill\ns\n\n\n\nquit\n' | /usr/sbin/btape -c /etc/bacula/bacula-sd.conf Drive-0 > /tmp/btape-fill.log 2>&1; rc=$?
+  printf 'fill\ns\n\nquit\n' | /usr/sbin/btape -c /etc/bacula/bacula-sd.conf Drive-fill > /tmp/btape-fill.log 2>&1; rc=$?
   t1=$(now)
   cat /tmp/btape-fill.log
   [ $rc = 0 ] && grep -q 'The last block on the tape matches. Test succeeded.' /tmp/btape-fill.log; check btape-fill $?

@@ -6,8 +6,10 @@
 #
 #   scripts/vtl-qemu.sh [backstop|tgt]...      (default: backstop)
 #
-# MODE=btape (Backstop only) runs Bacula's btape "test" and "fill" on a library with
-# BTAPE_MB (default 128) MiB cartridges made through the REST API.
+# MODE=btape (Backstop only) runs Bacula's btape "test" (4 KiB blocks, so that its 2 x 10000
+# blocks stay small) and "fill" (64 KiB blocks; its read-back wants 10000 records, about
+# 330 MB, on the tape) on a library with BTAPE_MB (default 400) MiB cartridges made through
+# the REST API.
 # Environment: W (work dir, default /tmp/backstop-vtl-qemu), BACKSTOP (binary, default ./backstop),
 # DATA_MB (size of the backup data, default 200), MODE (test | bench: dd throughput only, after
 # tools/vtlbench's Go initiator wrote and read BENCH_MB, default 256, from the host).
@@ -89,7 +91,7 @@ Director {
   Password = "unused"
 }
 Device {
-  Name = Drive-0
+  Name = Drive-test
   Media Type = LTO
   Archive Device = /dev/nst0
   Device Type = Tape
@@ -100,6 +102,17 @@ Device {
   Maximum File Size = 32MB
   Minimum Block Size = 4096
   Maximum Block Size = 4096
+}
+Device {
+  Name = Drive-fill
+  Media Type = LTO
+  Archive Device = /dev/nst0
+  Device Type = Tape
+  AutomaticMount = yes
+  AlwaysOpen = yes
+  RemovableMedia = yes
+  RandomAccess = no
+  Maximum File Size = 64MB
 }
 Messages {
   Name = Standard
@@ -179,10 +192,10 @@ start_backstop() {
     TOKEN=$(curl -sk -X POST ${URL}api/v1/sessions -H 'Content-Type: application/json' \
       -d '{"username":"admin","password":"vtl-qemu-harness"}' | python3 -c 'import json,sys; print(json.load(sys.stdin)["token"])')
     curl -skf -X POST ${URL}api/v1/libraries -H "Authorization: Bearer $TOKEN" -H 'Content-Type: application/json' \
-      -d "{\"name\":\"btape\",\"drives\":1,\"slots\":4,\"mail_slots\":1,\"cartridge_size\":$(( ${BTAPE_MB:-128} << 20 ))}" >/dev/null
+      -d "{\"name\":\"btape\",\"drives\":1,\"slots\":4,\"mail_slots\":1,\"cartridge_size\":$(( ${BTAPE_MB:-400} << 20 ))}" >/dev/null
     curl -skf -X POST ${URL}api/v1/libraries/btape/cartridges -H "Authorization: Bearer $TOKEN" \
       -H 'Content-Type: application/json' -d '{"prefix":"BTP","count":2}' >/dev/null
-    echo "HOST: library btape with two ${BTAPE_MB:-128} MiB cartridges"
+    echo "HOST: library btape with two ${BTAPE_MB:-400} MiB cartridges"
   fi
 }
 stop_backstop() {
