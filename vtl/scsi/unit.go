@@ -3,6 +3,7 @@ package scsi
 import (
 	"context"
 	"errors"
+	"fmt"
 	"log/slog"
 	"sync"
 )
@@ -162,7 +163,12 @@ func (u *Unit) Execute(ctx context.Context, cmd *Command) Response {
 		return Response{Status: StatusReservationConflict}
 	}
 	data, err := e.Handle(ctx, cmd, cdb)
-	return u.response(data, err)
+	r := u.response(data, err)
+	if u.log.Enabled(ctx, slog.LevelDebug) {
+		u.log.Debug("scsi command", "unit", u.id.Serial, "nexus", cmd.Nexus, "cdb", fmt.Sprintf("% x", []byte(cdb)),
+			"out", len(cmd.DataOut), "in", len(r.Data), "status", r.Status, "sense", fmt.Sprintf("% x", r.Sense))
+	}
+	return r
 }
 
 func (u *Unit) response(data []byte, err error) Response {
