@@ -137,6 +137,15 @@ func (u *Unit) Identity() Identity { return u.id }
 // Execute runs one command: CDB checks, unit attentions, reservation
 // conflicts, then the dispatch table.
 func (u *Unit) Execute(ctx context.Context, cmd *Command) Response {
+	r := u.execute(ctx, cmd)
+	if u.log.Enabled(ctx, slog.LevelDebug) {
+		u.log.Debug("scsi command", "unit", u.id.Serial, "nexus", cmd.Nexus, "cdb", fmt.Sprintf("% x", cmd.CDB),
+			"out", len(cmd.DataOut), "in", len(r.Data), "status", r.Status, "sense", fmt.Sprintf("% x", r.Sense))
+	}
+	return r
+}
+
+func (u *Unit) execute(ctx context.Context, cmd *Command) Response {
 	if err := ctx.Err(); err != nil {
 		return Response{Status: StatusTaskAborted}
 	}
@@ -163,12 +172,7 @@ func (u *Unit) Execute(ctx context.Context, cmd *Command) Response {
 		return Response{Status: StatusReservationConflict}
 	}
 	data, err := e.Handle(ctx, cmd, cdb)
-	r := u.response(data, err)
-	if u.log.Enabled(ctx, slog.LevelDebug) {
-		u.log.Debug("scsi command", "unit", u.id.Serial, "nexus", cmd.Nexus, "cdb", fmt.Sprintf("% x", []byte(cdb)),
-			"out", len(cmd.DataOut), "in", len(r.Data), "status", r.Status, "sense", fmt.Sprintf("% x", r.Sense))
-	}
-	return r
+	return u.response(data, err)
 }
 
 func (u *Unit) response(data []byte, err error) Response {
