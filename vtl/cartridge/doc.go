@@ -40,8 +40,10 @@
 // A record is acknowledged (survives a crash of the appliance) once the
 // version holding it is committed: on WRITE FILEMARKS (a count of 0 is a
 // flush), REWIND, SPACE, LOCATE, READ, ERASE, UNLOAD and removal by the
-// changer, after CommitBytes (1 GiB) or CommitInterval (30 s) of streaming,
-// and after every WRITE when the host selected unbuffered mode (buffered
+// changer, after CommitBytes (1 GiB) or CommitInterval (30 s) of streaming
+// once the buffered bytes are at least a quarter of the committed ones (so
+// that the next append's copy of the committed data costs at most four
+// times what was written), and after every WRITE when the host selected unbuffered mode (buffered
 // mode 0 in the mode parameter header). In buffered mode 1, the default of
 // real drives and of Linux st, GOOD status on WRITE means the record is in
 // the drive's buffer, as on a real drive: READ POSITION reports the

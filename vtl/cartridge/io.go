@@ -28,7 +28,7 @@ func (t *Tape) Write(ctx context.Context, data []byte) error {
 	t.pos++
 	t.pending += int64(len(data))
 	t.pendingObjs++
-	if t.pending >= t.opts.CommitBytes || t.opts.Now().Sub(t.lastCommit) >= t.opts.CommitInterval {
+	if t.streamCommitDue() {
 		if err := t.Flush(ctx); err != nil {
 			return err
 		}
@@ -37,6 +37,17 @@ func (t *Tape) Write(ctx context.Context, data []byte) error {
 		return ErrEarlyWarning
 	}
 	return nil
+}
+
+// streamCommitDue says whether a host streaming records without
+// filemarks should have them committed now: CommitBytes or CommitInterval
+// passed since the last commit, and the buffered bytes are at least a
+// quarter of what is committed. The second rule bounds the cost of the
+// next append (which streams the committed data again, see begin) to four
+// times the data written, whatever the size of the tape.
+func (t *Tape) streamCommitDue() bool {
+	due := t.pending >= t.opts.CommitBytes || t.opts.Now().Sub(t.lastCommit) >= t.opts.CommitInterval
+	return due && t.pending*4 >= t.committed.Bytes()
 }
 
 // WriteFilemarks writes n filemarks at the position and commits: a
@@ -91,6 +102,7 @@ func (t *Tape) prepareWrite(ctx context.Context, size int64) error {
 // an append is made; when the engine can start an item from a prefix of
 // another's recipe, only this changes.
 func (t *Tape) begin(ctx context.Context) error {
+	ctx = context.WithoutCancel(ctx) // see Flush
 	prefix := t.m.Bytes()
 	w, err := t.eng.Create(ctx, t.store, t.name, chunkstore.WriteOptions{Replace: true})
 	if err != nil {
@@ -102,7 +114,11 @@ func (t *Tape) begin(ctx context.Context) error {
 			_ = w.Abort()
 			return err
 		}
-		if _, err := w.ReadFrom(io.NewSectionReader(r, 0, prefix)); err != nil {
+		n, err := w.ReadFrom(io.NewSectionReader(r, 0, prefix))
+		if err == nil && n != prefix {
+			err = fmt.Errorf("%w: %d bytes copied", io.ErrUnexpectedEOF, n)
+		}
+		if err != nil {
 			_ = w.Abort()
 			return fmt.Errorf("copy the kept %d bytes: %w", prefix, err)
 		}
@@ -113,7 +129,13 @@ func (t *Tape) begin(ctx context.Context) error {
 
 // Flush commits the write session, if any: once it returns nil every
 // record and filemark written so far survives a crash.
+//
+// A commit is not cancelled with the command that caused it: records a
+// host was told are in the buffer stay there when the host aborts a
+// later command (a task abort, a lost connection), as in a real drive's
+// buffer, and reach the item.
 func (t *Tape) Flush(ctx context.Context) error {
+	ctx = context.WithoutCancel(ctx)
 	if t.w == nil {
 		if t.m.Objects() < t.committed.Objects() || t.m.Bytes() != t.committed.Bytes() {
 			// a truncation without a write (ERASE): commit it too

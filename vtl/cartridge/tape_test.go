@@ -314,3 +314,25 @@ func TestSecondBackupDedups(t *testing.T) {
 	}
 	t.Logf("first backup stored %d bytes, second %d", first, second)
 }
+
+// TestAbortKeepsBuffer: a command cancelled by the host (task abort, lost
+// connection) does not throw away records already acknowledged as
+// buffered.
+func TestAbortKeepsBuffer(t *testing.T) {
+	eng := testEngine(t)
+	tp := mustOpen(t, eng, Options{})
+	for i := 0; i < 5; i++ {
+		if err := tp.Write(context.Background(), record(uint64(i), 4096)); err != nil {
+			t.Fatal(err)
+		}
+	}
+	ctx, cancel := context.WithCancel(context.Background())
+	cancel()
+	if err := tp.Rewind(ctx); err != nil {
+		t.Fatalf("rewind with a cancelled context: %v", err)
+	}
+	tp2 := mustOpen(t, eng, Options{})
+	if got := tp2.Map().Objects(); got != 5 {
+		t.Fatalf("%d records committed, want 5", got)
+	}
+}

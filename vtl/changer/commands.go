@@ -210,10 +210,6 @@ func (c *Changer) descriptor(e element, voltag, dvcid bool) []byte {
 	case TypeMail:
 		d[2] |= 0x38 // INENAB, EXENAB, ACCESS
 	}
-	if e.typ == TypeDrive {
-		d[6] = 0x30 // ID VALID, LU VALID: the drive is LUN 1+idx of this target
-		d[6] |= byte(1+e.idx) & 0x07
-	}
 	if bc != "" {
 		d[9] = 0x01 // data medium
 		if src, ok := c.source[bc]; ok && e.typ != TypeStorage {

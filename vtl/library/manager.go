@@ -10,6 +10,7 @@ import (
 	"os"
 	"regexp"
 	"sort"
+	"strings"
 	"sync"
 	"time"
 
@@ -258,7 +259,7 @@ func (m *Manager) Create(ctx context.Context, spec Spec) (Info, error) {
 	}
 	rnd := make([]byte, 4)
 	_, _ = rand.Read(rnd)
-	rec := libraryRecord{Spec: spec, Serial: "BKS" + hex.EncodeToString(rnd)[:7], Created: m.now().UTC(),
+	rec := libraryRecord{Spec: spec, Serial: "BKS" + strings.ToUpper(hex.EncodeToString(rnd)[:7]), Created: m.now().UTC(),
 		InSlots: make([]string, spec.Slots), InMail: make([]string, spec.MailSlots), InDrives: make([]string, spec.Drives),
 		Source: map[string]uint16{}}
 	l, err := m.build(ctx, &rec)

@@ -3,6 +3,7 @@ package scsi
 import (
 	"context"
 	"errors"
+	"fmt"
 	"log/slog"
 	"sync"
 )
@@ -136,6 +137,15 @@ func (u *Unit) Identity() Identity { return u.id }
 // Execute runs one command: CDB checks, unit attentions, reservation
 // conflicts, then the dispatch table.
 func (u *Unit) Execute(ctx context.Context, cmd *Command) Response {
+	r := u.execute(ctx, cmd)
+	if u.log.Enabled(ctx, slog.LevelDebug) {
+		u.log.Debug("scsi command", "unit", u.id.Serial, "nexus", cmd.Nexus, "cdb", fmt.Sprintf("% x", cmd.CDB),
+			"out", len(cmd.DataOut), "in", len(r.Data), "status", r.Status, "sense", fmt.Sprintf("% x", r.Sense))
+	}
+	return r
+}
+
+func (u *Unit) execute(ctx context.Context, cmd *Command) Response {
 	if err := ctx.Err(); err != nil {
 		return Response{Status: StatusTaskAborted}
 	}

@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 
+	"backstop/chunkstore"
 	"backstop/vtl/cartridge"
 	"backstop/vtl/scsi"
 )
@@ -37,6 +38,11 @@ func sense(err error, residual int64, infoValid bool) error {
 		return scsi.NewSense(scsi.KeyDataProtect, scsi.CodeWORMOverwrite)
 	case errors.Is(err, cartridge.ErrFormat):
 		return scsi.NewSense(scsi.KeyMediumError, scsi.CodeMediumFormatCorrupted)
+	case errors.Is(err, chunkstore.ErrCorrupt):
+		return scsi.NewSense(scsi.KeyMediumError, scsi.CodeUnrecoveredRead) // a chunk failed its check
+	case errors.Is(err, chunkstore.ErrFull):
+		s = scsi.NewSense(scsi.KeyVolumeOverflow, scsi.CodeEndOfPartition) // the appliance is full
+		s.EOM = true
 	case errors.Is(err, context.Canceled), errors.Is(err, context.DeadlineExceeded):
 		return err
 	default:
