@@ -170,6 +170,7 @@ func (c *conn) loginStep(st *loginState, req *wire.PDU, data []byte) (*session, 
 	ss := newSession(c, st)
 	if !st.discovery {
 		c.srv.register(ss)
+		ss.arrived() // before the initiator can send a command
 	}
 	err = c.loginReply(st, req, out, true, byte(nsg), loginSuccess, ss.tsih)
 	if err != nil {

@@ -60,15 +60,15 @@ func (ss *session) luns() map[uint64]scsi.Device {
 	return ss.target.LUNs.LUNs()
 }
 
-// start reports the new nexus to the devices and starts the executor.
-func (ss *session) start() {
-	if !ss.discovery {
-		for _, d := range ss.luns() {
-			d.Reset(scsi.ResetNexusLoss, ss.nexus)
-		}
+// arrived reports the new nexus to the devices.
+func (ss *session) arrived() {
+	for _, d := range ss.luns() {
+		d.Reset(scsi.ResetNexusLoss, ss.nexus)
 	}
-	go ss.executor()
 }
+
+// start starts the executor.
+func (ss *session) start() { go ss.executor() }
 
 // end tears the session down after its connection ended: every task is
 // aborted, the executor stops, and the devices hear of the nexus loss.
