@@ -80,8 +80,9 @@ test-iscsi:
 	$(GO) test -race -count=1 ./vtl/iscsi/...
 
 VTL_QEMU_DIR ?= /tmp/backstop-vtl-qemu
+VTL_QEMU_MB  ?= 200
 test-vtl-qemu: build
-	W=$(VTL_QEMU_DIR) BACKSTOP=$(CURDIR)/backstop scripts/vtl-qemu.sh backstop
+	W=$(VTL_QEMU_DIR) DATA_MB=$(VTL_QEMU_MB) BACKSTOP=$(CURDIR)/backstop scripts/vtl-qemu.sh backstop
 
 # Bacula's btape "test" and "fill" against a Backstop drive in the guest.
 test-vtl-btape: build
@@ -90,7 +91,7 @@ test-vtl-btape: build
 # The guest script against tgt's reference VTL and Backstop side by side
 # (docs/conformance.md): make vtl-conformance
 vtl-conformance: build
-	W=$(VTL_QEMU_DIR) BACKSTOP=$(CURDIR)/backstop scripts/vtl-qemu.sh tgt backstop
+	W=$(VTL_QEMU_DIR) DATA_MB=$(VTL_QEMU_MB) BACKSTOP=$(CURDIR)/backstop scripts/vtl-qemu.sh tgt backstop
 
 # Write/read MiB/s to a virtual drive: the Go initiator and dd in the qemu
 # guest, against Backstop and tgt in the same run.
