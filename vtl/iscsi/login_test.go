@@ -1,6 +1,7 @@
 package iscsi_test
 
 import (
+	"context"
 	"errors"
 	"fmt"
 	"net"
@@ -197,5 +198,32 @@ func TestCHAPResponseVector(t *testing.T) {
 	got := wire.FormatBinary(wire.CHAPResponse(0x2a, "secret", []byte{1, 2, 3, 4}))
 	if want := "0xf06a31bdd6ae6162f265543c5fc9fe37"; got != want {
 		t.Fatalf("got %s, want %s", got, want)
+	}
+}
+
+// TestDiscoveryAddress: SendTargets answers with the address the
+// connection arrived on, here IPv6 loopback (bracketed, RFC 7143 13.8).
+func TestDiscoveryAddress(t *testing.T) {
+	ln, err := net.Listen("tcp", "[::1]:0")
+	if err != nil {
+		t.Skipf("no IPv6 loopback here: %v", err)
+	}
+	src := &source{targets: []iscsi.Target{{Name: tgtName, LUNs: lunSet{}}}}
+	srv := iscsi.New(src, iscsi.DefaultOptions())
+	done := make(chan struct{})
+	go func() { srv.Serve(context.Background(), ln); close(done) }()
+	defer func() { srv.Close(); <-done }()
+	s, err := initiator.Dial(ctxT(t), ln.Addr().String(), initiator.Config{InitiatorName: initName})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer s.Close()
+	got, err := s.SendTargets(ctxT(t), "All")
+	if err != nil {
+		t.Fatal(err)
+	}
+	_, port, _ := net.SplitHostPort(ln.Addr().String())
+	if want := "[::1]:" + port + ",1"; len(got[tgtName]) != 1 || got[tgtName][0] != want {
+		t.Fatalf("got %v, want %s", got, want)
 	}
 }
