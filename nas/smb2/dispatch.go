@@ -478,9 +478,13 @@ func (c *conn) smb1Negotiate(frame []byte) error {
 	if !containsSMB2Dialect(frame[35:]) {
 		return errDisconnect
 	}
+	// The SMB1 request took message id 0; the SMB2 NEGOTIATE that
+	// follows is message id 1.
 	c.mu.Lock()
-	c.credits.hi = 1
+	c.credits.take(0, 1)
+	c.credits.grant(1, c.srv.opts.MaxCredits)
 	c.mu.Unlock()
+	c.dialect = dialectWild
 	body := c.negotiateResponse(dialectWild, nil)
 	var h header
 	h.Command = cmdNegotiate
