@@ -11,7 +11,7 @@ GO        ?= go
 BENCH_DIR ?= /tmp/backstop-bench
 VERSION   ?= $(shell git describe --always --dirty 2>/dev/null || echo dev)
 
-.PHONY: all build test vet fuzz bench bench-go bench-e2e bench-synthetic clean test-smb bench-smb test-sharefs bench-sharefs torture-sharefs
+.PHONY: all build test test-hk vet fuzz bench bench-go bench-e2e bench-synthetic bench-catalyst test-catalyst test-smb bench-smb test-sharefs bench-sharefs torture-sharefs clean
 
 all: build
 
@@ -24,11 +24,16 @@ vet:
 
 test: vet
 	$(GO) test -race -short -count=1 ./...
-	$(GO) test -count=1 -run 'TestCrash$$|TestLargeStream' ./chunkstore/
+	$(GO) test -count=1 -run 'TestCrash$$|TestGCCrash$$|TestLargeStream' ./chunkstore/
 	$(MAKE) --no-print-directory fuzz FUZZTIME=5s
 	$(MAKE) --no-print-directory test-sharefs
 	web/ui/e2e/run.sh
 	$(MAKE) --no-print-directory test-smb
+
+# Housekeeping and verify in the appliance (REST API, job runner, automatic
+# runs, settings); make test runs the same tests within ./... and the e2e.
+test-hk:
+	$(GO) test -race -count=1 -run 'Housekeeping|Verify|Settings|Items|Metrics|OpenAPI' ./web/ ./internal/appliance/
 
 # Every on-disk format parser under the fuzzer for FUZZTIME each (seed
 # corpora in the packages' testdata/fuzz/). make fuzz FUZZTIME=10m to dig.
@@ -42,7 +47,7 @@ fuzz:
 		$(GO) test -run '^$$' -fuzz "^$${t%%:*}$$" -fuzztime $(FUZZTIME) $${t#*:} || exit 1; \
 	done
 
-bench: bench-go bench-e2e bench-synthetic bench-sharefs bench-smb
+bench: bench-go bench-e2e bench-synthetic bench-catalyst bench-sharefs bench-smb
 	@echo "results in $(RESULTS_DIR)/"
 
 RESULTS_DIR ?= bench-results
@@ -52,8 +57,9 @@ RESULTS_DIR ?= bench-results
 bench-go:
 	mkdir -p $(RESULTS_DIR)
 	$(GO) test -run '^$$' -bench . -count 5 ./chunkstore/chunker/ | tee $(RESULTS_DIR)/chunker.txt
-	$(GO) test -run '^$$' -bench 'Ingest|Restore' -benchtime 3x -count 3 ./chunkstore/ | tee $(RESULTS_DIR)/engine.txt
-	$(GO) test -run '^$$' -bench IndexMemory -benchtime 1x ./chunkstore/ | tee $(RESULTS_DIR)/memory.txt
+	$(GO) test -run '^$$' -bench 'Ingest$$|Restore' -benchtime 3x -count 3 ./chunkstore/ | tee $(RESULTS_DIR)/engine.txt
+	$(GO) test -run '^$$' -bench 'GC$$|Verify|IngestDuringGC' -benchtime 3x -count 3 ./chunkstore/ | tee $(RESULTS_DIR)/housekeeping.txt
+	$(GO) test -run '^$$' -bench 'IndexMemory|GCMemory|GCThreshold' -benchtime 1x ./chunkstore/ | tee $(RESULTS_DIR)/memory.txt
 
 # Real data against restic and borg (installs them, fetches the data set).
 bench-e2e: build
@@ -65,6 +71,17 @@ bench-e2e: build
 bench-synthetic: build
 	mkdir -p $(RESULTS_DIR)
 	RESULTS=$(CURDIR)/$(RESULTS_DIR)/synthetic.md BACKSTOP=$(CURDIR)/backstop scripts/bench-synthetic.sh
+
+# Catalyst: put/get MiB/s in both modes over loopback TLS, wire bytes of a
+# backup differing by 1%, and the CLI end to end against restic.
+bench-catalyst: build
+	mkdir -p $(RESULTS_DIR)
+	RESULTS=$(CURDIR)/$(RESULTS_DIR)/catalyst.md BACKSTOP=$(CURDIR)/backstop scripts/bench-catalyst.sh
+
+# The Catalyst tests alone (make test runs them within ./...).
+test-catalyst:
+	$(GO) test -race -count=1 ./catalyst/... ./chunkstore/ -run 'Import|Copy|Immutab|Catalyst|RoundTrip|Second|Lying|Permission|Cut|Concurrent'
+	$(GO) test -count=1 -run 'TestCatalystCLI' ./cmd/backstop/
 
 # The share filesystem's tests at full size (the -short run above uses
 # smaller files and one seed of the model-based test), with Samba's

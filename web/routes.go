@@ -57,6 +57,8 @@ func (s *Server) routes() *gin.Engine {
 	operator.POST("/stores", s.createStore)
 	authed.GET("/stores/:name", s.checkStoreName, s.getStore)
 	admin.DELETE("/stores/:name", s.checkStoreName, s.deleteStore)
+	admin.PUT("/stores/:name/options", s.checkStoreName, s.setStoreOptions)
+	authed.GET("/catalyst", s.getCatalyst)
 	authed.GET("/stores/:name/items", s.checkStoreName, s.listItems)
 	authed.GET("/stores/:name/items/*item", s.checkStoreName, s.getItem)
 	operator.DELETE("/stores/:name/items/*item", s.checkStoreName, s.deleteItem)
@@ -71,6 +73,13 @@ func (s *Server) routes() *gin.Engine {
 	operator.POST("/verify", s.startVerify)
 	for _, action := range []string{"pause", "resume", "cancel"} {
 		operator.POST("/verify/"+action, s.controlVerify(action))
+	}
+
+	authed.GET("/housekeeping", s.getHousekeeping)
+	authed.GET("/housekeeping/plan", s.getHousekeepingPlan)
+	operator.POST("/housekeeping", s.startHousekeeping)
+	for _, action := range []string{"pause", "resume", "cancel"} {
+		operator.POST("/housekeeping/"+action, s.controlHousekeeping(action))
 	}
 
 	authed.GET("/settings", s.getSettings)
