@@ -81,6 +81,22 @@ func (s *Server) routes() *gin.Engine {
 	for _, action := range []string{"pause", "resume", "cancel"} {
 		operator.POST("/housekeeping/"+action, s.controlHousekeeping(action))
 	}
+	authed.GET("/library-emulations", s.listEmulations)
+	vtl := authed.Group("", s.vtl)
+	vtlOp := operator.Group("", s.vtl)
+	vtlAdmin := admin.Group("", s.vtl)
+	vtl.GET("/libraries", s.listLibraries)
+	vtlOp.POST("/libraries", s.createLibrary)
+	vtl.GET("/libraries/:lib", s.getLibrary)
+	vtlAdmin.DELETE("/libraries/:lib", s.deleteLibrary)
+	vtl.GET("/libraries/:lib/cartridges", s.listCartridges)
+	vtlOp.POST("/libraries/:lib/cartridges", s.addCartridges)
+	vtl.GET("/libraries/:lib/cartridges/:barcode", s.getCartridge)
+	vtlOp.PATCH("/libraries/:lib/cartridges/:barcode", s.patchCartridge)
+	vtlAdmin.DELETE("/libraries/:lib/cartridges/:barcode", s.deleteCartridge)
+	vtlOp.POST("/libraries/:lib/cartridges/:barcode/move", s.moveCartridge)
+	vtlOp.POST("/libraries/:lib/cartridges/:barcode/import", s.importCartridge)
+	vtlOp.POST("/libraries/:lib/cartridges/:barcode/export", s.exportCartridge)
 
 	authed.GET("/settings", s.getSettings)
 	admin.PUT("/settings", s.putSettings)

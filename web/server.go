@@ -128,6 +128,9 @@ type Options struct {
 	// Catalyst, if set, is the Catalyst service whose traffic the status,
 	// the dashboard and /metrics show.
 	Catalyst CatalystTraffic
+	// Libraries are the virtual tape libraries; nil: the VTL is off and
+	// its endpoints answer 404.
+	Libraries Libraries
 }
 
 // DefaultOptions are the settings backstop serve uses.

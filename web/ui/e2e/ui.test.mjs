@@ -33,7 +33,7 @@ const problems = [];
 
 function startServer(bin, data) {
   return new Promise((resolve, reject) => {
-    server = spawn(bin, ['serve', '--data', data, '--web', '127.0.0.1:0', '--smb', '127.0.0.1:0', '--catalyst', '127.0.0.1:0'], {
+    server = spawn(bin, ['serve', '--data', data, '--web', '127.0.0.1:0', '--smb', '127.0.0.1:0', '--catalyst', '127.0.0.1:0', '--iscsi', '127.0.0.1:0'], {
       env: {...process.env, BACKSTOP_ADMIN_PASSWORD: ADMIN_PASSWORD},
       stdio: ['ignore', 'pipe', 'pipe'],
     });
@@ -281,6 +281,39 @@ test('create an SMB share and see it listed beside the default one', {timeout: 6
   await confirm.locator('button[type=submit]').click();
   await row.waitFor({state: 'detached'});
   assert.equal((await api('/shares/e2e-share')).status, 404);
+});
+
+test('tape libraries: the default one, a new library and its cartridges', {timeout: 60000}, async () => {
+  await page.click('nav a[data-nav=libraries]');
+  await page.locator('tr[data-library=vtl1]').waitFor();
+  assert.match(await page.innerText('tr[data-library=vtl1]'), /hp-msl/);
+
+  await page.click('[data-action=create-library]');
+  const dlg = page.locator('dialog.dialog');
+  await dlg.locator('input[name=name]').fill('e2e-lib');
+  await dlg.locator('input[name=drives]').fill('1');
+  await dlg.locator('input[name=slots]').fill('6');
+  await dlg.locator('input[name=size]').fill('1');
+  await dlg.locator('button[type=submit]').click();
+  await Promise.race([
+    dlg.waitFor({state: 'detached'}),
+    dlg.locator('.form-error').waitFor({state: 'visible'}).then(async () => {
+      throw new Error(`create library refused: ${await dlg.locator('.form-error').innerText()}`);
+    }),
+  ]);
+  await page.locator('tr[data-library=e2e-lib]').waitFor();
+  await page.click('a[href="/libraries/e2e-lib"]');
+  await page.locator('[data-action=add-cartridges]').click();
+  const add = page.locator('dialog.dialog');
+  await add.locator('input[name=prefix]').fill('E2E');
+  await add.locator('input[name=count]').fill('2');
+  await add.locator('button[type=submit]').click();
+  await page.locator('tr[data-cartridge=E2E001L6]').waitFor();
+  assert.match(await page.innerText('tr[data-cartridge=E2E002L6]'), /Slot 2/);
+  const {body: lib} = await api('/libraries/e2e-lib');
+  assert.equal(lib.cartridges, 2);
+  assert.equal(lib.cartridge_size, 1024 ** 3);
+  await shot('library.png');
 });
 
 test('verify runs to the end and finds no damage', {timeout: 120000}, async () => {

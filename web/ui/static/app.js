@@ -12,12 +12,14 @@ import * as jobs from './pages/jobs.js';
 import * as events from './pages/events.js';
 import * as settings from './pages/settings.js';
 import * as catalyst from './pages/catalyst.js';
+import * as libraries from './pages/libraries.js';
 
 const NAV = [
   {id: 'dashboard', path: '/', label: 'Dashboard'},
   {id: 'stores', path: '/stores', label: 'Stores'},
   {id: 'catalyst', path: '/catalyst', label: 'Catalyst'},
   {id: 'shares', path: '/shares', label: 'Shares'},
+  {id: 'libraries', path: '/libraries', label: 'Tape libraries'},
   {id: 'users', path: '/users', label: 'Users'},
   {id: 'jobs', path: '/jobs', label: 'Jobs'},
   {id: 'events', path: '/events', label: 'Events'},
@@ -30,6 +32,8 @@ const ROUTES = [
   {re: /^\/stores\/([^/]+)\/?$/, nav: 'stores', page: store, title: 'Store'},
   {re: /^\/catalyst\/?$/, nav: 'catalyst', page: catalyst, title: 'Catalyst'},
   {re: /^\/shares\/?$/, nav: 'shares', page: shares, title: 'Shares'},
+  {re: /^\/libraries\/?$/, nav: 'libraries', page: libraries, title: 'Tape libraries'},
+  {re: /^\/libraries\/([^/]+)\/?$/, nav: 'libraries', page: libraries, title: 'Tape library'},
   {re: /^\/users\/?$/, nav: 'users', page: users, title: 'Users'},
   {re: /^\/jobs\/?$/, nav: 'jobs', page: jobs, title: 'Jobs'},
   {re: /^\/events\/?$/, nav: 'events', page: events, title: 'Events'},

@@ -1,0 +1,264 @@
+package cartridge
+
+import (
+	"bufio"
+	"context"
+	"errors"
+	"fmt"
+	"io"
+
+	"backstop/chunkstore"
+)
+
+// Write appends one record at the position, discarding whatever followed
+// it (as on tape). ErrEarlyWarning means the record was written and the
+// tape is past its early warning point; ErrEndOfMedium that it was not.
+func (t *Tape) Write(ctx context.Context, data []byte) error {
+	if err := t.prepareWrite(ctx, int64(len(data))); err != nil {
+		return err
+	}
+	if len(data) == 0 {
+		return nil
+	}
+	if _, err := t.w.Write(data); err != nil {
+		t.abort()
+		return err
+	}
+	t.m.AppendRecord(uint32(len(data)))
+	t.pos++
+	t.pending += int64(len(data))
+	t.pendingObjs++
+	if t.streamCommitDue() {
+		if err := t.Flush(ctx); err != nil {
+			return err
+		}
+	}
+	if t.BeyondEarlyWarning() {
+		return ErrEarlyWarning
+	}
+	return nil
+}
+
+// streamCommitDue says whether a host streaming records without
+// filemarks should have them committed now: CommitBytes or CommitInterval
+// passed since the last commit, and the buffered bytes are at least a
+// quarter of what is committed. The second rule bounds the cost of the
+// next append (which streams the committed data again, see begin) to four
+// times the data written, whatever the size of the tape.
+func (t *Tape) streamCommitDue() bool {
+	due := t.pending >= t.opts.CommitBytes || t.opts.Now().Sub(t.lastCommit) >= t.opts.CommitInterval
+	return due && t.pending*4 >= t.committed.Bytes()
+}
+
+// WriteFilemarks writes n filemarks at the position and commits: a
+// filemark is the point where a host expects its data on the medium.
+// n == 0 only commits (a flush).
+func (t *Tape) WriteFilemarks(ctx context.Context, n uint64) error {
+	if n > 0 {
+		if err := t.prepareWrite(ctx, 0); err != nil {
+			return err
+		}
+		t.m.AppendFilemarks(n)
+		t.pos += n
+		t.pendingObjs += n
+	}
+	if err := t.Flush(ctx); err != nil {
+		return err
+	}
+	if n > 0 && t.BeyondEarlyWarning() {
+		return ErrEarlyWarning
+	}
+	return nil
+}
+
+// prepareWrite checks that size bytes may be written at the position and
+// opens a write session there.
+func (t *Tape) prepareWrite(ctx context.Context, size int64) error {
+	if t.opts.WriteProtected {
+		return ErrWriteProtected
+	}
+	if t.pos < t.m.Objects() {
+		if t.opts.WORM {
+			return ErrWORM
+		}
+		if t.w != nil { // cannot happen: motion commits first
+			if err := t.Flush(ctx); err != nil {
+				return err
+			}
+		}
+		t.m.Truncate(t.pos)
+	}
+	if t.m.Bytes()+size > t.opts.Capacity {
+		return ErrEndOfMedium
+	}
+	if t.w != nil {
+		return nil
+	}
+	return t.begin(ctx)
+}
+
+// begin opens a write session: a new version of the item that starts with
+// the kept prefix of the data stream. It is the one place that knows how
+// an append is made; when the engine can start an item from a prefix of
+// another's recipe, only this changes.
+func (t *Tape) begin(ctx context.Context) error {
+	ctx = context.WithoutCancel(ctx) // see Flush
+	prefix := t.m.Bytes()
+	w, err := t.eng.Create(ctx, t.store, t.name, chunkstore.WriteOptions{Replace: true})
+	if err != nil {
+		return err
+	}
+	if prefix > 0 {
+		r, err := t.reader(ctx)
+		if err != nil {
+			_ = w.Abort()
+			return err
+		}
+		n, err := w.ReadFrom(io.NewSectionReader(r, 0, prefix))
+		if err == nil && n != prefix {
+			err = fmt.Errorf("%w: %d bytes copied", io.ErrUnexpectedEOF, n)
+		}
+		if err != nil {
+			_ = w.Abort()
+			return fmt.Errorf("copy the kept %d bytes: %w", prefix, err)
+		}
+	}
+	t.w, t.pending, t.pendingObjs = w, 0, 0
+	return nil
+}
+
+// Flush commits the write session, if any: once it returns nil every
+// record and filemark written so far survives a crash.
+//
+// A commit is not cancelled with the command that caused it: records a
+// host was told are in the buffer stay there when the host aborts a
+// later command (a task abort, a lost connection), as in a real drive's
+// buffer, and reach the item.
+func (t *Tape) Flush(ctx context.Context) error {
+	ctx = context.WithoutCancel(ctx)
+	if t.w == nil {
+		if t.m.Objects() < t.committed.Objects() || t.m.Bytes() != t.committed.Bytes() {
+			// a truncation without a write (ERASE): commit it too
+			if err := t.begin(ctx); err != nil {
+				return err
+			}
+		} else {
+			return nil
+		}
+	}
+	if _, err := t.w.Write(t.m.trailer()); err != nil {
+		t.abort()
+		return err
+	}
+	if _, err := t.w.Commit(ctx); err != nil {
+		t.abort()
+		return err
+	}
+	t.w = nil
+	t.pending, t.pendingObjs = 0, 0
+	t.committed = t.m.Clone()
+	t.lastCommit = t.opts.Now()
+	t.closeReader()
+	return nil
+}
+
+// abort drops the write session: the tape is back to what was committed.
+func (t *Tape) abort() {
+	if t.w != nil {
+		_ = t.w.Abort()
+		t.w = nil
+	}
+	t.m = t.committed.Clone()
+	t.pos = min(t.pos, t.m.Objects())
+	t.pending, t.pendingObjs = 0, 0
+}
+
+// Close commits what was written and releases the cartridge (UNLOAD).
+func (t *Tape) Close(ctx context.Context) error {
+	err := t.Flush(ctx)
+	if err != nil {
+		t.abort()
+	}
+	t.closeReader()
+	return err
+}
+
+// Erase discards everything from the position on.
+func (t *Tape) Erase(ctx context.Context) error {
+	if t.opts.WriteProtected {
+		return ErrWriteProtected
+	}
+	if t.opts.WORM && t.pos < t.m.Objects() {
+		return ErrWORM
+	}
+	if err := t.Flush(ctx); err != nil {
+		return err
+	}
+	t.m.Truncate(t.pos)
+	return t.Flush(ctx)
+}
+
+func (t *Tape) reader(ctx context.Context) (*chunkstore.Reader, error) {
+	if t.r != nil {
+		return t.r, nil
+	}
+	r, err := t.eng.OpenItem(ctx, t.store, t.name)
+	if err != nil {
+		return nil, err
+	}
+	t.r, t.br, t.roff = r, bufio.NewReaderSize(r, 1<<20), 0
+	return r, nil
+}
+
+func (t *Tape) closeReader() {
+	if t.r != nil {
+		_ = t.r.Close()
+		t.r, t.br = nil, nil
+	}
+}
+
+// readAt fills p from the data stream at off, sequential reads going
+// through a read-ahead buffer.
+func (t *Tape) readAt(ctx context.Context, p []byte, off int64) error {
+	r, err := t.reader(ctx)
+	if err != nil {
+		return err
+	}
+	if off != t.roff {
+		if _, err := r.Seek(off, io.SeekStart); err != nil {
+			return err
+		}
+		t.br.Reset(r)
+		t.roff = off
+	}
+	n, err := io.ReadFull(t.br, p)
+	t.roff += int64(n)
+	return err
+}
+
+// Read reads the record at the position into p and moves past it. It
+// returns the record's full length, which may be more or less than
+// len(p); the drive reports the difference (ILI). At a filemark it moves
+// past it and returns ErrFilemark; at EOD, ErrEndOfData.
+func (t *Tape) Read(ctx context.Context, p []byte) (int, error) {
+	if err := t.Flush(ctx); err != nil {
+		return 0, err
+	}
+	fm, size, off, ok := t.m.Object(t.pos)
+	if !ok {
+		return 0, ErrEndOfData
+	}
+	t.pos++
+	if fm {
+		return 0, ErrFilemark
+	}
+	n := min(int(size), len(p))
+	if err := t.readAt(ctx, p[:n], off); err != nil {
+		t.pos--
+		if errors.Is(err, io.ErrUnexpectedEOF) || errors.Is(err, io.EOF) {
+			return 0, fmt.Errorf("%w: record %d beyond the item", ErrFormat, t.pos)
+		}
+		return 0, err
+	}
+	return int(size), nil
+}

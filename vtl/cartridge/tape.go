@@ -1,0 +1,173 @@
+package cartridge
+
+import (
+	"bufio"
+	"context"
+	"errors"
+	"fmt"
+	"hash/crc32"
+	"time"
+
+	"backstop/chunkstore"
+)
+
+// Engine is what a cartridge needs from the chunkstore engine.
+type Engine interface {
+	Create(ctx context.Context, store, name string, opts chunkstore.WriteOptions) (*chunkstore.Writer, error)
+	OpenItem(ctx context.Context, store, name string) (*chunkstore.Reader, error)
+	Stat(ctx context.Context, store, name string) (chunkstore.Item, error)
+}
+
+// Errors a tape operation reports; the drive turns them into sense data.
+var (
+	ErrFilemark       = errors.New("cartridge: filemark")
+	ErrEndOfData      = errors.New("cartridge: end of data")
+	ErrBeginning      = errors.New("cartridge: beginning of partition")
+	ErrEarlyWarning   = errors.New("cartridge: early warning") // the write happened
+	ErrEndOfMedium    = errors.New("cartridge: end of medium") // the write did not
+	ErrWriteProtected = errors.New("cartridge: write protected")
+	ErrWORM           = errors.New("cartridge: WORM cartridge: overwrite refused")
+)
+
+// Options qualify an open cartridge.
+type Options struct {
+	// Capacity is the native capacity in bytes of record data.
+	Capacity int64
+	// EarlyWarning is how many bytes before Capacity writes start to
+	// report early warning; 0 picks 1/64 of Capacity (at most 1 GiB).
+	EarlyWarning int64
+	// CommitBytes and CommitInterval bound how much acknowledged-but-
+	// buffered data a crash may lose while a host streams without
+	// filemarks: a write that crosses either commits. Zero means 1 GiB
+	// and 30 s.
+	CommitBytes    int64
+	CommitInterval time.Duration
+	WriteProtected bool
+	WORM           bool
+	Now            func() time.Time
+}
+
+func (o *Options) defaults() {
+	if o.EarlyWarning == 0 {
+		o.EarlyWarning = min(o.Capacity/64, 1<<30)
+	}
+	if o.CommitBytes == 0 {
+		o.CommitBytes = 1 << 30
+	}
+	if o.CommitInterval == 0 {
+		o.CommitInterval = 30 * time.Second
+	}
+	if o.Now == nil {
+		o.Now = time.Now
+	}
+}
+
+// Tape is a cartridge loaded in a drive: its record map, the position and
+// the open write session. It is not safe for concurrent use (the drive
+// serializes commands).
+type Tape struct {
+	eng         Engine
+	store, name string
+	opts        Options
+
+	m         *Map // current, pending writes included
+	committed *Map // what the item holds
+	pos       uint64
+
+	w           *chunkstore.Writer
+	pending     int64 // bytes written since the last commit
+	pendingObjs uint64
+	lastCommit  time.Time
+
+	r    *chunkstore.Reader
+	br   *bufio.Reader
+	roff int64
+}
+
+// Open loads cartridge name of store: a missing item is a blank tape.
+func Open(ctx context.Context, eng Engine, store, name string, opts Options) (*Tape, error) {
+	opts.defaults()
+	t := &Tape{eng: eng, store: store, name: name, opts: opts, m: &Map{}, lastCommit: opts.Now()}
+	_, err := eng.Stat(ctx, store, name)
+	switch {
+	case errors.Is(err, chunkstore.ErrNotFound):
+	case err != nil:
+		return nil, err
+	default:
+		if t.m, err = readMap(ctx, eng, store, name); err != nil {
+			return nil, err
+		}
+	}
+	t.committed = t.m.Clone()
+	return t, nil
+}
+
+// readMap reads the record map at the end of an item.
+func readMap(ctx context.Context, eng Engine, store, name string) (*Map, error) {
+	r, err := eng.OpenItem(ctx, store, name)
+	if err != nil {
+		return nil, err
+	}
+	defer r.Close()
+	size := r.Size()
+	if size < footerLen {
+		return nil, fmt.Errorf("%w: item %s is %d bytes", ErrFormat, name, size)
+	}
+	f := make([]byte, footerLen)
+	if _, err := r.ReadAt(f, size-footerLen); err != nil {
+		return nil, err
+	}
+	mapLen, dataLen, sum, err := parseFooter(f)
+	if err != nil {
+		return nil, err
+	}
+	if int64(mapLen)+dataLen+footerLen != size {
+		return nil, fmt.Errorf("%w: lengths do not add up", ErrFormat)
+	}
+	b := make([]byte, mapLen)
+	if _, err := r.ReadAt(b, dataLen); err != nil {
+		return nil, err
+	}
+	if crc32.Checksum(b, castagnoli) != sum {
+		return nil, fmt.Errorf("%w: checksum", ErrFormat)
+	}
+	m := &Map{}
+	if err := m.UnmarshalBinary(b); err != nil {
+		return nil, err
+	}
+	if m.Bytes() != dataLen {
+		return nil, fmt.Errorf("%w: map covers %d bytes, data is %d", ErrFormat, m.Bytes(), dataLen)
+	}
+	return m, nil
+}
+
+// Name is the cartridge's item name (its barcode).
+func (t *Tape) Name() string { return t.name }
+
+// Position is the logical object number: records and filemarks before
+// the head.
+func (t *Tape) Position() uint64 { return t.pos }
+
+// Map is the current record map, pending writes included.
+func (t *Tape) Map() *Map { return t.m }
+
+// Committed is the record map the item holds: what survives a crash.
+func (t *Tape) Committed() *Map { return t.committed }
+
+// Buffered is the number of objects and bytes written but not committed.
+func (t *Tape) Buffered() (objects uint64, bytes int64) { return t.pendingObjs, t.pending }
+
+// BeyondEarlyWarning reports whether the data written passed the early
+// warning point.
+func (t *Tape) BeyondEarlyWarning() bool {
+	return t.m.Bytes() > t.opts.Capacity-t.opts.EarlyWarning
+}
+
+// Remaining is the capacity left, in bytes.
+func (t *Tape) Remaining() int64 { return max(0, t.opts.Capacity-t.m.Bytes()) }
+
+// Options returns the cartridge's options.
+func (t *Tape) Options() Options { return t.opts }
+
+// SetProtection changes write protection (a library admin action).
+func (t *Tape) SetProtection(writeProtected bool) { t.opts.WriteProtected = writeProtected }
