@@ -58,6 +58,7 @@ func TestGCCrashChild(t *testing.T) {
 			k := r.IntN(len(live) - 1)
 			name := live[k]
 			live = append(live[:k], live[k+1:]...)
+			say("DELETING %s", name) // a kill from here on may leave it either way
 			if err := e.Delete(ctx, DefaultStore, name); err != nil && !errors.Is(err, ErrNotFound) {
 				t.Fatal(err)
 			}
@@ -102,6 +103,8 @@ func TestGCCrash(t *testing.T) {
 			var seed uint64
 			if _, err := fmt.Sscanf(l, "ACK %d", &seed); err == nil {
 				acked[seed] = true
+			} else if _, err := fmt.Sscanf(l, "DELETING %d", &seed); err == nil {
+				deleted[seed] = true
 			} else if _, err := fmt.Sscanf(l, "DEL %d", &seed); err == nil {
 				deleted[seed] = true
 			} else if len(l) > 5 && l[:5] == "GCERR" {
@@ -129,6 +132,12 @@ func TestGCCrash(t *testing.T) {
 		e := openTest(t, dir, testOptions())
 		for seed := range acked {
 			if deleted[seed] {
+				// Deleted, or being deleted when killed: gone, or whole.
+				if _, err := e.Stat(context.Background(), DefaultStore, fmt.Sprint(seed)); err == nil {
+					if got := get(t, e, DefaultStore, fmt.Sprint(seed)); !bytes.Equal(got, crashItem(seed)) {
+						t.Fatalf("run %d: item %d, being deleted, survived damaged", run, seed)
+					}
+				}
 				continue
 			}
 			if got := get(t, e, DefaultStore, fmt.Sprint(seed)); !bytes.Equal(got, crashItem(seed)) {
