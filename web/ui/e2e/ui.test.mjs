@@ -227,6 +227,9 @@ test('the Catalyst page shows the traffic and sets a store\'s client permissions
   assert.deepEqual(st.body.clients, ['admin', 'backup-server']);
   assert.equal(st.body.transfer, 'low');
   await shot('catalyst.png');
+  await page.click('nav a[data-nav=dashboard]');
+  await page.locator('[data-catalyst]').waitFor();
+  assert.match(await page.innerText('[data-catalyst]'), /Received on the wire/);
 });
 
 test('create an SMB share and see it listed beside the default one', {timeout: 60000}, async () => {

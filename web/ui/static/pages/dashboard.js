@@ -65,6 +65,20 @@ function trafficCard(st) {
     h('dt', {}, 'Duplicate chunks'), h('dd', {}, `${count(st.dup_chunks)}${dupTotal ? ` (${percent(st.dup_chunks / dupTotal)})` : ''}`)));
 }
 
+// catalystCard is the client-side dedup traffic since the appliance started.
+function catalystCard(cat) {
+  if (!cat || !cat.enabled) return null;
+  const saved = cat.logical_in > 0 ? Math.max(0, 1 - cat.bytes_in / cat.logical_in) : 0;
+  return card('Catalyst traffic', h('dl', {class: 'facts facts-wide', 'data-catalyst': ''},
+    h('dt', {}, 'Backups received'), h('dd', {}, `${count(cat.puts)} (${count(cat.puts_low)} low bandwidth)`),
+    h('dt', {}, 'Logical bytes'), h('dd', {'data-kpi': 'catalyst-logical', 'data-value': cat.logical_in}, bytes(cat.logical_in)),
+    h('dt', {}, 'Received on the wire'), h('dd', {'data-kpi': 'catalyst-wire', 'data-value': cat.bytes_in},
+      cat.logical_in > 0 ? `${bytes(cat.bytes_in)} (${percent(saved)} not sent)` : bytes(cat.bytes_in)),
+    h('dt', {}, 'Restores'), h('dd', {}, `${count(cat.gets)}, ${bytes(cat.bytes_out)} sent`),
+    h('dt', {}, 'Active streams'), h('dd', {}, count(cat.active_streams))),
+  {actions: h('a', {href: '/catalyst', class: 'link'}, 'Catalyst')});
+}
+
 function chartsRow(hist) {
   const samples = (hist && hist.samples) || [];
   const times = samples.map((x) => new Date(x.time));
@@ -111,6 +125,8 @@ export function render() {
     try { hist = await api.get('/status/history'); } catch { hist = null; }
     let hk = null;
     try { hk = await api.get('/housekeeping'); } catch { hk = null; }
+    let cat = null;
+    try { cat = await api.get('/catalyst'); } catch { cat = null; }
     try {
       const r = await latestEvents('system', 8, cursor);
       cursor = r.cursor;
@@ -119,7 +135,7 @@ export function render() {
     replace(status,
       h('div', {class: 'grid-3'}, capacityCard(st, hk), dedupCard(st), contentCard(st)),
       chartsRow(hist),
-      h('div', {class: 'grid-2'}, eventsCard(events), trafficCard(st)));
+      h('div', {class: 'grid-2'}, eventsCard(events), h('div', {class: 'stack'}, trafficCard(st), catalystCard(cat))));
     updated.textContent = `Updated ${dateTime(new Date())} · refreshes every ${REFRESH_MS / 1000} s`;
   };
   const poller = poll(refresh, REFRESH_MS);
