@@ -151,6 +151,24 @@ func BenchmarkIndexMemory(b *testing.B) {
 	b.ReportMetric(float64(open[1].filter)/float64(open[1].chunks), "filter-bytes/chunk")
 }
 
+// BenchmarkGCMemory measures housekeeping's peak RSS on a data directory
+// of a million chunks, half of them deleted, against the peak of merely
+// opening it and writing a little (the "open" phase of
+// BenchmarkIndexMemory): the difference is what housekeeping adds.
+func BenchmarkGCMemory(b *testing.B) {
+	if b.N > 1 {
+		b.Skip("one round is the measurement")
+	}
+	dir := b.TempDir()
+	in := memChild(b, "ingest", dir, 1_000_000)
+	open := memChild(b, "open", dir, 0)
+	gc := memChild(b, "gc", dir, 0)
+	b.ReportMetric(float64(in.chunks), "chunks")
+	b.ReportMetric(float64(open.hwm)/(1<<20), "open-peak-rss-MiB")
+	b.ReportMetric(float64(gc.hwm)/(1<<20), "gc-peak-rss-MiB")
+	b.ReportMetric(float64(gc.hwm-open.hwm)/float64(in.chunks), "gc-extra-bytes/chunk")
+}
+
 type memResult struct{ rss, hwm, anon, chunks, filter int64 }
 
 func memChild(b *testing.B, phase, dir string, chunks int64) memResult {
@@ -199,6 +217,25 @@ func TestMemChild(t *testing.T) {
 			}
 			chunks += it.Chunks
 		}
+	case "gc":
+		// Delete every other item, then reclaim.
+		items, err := e.List(context.Background(), DefaultStore, "")
+		if err != nil {
+			t.Fatal(err)
+		}
+		for i, it := range items {
+			chunks += it.Chunks
+			if i%2 == 0 {
+				if err := e.Delete(context.Background(), DefaultStore, it.Name); err != nil {
+					t.Fatal(err)
+				}
+			}
+		}
+		rep, err := e.GC(context.Background(), GCOptions{NoThrottle: true})
+		if err != nil {
+			t.Fatal(err)
+		}
+		fmt.Printf("GCREP %d %d %d\n", rep.StoredBytes, rep.Duration.Nanoseconds(), rep.ReclaimedBytes)
 	case "open":
 		w, err := e.Create(context.Background(), DefaultStore, "again", WriteOptions{})
 		if err != nil {

@@ -104,8 +104,17 @@ type Engine struct {
 	containers map[uint64]index.ContainerRec
 	usage      map[uint32]*storeUsage
 	writing    map[string]bool
+	writers    map[*Writer]struct{}
+	pins       map[uint64]int  // item id: readers open
+	dropLater  map[uint64]bool // item id: recipe to drop at the last unpin
 	streams    sync.WaitGroup
-	stats      counters
+	fence      gcFence
+	// maint is held by housekeeping or verify: one at a time.
+	maint sync.Mutex
+	// appendMu is held shared from a container's append to its index
+	// commit; housekeeping holds it to cut a volume's tail safely.
+	appendMu sync.RWMutex
+	stats    counters
 }
 
 type domain struct {
@@ -147,6 +156,9 @@ func Open(ctx context.Context, dir string, opts Options) (*Engine, error) {
 		containers: map[uint64]index.ContainerRec{},
 		usage:      map[uint32]*storeUsage{},
 		writing:    map[string]bool{},
+		writers:    map[*Writer]struct{}{},
+		pins:       map[uint64]int{},
+		dropLater:  map[uint64]bool{},
 	}
 	if err := e.open(ctx); err != nil {
 		e.release()

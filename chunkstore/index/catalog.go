@@ -255,16 +255,17 @@ func (d *DB) DropRecipe(id uint64) error {
 }
 
 // LiveRecipes calls fn for every chunk reference of every recipe that is
-// not marked deleted: committed items and items being written. Housekeeping
+// not marked deleted, or that keep says to keep anyway: committed items,
+// items being written, and deleted ones still being read. Housekeeping
 // marks from it.
-func (d *DB) LiveRecipes(fn func(container.Fingerprint)) error {
+func (d *DB) LiveRecipes(keep func(item uint64) bool, fn func(container.Fingerprint)) error {
 	_, deleted, err := d.Marked()
 	if err != nil {
 		return err
 	}
 	dead := make(map[uint64]bool, len(deleted))
 	for _, id := range deleted {
-		dead[id] = true
+		dead[id] = keep == nil || !keep(id)
 	}
 	var buf []RecipeEntry
 	return d.scan([]byte{pRecipe}, func(k, v []byte) error {

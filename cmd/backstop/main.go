@@ -27,7 +27,7 @@ Usage:
   backstop rm     [--data DIR] [--store S] NAME...   delete items
   backstop stats  [--data DIR] [--json]              logical and stored bytes, dedup ratio
   backstop verify [--data DIR] [--slice N]           read back and check every chunk (or 1/N)
-  backstop gc --dry-run [--data DIR]                 what deleting items made reclaimable
+  backstop gc     [--data DIR] [--dry-run]           reclaim the space of deleted items
   backstop version
 
 The data directory is --data, else $BACKSTOP_DATA, else ./backstop-data.
