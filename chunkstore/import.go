@@ -154,25 +154,12 @@ func (im *Importer) Append(entries []index.RecipeEntry) ([]int, error) {
 	return missing, nil
 }
 
-// appendEntry is the recipe half of Writer.add.
+// appendEntry is the recipe half of Writer.add; Writer.appendEntry keeps
+// housekeeping's fence informed.
 func (im *Importer) appendEntry(en index.RecipeEntry) error {
-	w := im.w
 	im.entries++
-	w.bytes.Add(int64(en.Len))
-	if len(w.seg) == 0 {
-		w.segOff = w.off
-		w.seg = make([]index.RecipeEntry, 0, index.SegmentLen)
-	}
-	w.seg = append(w.seg, en)
-	w.off += int64(en.Len)
-	if len(w.seg) == index.SegmentLen {
-		w.segs = append(w.segs, segment{w.segOff, w.seg})
-		w.seg = nil
-		if len(w.segs) >= 16 {
-			return w.queue(flushJob{segs: w.takeSegs()})
-		}
-	}
-	return nil
+	im.w.bytes.Add(int64(en.Len))
+	return im.w.appendEntry(en.FP, int(en.Len))
 }
 
 // Put supplies the bytes of chunk fp: data is raw chunk of raw bytes
@@ -369,8 +356,11 @@ func (w *Writer) abortIdle() {
 
 // lookupIn finds a chunk of domain dom. A chunk is only found in the
 // container of its own domain: another domain's chunk is not there.
+//
+// It is a dedup lookup: while housekeeping runs, a chunk found is in its
+// live set, since the caller may reference it.
 func (e *Engine) lookupIn(dom *domain, fp container.Fingerprint) (index.Loc, bool, error) {
-	loc, found, err := e.lookup(fp)
+	loc, found, err := e.dedupLookup(fp)
 	if err != nil || !found {
 		return index.Loc{}, false, err
 	}
