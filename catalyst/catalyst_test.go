@@ -363,12 +363,18 @@ func TestPermissions(t *testing.T) {
 		name string
 		err  error
 	}{
-		{"eve put", func() error { _, err := eve.Put(ctx, "secret", "y", bytes.NewReader(data), client.PutOptions{}); return err }()},
+		{"eve put", func() error {
+			_, err := eve.Put(ctx, "secret", "y", bytes.NewReader(data), client.PutOptions{})
+			return err
+		}()},
 		{"eve get", func() error { _, _, err := eve.Get(ctx, "secret", "x", io.Discard, 0, 0); return err }()},
 		{"eve ls", func() error { _, err := eve.List(ctx, "secret", chunkstore.ListOptions{}); return err }()},
 		{"eve rm", eve.Delete(ctx, "secret", "x")},
 		{"eve copy out", func() error { _, err := eve.Copy(ctx, "secret", "x", "default", "x", false); return err }()},
-		{"ro put", func() error { _, err := ro.Put(ctx, "secret", "y", bytes.NewReader(data), client.PutOptions{}); return err }()},
+		{"ro put", func() error {
+			_, err := ro.Put(ctx, "secret", "y", bytes.NewReader(data), client.PutOptions{})
+			return err
+		}()},
 		{"ro rm", ro.Delete(ctx, "secret", "x")},
 	}
 	for _, c := range checks {

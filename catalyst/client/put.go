@@ -127,17 +127,36 @@ type put struct {
 	stream catalystpb.Catalyst_PutClient
 	mu     sync.Mutex
 	err    error // the first failure
-	cancel context.CancelFunc
+	rerr   error // the first error of Recv: the server's reason
+	cancel context.CancelFunc // ends the stream
+	stop   context.CancelFunc // ends the goroutines of low
 }
 
-// fail records the first error and stops the put.
+// fail records the first error and stops the put. A failed Send needs
+// no cancel of the stream, which is broken already and whose Recv reports
+// the server's reason; anything else cancels it.
 func (p *put) fail(err error) {
 	p.mu.Lock()
 	if p.err == nil {
 		p.err = err
 	}
 	p.mu.Unlock()
-	p.cancel()
+	if p.stop != nil {
+		p.stop()
+	}
+	if !streamBroken(err) {
+		p.cancel()
+	}
+}
+
+// streamBroken reports an error of the stream itself (Send's io.EOF, or a
+// status), whose reason Recv reports: cancelling would hide it.
+func streamBroken(err error) bool {
+	if errors.Is(err, io.EOF) {
+		return true
+	}
+	_, ok := status.FromError(err)
+	return ok
 }
 
 func (p *put) failure() error {
@@ -157,6 +176,13 @@ func (p *put) recv() (*catalystpb.PutResponse, error) {
 	m, err := p.stream.Recv()
 	if err == io.EOF {
 		return nil, fmt.Errorf("%w: the server ended the put early", catalyst.ErrProtocol)
+	}
+	if err != nil {
+		p.mu.Lock()
+		if p.rerr == nil {
+			p.rerr = err
+		}
+		p.mu.Unlock()
 	}
 	return m, err
 }
@@ -207,6 +233,12 @@ func (p *put) run(ctx context.Context, name string, r io.Reader) error {
 // streamErr prefers the server's reason (the status Recv returns) over a
 // local send error.
 func (p *put) streamErr(err error) error {
+	p.mu.Lock()
+	rerr := p.rerr
+	p.mu.Unlock()
+	if rerr != nil {
+		return catalyst.FromStatus(rerr)
+	}
 	if perr := p.failure(); perr != nil && !errors.Is(perr, errStop) {
 		err = perr
 	}
@@ -262,6 +294,8 @@ func (b *batch) chunk(i int) []byte { return b.data[b.offs[i] : b.offs[i]+int(b.
 // and sends entries, this goroutine sends what each answer asks for, and
 // a sender owns the stream's send side.
 func (p *put) low(ctx context.Context, r io.Reader) error {
+	ctx, p.stop = context.WithCancel(ctx)
+	defer p.stop()
 	out := make(chan *catalystpb.PutRequest, 64)
 	pending := make(chan *batch, p.c.opts.Window)
 	free := make(chan *batch, p.c.opts.Window+2)
