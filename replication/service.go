@@ -66,6 +66,8 @@ type Service struct {
 	dirty   bool // replica figures changed since the last save
 	digests map[digestKey]string
 	runs    map[string]*run
+	// sessions: the source session writing each replica store.
+	sessions map[string]*session
 	// startedFlag: Start ran, new mappings start their loop at once.
 	startedFlag bool
 
@@ -104,7 +106,7 @@ func New(eng *chunkstore.Engine, opts Options) (*Service, error) {
 	if err := os.MkdirAll(filepath.Join(opts.Dir, "journal"), 0o700); err != nil {
 		return nil, fmt.Errorf("replication: %w", err)
 	}
-	s := &Service{eng: eng, opts: opts, log: opts.Logger, digests: map[digestKey]string{}, runs: map[string]*run{},
+	s := &Service{eng: eng, opts: opts, log: opts.Logger, digests: map[digestKey]string{}, runs: map[string]*run{}, sessions: map[string]*session{},
 		self: Fingerprint(opts.Certificate.Certificate[0])}
 	if err := loadJSON(filepath.Join(opts.Dir, "config.json"), &s.cfg); err != nil {
 		return nil, err

@@ -107,6 +107,8 @@ type session struct {
 	dig   *digester
 	ents  []index.RecipeEntry
 	out   []byte
+	conn  net.Conn
+	done  chan struct{} // closed when the session has ended
 }
 
 // serveConn runs the target side of one connection.
@@ -124,11 +126,17 @@ func (s *Service) serveConn(ctx context.Context, raw net.Conn) {
 	if len(certs) == 0 {
 		return
 	}
-	ss := &session{s: s, fc: newFrameConn(tc), peer: Fingerprint(certs[0].Raw)}
+	ss := &session{s: s, fc: newFrameConn(tc), peer: Fingerprint(certs[0].Raw), conn: raw, done: make(chan struct{})}
 	defer func() {
 		if ss.im != nil {
 			ss.im.Abort()
 		}
+		s.mu.Lock()
+		if s.sessions[ss.store] == ss {
+			delete(s.sessions, ss.store)
+		}
+		s.mu.Unlock()
+		close(ss.done)
 	}()
 	stop := context.AfterFunc(ctx, func() { raw.Close() })
 	defer stop()
@@ -200,6 +208,7 @@ func (ss *session) run(ctx context.Context) error {
 		return ss.fail(code, err)
 	}
 	ss.store = h.Store
+	ss.s.takeOver(ss)
 	if err := ss.ok(nil); err != nil {
 		return err
 	}
@@ -327,6 +336,21 @@ func isEngineErr(err error) bool {
 		}
 	}
 	return false
+}
+
+// takeOver makes ss the session of its store. A source runs one session
+// per mapping: an older one is a connection cut on the source's side that
+// this side has not noticed yet. It is closed, and its import aborted
+// (keeping the chunks it received), before ss goes on.
+func (s *Service) takeOver(ss *session) {
+	s.mu.Lock()
+	old := s.sessions[ss.store]
+	s.sessions[ss.store] = ss
+	s.mu.Unlock()
+	if old != nil {
+		old.conn.Close()
+		<-old.done
+	}
 }
 
 // received notes a committed item of a replica.

@@ -35,8 +35,10 @@ const protocolVersion = 1
 // bytes of chunk data plus one largest chunk.
 const maxFrame = 64 << 20
 
-// chunksFrame is the chunk data the source packs into one frame.
-const chunksFrame = 1 << 20
+// chunksFrame is the chunk data the source packs into one frame. The
+// target acts on whole frames, so a cut link loses at most one frame of
+// what it carried.
+const chunksFrame = 128 << 10
 
 // Error codes of an err frame.
 const (
