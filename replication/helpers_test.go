@@ -41,29 +41,33 @@ func engineOptions() chunkstore.Options {
 // so that a restarted node keeps its identity.
 func testCert(t testing.TB, dir string) tls.Certificate {
 	t.Helper()
+	c, err := loadOrMakeCert(dir)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return c
+}
+
+func loadOrMakeCert(dir string) (tls.Certificate, error) {
 	cp, kp := filepath.Join(dir, "cert.pem"), filepath.Join(dir, "key.pem")
 	if c, err := tls.LoadX509KeyPair(cp, kp); err == nil {
-		return c
+		return c, nil
 	}
 	key, err := ecdsa.GenerateKey(elliptic.P256(), rand.Reader)
 	if err != nil {
-		t.Fatal(err)
+		return tls.Certificate{}, err
 	}
 	tmpl := &x509.Certificate{SerialNumber: big.NewInt(time.Now().UnixNano()), Subject: pkix.Name{CommonName: "backstop test"},
 		NotBefore: time.Now().Add(-time.Hour), NotAfter: time.Now().Add(24 * time.Hour), DNSNames: []string{"localhost"}}
 	der, err := x509.CreateCertificate(rand.Reader, tmpl, tmpl, &key.PublicKey, key)
 	if err != nil {
-		t.Fatal(err)
+		return tls.Certificate{}, err
 	}
 	kder, _ := x509.MarshalECPrivateKey(key)
 	os.MkdirAll(dir, 0o700)
 	os.WriteFile(cp, pem.EncodeToMemory(&pem.Block{Type: "CERTIFICATE", Bytes: der}), 0o600)
 	os.WriteFile(kp, pem.EncodeToMemory(&pem.Block{Type: "EC PRIVATE KEY", Bytes: kder}), 0o600)
-	c, err := tls.LoadX509KeyPair(cp, kp)
-	if err != nil {
-		t.Fatal(err)
-	}
-	return c
+	return tls.LoadX509KeyPair(cp, kp)
 }
 
 // node is one appliance: engine, appliance state, replication service
@@ -248,7 +252,7 @@ type cutProxy struct {
 	cuts   atomic.Int64
 	bytes  atomic.Int64 // forwarded source to target
 	// onBytes, if set, is called with the running total of forwarded bytes.
-	onBytes func(int64)
+	onBytes atomic.Pointer[func(int64)]
 	wg      sync.WaitGroup
 }
 
@@ -311,8 +315,8 @@ func (p *cutProxy) serve(c net.Conn, limit int64) {
 				}
 				n += int64(k)
 				total := p.bytes.Add(int64(k))
-				if p.onBytes != nil {
-					p.onBytes(total)
+				if f := p.onBytes.Load(); f != nil {
+					(*f)(total)
 				}
 			}
 			if err != nil {
