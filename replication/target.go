@@ -1,7 +1,6 @@
 package replication
 
 import (
-	"bytes"
 	"context"
 	"crypto/tls"
 	"encoding/binary"
@@ -384,33 +383,17 @@ func (s *Service) openReplica(peer string, h hello) error {
 			rec = &s.cfg.Replicas[i]
 		}
 	}
-	info, err := s.eng.Store(h.Store)
-	switch {
-	case errors.Is(err, chunkstore.ErrNotFound):
-		sum := blake3.Sum256(h.DomainKey)
-		d, _, err := s.eng.ImportDomain("replica-"+hex.EncodeToString(sum[:6]), h.DomainKey, h.Chunker)
-		if err != nil {
-			return err
-		}
-		if _, err := s.eng.CreateStore(h.Store, d.Name); err != nil {
-			return err
-		}
-		if info, err = s.eng.SetReplica(h.Store, true); err != nil {
-			return err
-		}
-		s.opts.State.Record(appliance.Event{Kind: appliance.KindSystem, Level: appliance.LevelInfo, Action: "replication.replica.create",
-			Object: h.Store, Message: fmt.Sprintf("replica store %s created in domain %s for %s (store %s) of source %s", h.Store, d.Name, h.Source, h.SourceStore, short(peer))})
-	case err != nil:
-		return err
-	case !info.Replica:
-		return fmt.Errorf("store %q of the target is not a replica (an ordinary or promoted store): replication will not write it", h.Store)
+	_, existed := s.eng.Store(h.Store)
+	if err := replicaStore(s.eng, h.Store, h.DomainKey, h.Chunker); err != nil {
+		return fmt.Errorf("target: %w", err)
 	}
 	dom, err := s.eng.StoreDomain(h.Store)
 	if err != nil {
 		return err
 	}
-	if !bytes.Equal(dom.Key, h.DomainKey) || dom.Chunker != h.Chunker {
-		return fmt.Errorf("store %q of the target is in domain %s, not a replica domain of the source's domain %s", h.Store, dom.Name, h.DomainName)
+	if existed != nil {
+		s.opts.State.Record(appliance.Event{Kind: appliance.KindSystem, Level: appliance.LevelInfo, Action: "replication.replica.create",
+			Object: h.Store, Message: fmt.Sprintf("replica store %s created in domain %s for %s (store %s) of source %s", h.Store, dom.Name, h.Source, h.SourceStore, short(peer))})
 	}
 	if rec != nil && rec.SourceFingerprint != "" && rec.SourceFingerprint != peer {
 		return fmt.Errorf("store %q of the target is the replica of another source (%s)", h.Store, short(rec.SourceFingerprint))
