@@ -45,6 +45,7 @@ func (s *Server) newRegistry() *prometheus.Registry {
 		gauge("backstop_verify_progress_ratio", "How far the current or last verify is, 0 to 1.",
 			s.verify.progressRatio),
 		s.requests,
+		replicationCollector{s},
 		collectors.NewGoCollector(),
 		collectors.NewProcessCollector(collectors.ProcessCollectorOpts{}),
 	)

@@ -18,6 +18,7 @@ import (
 
 	"backstop/chunkstore"
 	"backstop/internal/appliance"
+	"backstop/replication"
 	"backstop/web/ui"
 )
 
@@ -107,6 +108,9 @@ type Options struct {
 	// SessionIdle and SessionMax bound a session's life: unused, and
 	// at most.
 	SessionIdle, SessionMax time.Duration
+	// Replication, when set, serves /api/v1/replication (nil: those
+	// routes answer 404).
+	Replication *replication.Service
 }
 
 // DefaultOptions are the settings backstop serve uses.
