@@ -11,7 +11,9 @@ import (
 	"path/filepath"
 	"time"
 
+	"backstop/chunkstore"
 	"backstop/internal/appliance"
+	"backstop/replication"
 	"backstop/web"
 )
 
@@ -22,6 +24,7 @@ func cmdServe(ctx context.Context, e *env, args []string) error {
 	cert := fs.String("tls-cert", "", "certificate (PEM) for the web server; default: self-signed, kept in DIR/tls")
 	key := fs.String("tls-key", "", "private key (PEM) for --tls-cert")
 	logLevel := fs.String("log-level", "info", "debug, info, warn or error")
+	replAddr := fs.String("replication", "", "address of the replication service, e.g. 0.0.0.0:9389 (empty: off)")
 	if _, err := e.parseArgs(fs, args, "Usage: backstop serve [--data DIR] [--web ADDR] [--tls-cert FILE --tls-key FILE] [--capacity SIZE]\n\nOn first start it creates the user admin with a random password, prints it once and\nwrites it to DIR/initial-admin-password, unless BACKSTOP_ADMIN_PASSWORD is set.", 0, 0, "takes no arguments"); err != nil {
 		return err
 	}
@@ -52,6 +55,16 @@ func cmdServe(ctx context.Context, e *env, args []string) error {
 	opts.Addr, opts.CertFile, opts.KeyFile = *webAddr, *cert, *key
 	opts.TLSDir = filepath.Join(eng.Dir(), "tls")
 	opts.Version, opts.Logger = version, log
+	var replInfo string
+	if *replAddr != "" {
+		rsvc, addr, err := startReplication(ctx, eng, state, log, *replAddr, *cert, *key)
+		if err != nil {
+			return err
+		}
+		defer rsvc.Close()
+		opts.Replication = rsvc
+		replInfo = fmt.Sprintf("  replication: %s (certificate sha256 %s)\n", addr, rsvc.Identity().Fingerprint)
+	}
 	srv, err := web.New(eng, state, opts)
 	if err != nil {
 		return err
@@ -66,6 +79,7 @@ func cmdServe(ctx context.Context, e *env, args []string) error {
 	for _, u := range urls(srv.Addr()) {
 		fmt.Fprintf(e.stdout, "  web UI and REST API: %s\n", u)
 	}
+	fmt.Fprint(e.stdout, replInfo)
 	fmt.Fprintln(e.stdout, "  the data directory is held: backstop put/get/ls on it refuse until this stops (Ctrl-C or SIGTERM)")
 	state.Record(appliance.Event{Kind: appliance.KindSystem, Action: "appliance.start", Message: "backstop " + version + " started"})
 
@@ -78,6 +92,33 @@ func cmdServe(ctx context.Context, e *env, args []string) error {
 	}
 	state.Record(appliance.Event{Kind: appliance.KindSystem, Action: "appliance.stop", Message: "backstop stopped"})
 	return nil
+}
+
+// startReplication runs the replication service on addr with the
+// appliance's certificate.
+func startReplication(ctx context.Context, eng *chunkstore.Engine, state *appliance.State, log *slog.Logger, addr, cert, key string) (*replication.Service, string, error) {
+	c, err := web.Certificate(cert, key, filepath.Join(eng.Dir(), "tls"))
+	if err != nil {
+		return nil, "", err
+	}
+	ro := replication.DefaultOptions()
+	ro.Dir, ro.Certificate, ro.State, ro.Logger = filepath.Join(eng.Dir(), "replication"), c, state, log
+	svc, err := replication.New(eng, ro)
+	if err != nil {
+		return nil, "", err
+	}
+	ln, err := net.Listen("tcp", addr)
+	if err != nil {
+		svc.Close()
+		return nil, "", fmt.Errorf("replication: listen %s: %w", addr, err)
+	}
+	go func() {
+		if err := svc.Serve(ctx, ln); err != nil {
+			log.Error("replication service stopped", "err", err)
+		}
+	}()
+	svc.Start()
+	return svc, ln.Addr().String(), nil
 }
 
 // firstAdmin creates the admin user of a new appliance.
