@@ -11,7 +11,7 @@ GO        ?= go
 BENCH_DIR ?= /tmp/backstop-bench
 VERSION   ?= $(shell git describe --always --dirty 2>/dev/null || echo dev)
 
-.PHONY: all build test vet fuzz bench bench-go bench-e2e bench-synthetic clean
+.PHONY: all build test vet fuzz bench bench-go bench-e2e bench-synthetic bench-repl test-repl clean
 
 all: build
 
@@ -27,6 +27,7 @@ test: vet
 	$(GO) test -count=1 -run 'TestCrash$$|TestLargeStream' ./chunkstore/
 	$(MAKE) --no-print-directory fuzz FUZZTIME=5s
 	web/ui/e2e/run.sh
+	$(MAKE) --no-print-directory test-repl
 
 # Every on-disk format parser under the fuzzer for FUZZTIME each (seed
 # corpora in the packages' testdata/fuzz/). make fuzz FUZZTIME=10m to dig.
@@ -39,7 +40,7 @@ fuzz:
 		$(GO) test -run '^$$' -fuzz "^$${t%%:*}$$" -fuzztime $(FUZZTIME) $${t#*:} || exit 1; \
 	done
 
-bench: bench-go bench-e2e bench-synthetic
+bench: bench-go bench-e2e bench-synthetic bench-repl
 	@echo "results in $(RESULTS_DIR)/"
 
 RESULTS_DIR ?= bench-results
@@ -62,6 +63,18 @@ bench-e2e: build
 bench-synthetic: build
 	mkdir -p $(RESULTS_DIR)
 	RESULTS=$(CURDIR)/$(RESULTS_DIR)/synthetic.md BACKSTOP=$(CURDIR)/backstop scripts/bench-synthetic.sh
+
+# Replication between two `backstop serve` processes on loopback: both
+# backups of a small data set replicate and read back byte-identical.
+test-repl: build
+	CHECK=1 SIZE=32M BACKSTOP=$(CURDIR)/backstop scripts/bench-repl.sh /tmp/backstop-test-repl
+
+# Replication throughput and wire bytes per logical byte of two nearly
+# equal backups, beside rsync of a restic repository (installs rsync).
+bench-repl: build
+	mkdir -p $(RESULTS_DIR)
+	$(GO) test -run '^$$' -bench Replicate -benchtime 1x -count 3 ./replication/ | tee $(RESULTS_DIR)/replication-go.txt
+	RESULTS=$(CURDIR)/$(RESULTS_DIR)/replication.md BACKSTOP=$(CURDIR)/backstop scripts/bench-repl.sh
 
 clean:
 	rm -f backstop
