@@ -11,7 +11,7 @@ GO        ?= go
 BENCH_DIR ?= /tmp/backstop-bench
 VERSION   ?= $(shell git describe --always --dirty 2>/dev/null || echo dev)
 
-.PHONY: all build test vet fuzz bench bench-go bench-e2e bench-synthetic bench-repl test-repl clean
+.PHONY: all build test vet fuzz bench bench-go bench-e2e bench-synthetic bench-catalyst test-catalyst bench-repl test-repl clean
 
 all: build
 
@@ -40,7 +40,7 @@ fuzz:
 		$(GO) test -run '^$$' -fuzz "^$${t%%:*}$$" -fuzztime $(FUZZTIME) $${t#*:} || exit 1; \
 	done
 
-bench: bench-go bench-e2e bench-synthetic bench-repl
+bench: bench-go bench-e2e bench-synthetic bench-catalyst bench-repl
 	@echo "results in $(RESULTS_DIR)/"
 
 RESULTS_DIR ?= bench-results
@@ -64,6 +64,16 @@ bench-synthetic: build
 	mkdir -p $(RESULTS_DIR)
 	RESULTS=$(CURDIR)/$(RESULTS_DIR)/synthetic.md BACKSTOP=$(CURDIR)/backstop scripts/bench-synthetic.sh
 
+# Catalyst: put/get MiB/s in both modes over loopback TLS, wire bytes of a
+# backup differing by 1%, and the CLI end to end against restic.
+bench-catalyst: build
+	mkdir -p $(RESULTS_DIR)
+	RESULTS=$(CURDIR)/$(RESULTS_DIR)/catalyst.md BACKSTOP=$(CURDIR)/backstop scripts/bench-catalyst.sh
+
+# The Catalyst tests alone (make test runs them within ./...).
+test-catalyst:
+	$(GO) test -race -count=1 ./catalyst/... ./chunkstore/ -run 'Import|Copy|Immutab|Catalyst|RoundTrip|Second|Lying|Permission|Cut|Concurrent'
+	$(GO) test -count=1 -run 'TestCatalystCLI' ./cmd/backstop/
 # Replication between two `backstop serve` processes on loopback: both
 # backups of a small data set replicate and read back byte-identical.
 test-repl: build

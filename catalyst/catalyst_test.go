@@ -40,11 +40,16 @@ type fixture struct {
 
 func setup(t testing.TB) *fixture {
 	t.Helper()
-	dir := t.TempDir()
 	opts := chunkstore.DefaultOptions()
 	opts.ContainerSize = 1 << 20
 	opts.Chunker = chunker.Params{Algorithm: chunker.Gear, Min: 4 << 10, Avg: 16 << 10, Max: 64 << 10}
 	opts.Workers = 2
+	return setupWith(t, opts)
+}
+
+func setupWith(t testing.TB, opts chunkstore.Options) *fixture {
+	t.Helper()
+	dir := t.TempDir()
 	eng, err := chunkstore.Open(context.Background(), filepath.Join(dir, "data"), opts)
 	if err != nil {
 		t.Fatal(err)
@@ -81,7 +86,7 @@ func (f *fixture) client(t testing.TB, user, addr string) *client.Client {
 	if addr == "" {
 		addr = f.addr
 	}
-	c, err := client.Dial(client.Options{Addr: addr, User: user, Password: password, CAFile: f.ca, Batch: 64, Window: 4})
+	c, err := client.Dial(client.Options{Addr: addr, User: user, Password: password, CAFile: f.ca, Batch: benchBatch, Window: benchWindow})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -139,7 +144,7 @@ func TestRoundTripBothModes(t *testing.T) {
 		t.Fatal(err)
 	}
 	c := f.client(t, "op", "")
-	data := testData(1, 6<<20)
+	data := testData(1, 3<<20)
 	for _, tc := range []struct{ store, mode string }{{"default", chunkstore.TransferLow}, {"fast", chunkstore.TransferHigh}} {
 		t.Run(tc.mode, func(t *testing.T) {
 			res := putBytes(t, c, tc.store, "a", data, client.PutOptions{Meta: map[string]string{"job": tc.mode}})
@@ -235,11 +240,11 @@ func newChunkBytes(t testing.TB, st *client.Store, old, data []byte) (int64, int
 func TestSecondBackupSendsOnlyChanges(t *testing.T) {
 	f := setup(t)
 	c := f.client(t, "op", "")
-	data := testData(2, 8<<20)
+	data := testData(2, 4<<20)
 	first := putBytes(t, c, "default", "mon", data, client.PutOptions{})
 	changed := append([]byte(nil), data...)
 	r := rand.New(rand.NewPCG(3, 3))
-	for k := 0; k < 20; k++ { // 20 edits of 4 KiB: 1% of the data
+	for k := 0; k < 10; k++ { // 10 edits of 4 KiB: 1% of the data
 		off := r.IntN(len(changed) - 4096)
 		for i := off; i < off+4096; i++ {
 			changed[i] = byte(r.Uint32())
@@ -492,8 +497,8 @@ func cutProxy(t *testing.T, addr string, limit int64) (string, *atomic.Int64) {
 func TestCutConnectionThenRetryResumes(t *testing.T) {
 	f := setup(t)
 	ctx := context.Background()
-	data := testData(8, 16<<20)
-	proxy, passed := cutProxy(t, f.addr, 6<<20)
+	data := testData(8, 8<<20)
+	proxy, passed := cutProxy(t, f.addr, 3<<20)
 	cut := f.client(t, "op", proxy)
 	res, err := cut.Put(ctx, "default", "big", bytes.NewReader(data), client.PutOptions{})
 	if err == nil {
@@ -527,7 +532,7 @@ func TestCutConnectionThenRetryResumes(t *testing.T) {
 
 func TestConcurrentPutsOfTheSameData(t *testing.T) {
 	f := setup(t)
-	data := testData(9, 4<<20)
+	data := testData(9, 2<<20)
 	const n = 4
 	var wg sync.WaitGroup
 	errs := make([]error, n)
@@ -562,3 +567,6 @@ func TestConcurrentPutsOfTheSameData(t *testing.T) {
 		t.Fatalf("%d concurrent puts of the same data stored %d bytes; one copy is %d", n, s.StoredBytes, one)
 	}
 }
+
+// Client pipeline settings of the tests' clients.
+var benchBatch, benchWindow = 64, 4

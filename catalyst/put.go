@@ -4,6 +4,8 @@ import (
 	"errors"
 	"fmt"
 	"io"
+	"runtime"
+	"sync"
 
 	"google.golang.org/protobuf/proto"
 
@@ -86,18 +88,64 @@ func (s *Server) put(stream catalystpb.Catalyst_PutServer) error {
 	return p.low(info.Name, begin.GetName(), opts)
 }
 
+// checkJob is a received chunk being checked by a worker.
+type checkJob struct {
+	fp    container.Fingerprint
+	chunk *catalystpb.Chunk
+	res   chunkstore.Checked
+	done  chan struct{}
+}
+
+// Chunk checks run on checkWorkers goroutines per stream; at most
+// checkAhead received chunks wait to be added.
+const checkAhead = 32
+
+var checkWorkers = min(runtime.GOMAXPROCS(0), 4)
+
 func (p *putState) low(store, name string, opts chunkstore.WriteOptions) error {
 	ctx := p.stream.Context()
 	im, err := p.s.eng.Import(ctx, store, name, opts)
 	if err != nil {
 		return err
 	}
+	// Chunks are decoded and hashed by workers while this goroutine goes
+	// on receiving; it alone calls the importer, in stream order.
+	jobs := make(chan *checkJob, checkAhead/2)
+	var workers sync.WaitGroup
+	for range checkWorkers {
+		workers.Add(1)
+		go func() {
+			defer workers.Done()
+			for j := range jobs {
+				c := j.chunk
+				j.res = im.Check(j.fp, container.Codec(c.GetCodec()), c.GetData(), int(c.GetRawLen()))
+				close(j.done)
+			}
+		}()
+	}
 	committed := false
 	defer func() {
+		close(jobs)
+		workers.Wait()
 		if !committed {
 			im.Abort()
 		}
 	}()
+	var pending []*checkJob
+	// settle adds checked chunks in order until at most n wait.
+	settle := func(n int) error {
+		for len(pending) > n {
+			j := pending[0]
+			<-j.done
+			pending = pending[1:]
+			if err := im.PutChecked(j.res); err != nil {
+				return err
+			}
+			p.chunks++
+			p.s.t.chunks.Add(1)
+		}
+		return nil
+	}
 	if err := p.send(&catalystpb.PutResponse{Msg: &catalystpb.PutResponse_Ready{Ready: &catalystpb.PutReady{Transfer: catalystpb.Transfer_TRANSFER_LOW}}}); err != nil {
 		return err
 	}
@@ -109,6 +157,9 @@ func (p *putState) low(store, name string, opts chunkstore.WriteOptions) error {
 		}
 		switch m := req.Msg.(type) {
 		case *catalystpb.PutRequest_Entries:
+			if err := settle(0); err != nil {
+				return err
+			}
 			if entries, err = decodeEntries(m.Entries, entries[:0]); err != nil {
 				return err
 			}
@@ -125,18 +176,20 @@ func (p *putState) low(store, name string, opts chunkstore.WriteOptions) error {
 				return err
 			}
 		case *catalystpb.PutRequest_Chunk:
-			c := m.Chunk
-			var fp container.Fingerprint
-			if len(c.GetFp()) != len(fp) {
-				return fmt.Errorf("%w: fingerprint of %d bytes", ErrProtocol, len(c.GetFp()))
+			j := &checkJob{chunk: m.Chunk, done: make(chan struct{})}
+			if len(m.Chunk.GetFp()) != len(j.fp) {
+				return fmt.Errorf("%w: fingerprint of %d bytes", ErrProtocol, len(m.Chunk.GetFp()))
 			}
-			copy(fp[:], c.GetFp())
-			if err := im.Put(fp, container.Codec(c.GetCodec()), c.GetData(), int(c.GetRawLen())); err != nil {
+			copy(j.fp[:], m.Chunk.GetFp())
+			jobs <- j
+			pending = append(pending, j)
+			if err := settle(checkAhead); err != nil {
 				return err
 			}
-			p.chunks++
-			p.s.t.chunks.Add(1)
 		case *catalystpb.PutRequest_Commit:
+			if err := settle(0); err != nil {
+				return err
+			}
 			if got := im.Progress().Bytes; got != m.Commit.GetSize() {
 				return fmt.Errorf("%w: the recipe holds %d bytes, commit says %d", chunkstore.ErrInvalid, got, m.Commit.GetSize())
 			}

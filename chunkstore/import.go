@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"sync"
 	"time"
 
 	"github.com/zeebo/blake3"
@@ -47,11 +48,8 @@ var (
 // every later call returns the error, and Abort drops the chunks not yet
 // flushed. An Importer is not safe for concurrent use.
 type Importer struct {
-	w    *Writer
-	comp *container.Compressor
-	h    *blake3.Hasher
-	dbuf []byte
-	cbuf []byte
+	w     *Writer
+	tools sync.Pool // of *checkTools
 
 	have    map[container.Fingerprint]uint32 // supplied in this import: raw length
 	owed    map[container.Fingerprint]uint32 // named by the recipe, still to supply
@@ -73,14 +71,17 @@ func (e *Engine) Import(ctx context.Context, store, name string, opts WriteOptio
 	if err != nil {
 		return nil, err
 	}
-	comp, err := container.NewCompressor(e.codec)
-	if err != nil {
+	if _, err := container.NewCompressor(e.codec); err != nil {
 		w.abortIdle()
 		return nil, fmt.Errorf("chunkstore: %w", err)
 	}
-	h, _ := blake3.NewKeyed(w.dom.Key)
-	return &Importer{w: w, comp: comp, h: h,
-		have: map[container.Fingerprint]uint32{}, owed: map[container.Fingerprint]uint32{}}, nil
+	im := &Importer{w: w, have: map[container.Fingerprint]uint32{}, owed: map[container.Fingerprint]uint32{}}
+	im.tools.New = func() any {
+		h, _ := blake3.NewKeyed(w.dom.Key)
+		comp, _ := container.NewCompressor(e.codec) // checked above
+		return &checkTools{h: h, comp: comp}
+	}
+	return im, nil
 }
 
 // Stats are the import's figures so far.
@@ -164,35 +165,89 @@ func (im *Importer) appendEntry(en index.RecipeEntry) error {
 
 // Put supplies the bytes of chunk fp: data is raw chunk of raw bytes
 // compressed with codec (container.Raw for none). A chunk the domain
-// already holds is checked and then dropped.
+// already holds is checked and then dropped. Put is Check then PutChecked.
 func (im *Importer) Put(fp container.Fingerprint, codec container.Codec, data []byte, raw int) error {
 	if im.err != nil {
 		return im.err
 	}
+	return im.PutChecked(im.Check(fp, codec, data, raw))
+}
+
+// Checked is a chunk that Check decoded and hashed: whether it matched its
+// fingerprint, and the bytes to store. Only Check makes one.
+type Checked struct {
+	fp     container.Fingerprint
+	codec  container.Codec
+	stored []byte
+	raw    int
+	err    error
+}
+
+// Err is nil when the chunk matched its fingerprint.
+func (c Checked) Err() error { return c.err }
+
+// Check decodes data and recomputes the keyed fingerprint, without
+// changing the import: it is safe to call from several goroutines at once
+// (to check chunks in parallel), while PutChecked takes the results one at
+// a time. data must not change until PutChecked returns.
+func (im *Importer) Check(fp container.Fingerprint, codec container.Codec, data []byte, raw int) Checked {
 	w := im.w
+	c := Checked{fp: fp, codec: codec, stored: data, raw: raw}
 	if raw <= 0 || raw > w.dom.Chunker.Max {
-		return im.fail(fmt.Errorf("%w: chunk of %d bytes (domain chunks are 1 to %d)", ErrInvalid, raw, w.dom.Chunker.Max))
+		c.err = fmt.Errorf("%w: chunk of %d bytes (domain chunks are 1 to %d)", ErrInvalid, raw, w.dom.Chunker.Max)
+		return c
 	}
 	if codec > container.Zstd {
-		return im.fail(fmt.Errorf("%w: unknown codec %d", ErrInvalid, codec))
+		c.err = fmt.Errorf("%w: unknown codec %d", ErrInvalid, codec)
+		return c
 	}
-	if cap(im.dbuf) < raw {
-		im.dbuf = make([]byte, raw)
+	t := im.tools.Get().(*checkTools)
+	defer im.tools.Put(t)
+	if cap(t.dbuf) < raw {
+		t.dbuf = make([]byte, raw)
 	}
-	plain, err := w.e.dec.Decompress(im.dbuf[:raw], data, codec, raw)
+	plain, err := w.e.dec.Decompress(t.dbuf[:raw], data, codec, raw)
 	if err == nil && len(plain) != raw {
 		err = fmt.Errorf("%d bytes, not %d", len(plain), raw)
 	}
 	if err != nil {
-		return im.fail(fmt.Errorf("%w: chunk %s does not decode as %s: %v", ErrFingerprint, fp, codec, err))
+		c.err = fmt.Errorf("%w: chunk %s does not decode as %s: %v", ErrFingerprint, fp, codec, err)
+		return c
 	}
 	var sum container.Fingerprint
-	im.h.Reset()
-	im.h.Write(plain)
-	im.h.Sum(sum[:0])
+	t.h.Reset()
+	t.h.Write(plain)
+	t.h.Sum(sum[:0])
 	if sum != fp {
-		return im.fail(fmt.Errorf("%w: the data sent as chunk %s hashes to %s", ErrFingerprint, fp, sum))
+		c.err = fmt.Errorf("%w: the data sent as chunk %s hashes to %s", ErrFingerprint, fp, sum)
+		return c
 	}
+	if codec == container.Raw && t.comp != nil {
+		stored, sc := t.comp.Compress(nil, plain)
+		if sc != container.Raw {
+			c.stored, c.codec = stored, sc
+		}
+	}
+	return c
+}
+
+// checkTools are one Check's hasher, compressor and buffer.
+type checkTools struct {
+	h    *blake3.Hasher
+	comp *container.Compressor
+	dbuf []byte
+}
+
+// PutChecked adds a chunk Check passed; one Check failed fails the import.
+func (im *Importer) PutChecked(c Checked) error {
+	if im.err != nil {
+		return im.err
+	}
+	if c.err != nil {
+		return im.fail(c.err)
+	}
+	w := im.w
+	fp, raw := c.fp, c.raw
 	if n, ok := im.owed[fp]; ok && n != uint32(raw) {
 		return im.fail(fmt.Errorf("%w: chunk %s is %d bytes, the recipe says %d", ErrFingerprint, fp, raw, n))
 	}
@@ -206,20 +261,13 @@ func (im *Importer) Put(fp container.Fingerprint, codec container.Codec, data []
 	} else if found {
 		return nil
 	}
-	stored := data
-	if codec == container.Raw {
-		stored, codec = im.comp.Compress(im.cbuf, plain)
-		if codec != container.Raw {
-			im.cbuf = stored[:0]
-		}
-	}
 	if carrier := w.e.inflight.claim(fp, w.flight); carrier != nil {
 		if carrier.owner != w {
-			w.borrowed[carrier] = append(w.borrowed[carrier], borrowed{fp: fp, stored: append([]byte(nil), stored...), raw: raw, codec: codec})
+			w.borrowed[carrier] = append(w.borrowed[carrier], borrowed{fp: fp, stored: append([]byte(nil), c.stored...), raw: raw, codec: c.codec})
 		}
 		return nil
 	}
-	w.keep(fp, stored, raw, codec)
+	w.keep(fp, c.stored, raw, c.codec)
 	if w.builder.Full() {
 		if err := w.seal(); err != nil {
 			return im.fail(err)

@@ -69,8 +69,8 @@ func translate(err error) *apiError {
 	case errors.Is(err, chunkstore.ErrInvalid), errors.Is(err, appliance.ErrInvalid):
 		return errorf(http.StatusBadRequest, codeInvalid, "%s", clean(err))
 	case errors.Is(err, chunkstore.ErrExists), errors.Is(err, appliance.ErrExists),
-		errors.Is(err, chunkstore.ErrNotEmpty), errors.Is(err, chunkstore.ErrBusy), errors.Is(err, chunkstore.ErrReadOnly),
-		errors.Is(err, appliance.ErrLastAdmin):
+		errors.Is(err, chunkstore.ErrNotEmpty), errors.Is(err, chunkstore.ErrBusy),
+		errors.Is(err, chunkstore.ErrImmutable), errors.Is(err, chunkstore.ErrReadOnly), errors.Is(err, appliance.ErrLastAdmin):
 		return errorf(http.StatusConflict, codeConflict, "%s", clean(err))
 	case errors.Is(err, appliance.ErrBadCredentials):
 		return errorf(http.StatusUnauthorized, codeUnauthenticated, "wrong user name or password")

@@ -49,6 +49,7 @@ func (s *Server) newRegistry() *prometheus.Registry {
 		collectors.NewGoCollector(),
 		collectors.NewProcessCollector(collectors.ProcessCollectorOpts{}),
 	)
+	reg.MustRegister(s.catalystMetrics()...)
 	return reg
 }
 

@@ -57,6 +57,8 @@ func (s *Server) routes() *gin.Engine {
 	operator.POST("/stores", s.createStore)
 	authed.GET("/stores/:name", s.checkStoreName, s.getStore)
 	admin.DELETE("/stores/:name", s.checkStoreName, s.deleteStore)
+	admin.PUT("/stores/:name/options", s.checkStoreName, s.setStoreOptions)
+	authed.GET("/catalyst", s.getCatalyst)
 	authed.GET("/stores/:name/items", s.checkStoreName, s.listItems)
 	authed.GET("/stores/:name/items/*item", s.checkStoreName, s.getItem)
 	operator.DELETE("/stores/:name/items/*item", s.checkStoreName, s.deleteItem)

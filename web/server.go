@@ -17,6 +17,8 @@ import (
 	"github.com/prometheus/client_golang/prometheus"
 
 	"backstop/chunkstore"
+	"backstop/chunkstore/chunker"
+	"backstop/chunkstore/index"
 	"backstop/internal/appliance"
 	"backstop/replication"
 	"backstop/web/ui"
@@ -33,6 +35,8 @@ type storeAdmin interface {
 	Stores() []chunkstore.StoreInfo
 	CreateStore(name, domain string) (chunkstore.StoreInfo, error)
 	DeleteStore(name string) error
+	SetStoreOptions(name string, o chunkstore.StoreOptions) (chunkstore.StoreInfo, error)
+	CreateDomain(name string, params chunker.Params) (index.Domain, error)
 }
 
 // itemAdmin reads and deletes items.
@@ -108,6 +112,9 @@ type Options struct {
 	// SessionIdle and SessionMax bound a session's life: unused, and
 	// at most.
 	SessionIdle, SessionMax time.Duration
+	// Catalyst, if set, is the Catalyst service whose traffic the status,
+	// the dashboard and /metrics show.
+	Catalyst CatalystTraffic
 	// Replication, when set, serves /api/v1/replication (nil: those
 	// routes answer 404).
 	Replication *replication.Service

@@ -126,8 +126,8 @@ type put struct {
 
 	stream catalystpb.Catalyst_PutClient
 	mu     sync.Mutex
-	err    error // the first failure
-	rerr   error // the first error of Recv: the server's reason
+	err    error              // the first failure
+	rerr   error              // the first error of Recv: the server's reason
 	cancel context.CancelFunc // ends the stream
 	stop   context.CancelFunc // ends the goroutines of low
 }
@@ -152,7 +152,7 @@ func (p *put) fail(err error) {
 // streamBroken reports an error of the stream itself (Send's io.EOF, or a
 // status), whose reason Recv reports: cancelling would hide it.
 func streamBroken(err error) bool {
-	if errors.Is(err, io.EOF) {
+	if errors.Is(err, io.EOF) || errors.Is(err, errStop) {
 		return true
 	}
 	_, ok := status.FromError(err)
@@ -276,6 +276,31 @@ func (p *put) high(r io.Reader) error {
 		}
 	}
 	return p.send(&catalystpb.PutRequest{Msg: &catalystpb.PutRequest_Commit{Commit: &catalystpb.PutCommit{Size: n}}})
+}
+
+// compress makes the Chunk messages of entries idx of b, in parallel.
+func (p *put) compress(b *batch, idx []uint32, comps []*container.Compressor) []*catalystpb.Chunk {
+	out := make([]*catalystpb.Chunk, len(idx))
+	workers := min(len(comps), len(idx))
+	var wg sync.WaitGroup
+	for w := range workers {
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			for k := w; k < len(idx); k += workers {
+				i := idx[k]
+				raw := b.chunk(int(i))
+				stored, codec := comps[w].Compress(nil, raw)
+				if codec == container.Raw {
+					stored = append([]byte(nil), raw...)
+				}
+				out[k] = &catalystpb.Chunk{Fp: append([]byte(nil), b.fps[32*i:32*i+32]...), Codec: catalystpb.Codec(codec),
+					RawLen: uint32(len(raw)), Data: stored}
+			}
+		}()
+	}
+	wg.Wait()
+	return out
 }
 
 // batch is one Entries message's chunks, kept until the server says
@@ -415,11 +440,14 @@ func (p *put) fingerprint(b *batch) {
 }
 
 // answer reads the server's missing answers, in order, and queues the
-// chunks they ask for; then the commit.
+// chunks they ask for, compressed in parallel; then the commit.
 func (p *put) answer(ctx context.Context, out chan<- *catalystpb.PutRequest, pending <-chan *batch, free chan<- *batch) error {
-	comp, err := container.NewCompressor(p.c.opts.Codec)
-	if err != nil {
-		return err
+	comps := make([]*container.Compressor, p.c.opts.Workers)
+	for i := range comps {
+		var err error
+		if comps[i], err = container.NewCompressor(p.c.opts.Codec); err != nil {
+			return err
+		}
 	}
 	for b := range pending {
 		m, err := p.recv()
@@ -430,17 +458,13 @@ func (p *put) answer(ctx context.Context, out chan<- *catalystpb.PutRequest, pen
 		if miss == nil || miss.GetSeq() != b.seq {
 			return fmt.Errorf("%w: expected the answer to entries %d", catalyst.ErrProtocol, b.seq)
 		}
-		for _, i := range miss.GetIndex() {
+		idx := miss.GetIndex()
+		for _, i := range idx {
 			if int(i) >= len(b.lens) {
 				return fmt.Errorf("%w: answer names entry %d of %d", catalyst.ErrProtocol, i, len(b.lens))
 			}
-			raw := b.chunk(int(i))
-			stored, codec := comp.Compress(nil, raw)
-			if codec == container.Raw {
-				stored = append([]byte(nil), raw...)
-			}
-			c := &catalystpb.Chunk{Fp: b.fps[32*i : 32*i+32 : 32*i+32], Codec: catalystpb.Codec(codec), RawLen: uint32(len(raw)), Data: stored}
-			c.Fp = append([]byte(nil), c.Fp...)
+		}
+		for _, c := range p.compress(b, idx, comps) {
 			select {
 			case out <- &catalystpb.PutRequest{Msg: &catalystpb.PutRequest_Chunk{Chunk: c}}:
 			case <-ctx.Done():

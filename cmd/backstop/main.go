@@ -32,6 +32,10 @@ Usage:
   backstop domain export|import|store [--data DIR] NAME ARG   share a dedup domain key
   backstop version
 
+put, get, ls, rm and stats also work over the network with --server HOST:PORT in place of
+--data (Catalyst client-side dedup; --store, --user or $BACKSTOP_USER, $BACKSTOP_PASSWORD,
+--ca FILE or --insecure).
+
 The data directory is --data, else $BACKSTOP_DATA, else ./backstop-data.
 The commands other than serve open the data directory themselves and refuse
 while a running server holds it. Run "backstop COMMAND --help" for its flags.

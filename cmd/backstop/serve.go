@@ -11,6 +11,7 @@ import (
 	"path/filepath"
 	"time"
 
+	"backstop/catalyst"
 	"backstop/chunkstore"
 	"backstop/internal/appliance"
 	"backstop/replication"
@@ -24,6 +25,7 @@ func cmdServe(ctx context.Context, e *env, args []string) error {
 	cert := fs.String("tls-cert", "", "certificate (PEM) for the web server; default: self-signed, kept in DIR/tls")
 	key := fs.String("tls-key", "", "private key (PEM) for --tls-cert")
 	logLevel := fs.String("log-level", "info", "debug, info, warn or error")
+	catalystAddr := fs.String("catalyst", catalyst.DefaultAddr, `address of the Catalyst client-side dedup service (TLS, same certificate); "off" disables it`)
 	replAddr := fs.String("replication", "", "address of the replication service, e.g. 0.0.0.0:9389 (empty: off)")
 	if _, err := e.parseArgs(fs, args, "Usage: backstop serve [--data DIR] [--web ADDR] [--tls-cert FILE --tls-key FILE] [--capacity SIZE]\n\nOn first start it creates the user admin with a random password, prints it once and\nwrites it to DIR/initial-admin-password, unless BACKSTOP_ADMIN_PASSWORD is set.", 0, 0, "takes no arguments"); err != nil {
 		return err
@@ -51,10 +53,30 @@ func cmdServe(ctx context.Context, e *env, args []string) error {
 		return err
 	}
 
+	var cat *catalyst.Server
+	if *catalystAddr != "off" && *catalystAddr != "" {
+		certificate, err := web.Certificate(*cert, *key, filepath.Join(eng.Dir(), "tls"))
+		if err != nil {
+			return err
+		}
+		cat = catalyst.New(eng, state, catalyst.Options{Addr: *catalystAddr, Certificate: &certificate, Logger: log, Audit: state})
+		if err := cat.Start(ctx); err != nil {
+			return err
+		}
+		defer func() {
+			shut, cancel := context.WithTimeout(context.Background(), 10*time.Second)
+			defer cancel()
+			cat.Shutdown(shut)
+		}()
+	}
+
 	opts := web.DefaultOptions()
 	opts.Addr, opts.CertFile, opts.KeyFile = *webAddr, *cert, *key
 	opts.TLSDir = filepath.Join(eng.Dir(), "tls")
 	opts.Version, opts.Logger = version, log
+	if cat != nil {
+		opts.Catalyst = cat
+	}
 	var replInfo string
 	if *replAddr != "" {
 		rsvc, addr, err := startReplication(ctx, eng, state, log, *replAddr, *cert, *key)
@@ -78,6 +100,9 @@ func cmdServe(ctx context.Context, e *env, args []string) error {
 		st.Items, human(st.LogicalBytes), human(st.StoredBytes), st.DedupRatio, human(st.CapacityBytes))
 	for _, u := range urls(srv.Addr()) {
 		fmt.Fprintf(e.stdout, "  web UI and REST API: %s\n", u)
+	}
+	if cat != nil {
+		fmt.Fprintf(e.stdout, "  catalyst (client-side dedup, TLS): %s\n", cat.Addr())
 	}
 	fmt.Fprint(e.stdout, replInfo)
 	fmt.Fprintln(e.stdout, "  the data directory is held: backstop put/get/ls on it refuse until this stops (Ctrl-C or SIGTERM)")

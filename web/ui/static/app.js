@@ -10,11 +10,13 @@ import * as users from './pages/users.js';
 import * as jobs from './pages/jobs.js';
 import * as events from './pages/events.js';
 import * as settings from './pages/settings.js';
+import * as catalyst from './pages/catalyst.js';
 import * as replication from './pages/replication.js';
 
 const NAV = [
   {id: 'dashboard', path: '/', label: 'Dashboard'},
   {id: 'stores', path: '/stores', label: 'Stores'},
+  {id: 'catalyst', path: '/catalyst', label: 'Catalyst'},
   {id: 'replication', path: '/replication', label: 'Replication'},
   {id: 'users', path: '/users', label: 'Users'},
   {id: 'jobs', path: '/jobs', label: 'Jobs'},
@@ -26,6 +28,7 @@ const ROUTES = [
   {re: /^\/$/, nav: 'dashboard', page: dashboard, title: 'Dashboard'},
   {re: /^\/stores\/?$/, nav: 'stores', page: stores, title: 'Stores'},
   {re: /^\/stores\/([^/]+)\/?$/, nav: 'stores', page: store, title: 'Store'},
+  {re: /^\/catalyst\/?$/, nav: 'catalyst', page: catalyst, title: 'Catalyst'},
   {re: /^\/replication\/?$/, nav: 'replication', page: replication, title: 'Replication'},
   {re: /^\/users\/?$/, nav: 'users', page: users, title: 'Users'},
   {re: /^\/jobs\/?$/, nav: 'jobs', page: jobs, title: 'Jobs'},
