@@ -11,7 +11,7 @@ GO        ?= go
 BENCH_DIR ?= /tmp/backstop-bench
 VERSION   ?= $(shell git describe --always --dirty 2>/dev/null || echo dev)
 
-.PHONY: all build test vet fuzz bench bench-go bench-e2e bench-synthetic bench-catalyst test-catalyst bench-repl test-repl clean
+.PHONY: all build test test-hk vet fuzz bench bench-go bench-e2e bench-synthetic bench-catalyst test-catalyst bench-repl test-repl clean
 
 all: build
 
@@ -24,10 +24,15 @@ vet:
 
 test: vet
 	$(GO) test -race -short -count=1 ./...
-	$(GO) test -count=1 -run 'TestCrash$$|TestLargeStream' ./chunkstore/
+	$(GO) test -count=1 -run 'TestCrash$$|TestGCCrash$$|TestLargeStream' ./chunkstore/
 	$(MAKE) --no-print-directory fuzz FUZZTIME=5s
 	web/ui/e2e/run.sh
 	$(MAKE) --no-print-directory test-repl
+
+# Housekeeping and verify in the appliance (REST API, job runner, automatic
+# runs, settings); make test runs the same tests within ./... and the e2e.
+test-hk:
+	$(GO) test -race -count=1 -run 'Housekeeping|Verify|Settings|Items|Metrics|OpenAPI' ./web/ ./internal/appliance/
 
 # Every on-disk format parser under the fuzzer for FUZZTIME each (seed
 # corpora in the packages' testdata/fuzz/). make fuzz FUZZTIME=10m to dig.
@@ -50,8 +55,9 @@ RESULTS_DIR ?= bench-results
 bench-go:
 	mkdir -p $(RESULTS_DIR)
 	$(GO) test -run '^$$' -bench . -count 5 ./chunkstore/chunker/ | tee $(RESULTS_DIR)/chunker.txt
-	$(GO) test -run '^$$' -bench 'Ingest|Restore' -benchtime 3x -count 3 ./chunkstore/ | tee $(RESULTS_DIR)/engine.txt
-	$(GO) test -run '^$$' -bench IndexMemory -benchtime 1x ./chunkstore/ | tee $(RESULTS_DIR)/memory.txt
+	$(GO) test -run '^$$' -bench 'Ingest$$|Restore' -benchtime 3x -count 3 ./chunkstore/ | tee $(RESULTS_DIR)/engine.txt
+	$(GO) test -run '^$$' -bench 'GC$$|Verify|IngestDuringGC' -benchtime 3x -count 3 ./chunkstore/ | tee $(RESULTS_DIR)/housekeeping.txt
+	$(GO) test -run '^$$' -bench 'IndexMemory|GCMemory|GCThreshold' -benchtime 1x ./chunkstore/ | tee $(RESULTS_DIR)/memory.txt
 
 # Real data against restic and borg (installs them, fetches the data set).
 bench-e2e: build

@@ -64,8 +64,13 @@ type GCReport struct {
 }
 
 // gcBatch bounds the stored bytes one sweep batch reads before it
-// commits; it bounds the memory and the work a crash throws away.
-const gcBatch = 64 << 20
+// commits, and gcBatchChunks the chunks it touches: they bound the memory,
+// the work a crash throws away, and the size of the index transaction
+// (badger refuses one much beyond ~15% of a memtable).
+const (
+	gcBatch       = 64 << 20
+	gcBatchChunks = 16 << 10
+)
 
 // GC reclaims the space of chunks no live recipe uses: it marks every
 // chunk that recipes reference, then drops the containers with nothing
@@ -106,7 +111,7 @@ func (e *Engine) GC(ctx context.Context, opts GCOptions) (GCReport, error) {
 	}); err != nil {
 		return rep, e.translate(err)
 	}
-	plan, cands, err := e.plan(ctx, live, opts.Threshold)
+	plan, cands, err := e.plan(ctx, live, opts.Threshold, opts.Wait)
 	rep.GCPlan = plan
 	if err != nil {
 		return rep, err
@@ -124,9 +129,10 @@ func (e *Engine) GC(ctx context.Context, opts GCOptions) (GCReport, error) {
 		if err := ctx.Err(); err != nil {
 			return e.finishGC(rep, start), err
 		}
-		n, size := 0, int64(0)
-		for n < len(cands) && (n == 0 || size+cands[n].Size <= gcBatch) {
+		n, size, chunks := 0, int64(0), 0
+		for n < len(cands) && (n == 0 || (size+cands[n].Size <= gcBatch && chunks+int(cands[n].Count) <= gcBatchChunks)) {
 			size += cands[n].Size
+			chunks += int(cands[n].Count)
 			n++
 		}
 		t0 := time.Now()
@@ -175,7 +181,10 @@ func (e *Engine) busyProbe() func() bool {
 // plan sweeps the container footers against the live set: the figures of
 // PlanGC and the containers to rewrite or drop, in id order (the order
 // they were written, which copying forward keeps).
-func (e *Engine) plan(ctx context.Context, live *index.Filter, threshold float64) (GCPlan, []index.ContainerRec, error) {
+//
+// wait, if set, is called every planWait containers (a pause or a blackout
+// window holds there).
+func (e *Engine) plan(ctx context.Context, live *index.Filter, threshold float64, wait func(context.Context) error) (GCPlan, []index.ContainerRec, error) {
 	plan := GCPlan{MarkBytes: live.Bytes()}
 	e.mu.RLock()
 	recs := make([]index.ContainerRec, 0, len(e.containers))
@@ -187,9 +196,14 @@ func (e *Engine) plan(ctx context.Context, live *index.Filter, threshold float64
 	// Containers with nothing live come first: dropping them needs no
 	// space, which matters most when the disk is full.
 	var empty, cands []index.ContainerRec
-	for _, rec := range recs {
+	for i, rec := range recs {
 		if err := ctx.Err(); err != nil {
 			return plan, nil, err
+		}
+		if wait != nil && i%planWait == planWait-1 {
+			if err := wait(ctx); err != nil {
+				return plan, nil, err
+			}
 		}
 		entries, err := e.readFooter(rec.ID)
 		if err != nil {
@@ -225,6 +239,10 @@ func (e *Engine) plan(ctx context.Context, live *index.Filter, threshold float64
 	}
 	return plan, append(empty, cands...), nil
 }
+
+// planWait is how many containers' footers the plan reads between calls
+// of GCOptions.Wait.
+const planWait = 256
 
 // sweeper copies live chunks forward and drops containers, a batch at a
 // time.

@@ -45,7 +45,7 @@ func (e *Engine) PlanGC(ctx context.Context, threshold float64) (GCPlan, error) 
 	if err != nil {
 		return GCPlan{}, e.translate(err)
 	}
-	plan, _, err := e.plan(ctx, live, threshold)
+	plan, _, err := e.plan(ctx, live, threshold, nil)
 	return plan, err
 }
 

@@ -69,6 +69,13 @@ func (s *Server) routes() *gin.Engine {
 		operator.POST("/verify/"+action, s.controlVerify(action))
 	}
 
+	authed.GET("/housekeeping", s.getHousekeeping)
+	authed.GET("/housekeeping/plan", s.getHousekeepingPlan)
+	operator.POST("/housekeeping", s.startHousekeeping)
+	for _, action := range []string{"pause", "resume", "cancel"} {
+		operator.POST("/housekeeping/"+action, s.controlHousekeeping(action))
+	}
+
 	authed.GET("/settings", s.getSettings)
 	admin.PUT("/settings", s.putSettings)
 	authed.GET("/events", s.listEvents)

@@ -49,7 +49,8 @@
 //	    "blackout": [                         // housekeeping and verify do not run
 //	      {"days": [1, 2, 3, 4, 5], "start": "08:00", "end": "18:00"},
 //	      {"days": [], "start": "22:00", "end": "02:00"}
-//	    ]
+//	    ],
+//	    "housekeeping": {"auto": true, "interval_minutes": 60}
 //	  }
 //	}
 //
@@ -58,7 +59,11 @@
 // base64. A blackout window's days are 0 (Sunday) to 6 (Saturday), empty
 // for every day, and name the day on which the window starts; start and end
 // are "HH:MM" in the appliance's local time, end may be "24:00", and an end
-// before the start runs past midnight into the next day.
+// before the start runs past midnight into the next day. housekeeping is
+// automatic space reclamation: when auto is on, a dry run every
+// interval_minutes (1 to 10080) and a run if it finds space to reclaim. A
+// file without it, or with both fields zero, means the defaults: on, every
+// 60 minutes.
 //
 // events.jsonl is the event log, one JSON object per line, appended and
 // fsynced per event:
