@@ -27,7 +27,7 @@ func TestReplicate(t *testing.T) {
 	ctx := context.Background()
 	a := newNode(t, t.TempDir(), engineOptions())
 	b := newNode(t, t.TempDir(), engineOptions())
-	base := testData(1, 8<<20)
+	base := testData(1, 6<<20)
 	a.put("default", "mon", base)
 	a.put("default", "small", testData(2, 100))
 	a.put("default", "other", testData(3, 3<<20))
@@ -51,7 +51,7 @@ func TestReplicate(t *testing.T) {
 	t.Logf("first copy: %d logical, %d stored, %d wire bytes (%.3f wire/logical)", st.LogicalBytes, stored, st.WireBytes, st.WireRatio)
 
 	// Second backup: 1% changed.
-	tue := a.put("default", "tue", mutate(base, 9, 8, 10<<10))
+	tue := a.put("default", "tue", mutate(base, 9, 6, 10<<10))
 	before := st.WireBytes
 	if st := wireOf(t, a, "m"); st.ItemsPending != 1 || st.BytesPending != tue.Size {
 		t.Fatalf("pending before the second pass: %+v", st)
@@ -274,7 +274,7 @@ func TestFanIn(t *testing.T) {
 	if _, err := b.eng.CreateStore("site-b", "shared"); err != nil {
 		t.Fatal(err)
 	}
-	data := testData(6, 8<<20)
+	data := testData(6, 6<<20)
 	a.put("default", "img", data)
 	b.put("site-b", "img", mutate(data, 3, 4, 16<<10))
 	a.mapTo(tg, "a", "default", "from-a", "")

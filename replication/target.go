@@ -9,12 +9,15 @@ import (
 	"errors"
 	"fmt"
 	"net"
+	"runtime"
 	"sort"
+	"sync"
 	"time"
 
 	"github.com/zeebo/blake3"
 
 	"backstop/chunkstore"
+	"backstop/chunkstore/container"
 	"backstop/chunkstore/index"
 	"backstop/internal/appliance"
 )
@@ -285,7 +288,7 @@ func (ss *session) handle(ctx context.Context, typ byte, body []byte) error {
 		}
 		// A failed Put fails the importer: the next recipe or commit
 		// answers with the error.
-		err := eachChunk(body, ss.im.Put)
+		err := ss.putChunks(body)
 		if err != nil && !isEngineErr(err) {
 			return ss.fail(codeInvalid, err)
 		}
@@ -325,6 +328,45 @@ func (ss *session) handle(ctx context.Context, typ byte, body []byte) error {
 		return ss.ok(nil)
 	}
 	return ss.fail(codeInvalid, fmt.Errorf("unexpected frame type %d", typ))
+}
+
+// putChunks checks the chunks of a frame in parallel (decompress and
+// fingerprint), then adds them in order.
+func (ss *session) putChunks(body []byte) error {
+	type job struct {
+		fp    container.Fingerprint
+		codec container.Codec
+		data  []byte
+		raw   int
+		res   chunkstore.Checked
+	}
+	var jobs []job
+	err := eachChunk(body, func(fp container.Fingerprint, codec container.Codec, data []byte, raw int) error {
+		jobs = append(jobs, job{fp: fp, codec: codec, data: data, raw: raw})
+		return nil
+	})
+	if err != nil {
+		return err
+	}
+	workers := min(runtime.GOMAXPROCS(0), len(jobs))
+	var wg sync.WaitGroup
+	for w := 0; w < workers; w++ {
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			for i := w; i < len(jobs); i += workers {
+				j := &jobs[i]
+				j.res = ss.im.Check(j.fp, j.codec, j.data, j.raw)
+			}
+		}()
+	}
+	wg.Wait()
+	for i := range jobs {
+		if err := ss.im.PutChecked(jobs[i].res); err != nil {
+			return err
+		}
+	}
+	return nil
 }
 
 func isEngineErr(err error) bool {
