@@ -19,6 +19,13 @@ import (
 // TestMain doubles as the target appliance of TestKillTarget, run as a
 // process of its own so that it can be killed with SIGKILL.
 func TestMain(m *testing.M) {
+	if dir := os.Getenv("BACKSTOP_REPL_SOURCE"); dir != "" {
+		if err := runSource(dir); err != nil {
+			fmt.Fprintln(os.Stderr, "source:", err)
+			os.Exit(1)
+		}
+		os.Exit(0)
+	}
 	if dir := os.Getenv("BACKSTOP_REPL_TARGET"); dir != "" {
 		if err := runTarget(dir, os.Getenv("BACKSTOP_REPL_TRUST")); err != nil {
 			fmt.Fprintln(os.Stderr, "target:", err)
@@ -66,6 +73,31 @@ func runTarget(dir, trust string) error {
 		return err
 	}
 	return svc.Serve(context.Background(), ln)
+}
+
+// runSource runs the mappings of the appliance in dir until killed.
+func runSource(dir string) error {
+	eng, err := chunkstore.Open(context.Background(), filepath.Join(dir, "data"), engineOptions())
+	if err != nil {
+		return err
+	}
+	st, err := appliance.Open(filepath.Join(dir, "appliance"), appliance.Options{})
+	if err != nil {
+		return err
+	}
+	cert, err := loadOrMakeCert(filepath.Join(dir, "tls"))
+	if err != nil {
+		return err
+	}
+	o := DefaultOptions()
+	o.Dir, o.Certificate, o.State = filepath.Join(dir, "replication"), cert, st
+	o.Poll, o.RetryMin, o.RetryMax = 20*time.Millisecond, 10*time.Millisecond, 100*time.Millisecond
+	svc, err := New(eng, o)
+	if err != nil {
+		return err
+	}
+	svc.Start()
+	select {}
 }
 
 type targetProc struct {
@@ -161,4 +193,60 @@ func TestKillTarget(t *testing.T) {
 	if err != nil || len(rep.Damage) > 0 {
 		t.Fatalf("verify of the target: %v %+v", err, rep.Damage)
 	}
+}
+
+// TestKillSource kills the source process with SIGKILL in the middle of a
+// transfer; restarted, it resumes from its journal and the target's
+// listing, and the target ends with every item intact.
+func TestKillSource(t *testing.T) {
+	ctx := context.Background()
+	adir := t.TempDir()
+	a := newNode(t, adir, engineOptions())
+	b := newNode(t, t.TempDir(), engineOptions())
+	var stored int64
+	for i := range 4 {
+		stored += a.put("default", fmt.Sprintf("item-%d", i), testData(uint64(i+80), 2<<20)).NewBytes
+	}
+	p := newCutProxy(t, b.addr, 0, 0, 1)
+	a.mapTo(b, "m", "default", "copy", p.addr())
+	a.close() // the child process takes the data directory over
+
+	start := func() *exec.Cmd {
+		cmd := exec.Command(os.Args[0], "-test.run=^$")
+		cmd.Env = append(os.Environ(), "BACKSTOP_REPL_SOURCE="+adir)
+		cmd.Stderr = os.Stderr
+		if err := cmd.Start(); err != nil {
+			t.Fatal(err)
+		}
+		t.Cleanup(func() { cmd.Process.Kill(); cmd.Wait() })
+		return cmd
+	}
+	src := start()
+	killed := make(chan struct{})
+	var once sync.Once
+	onBytes := func(total int64) {
+		if total >= stored/2 {
+			once.Do(func() { src.Process.Kill(); close(killed) })
+		}
+	}
+	p.onBytes.Store(&onBytes)
+	<-killed
+	src.Wait()
+	p.onBytes.Store(nil)
+	before := p.bytes.Load()
+	if items := mustList(t, b.eng, "copy"); len(items) == 4 {
+		t.Fatal("the source was killed after the end of the transfer")
+	}
+	src = start()
+	waitFor(t, "the restarted source to catch up", func() bool { return len(mustList(t, b.eng, "copy")) == 4 })
+	src.Process.Kill()
+	src.Wait()
+	t.Logf("killed after %d bytes of %d stored; %d after the restart", before, stored, p.bytes.Load()-before)
+
+	eng, err := chunkstore.Open(ctx, filepath.Join(adir, "data"), engineOptions())
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer eng.Close()
+	sameItems(t, eng, "default", b.eng, "copy")
 }

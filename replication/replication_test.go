@@ -298,3 +298,22 @@ func TestFanIn(t *testing.T) {
 		t.Fatalf("replicas of a shared key in domains %s and %s", ra.Domain, rb.Domain)
 	}
 }
+
+// TestFanOut: one store to two targets, each complete.
+func TestFanOut(t *testing.T) {
+	ctx := context.Background()
+	a := newNode(t, t.TempDir(), engineOptions())
+	b := newNode(t, t.TempDir(), engineOptions())
+	c := newNode(t, t.TempDir(), engineOptions())
+	a.put("default", "x", testData(71, 2<<20))
+	a.put("default", "y", testData(72, 1<<20))
+	a.mapTo(b, "to-b", "default", "copy", "")
+	a.mapTo(c, "to-c", "default", "copy", "")
+	for _, m := range []string{"to-b", "to-c"} {
+		if err := a.svc.Sync(ctx, m); err != nil {
+			t.Fatal(err)
+		}
+	}
+	sameItems(t, a.eng, "default", b.eng, "copy")
+	sameItems(t, a.eng, "default", c.eng, "copy")
+}
