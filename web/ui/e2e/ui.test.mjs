@@ -339,7 +339,7 @@ test('replication: pair, map, replicate, promote; the dashboard tile', {timeout:
   assert.match(await row.innerText(), /caught up/);
   const rep = page.locator('tr[data-replica=e2e-copy]');
   await rep.waitFor();
-  assert.match(await rep.innerText(), /read-only/);
+  assert.match(await rep.innerText(), /read-only/i);
   const {body: copy} = await api('/stores/e2e-copy');
   assert.equal(copy.items, src.items);
   assert.equal(copy.logical_bytes, src.logical_bytes);
