@@ -83,7 +83,7 @@ test-catalyst:
 # Replication between two `backstop serve` processes on loopback: both
 # backups of a small data set replicate and read back byte-identical.
 test-repl: build
-	CHECK=1 SIZE=32M BACKSTOP=$(CURDIR)/backstop scripts/bench-repl.sh /tmp/backstop-test-repl
+	CHECK=1 SIZE=16M BACKSTOP=$(CURDIR)/backstop scripts/bench-repl.sh /tmp/backstop-test-repl
 
 # Replication throughput and wire bytes per logical byte of two nearly
 # equal backups, beside rsync of a restic repository (installs rsync).

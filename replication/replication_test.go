@@ -154,10 +154,10 @@ func TestCutLink(t *testing.T) {
 	ctx := context.Background()
 	a := newNode(t, t.TempDir(), engineOptions())
 	b := newNode(t, t.TempDir(), engineOptions())
-	for i := range 6 {
+	for i := range 4 {
 		a.put("default", fmt.Sprintf("item-%d", i), testData(uint64(i+10), 2<<20))
 	}
-	p := newCutProxy(t, b.addr, 2<<10, 1<<20, 42)
+	p := newCutProxy(t, b.addr, 2<<10, 640<<10, 42)
 	a.mapTo(b, "m", "default", "copy", p.addr())
 	var fails int
 	for pass := 0; ; pass++ {
