@@ -149,7 +149,7 @@ func (s *Service) Start() {
 
 func (s *Service) startLoop(name string) {
 	r := s.runs[name]
-	if r.looping {
+	if r.looping || s.ctx.Err() != nil {
 		return
 	}
 	r.looping = true
@@ -166,6 +166,8 @@ func (s *Service) Serve(ctx context.Context, ln net.Listener) error {
 	defer stop()
 	stop2 := context.AfterFunc(s.ctx, func() { ln.Close() })
 	defer stop2()
+	// Sessions count in s.wg: Close waits for them (their imports end
+	// before the engine closes).
 	var conns sync.WaitGroup
 	defer conns.Wait()
 	for {
@@ -176,17 +178,32 @@ func (s *Service) Serve(ctx context.Context, ln net.Listener) error {
 			}
 			return fmt.Errorf("replication: accept: %w", err)
 		}
+		s.mu.Lock()
+		if s.ctx.Err() != nil { // Close has begun
+			s.mu.Unlock()
+			c.Close()
+			return nil
+		}
 		conns.Add(1)
+		s.wg.Add(1)
+		s.mu.Unlock()
 		go func() {
+			defer s.wg.Done()
 			defer conns.Done()
-			s.serveConn(s.ctx, c)
+			sctx, cancel := context.WithCancel(s.ctx)
+			stop := context.AfterFunc(ctx, cancel)
+			s.serveConn(sctx, c)
+			stop()
+			cancel()
 		}()
 	}
 }
 
 // Close stops the loops and the sessions, and saves the figures.
 func (s *Service) Close() error {
+	s.mu.Lock()
 	s.cancel()
+	s.mu.Unlock()
 	s.wg.Wait()
 	s.mu.Lock()
 	defer s.mu.Unlock()
