@@ -117,8 +117,9 @@ func New(eng Engine, users Users, opts Options) *Server {
 		// item name) within a minute.
 		grpc.KeepaliveParams(keepalive.ServerParameters{Time: 30 * time.Second, Timeout: 20 * time.Second}),
 		grpc.KeepaliveEnforcementPolicy(keepalive.EnforcementPolicy{MinTime: 10 * time.Second, PermitWithoutStream: true}),
-		grpc.InitialWindowSize(1 << 20),
-		grpc.InitialConnWindowSize(4 << 20),
+		// Flow control windows are left to gRPC's BDP estimator, which
+		// grows them to the link's bandwidth-delay product (up to 16 MiB):
+		// a fixed window would cap a stream at window/RTT on a WAN.
 	}
 	if opts.Certificate != nil {
 		cfg := &tls.Config{Certificates: []tls.Certificate{*opts.Certificate}, MinVersion: tls.VersionTLS12}

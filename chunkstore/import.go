@@ -51,10 +51,14 @@ type Importer struct {
 	w     *Writer
 	tools sync.Pool // of *checkTools
 
-	have    map[container.Fingerprint]uint32 // supplied in this import: raw length
-	owed    map[container.Fingerprint]uint32 // named by the recipe, still to supply
-	entries int64
-	err     error
+	// have are chunks supplied in this import and not yet in the index
+	// (in a container still being filled or flushed, or borrowed), with
+	// their raw length; owed are chunks the recipe names, still to supply.
+	have, owed map[container.Fingerprint]uint32
+	sealed     []*flight // our containers on their way to the index
+	entries    int64
+	puts       int
+	err        error
 }
 
 // ImportStats count an import's traffic.
@@ -62,6 +66,9 @@ type ImportStats struct {
 	Entries int64 // recipe entries so far
 	Owed    int   // chunks the recipe names that are still to supply
 	Put     int   // chunks supplied
+	// Held is how many supplied chunks the import tracks itself because
+	// they are not in the index yet: its memory is about 60 bytes each.
+	Held int
 }
 
 // Import starts item name in store, built from supplied chunks. It ends
@@ -86,7 +93,7 @@ func (e *Engine) Import(ctx context.Context, store, name string, opts WriteOptio
 
 // Stats are the import's figures so far.
 func (im *Importer) Stats() ImportStats {
-	return ImportStats{Entries: im.entries, Owed: len(im.owed), Put: len(im.have)}
+	return ImportStats{Entries: im.entries, Owed: len(im.owed), Put: im.puts, Held: len(im.have)}
 }
 
 // Progress reports how far the import has come.
@@ -123,6 +130,7 @@ func (im *Importer) Append(entries []index.RecipeEntry) ([]int, error) {
 		return nil, im.err
 	}
 	w := im.w
+	im.prune()
 	var missing []int
 	for i, en := range entries {
 		if en.Len == 0 || int(en.Len) > w.dom.Chunker.Max {
@@ -155,8 +163,8 @@ func (im *Importer) Append(entries []index.RecipeEntry) ([]int, error) {
 	return missing, nil
 }
 
-// appendEntry is the recipe half of Writer.add; Writer.appendEntry keeps
-// housekeeping's fence informed.
+// appendEntry is the recipe half of Writer.add: through the Writer's
+// appendEntry, so that housekeeping sees the entry.
 func (im *Importer) appendEntry(en index.RecipeEntry) error {
 	im.entries++
 	im.w.bytes.Add(int64(en.Len))
@@ -252,15 +260,16 @@ func (im *Importer) PutChecked(c Checked) error {
 		return im.fail(fmt.Errorf("%w: chunk %s is %d bytes, the recipe says %d", ErrFingerprint, fp, raw, n))
 	}
 	delete(im.owed, fp)
+	im.puts++
 	if _, ok := im.have[fp]; ok {
 		return nil
 	}
-	im.have[fp] = uint32(raw)
 	if _, found, err := w.e.lookupIn(w.dom, fp); err != nil {
 		return im.fail(err)
 	} else if found {
 		return nil
 	}
+	im.have[fp] = uint32(raw)
 	if carrier := w.e.inflight.claim(fp, w.flight); carrier != nil {
 		if carrier.owner != w {
 			w.borrowed[carrier] = append(w.borrowed[carrier], borrowed{fp: fp, stored: append([]byte(nil), c.stored...), raw: raw, codec: c.codec})
@@ -269,11 +278,31 @@ func (im *Importer) PutChecked(c Checked) error {
 	}
 	w.keep(fp, c.stored, raw, c.codec)
 	if w.builder.Full() {
+		im.sealed = append(im.sealed, w.flight)
 		if err := w.seal(); err != nil {
 			return im.fail(err)
 		}
 	}
 	return nil
+}
+
+// prune forgets the supplied chunks whose containers reached the index:
+// lookups find them there from now on, so the import's memory stays
+// bounded by the containers in flight, not the item's size.
+func (im *Importer) prune() {
+	for len(im.sealed) > 0 {
+		f := im.sealed[0]
+		done, ok := f.landed()
+		if !done {
+			return
+		}
+		if ok {
+			for _, fp := range f.fps {
+				delete(im.have, fp)
+			}
+		}
+		im.sealed = im.sealed[1:]
+	}
 }
 
 func (im *Importer) fail(err error) error {
@@ -361,9 +390,8 @@ func (im *Importer) finish(keep bool) error {
 	if !keep || w.builder.Count() == 0 || err != nil {
 		w.e.inflight.land(w.flight, false)
 	}
-	if err == nil && len(w.seg) > 0 {
-		w.segs = append(w.segs, segment{w.segOff, w.seg})
-		w.seg = nil
+	if err == nil {
+		w.endSegment()
 	}
 	close(w.flushQ)
 	if ferr := <-w.flushed; err == nil {
@@ -402,11 +430,9 @@ func (w *Writer) abortIdle() {
 	w.release()
 }
 
-// lookupIn finds a chunk of domain dom. A chunk is only found in the
-// container of its own domain: another domain's chunk is not there.
-//
-// It is a dedup lookup: while housekeeping runs, a chunk found is in its
-// live set, since the caller may reference it.
+// lookupIn finds a chunk of domain dom for a recipe that will reference
+// it (housekeeping then keeps it). A chunk is only found in the container
+// of its own domain: another domain's chunk is not there.
 func (e *Engine) lookupIn(dom *domain, fp container.Fingerprint) (index.Loc, bool, error) {
 	loc, found, err := e.dedupLookup(fp)
 	if err != nil || !found {

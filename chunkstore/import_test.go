@@ -93,6 +93,35 @@ func TestImportRoundTrip(t *testing.T) {
 	if sent == 0 || it.Size != int64(len(data)) || it.Chunks != int64(len(ents)) || it.Meta["app"] != "test" {
 		t.Fatalf("sent %d, item %+v", sent, it)
 	}
+	// The importer forgets the chunks whose containers reached the index.
+	im, err := e.Import(context.Background(), DefaultStore, "held", WriteOptions{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	fresh := testData(11, 3<<20)
+	fents, fchunks := clientChunks(t, e, DefaultStore, fresh)
+	missing, err := im.Append(fents)
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, k := range missing {
+		if err := im.Put(fents[k].FP, container.Raw, fchunks[k], len(fchunks[k])); err != nil {
+			t.Fatal(err)
+		}
+	}
+	for _, f := range im.sealed { // wait for the flusher to land them
+		<-f.done
+	}
+	im.Append(nil)
+	if st := im.Stats(); st.Put != len(missing) || st.Held >= len(missing)/2 {
+		t.Fatalf("importer holds %d of %d supplied chunks after its containers were flushed", st.Held, st.Put)
+	}
+	if _, err := im.Commit(context.Background()); err != nil {
+		t.Fatal(err)
+	}
+	if got := get(t, e, DefaultStore, "held"); !bytes.Equal(got, fresh) {
+		t.Fatal("item reads back different")
+	}
 	if got := get(t, e, DefaultStore, "a"); !bytes.Equal(got, data) {
 		t.Fatal("imported item reads back different")
 	}
@@ -310,5 +339,49 @@ func TestImmutability(t *testing.T) {
 	}
 	if info, _ := e.Store(DefaultStore); info.Transfer != TransferLow {
 		t.Fatalf("default store transfer %q", info.Transfer)
+	}
+}
+
+// TestImportDuringGC: chunks an import found present (its recipe names
+// them, its commit is still to come) survive a housekeeping run that finds
+// no committed item using them; chunks a cut import left behind do not.
+func TestImportDuringGC(t *testing.T) {
+	e := openTest(t, t.TempDir(), testOptions())
+	defer e.Close()
+	ctx := context.Background()
+	data := testData(12, 2<<20)
+	if _, _, err := importData(t, e, DefaultStore, "old", data, 0); err != nil {
+		t.Fatal(err)
+	}
+	if err := e.Delete(ctx, DefaultStore, "old"); err != nil {
+		t.Fatal(err)
+	}
+	ents, _ := clientChunks(t, e, DefaultStore, data)
+	im, err := e.Import(ctx, DefaultStore, "new", WriteOptions{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if missing, err := im.Append(ents); err != nil || len(missing) != 0 {
+		t.Fatalf("append: %d missing, %v", len(missing), err)
+	}
+	if _, err := e.GC(ctx, GCOptions{NoThrottle: true}); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := im.Commit(ctx); err != nil {
+		t.Fatal(err)
+	}
+	if got := get(t, e, DefaultStore, "new"); !bytes.Equal(got, data) {
+		t.Fatal("item committed across a GC reads back different")
+	}
+	// A cut import's chunks are garbage once no item uses them.
+	if _, _, err := importData(t, e, DefaultStore, "cut", testData(13, 1<<20), 10); err != nil {
+		t.Fatal(err)
+	}
+	before := e.Stats().StoredBytes
+	if _, err := e.GC(ctx, GCOptions{NoThrottle: true}); err != nil {
+		t.Fatal(err)
+	}
+	if after := e.Stats().StoredBytes; after >= before {
+		t.Fatalf("GC kept a cut import's chunks: %d -> %d stored bytes", before, after)
 	}
 }

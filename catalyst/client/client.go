@@ -60,6 +60,8 @@ type Client struct {
 
 	mu     sync.Mutex
 	stores map[string]*Store
+	// batches are the buffers of low bandwidth puts, kept for the next.
+	batches sync.Pool
 }
 
 // Store is a store as a client sees it.
@@ -108,7 +110,6 @@ func Dial(opts Options) (*Client, error) {
 		grpc.WithPerRPCCredentials(catalyst.BasicAuth{User: opts.User, Password: opts.Password, Insecure: opts.Plaintext}),
 		grpc.WithContextDialer(c.dial),
 		grpc.WithDefaultCallOptions(grpc.MaxCallRecvMsgSize(65<<20), grpc.MaxCallSendMsgSize(65<<20)),
-		grpc.WithInitialWindowSize(1<<20), grpc.WithInitialConnWindowSize(4<<20),
 	)
 	if err != nil {
 		return nil, fmt.Errorf("catalyst client: %w", err)

@@ -354,6 +354,9 @@ func (p *put) low(ctx context.Context, r io.Reader) error {
 	}
 	close(out)
 	wg.Wait()
+	for len(free) > 0 {
+		p.c.batches.Put(<-free)
+	}
 	if serr := <-sendErr; err == nil {
 		err = serr
 	}
@@ -379,7 +382,13 @@ func (p *put) produce(ctx context.Context, r io.Reader, out chan<- *catalystpb.P
 		select {
 		case b = <-free:
 		default:
-			b = &batch{}
+			if v := p.c.batches.Get(); v != nil {
+				b = v.(*batch)
+			} else {
+				// Room for a batch of average chunks, so that appending
+				// rarely grows it.
+				b = &batch{data: make([]byte, 0, min(p.c.opts.Batch*p.st.Chunker.Avg*5/4, 64<<20))}
+			}
 		}
 		b.seq, b.fps, b.lens, b.data, b.offs = seq, b.fps[:0], b.lens[:0], b.data[:0], b.offs[:0]
 		var cerr error
@@ -421,7 +430,10 @@ func (p *put) produce(ctx context.Context, r io.Reader, out chan<- *catalystpb.P
 
 func (p *put) fingerprint(b *batch) {
 	n := len(b.lens)
-	b.fps = append(b.fps[:0], make([]byte, 32*n)...)
+	if cap(b.fps) < 32*n {
+		b.fps = make([]byte, 32*n)
+	}
+	b.fps = b.fps[:32*n]
 	workers := min(p.c.opts.Workers, n)
 	var wg sync.WaitGroup
 	for w := range workers {
@@ -475,6 +487,7 @@ func (p *put) answer(ctx context.Context, out chan<- *catalystpb.PutRequest, pen
 		select {
 		case free <- b:
 		default:
+			p.c.batches.Put(b)
 		}
 	}
 	if err := p.failure(); err != nil {

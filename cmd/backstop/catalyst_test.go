@@ -100,3 +100,16 @@ func TestCatalystCLI(t *testing.T) {
 		t.Fatalf("wrong password: %d %q", code, errs)
 	}
 }
+
+func TestCatalystCLIUntrustedCertificate(t *testing.T) {
+	dir := filepath.Join(t.TempDir(), "data")
+	addr := serveInProcess(t, dir)
+	t.Setenv("BACKSTOP_PASSWORD", "catalyst-test-pw")
+	code, _, errs := cli(t, nil, "ls", "--server", addr)
+	if code != 1 || !strings.Contains(errs, "--ca DATA/tls/cert.pem") {
+		t.Fatalf("ls against a self-signed appliance without --ca: %d %q", code, errs)
+	}
+	if code, out, errs := cli(t, nil, "stats", "--server", addr, "--insecure"); code != 0 || !strings.Contains(out, "DEDUP") {
+		t.Fatalf("stats --insecure: %d %q %q", code, out, errs)
+	}
+}

@@ -9,6 +9,7 @@ import (
 	"os"
 	"os/signal"
 	"runtime/pprof"
+	"strings"
 	"syscall"
 
 	"backstop/chunkstore"
@@ -111,6 +112,8 @@ func friendly(err error) error {
 	switch {
 	case errors.Is(err, chunkstore.ErrFull):
 		return fmt.Errorf("%w\n(the item was not stored; free space or raise the capacity, then retry)", err)
+	case strings.Contains(err.Error(), "x509: certificate signed by unknown authority"):
+		return fmt.Errorf("%w\n(the appliance's certificate is self-signed: pass --ca DATA/tls/cert.pem, or --insecure)", err)
 	case errors.Is(err, context.Canceled):
 		return errors.New("interrupted; nothing was stored or changed by this command")
 	}
