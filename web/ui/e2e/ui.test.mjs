@@ -34,7 +34,7 @@ const problems = [];
 
 function startServer(bin, data) {
   return new Promise((resolve, reject) => {
-    server = spawn(bin, ['serve', '--data', data, '--web', '127.0.0.1:0', '--replication', '127.0.0.1:0'], {
+    server = spawn(bin, ['serve', '--data', data, '--web', '127.0.0.1:0', '--catalyst', '127.0.0.1:0', '--replication', '127.0.0.1:0'], {
       env: {...process.env, BACKSTOP_ADMIN_PASSWORD: ADMIN_PASSWORD},
       stdio: ['ignore', 'pipe', 'pipe'],
     });
@@ -211,6 +211,25 @@ test('the store page lists the items', {timeout: 30000}, async () => {
   const names = await page.locator('table.table tbody tr td.name').allInnerTexts();
   assert.deepEqual(names, ['gen-1', 'gen-2', 'scratch']);
   await shot('store.png');
+});
+
+test('the Catalyst page shows the traffic and sets a store\'s client permissions', {timeout: 60000}, async () => {
+  await page.click('nav a[data-nav=catalyst]');
+  const row = page.locator('tr[data-store=default]');
+  await row.waitFor();
+  assert.match(await row.innerText(), /low bandwidth/);
+  assert.match(await row.innerText(), /every user/);
+  await page.locator('[data-kpi=catalyst-puts]').waitFor();
+  await row.locator('[data-action=store-options]').click();
+  const dlg = page.locator('dialog.dialog');
+  await dlg.locator('input[name=clients]').fill('admin, backup-server');
+  await dlg.locator('button[type=submit]').click();
+  await page.locator('tr[data-store=default]', {hasText: 'admin, backup-server'}).waitFor();
+  const st = await api('/stores/default');
+  assert.equal(st.status, 200);
+  assert.deepEqual(st.body.clients, ['admin', 'backup-server']);
+  assert.equal(st.body.transfer, 'low');
+  await shot('catalyst.png');
 });
 
 test('verify runs to the end and finds no damage', {timeout: 120000}, async () => {
