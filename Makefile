@@ -11,7 +11,7 @@ GO        ?= go
 BENCH_DIR ?= /tmp/backstop-bench
 VERSION   ?= $(shell git describe --always --dirty 2>/dev/null || echo dev)
 
-.PHONY: all build test test-hk vet fuzz bench bench-go bench-e2e bench-synthetic bench-catalyst test-catalyst bench-repl test-repl clean
+.PHONY: all build test test-hk vet fuzz bench bench-go bench-e2e bench-synthetic bench-catalyst test-catalyst test-smb bench-smb test-sharefs bench-sharefs torture-sharefs bench-repl test-repl clean
 
 all: build
 
@@ -26,7 +26,9 @@ test: vet
 	$(GO) test -race -short -count=1 ./...
 	$(GO) test -count=1 -run 'TestCrash$$|TestGCCrash$$|TestLargeStream' ./chunkstore/
 	$(MAKE) --no-print-directory fuzz FUZZTIME=5s
+	$(MAKE) --no-print-directory test-sharefs
 	web/ui/e2e/run.sh
+	$(MAKE) --no-print-directory test-smb
 	$(MAKE) --no-print-directory test-repl
 
 # Housekeeping and verify in the appliance (REST API, job runner, automatic
@@ -38,14 +40,15 @@ test-hk:
 # corpora in the packages' testdata/fuzz/). make fuzz FUZZTIME=10m to dig.
 FUZZTIME ?= 30s
 FUZZ_TARGETS = FuzzParse:./chunkstore/container/ FuzzDecodeSegment:./chunkstore/index/ \
-	FuzzDecodeValues:./chunkstore/index/ FuzzGear:./chunkstore/chunker/
+	FuzzDecodeValues:./chunkstore/index/ FuzzGear:./chunkstore/chunker/ \
+	FuzzHandleFrame:./nas/smb2/ FuzzNegToken:./nas/smb2/
 fuzz:
 	@for t in $(FUZZ_TARGETS); do \
 		echo "fuzz $${t%%:*} for $(FUZZTIME)"; \
 		$(GO) test -run '^$$' -fuzz "^$${t%%:*}$$" -fuzztime $(FUZZTIME) $${t#*:} || exit 1; \
 	done
 
-bench: bench-go bench-e2e bench-synthetic bench-catalyst bench-repl
+bench: bench-go bench-e2e bench-synthetic bench-catalyst bench-sharefs bench-smb bench-repl
 	@echo "results in $(RESULTS_DIR)/"
 
 RESULTS_DIR ?= bench-results
@@ -91,6 +94,36 @@ bench-repl: build
 	mkdir -p $(RESULTS_DIR)
 	$(GO) test -run '^$$' -bench Replicate -benchtime 1x -count 3 ./replication/ | tee $(RESULTS_DIR)/replication-go.txt
 	RESULTS=$(CURDIR)/$(RESULTS_DIR)/replication.md BACKSTOP=$(CURDIR)/backstop scripts/bench-repl.sh
+
+# The share filesystem's tests at full size (the -short run above uses
+# smaller files and one seed of the model-based test), with Samba's
+# smbclient (installed from Debian when missing) against the real share
+# manager over the SMB server.
+test-sharefs:
+	@command -v smbclient >/dev/null || { apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq smbclient; }
+	$(GO) test -count=1 ./nas/sharefs/
+
+# The smbtorture groups of test-smb against the share filesystem over
+# chunkstore (not in make test: test-smb runs them on the in-memory share).
+torture-sharefs:
+	GO=$(GO) scripts/torture-sharefs.sh
+
+# Sequential write and read MiB/s through the share filesystem (256 MiB
+# file, 1 MiB requests), and a 16-place rewrite of a 64 MiB file.
+bench-sharefs:
+	mkdir -p $(RESULTS_DIR)
+	$(GO) test -run '^$$' -bench . -benchtime 3x -count 3 ./nas/sharefs/ | tee $(RESULTS_DIR)/sharefs.txt
+
+# The SMB server against smbclient and smbtorture (installs them if
+# missing); fails when a recorded smbtorture test stops passing.
+test-smb:
+	GO=$(GO) scripts/test-smb.sh
+
+# Write and read MiB/s of a 4 GiB file through smbclient, Backstop against
+# smbd on the same machine (SIZE_MIB=... for another size).
+bench-smb: build
+	mkdir -p $(RESULTS_DIR)
+	RESULTS=$(CURDIR)/$(RESULTS_DIR)/smb.md BACKSTOP=$(CURDIR)/backstop scripts/bench-smb.sh $(BENCH_DIR)-smb
 
 clean:
 	rm -f backstop

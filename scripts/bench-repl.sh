@@ -32,7 +32,7 @@ LOGICAL=$(stat -c %s "$W/gen1.bin")
 # serve DIR NAME: starts an appliance, sets URL_NAME, REPL_NAME, FP_NAME, TOKEN_NAME.
 serve() {
   local dir=$1 name=$2 log=$W/$2.log
-  "$BIN" serve --data "$dir" --web 127.0.0.1:0 --catalyst off --replication 127.0.0.1:0 > "$log" 2>&1 &
+  "$BIN" serve --data "$dir" --web 127.0.0.1:0 --catalyst off --smb "" --replication 127.0.0.1:0 > "$log" 2>&1 &
   PIDS+=($!)
   for _ in $(seq 300); do grep -q "replication:" "$log" && grep -q "REST API" "$log" && break; sleep 0.1; done
   local url repl fp token

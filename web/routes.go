@@ -63,6 +63,12 @@ func (s *Server) routes() *gin.Engine {
 	authed.GET("/stores/:name/items/*item", s.checkStoreName, s.getItem)
 	operator.DELETE("/stores/:name/items/*item", s.checkStoreName, s.deleteItem)
 
+	authed.GET("/shares", s.listShares)
+	operator.POST("/shares", s.createShare)
+	authed.GET("/shares/:name", s.checkShareName, s.getShare)
+	operator.PATCH("/shares/:name", s.checkShareName, s.patchShare)
+	admin.DELETE("/shares/:name", s.checkShareName, s.deleteShare)
+
 	authed.GET("/verify", s.getVerify)
 	operator.POST("/verify", s.startVerify)
 	for _, action := range []string{"pause", "resume", "cancel"} {

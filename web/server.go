@@ -117,6 +117,8 @@ type Options struct {
 	// SampleInterval is how often the throughput history is sampled;
 	// 24 hours of samples are kept.
 	SampleInterval time.Duration
+	// Shares manages the SMB shares; nil: the appliance serves none.
+	Shares ShareAdmin
 	// SessionIdle and SessionMax bound a session's life: unused, and
 	// at most.
 	SessionIdle, SessionMax time.Duration

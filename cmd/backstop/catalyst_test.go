@@ -91,7 +91,7 @@ func TestCatalystCLI(t *testing.T) {
 		t.Fatalf("rm: %d %q %q", code, out, errs)
 	}
 	code, out, _ = cli(t, nil, append([]string{"stats"}, remote...)...)
-	if code != 0 || !strings.Contains(out, "items          1 in 1 stores") {
+	if code != 0 || !strings.Contains(out, "items          1 in ") || !strings.Contains(out, "12.0 MiB") {
 		t.Fatalf("stats: %d %q", code, out)
 	}
 	// Wrong password, and no password.

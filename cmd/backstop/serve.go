@@ -3,6 +3,7 @@ package main
 import (
 	"context"
 	"crypto/rand"
+	"errors"
 	"fmt"
 	"log/slog"
 	"math/big"
@@ -14,6 +15,8 @@ import (
 	"backstop/catalyst"
 	"backstop/chunkstore"
 	"backstop/internal/appliance"
+	"backstop/nas/sharefs"
+	"backstop/nas/smb2"
 	"backstop/replication"
 	"backstop/web"
 )
@@ -26,8 +29,9 @@ func cmdServe(ctx context.Context, e *env, args []string) error {
 	key := fs.String("tls-key", "", "private key (PEM) for --tls-cert")
 	logLevel := fs.String("log-level", "info", "debug, info, warn or error")
 	catalystAddr := fs.String("catalyst", catalyst.DefaultAddr, `address of the Catalyst client-side dedup service (TLS, same certificate); "off" disables it`)
+	smbAddr := fs.String("smb", "0.0.0.0:445", `SMB2/3 address of the shares ("" for none)`)
 	replAddr := fs.String("replication", "", "address of the replication service, e.g. 0.0.0.0:9389 (empty: off)")
-	if _, err := e.parseArgs(fs, args, "Usage: backstop serve [--data DIR] [--web ADDR] [--tls-cert FILE --tls-key FILE] [--capacity SIZE]\n\nOn first start it creates the user admin with a random password, prints it once and\nwrites it to DIR/initial-admin-password, unless BACKSTOP_ADMIN_PASSWORD is set.", 0, 0, "takes no arguments"); err != nil {
+	if _, err := e.parseArgs(fs, args, "Usage: backstop serve [--data DIR] [--web ADDR] [--tls-cert FILE --tls-key FILE] [--catalyst ADDR] [--smb ADDR] [--replication ADDR] [--capacity SIZE]\n\nOn first start it creates the user admin with a random password, prints it once and\nwrites it to DIR/initial-admin-password, unless BACKSTOP_ADMIN_PASSWORD is set.", 0, 0, "takes no arguments"); err != nil {
 		return err
 	}
 	if (*cert == "") != (*key == "") {
@@ -69,6 +73,13 @@ func cmdServe(ctx context.Context, e *env, args []string) error {
 			cat.Shutdown(shut)
 		}()
 	}
+	mo := sharefs.DefaultManagerOptions()
+	mo.Logger = log
+	shares, err := sharefs.OpenManager(ctx, eng, eng.Dir(), mo)
+	if err != nil {
+		return err
+	}
+	defer shares.Close()
 
 	opts := web.DefaultOptions()
 	opts.Addr, opts.CertFile, opts.KeyFile = *webAddr, *cert, *key
@@ -77,6 +88,7 @@ func cmdServe(ctx context.Context, e *env, args []string) error {
 	if cat != nil {
 		opts.Catalyst = cat
 	}
+	opts.Shares = shares
 	var replInfo string
 	if *replAddr != "" {
 		rsvc, addr, err := startReplication(ctx, eng, state, log, *replAddr, *cert, *key)
@@ -94,6 +106,25 @@ func cmdServe(ctx context.Context, e *env, args []string) error {
 	if err := srv.Start(ctx); err != nil {
 		return err
 	}
+	var smbSrv *smb2.Server
+	var smbLn net.Listener
+	if *smbAddr != "" {
+		so := smb2.DefaultOptions()
+		so.Logger = log
+		smbSrv = smb2.New(shares, state, so)
+		if smbLn, err = net.Listen("tcp", *smbAddr); err != nil {
+			shut, cancel := context.WithTimeout(context.Background(), 5*time.Second)
+			defer cancel()
+			_ = srv.Shutdown(shut)
+			return fmt.Errorf("smb: %w", err)
+		}
+		go func() {
+			if err := smbSrv.Serve(smbLn); err != nil && !errors.Is(err, smb2.ErrServerClosed) {
+				log.Error("smb server", "err", err)
+			}
+		}()
+		defer smbSrv.Close()
+	}
 	st := eng.Stats()
 	fmt.Fprintf(e.stdout, "backstop %s serving data directory %s\n", version, eng.Dir())
 	fmt.Fprintf(e.stdout, "  %d items, %s logical, %s stored (dedup %.2fx), capacity %s\n",
@@ -103,6 +134,9 @@ func cmdServe(ctx context.Context, e *env, args []string) error {
 	}
 	if cat != nil {
 		fmt.Fprintf(e.stdout, "  catalyst (client-side dedup, TLS): %s\n", cat.Addr())
+	}
+	if smbLn != nil {
+		fmt.Fprintf(e.stdout, "  SMB shares: %s (users and passwords of the appliance)\n", smbLn.Addr())
 	}
 	fmt.Fprint(e.stdout, replInfo)
 	fmt.Fprintln(e.stdout, "  the data directory is held: backstop put/get/ls on it refuse until this stops (Ctrl-C or SIGTERM)")

@@ -42,7 +42,8 @@
 //	      "role": "admin",                    // "admin", "operator" or "read-only"
 //	      "created": "2025-03-14T09:26:53Z",  // RFC 3339
 //	      "modified": "2025-03-14T09:26:53Z",
-//	      "password_hash": "$argon2id$v=19$m=65536,t=2,p=2$<salt>$<key>"
+//	      "password_hash": "$argon2id$v=19$m=65536,t=2,p=2$<salt>$<key>",
+//	      "nt_hash": "a4f49c406510bdcab6824ee7c30fd852"  // MD4(UTF-16LE password), for SMB
 //	    }
 //	  ],
 //	  "settings": {
@@ -54,7 +55,10 @@
 //	  }
 //	}
 //
-// The password hash is in the PHC string format: m is the memory in KiB, t
+// The NT hash (hex) is what NTLM authentication needs and an argon2id hash
+// cannot give; it is password-equivalent for NTLM, which is why the file
+// is mode 0600 (docs/smb.md). Users whose password predates it have none
+// until the password is set again. The password hash is in the PHC string format: m is the memory in KiB, t
 // the passes, p the lanes, then the salt and the key in unpadded standard
 // base64. A blackout window's days are 0 (Sunday) to 6 (Saturday), empty
 // for every day, and name the day on which the window starts; start and end

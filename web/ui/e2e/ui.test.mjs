@@ -34,7 +34,8 @@ const problems = [];
 
 function startServer(bin, data) {
   return new Promise((resolve, reject) => {
-    server = spawn(bin, ['serve', '--data', data, '--web', '127.0.0.1:0', '--catalyst', '127.0.0.1:0', '--replication', '127.0.0.1:0'], {
+    server = spawn(bin, ['serve', '--data', data, '--web', '127.0.0.1:0', '--catalyst', '127.0.0.1:0', '--smb', '127.0.0.1:0',
+      '--replication', '127.0.0.1:0'], {
       env: {...process.env, BACKSTOP_ADMIN_PASSWORD: ADMIN_PASSWORD},
       stdio: ['ignore', 'pipe', 'pipe'],
     });
@@ -211,6 +212,60 @@ test('the store page lists the items', {timeout: 30000}, async () => {
   const names = await page.locator('table.table tbody tr td.name').allInnerTexts();
   assert.deepEqual(names, ['gen-1', 'gen-2', 'scratch']);
   await shot('store.png');
+});
+
+test('create an SMB share and see it listed beside the default one', {timeout: 60000}, async () => {
+  await page.click('nav a[data-nav=shares]');
+  await page.locator('tr[data-share=backup]').waitFor();
+
+  await page.click('[data-action=create-share]');
+  const dlg = page.locator('dialog.dialog');
+  await dlg.locator('input[name=name]').fill('e2e-share');
+  await dlg.locator('input[name=comment]').fill('Nightly backups');
+  await dlg.locator('select[name=default_access]').selectOption('read-only');
+  await dlg.locator('input[name=rw]').fill('admin');
+  await dlg.locator('input[name=quota]').fill('2G');
+  await dlg.locator('input[name=sign_required]').check();
+  await dlg.locator('button[type=submit]').click();
+  await Promise.race([
+    dlg.waitFor({state: 'detached'}),
+    dlg.locator('.form-error').waitFor({state: 'visible'}).then(async () => {
+      throw new Error(`create share refused: ${await dlg.locator('.form-error').innerText()}`);
+    }),
+  ]);
+  const row = page.locator('tr[data-share=e2e-share]');
+  await row.waitFor();
+  const text = await row.innerText();
+  assert.match(text, /Nightly backups/);
+  assert.match(text, /Read only · 1 named user/);
+  assert.match(text, /2(\.0+)? GiB/);
+  assert.match(text, /Signed/);
+  const {status, body: created} = await api('/shares/e2e-share');
+  assert.equal(status, 200);
+  assert.equal(created.quota_bytes, 2 * 2 ** 30);
+  assert.equal(created.default_access, 'read-only');
+  assert.deepEqual(created.users, {admin: 'read-write'});
+  assert.equal(created.sign_required, true);
+  assert.equal(created.domain, 'default');
+  assert.doesNotMatch(await page.innerText('main'), /[{[]"/, 'no raw JSON on the page');
+  await shot('shares.png');
+
+  // Edit: drop the quota.
+  await row.locator('[data-action=edit-share]').click();
+  const edit = page.locator('dialog.dialog');
+  assert.equal(await edit.locator('input[name=quota]').inputValue(), '2GiB');
+  await edit.locator('input[name=quota]').fill('');
+  await edit.locator('button[type=submit]').click();
+  await edit.waitFor({state: 'detached'});
+  await page.waitForFunction(() => /None/.test(document.querySelector('tr[data-share=e2e-share]')?.innerText || ''));
+  assert.equal((await api('/shares/e2e-share')).body.quota_bytes, 0);
+
+  await row.locator('[data-action=delete-share]').click();
+  const confirm = page.locator('dialog.dialog');
+  assert.match(await confirm.innerText(), /cannot be undone/);
+  await confirm.locator('button[type=submit]').click();
+  await row.waitFor({state: 'detached'});
+  assert.equal((await api('/shares/e2e-share')).status, 404);
 });
 
 test('the Catalyst page shows the traffic and sets a store\'s client permissions', {timeout: 60000}, async () => {

@@ -6,6 +6,7 @@ import * as login from './pages/login.js';
 import * as dashboard from './pages/dashboard.js';
 import * as stores from './pages/stores.js';
 import * as store from './pages/store.js';
+import * as shares from './pages/shares.js';
 import * as users from './pages/users.js';
 import * as jobs from './pages/jobs.js';
 import * as events from './pages/events.js';
@@ -17,6 +18,7 @@ const NAV = [
   {id: 'dashboard', path: '/', label: 'Dashboard'},
   {id: 'stores', path: '/stores', label: 'Stores'},
   {id: 'catalyst', path: '/catalyst', label: 'Catalyst'},
+  {id: 'shares', path: '/shares', label: 'Shares'},
   {id: 'replication', path: '/replication', label: 'Replication'},
   {id: 'users', path: '/users', label: 'Users'},
   {id: 'jobs', path: '/jobs', label: 'Jobs'},
@@ -29,6 +31,7 @@ const ROUTES = [
   {re: /^\/stores\/?$/, nav: 'stores', page: stores, title: 'Stores'},
   {re: /^\/stores\/([^/]+)\/?$/, nav: 'stores', page: store, title: 'Store'},
   {re: /^\/catalyst\/?$/, nav: 'catalyst', page: catalyst, title: 'Catalyst'},
+  {re: /^\/shares\/?$/, nav: 'shares', page: shares, title: 'Shares'},
   {re: /^\/replication\/?$/, nav: 'replication', page: replication, title: 'Replication'},
   {re: /^\/users\/?$/, nav: 'users', page: users, title: 'Users'},
   {re: /^\/jobs\/?$/, nav: 'jobs', page: jobs, title: 'Jobs'},
