@@ -11,7 +11,7 @@ GO        ?= go
 BENCH_DIR ?= /tmp/backstop-bench
 VERSION   ?= $(shell git describe --always --dirty 2>/dev/null || echo dev)
 
-.PHONY: all build test test-hk test-vtldev vet fuzz bench bench-go bench-e2e bench-synthetic bench-catalyst test-catalyst test-smb bench-smb test-sharefs bench-sharefs torture-sharefs test-iscsi test-vtl-qemu test-vtl-btape vtl-conformance bench-vtl clean
+.PHONY: all build test test-hk test-vtldev vet fuzz bench bench-go bench-e2e bench-synthetic bench-catalyst test-catalyst test-smb bench-smb test-sharefs bench-sharefs torture-sharefs test-iscsi test-vtl-qemu test-vtl-btape vtl-conformance bench-vtl bench-repl test-repl clean
 
 all: build
 
@@ -31,6 +31,7 @@ test: vet
 	web/ui/e2e/run.sh
 	$(MAKE) --no-print-directory test-smb
 	$(MAKE) --no-print-directory test-iscsi test-vtl-qemu
+	$(MAKE) --no-print-directory test-repl
 
 # Housekeeping and verify in the appliance (REST API, job runner, automatic
 # runs, settings); make test runs the same tests within ./... and the e2e.
@@ -56,7 +57,7 @@ fuzz:
 test-vtldev:
 	$(GO) test -count=1 -run 'TestKilledMidWrite|TestSecondBackupDedups' ./vtl/tape/ ./vtl/cartridge/
 
-bench: bench-go bench-e2e bench-synthetic bench-catalyst bench-sharefs bench-smb bench-vtl
+bench: bench-go bench-e2e bench-synthetic bench-catalyst bench-sharefs bench-smb bench-vtl bench-repl
 	@echo "results in $(RESULTS_DIR)/"
 
 RESULTS_DIR ?= bench-results
@@ -91,6 +92,17 @@ bench-catalyst: build
 test-catalyst:
 	$(GO) test -race -count=1 ./catalyst/... ./chunkstore/ -run 'Import|Copy|Immutab|Catalyst|RoundTrip|Second|Lying|Permission|Cut|Concurrent'
 	$(GO) test -count=1 -run 'TestCatalystCLI' ./cmd/backstop/
+# Replication between two `backstop serve` processes on loopback: both
+# backups of a small data set replicate and read back byte-identical.
+test-repl: build
+	CHECK=1 SIZE=16M BACKSTOP=$(CURDIR)/backstop scripts/bench-repl.sh /tmp/backstop-test-repl
+
+# Replication throughput and wire bytes per logical byte of two nearly
+# equal backups, beside rsync of a restic repository (installs rsync).
+bench-repl: build
+	mkdir -p $(RESULTS_DIR)
+	$(GO) test -run '^$$' -bench Replicate -benchtime 1x -count 3 ./replication/ | tee $(RESULTS_DIR)/replication-go.txt
+	RESULTS=$(CURDIR)/$(RESULTS_DIR)/replication.md BACKSTOP=$(CURDIR)/backstop scripts/bench-repl.sh
 
 # The share filesystem's tests at full size (the -short run above uses
 # smaller files and one seed of the model-based test), with Samba's

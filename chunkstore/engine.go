@@ -357,6 +357,8 @@ type StoreInfo struct {
 	Name    string    `json:"name"`
 	Domain  string    `json:"domain"`
 	Created time.Time `json:"created"`
+	// Replica: a read-only copy that only replication changes.
+	Replica bool `json:"replica"`
 	StoreOptions
 }
 

@@ -80,9 +80,16 @@ func (e *Engine) List(ctx context.Context, store, prefix string) ([]Item, error)
 // Delete removes an item. Its chunks stay in the volumes until
 // housekeeping finds nothing else uses them.
 func (e *Engine) Delete(ctx context.Context, store, name string) error {
+	return e.deleteItem(ctx, store, name, false)
+}
+
+func (e *Engine) deleteItem(ctx context.Context, store, name string, replica bool) error {
 	s, _, err := e.store(store)
 	if err != nil {
 		return err
+	}
+	if s.Replica && !replica {
+		return fmt.Errorf("%w: %q", ErrReadOnly, store)
 	}
 	e.commitMu.Lock()
 	defer e.commitMu.Unlock()

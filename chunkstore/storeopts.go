@@ -68,7 +68,7 @@ func (e *Engine) storeInfo(s index.Store) StoreInfo {
 	if o.Clients == nil {
 		o.Clients = []string{}
 	}
-	return StoreInfo{Name: s.Name, Domain: e.domains[s.Domain].Name, Created: s.Created, StoreOptions: o}
+	return StoreInfo{Name: s.Name, Domain: e.domains[s.Domain].Name, Created: s.Created, Replica: s.Replica, StoreOptions: o}
 }
 
 // Store describes one store.

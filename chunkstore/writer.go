@@ -26,6 +26,8 @@ type WriteOptions struct {
 	Replace bool
 	// Meta are user key/values kept with the item.
 	Meta map[string]string
+
+	replica bool // replication writing into a replica store
 }
 
 // Progress is how far a stream has come.
@@ -95,6 +97,9 @@ func (e *Engine) Create(ctx context.Context, store, name string, opts WriteOptio
 	s, dom, err := e.store(store)
 	if err != nil {
 		return nil, err
+	}
+	if s.Replica && !opts.replica {
+		return nil, fmt.Errorf("%w: %q", ErrReadOnly, store)
 	}
 	if err := ctx.Err(); err != nil {
 		return nil, err

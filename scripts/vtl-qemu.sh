@@ -182,7 +182,7 @@ stop_tgt() {
 start_backstop() {
   [ -x "$BACKSTOP" ] || { echo "HOST: no backstop binary at $BACKSTOP (make build)"; exit 1; }
   rm -rf $W/backstop/data
-  BACKSTOP_ADMIN_PASSWORD=vtl-qemu-harness "$BACKSTOP" serve --data $W/backstop/data --web 127.0.0.1:0 --catalyst off --smb "" \
+  BACKSTOP_ADMIN_PASSWORD=vtl-qemu-harness "$BACKSTOP" serve --data $W/backstop/data --web 127.0.0.1:0 --catalyst off --smb "" --replication "" \
     --iscsi 127.0.0.1:$PORT > $W/backstop/serve.log 2>&1 &
   TPID=$!
   for i in $(seq 1 300); do grep -q 'iSCSI virtual tape' $W/backstop/serve.log 2>/dev/null && break; sleep 0.1; done

@@ -70,7 +70,7 @@ func translate(err error) *apiError {
 		return errorf(http.StatusBadRequest, codeInvalid, "%s", clean(err))
 	case errors.Is(err, chunkstore.ErrExists), errors.Is(err, appliance.ErrExists),
 		errors.Is(err, chunkstore.ErrNotEmpty), errors.Is(err, chunkstore.ErrBusy),
-		errors.Is(err, chunkstore.ErrImmutable), errors.Is(err, appliance.ErrLastAdmin):
+		errors.Is(err, chunkstore.ErrImmutable), errors.Is(err, chunkstore.ErrReadOnly), errors.Is(err, appliance.ErrLastAdmin):
 		return errorf(http.StatusConflict, codeConflict, "%s", clean(err))
 	case errors.Is(err, chunkstore.ErrMaintenance):
 		return errorf(http.StatusConflict, codeConflict, "housekeeping or verify is running; they take turns")

@@ -52,6 +52,7 @@ func (s *Server) newRegistry() *prometheus.Registry {
 		gauge("backstop_housekeeping_last_duration_seconds", "How long the last finished housekeeping run took.",
 			s.hk.lastDuration),
 		s.requests,
+		replicationCollector{s},
 		collectors.NewGoCollector(),
 		collectors.NewProcessCollector(collectors.ProcessCollectorOpts{}),
 	)

@@ -101,6 +101,7 @@ func (s *Server) routes() *gin.Engine {
 	authed.GET("/settings", s.getSettings)
 	admin.PUT("/settings", s.putSettings)
 	authed.GET("/events", s.listEvents)
+	s.replicationRoutes(authed, operator, admin)
 	return r
 }
 

@@ -20,6 +20,7 @@ import (
 	"backstop/chunkstore/chunker"
 	"backstop/chunkstore/index"
 	"backstop/internal/appliance"
+	"backstop/replication"
 	"backstop/web/ui"
 )
 
@@ -131,6 +132,9 @@ type Options struct {
 	// Libraries are the virtual tape libraries; nil: the VTL is off and
 	// its endpoints answer 404.
 	Libraries Libraries
+	// Replication, when set, serves /api/v1/replication (nil: those
+	// routes answer 404).
+	Replication *replication.Service
 }
 
 // DefaultOptions are the settings backstop serve uses.

@@ -119,6 +119,9 @@ type Store struct {
 	// Clients are the users allowed to use the store over the network;
 	// empty means every user.
 	Clients []string `json:"clients,omitempty"`
+	// Replica marks the read-only copy of another appliance's store:
+	// only replication writes or deletes its items.
+	Replica bool `json:"replica,omitempty"`
 }
 
 // Item is a committed item's record.

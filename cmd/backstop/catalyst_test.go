@@ -23,7 +23,7 @@ func serveInProcess(t *testing.T, dir string) string {
 	done := make(chan error, 1)
 	go func() {
 		done <- cmdServe(ctx, &env{name: "serve", stdout: pw, stderr: io.Discard},
-			[]string{"--data", dir, "--web", "127.0.0.1:0", "--catalyst", "127.0.0.1:0", "--smb", "", "--iscsi", "", "--log-level", "error"})
+			[]string{"--data", dir, "--web", "127.0.0.1:0", "--catalyst", "127.0.0.1:0", "--smb", "", "--iscsi", "", "--replication", "", "--log-level", "error"})
 		pw.Close()
 	}()
 	t.Cleanup(func() {

@@ -29,6 +29,8 @@ Usage:
   backstop stats  [--data DIR] [--json]              logical and stored bytes, dedup ratio
   backstop verify [--data DIR] [--slice N]           read back and check every chunk (or 1/N)
   backstop gc     [--data DIR] [--dry-run]           reclaim the space of deleted items
+  backstop replication export|import [--data DIR] [--store S] SEEDDIR   seed a replica
+  backstop domain export|import|store [--data DIR] NAME ARG   share a dedup domain key
   backstop version
 
 put, get, ls, rm and stats also work over the network with --server HOST:PORT in place of
@@ -71,6 +73,7 @@ func run(args []string, stdin io.Reader, stdout, stderr io.Writer) int {
 	commands := map[string]func(context.Context, *env, []string) error{
 		"serve": cmdServe, "put": cmdPut, "get": cmdGet, "ls": cmdLs, "rm": cmdRm,
 		"stats": cmdStats, "verify": cmdVerify, "gc": cmdGC,
+		"replication": cmdReplication, "domain": cmdDomain,
 	}
 	switch args[0] {
 	case "help", "-h", "--help":

@@ -13,11 +13,13 @@ import (
 	"time"
 
 	"backstop/catalyst"
+	"backstop/chunkstore"
 	"backstop/internal/appliance"
 	"backstop/nas/sharefs"
 	"backstop/nas/smb2"
 	"backstop/vtl/iscsi"
 	"backstop/vtl/library"
+	"backstop/replication"
 	"backstop/web"
 )
 
@@ -31,7 +33,8 @@ func cmdServe(ctx context.Context, e *env, args []string) error {
 	logLevel := fs.String("log-level", "info", "debug, info, warn or error")
 	catalystAddr := fs.String("catalyst", catalyst.DefaultAddr, `address of the Catalyst client-side dedup service (TLS, same certificate); "off" disables it`)
 	smbAddr := fs.String("smb", "0.0.0.0:445", `SMB2/3 address of the shares ("" for none)`)
-	if _, err := e.parseArgs(fs, args, "Usage: backstop serve [--data DIR] [--web ADDR] [--tls-cert FILE --tls-key FILE] [--catalyst ADDR] [--smb ADDR] [--iscsi ADDR] [--capacity SIZE]\n\nOn first start it creates the user admin with a random password, prints it once and\nwrites it to DIR/initial-admin-password, unless BACKSTOP_ADMIN_PASSWORD is set.", 0, 0, "takes no arguments"); err != nil {
+	replAddr := fs.String("replication", "0.0.0.0:9389", `address of the replication service (TLS, mutual; "" for none)`)
+	if _, err := e.parseArgs(fs, args, "Usage: backstop serve [--data DIR] [--web ADDR] [--tls-cert FILE --tls-key FILE] [--catalyst ADDR] [--smb ADDR] [--iscsi ADDR] [--replication ADDR] [--capacity SIZE]\n\nOn first start it creates the user admin with a random password, prints it once and\nwrites it to DIR/initial-admin-password, unless BACKSTOP_ADMIN_PASSWORD is set.", 0, 0, "takes no arguments"); err != nil {
 		return err
 	}
 	if (*cert == "") != (*key == "") {
@@ -95,6 +98,16 @@ func cmdServe(ctx context.Context, e *env, args []string) error {
 		opts.Catalyst = cat
 	}
 	opts.Shares = shares
+	var replInfo string
+	if *replAddr != "" {
+		rsvc, addr, err := startReplication(ctx, eng, state, log, *replAddr, *cert, *key)
+		if err != nil {
+			return err
+		}
+		defer rsvc.Close()
+		opts.Replication = rsvc
+		replInfo = fmt.Sprintf("  replication: %s (certificate sha256 %s)\n", addr, rsvc.Identity().Fingerprint)
+	}
 	srv, err := web.New(eng, state, opts)
 	if err != nil {
 		return err
@@ -145,6 +158,7 @@ func cmdServe(ctx context.Context, e *env, args []string) error {
 	if isrv != nil {
 		printISCSI(e, iaddr, libs)
 	}
+	fmt.Fprint(e.stdout, replInfo)
 	fmt.Fprintln(e.stdout, "  the data directory is held: backstop put/get/ls on it refuse until this stops (Ctrl-C or SIGTERM)")
 	state.Record(appliance.Event{Kind: appliance.KindSystem, Action: "appliance.start", Message: "backstop " + version + " started"})
 
@@ -160,6 +174,33 @@ func cmdServe(ctx context.Context, e *env, args []string) error {
 	}
 	state.Record(appliance.Event{Kind: appliance.KindSystem, Action: "appliance.stop", Message: "backstop stopped"})
 	return nil
+}
+
+// startReplication runs the replication service on addr with the
+// appliance's certificate.
+func startReplication(ctx context.Context, eng *chunkstore.Engine, state *appliance.State, log *slog.Logger, addr, cert, key string) (*replication.Service, string, error) {
+	c, err := web.Certificate(cert, key, filepath.Join(eng.Dir(), "tls"))
+	if err != nil {
+		return nil, "", err
+	}
+	ro := replication.DefaultOptions()
+	ro.Dir, ro.Certificate, ro.State, ro.Logger = filepath.Join(eng.Dir(), "replication"), c, state, log
+	svc, err := replication.New(eng, ro)
+	if err != nil {
+		return nil, "", err
+	}
+	ln, err := net.Listen("tcp", addr)
+	if err != nil {
+		svc.Close()
+		return nil, "", fmt.Errorf("replication: listen %s: %w", addr, err)
+	}
+	go func() {
+		if err := svc.Serve(ctx, ln); err != nil {
+			log.Error("replication service stopped", "err", err)
+		}
+	}()
+	svc.Start()
+	return svc, ln.Addr().String(), nil
 }
 
 // firstAdmin creates the admin user of a new appliance.

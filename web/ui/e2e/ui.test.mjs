@@ -27,13 +27,15 @@ let shots;
 let server;
 let serverLog = '';
 let baseURL;
+let replAddr; // the appliance's replication service
 let browser; // a persistent context on a fresh profile
 let page;
 const problems = [];
 
 function startServer(bin, data) {
   return new Promise((resolve, reject) => {
-    server = spawn(bin, ['serve', '--data', data, '--web', '127.0.0.1:0', '--smb', '127.0.0.1:0', '--catalyst', '127.0.0.1:0', '--iscsi', '127.0.0.1:0'], {
+    server = spawn(bin, ['serve', '--data', data, '--web', '127.0.0.1:0', '--smb', '127.0.0.1:0', '--catalyst', '127.0.0.1:0', '--iscsi', '127.0.0.1:0',
+      '--replication', '127.0.0.1:0'], {
       env: {...process.env, BACKSTOP_ADMIN_PASSWORD: ADMIN_PASSWORD},
       stdio: ['ignore', 'pipe', 'pipe'],
     });
@@ -41,7 +43,9 @@ function startServer(bin, data) {
     const onData = (chunk) => {
       serverLog += chunk.toString();
       const m = serverLog.match(/https:\/\/[^\s]+/);
-      if (m) {
+      const r = serverLog.match(/replication: (\S+) /);
+      if (m && r) {
+        replAddr = r[1];
         clearTimeout(timer);
         resolve(m[0].replace(/\/+$/, ''));
       }
@@ -407,6 +411,60 @@ test('the dashboard shows reclaimable space; automatic housekeeping is a setting
   }
   await page.click('nav a[data-nav=jobs]');
   await page.locator('.hk-auto', {hasText: 'Automatic housekeeping is off'}).waitFor();
+});
+
+test('replication: pair, map, replicate, promote; the dashboard tile', {timeout: 90000}, async () => {
+  await page.click('nav a[data-nav=replication]');
+  const fpEl = page.locator('[data-fingerprint]');
+  await fpEl.waitFor();
+  const fp = await fpEl.getAttribute('data-fingerprint');
+  assert.match(fp, /^[0-9a-f]{64}$/);
+  // The appliance replicates into itself: it trusts its own certificate.
+  await page.getByRole('button', {name: 'Trust a source'}).first().click();
+  let dlg = page.locator('dialog.dialog');
+  await dlg.locator('input[name=name]').fill('self');
+  await dlg.locator('input[name=fingerprint]').fill(fp);
+  await dlg.locator('button[type=submit]').click();
+  await dlg.waitFor({state: 'detached'});
+  await page.click('[data-action=create-mapping]');
+  dlg = page.locator('dialog.dialog');
+  await dlg.locator('input[name=name]').fill('e2e');
+  await dlg.locator('select[name=source_store]').selectOption('default');
+  await dlg.locator('input[name=target]').fill(replAddr);
+  await dlg.locator('input[name=target_fingerprint]').fill(fp);
+  await dlg.locator('input[name=target_store]').fill('e2e-copy');
+  await dlg.locator('button[type=submit]').click();
+  await dlg.waitFor({state: 'detached'});
+  const {body: src} = await api('/stores/default');
+  for (let t = Date.now(); ; await new Promise((r) => setTimeout(r, 200))) {
+    const {body: m} = await api('/replication/mappings/e2e');
+    if (m.items_replicated === src.items && m.items_pending === 0 && m.state === 'idle') {
+      assert.equal(m.logical_bytes, src.logical_bytes);
+      break;
+    }
+    assert.ok(Date.now() - t < 60000, `the mapping catches up: ${JSON.stringify(m)}`);
+  }
+  const row = page.locator('tr[data-mapping=e2e]');
+  await row.locator('[data-pending="0"]').waitFor();
+  assert.match(await row.innerText(), /caught up/);
+  const rep = page.locator('tr[data-replica=e2e-copy]');
+  await rep.waitFor();
+  assert.match(await rep.innerText(), /read-only/i);
+  const {body: copy} = await api('/stores/e2e-copy');
+  assert.equal(copy.items, src.items);
+  assert.equal(copy.logical_bytes, src.logical_bytes);
+  assert.doesNotMatch(await page.innerText('main'), /[{[]"/, 'no raw JSON on the page');
+  await shot('replication.png', 860);
+  // Failover: promote the copy.
+  await rep.locator('[data-action=promote]').click();
+  await page.locator('dialog.dialog button[type=submit]').click();
+  await rep.locator('text=promoted').waitFor();
+  // The dashboard tile.
+  await page.click('nav a[data-nav=dashboard]');
+  const tile = page.locator('[data-kpi=repl-mappings]');
+  await tile.waitFor();
+  assert.equal(Number(await tile.getAttribute('data-value')), 1);
+  await page.locator('li[data-mapping=e2e]').waitFor();
 });
 
 test('log out ends the session', {timeout: 30000}, async () => {

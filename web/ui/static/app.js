@@ -13,6 +13,7 @@ import * as events from './pages/events.js';
 import * as settings from './pages/settings.js';
 import * as catalyst from './pages/catalyst.js';
 import * as libraries from './pages/libraries.js';
+import * as replication from './pages/replication.js';
 
 const NAV = [
   {id: 'dashboard', path: '/', label: 'Dashboard'},
@@ -20,6 +21,7 @@ const NAV = [
   {id: 'catalyst', path: '/catalyst', label: 'Catalyst'},
   {id: 'shares', path: '/shares', label: 'Shares'},
   {id: 'libraries', path: '/libraries', label: 'Tape libraries'},
+  {id: 'replication', path: '/replication', label: 'Replication'},
   {id: 'users', path: '/users', label: 'Users'},
   {id: 'jobs', path: '/jobs', label: 'Jobs'},
   {id: 'events', path: '/events', label: 'Events'},
@@ -34,6 +36,7 @@ const ROUTES = [
   {re: /^\/shares\/?$/, nav: 'shares', page: shares, title: 'Shares'},
   {re: /^\/libraries\/?$/, nav: 'libraries', page: libraries, title: 'Tape libraries'},
   {re: /^\/libraries\/([^/]+)\/?$/, nav: 'libraries', page: libraries, title: 'Tape library'},
+  {re: /^\/replication\/?$/, nav: 'replication', page: replication, title: 'Replication'},
   {re: /^\/users\/?$/, nav: 'users', page: users, title: 'Users'},
   {re: /^\/jobs\/?$/, nav: 'jobs', page: jobs, title: 'Jobs'},
   {re: /^\/events\/?$/, nav: 'events', page: events, title: 'Events'},

@@ -62,6 +62,7 @@ const ICONS = {
   logout: 'M9 21H5a2 2 0 0 1-2-2V5a2 2 0 0 1 2-2h4M16 17l5-5-5-5M21 12H9',
   key: 'M15 7a4 4 0 1 1-3.9 5H3v3h3v3h3v-3h2.1A4 4 0 0 1 15 7z',
   back: 'M15 18l-6-6 6-6',
+  replication: 'M4 7h13l-3-3M20 17H7l3 3',
 };
 
 export function icon(name, cls = 'icon') {

@@ -5,6 +5,7 @@ import {h, replace} from '../dom.js';
 import {bytes, rate, ratio, count, duration, ago, dateTime, percent, sentence} from '../format.js';
 import {lineChart, gauge} from '../chart.js';
 import {page, card, banner, poll, levelBadge, loading} from './common.js';
+import {stateBadge, lagText} from './replication.js';
 
 const REFRESH_MS = 10000;
 const INGEST = '#0b6bcb';
@@ -94,6 +95,22 @@ function chartsRow(hist) {
     {actions: h('span', {class: 'muted small'}, spanNote)}));
 }
 
+// replicationCard sums up the mappings; absent when there are none.
+function replicationCard(maps) {
+  if (!maps || maps.length === 0) return null;
+  const pending = maps.reduce((n, m) => n + m.items_pending, 0);
+  return card('Replication', h('div', {},
+    h('div', {class: 'kpi-grid'},
+      kpi('Mappings', count(maps.length), maps.length, null, 'repl-mappings'),
+      kpi('Items pending', count(pending), pending, null, 'repl-pending'),
+      kpi('Replicated', bytes(maps.reduce((n, m) => n + m.logical_bytes, 0)), null,
+        `${bytes(maps.reduce((n, m) => n + m.wire_bytes, 0))} on the wire`, 'repl-logical')),
+    h('ul', {class: 'event-list'}, maps.map((m) => h('li', {class: 'event-item', 'data-mapping': m.name},
+      stateBadge(m), h('span', {class: 'event-msg'}, `${m.name}: ${m.source_store} → ${m.target_store} at ${m.target}`),
+      h('span', {class: 'muted small'}, lagText(m)))))),
+  {actions: h('a', {href: '/replication', class: 'link'}, 'Replication')});
+}
+
 function eventsCard(list) {
   const content = list.length === 0
     ? h('div', {class: 'empty empty-small'}, h('p', {}, 'No events yet.'))
@@ -127,6 +144,8 @@ export function render() {
     try { hk = await api.get('/housekeeping'); } catch { hk = null; }
     let cat = null;
     try { cat = await api.get('/catalyst'); } catch { cat = null; }
+    let maps = null;
+    try { maps = await api.get('/replication/mappings'); } catch { maps = null; }
     try {
       const r = await latestEvents('system', 8, cursor);
       cursor = r.cursor;
@@ -135,7 +154,8 @@ export function render() {
     replace(status,
       h('div', {class: 'grid-3'}, capacityCard(st, hk), dedupCard(st), contentCard(st)),
       chartsRow(hist),
-      h('div', {class: 'grid-2'}, eventsCard(events), h('div', {class: 'stack'}, trafficCard(st), catalystCard(cat))));
+      h('div', {class: 'grid-2'}, eventsCard(events), h('div', {class: 'stack'}, trafficCard(st), catalystCard(cat))),
+      replicationCard(maps));
     updated.textContent = `Updated ${dateTime(new Date())} · refreshes every ${REFRESH_MS / 1000} s`;
   };
   const poller = poll(refresh, REFRESH_MS);
