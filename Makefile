@@ -42,9 +42,10 @@ fuzz:
 	done
 
 # The VTL devices' long tests: a writer killed mid-stream (SIGKILL) leaves
-# its cartridge readable up to the last acknowledged record.
+# its cartridge readable up to the last acknowledged record; cartridges
+# against a model tape with random operations.
 test-vtldev:
-	$(GO) test -count=1 -run 'TestKilledMidWrite|TestSecondBackupDedups' ./vtl/tape/ ./vtl/cartridge/
+	$(GO) test -count=1 -run 'TestKilledMidWrite|TestSecondBackupDedups|TestAgainstModel' ./vtl/tape/ ./vtl/cartridge/
 
 bench: bench-go bench-e2e bench-synthetic
 	@echo "results in $(RESULTS_DIR)/"
