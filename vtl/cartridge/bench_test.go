@@ -71,9 +71,10 @@ func BenchmarkRead(b *testing.B) {
 	}
 }
 
-// BenchmarkAppendCopy measures the cost of an append after a commit: the
-// first WRITE streams the committed data again (Tape.begin). MB/s is the
-// speed of that copy over 128 MiB.
+// BenchmarkAppendCopy measures the cost of an append after a commit to a
+// cartridge holding 128 MiB: a new segment starts, nothing is copied
+// (before segments, the first WRITE streamed the 128 MiB again: 48 MB/s,
+// 2.8 s on this machine). MB/s is relative to the 128 MiB kept.
 func BenchmarkAppendCopy(b *testing.B) {
 	ctx := context.Background()
 	eng := testEngine(b)

@@ -187,6 +187,10 @@ func runModel(t *testing.T, seed uint64) {
 	if tp, err = Open(ctx, eng, "vtl", "MODEL1L6", opts); err != nil {
 		t.Fatal(err)
 	}
+	items, _, err := segments(ctx, eng, "vtl", "MODEL1L6")
+	if err != nil || len(items) != len(tp.segs) {
+		t.Fatalf("seed %d: %d items for %d segments in the table (%v)", seed, len(items), len(tp.segs), err)
+	}
 	buf := make([]byte, 20000)
 	for i, o := range m.objs {
 		n, err := tp.Read(ctx, buf)

@@ -296,11 +296,11 @@ func TestSecondBackupDedups(t *testing.T) {
 		if err := tp.Close(ctx); err != nil {
 			t.Fatal(err)
 		}
-		it, err := eng.Stat(ctx, "vtl", name)
+		_, newBytes, err := Usage(ctx, eng, "vtl", name)
 		if err != nil {
 			t.Fatal(err)
 		}
-		return it.NewBytes
+		return newBytes
 	}
 	first := write("A00001L6", data)
 	changed := append([]byte(nil), data...)
