@@ -34,7 +34,7 @@ test: vet
 FUZZTIME ?= 30s
 FUZZ_TARGETS = FuzzParse:./chunkstore/container/ FuzzDecodeSegment:./chunkstore/index/ \
 	FuzzDecodeValues:./chunkstore/index/ FuzzGear:./chunkstore/chunker/ \
-	FuzzExecute:./vtl/scsi/ FuzzDrive:./vtl/tape/
+	FuzzExecute:./vtl/scsi/ FuzzDrive:./vtl/tape/ FuzzRecordMap:./vtl/cartridge/
 fuzz:
 	@for t in $(FUZZ_TARGETS); do \
 		echo "fuzz $${t%%:*} for $(FUZZTIME)"; \
