@@ -279,6 +279,9 @@ func TestUncommittedLost(t *testing.T) {
 }
 
 func TestSecondBackupDedups(t *testing.T) {
+	if testing.Short() {
+		t.Skip("make test-vtldev runs it")
+	}
 	ctx := context.Background()
 	eng := testEngine(t)
 	data := record(5, 8<<20)
