@@ -24,6 +24,7 @@ func TestDriveEdges(t *testing.T) {
 		{"mode sense header", "1a 08 00 00 04 00", nil, want{0, "", "03 00 00 00"}},
 		{"buffered mode 1", "15 10 00 00 04 00", cdb("00 00 10 00"), want{status: 0}},
 		{"buffered mode 2 refused", "15 10 00 00 04 00", cdb("00 00 20 00"), want{cc, "70 00 05 00 00 00 00 0a 00 00 00 00 26 00 00 8e 00 02", ""}},
+		{"buffered mode 2 by MODE SELECT(10)", "55 10 00 00 00 00 00 00 08 00", cdb("00 00 00 20 00 00 00 00"), want{cc, "70 00 05 00 00 00 00 0a 00 00 00 00 26 00 00 8e 00 03", ""}},
 		{"mode sense shows WORM medium buffered", "1a 08 00 00 04 00", nil, want{0, "", "03 00 10 00"}},
 		{"density of the medium", "44 01 00 00 00 00 00 00 40 00", nil, want{0, "", "00 36 00 00 5a 5a a0"}},
 		{"write 1", "0a 00 00 10 00 00", rec, want{status: 0}},
