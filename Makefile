@@ -11,7 +11,7 @@ GO        ?= go
 BENCH_DIR ?= /tmp/backstop-bench
 VERSION   ?= $(shell git describe --always --dirty 2>/dev/null || echo dev)
 
-.PHONY: all build test test-vtldev vet fuzz bench bench-go bench-e2e bench-synthetic clean
+.PHONY: all build test test-hk vet fuzz bench bench-go bench-e2e bench-synthetic bench-catalyst test-catalyst test-smb bench-smb test-sharefs bench-sharefs torture-sharefs test-vtldev clean
 
 all: build
 
@@ -24,16 +24,24 @@ vet:
 
 test: vet
 	$(GO) test -race -short -count=1 ./...
-	$(GO) test -count=1 -run 'TestCrash$$|TestLargeStream' ./chunkstore/
+	$(GO) test -count=1 -run 'TestCrash$$|TestGCCrash$$|TestLargeStream' ./chunkstore/
 	$(MAKE) --no-print-directory test-vtldev
 	$(MAKE) --no-print-directory fuzz FUZZTIME=5s
+	$(MAKE) --no-print-directory test-sharefs
 	web/ui/e2e/run.sh
+	$(MAKE) --no-print-directory test-smb
+
+# Housekeeping and verify in the appliance (REST API, job runner, automatic
+# runs, settings); make test runs the same tests within ./... and the e2e.
+test-hk:
+	$(GO) test -race -count=1 -run 'Housekeeping|Verify|Settings|Items|Metrics|OpenAPI' ./web/ ./internal/appliance/
 
 # Every on-disk format parser under the fuzzer for FUZZTIME each (seed
 # corpora in the packages' testdata/fuzz/). make fuzz FUZZTIME=10m to dig.
 FUZZTIME ?= 30s
 FUZZ_TARGETS = FuzzParse:./chunkstore/container/ FuzzDecodeSegment:./chunkstore/index/ \
 	FuzzDecodeValues:./chunkstore/index/ FuzzGear:./chunkstore/chunker/ \
+	FuzzHandleFrame:./nas/smb2/ FuzzNegToken:./nas/smb2/ \
 	FuzzExecute:./vtl/scsi/ FuzzDrive:./vtl/tape/ FuzzRecordMap:./vtl/cartridge/
 fuzz:
 	@for t in $(FUZZ_TARGETS); do \
@@ -47,7 +55,7 @@ fuzz:
 test-vtldev:
 	$(GO) test -count=1 -run 'TestKilledMidWrite|TestSecondBackupDedups|TestAgainstModel' ./vtl/tape/ ./vtl/cartridge/
 
-bench: bench-go bench-e2e bench-synthetic
+bench: bench-go bench-e2e bench-synthetic bench-catalyst bench-sharefs bench-smb
 	@echo "results in $(RESULTS_DIR)/"
 
 RESULTS_DIR ?= bench-results
@@ -57,8 +65,9 @@ RESULTS_DIR ?= bench-results
 bench-go:
 	mkdir -p $(RESULTS_DIR)
 	$(GO) test -run '^$$' -bench . -count 5 ./chunkstore/chunker/ | tee $(RESULTS_DIR)/chunker.txt
-	$(GO) test -run '^$$' -bench 'Ingest|Restore' -benchtime 3x -count 3 ./chunkstore/ | tee $(RESULTS_DIR)/engine.txt
-	$(GO) test -run '^$$' -bench IndexMemory -benchtime 1x ./chunkstore/ | tee $(RESULTS_DIR)/memory.txt
+	$(GO) test -run '^$$' -bench 'Ingest$$|Restore' -benchtime 3x -count 3 ./chunkstore/ | tee $(RESULTS_DIR)/engine.txt
+	$(GO) test -run '^$$' -bench 'GC$$|Verify|IngestDuringGC' -benchtime 3x -count 3 ./chunkstore/ | tee $(RESULTS_DIR)/housekeeping.txt
+	$(GO) test -run '^$$' -bench 'IndexMemory|GCMemory|GCThreshold' -benchtime 1x ./chunkstore/ | tee $(RESULTS_DIR)/memory.txt
 
 # Real data against restic and borg (installs them, fetches the data set).
 bench-e2e: build
@@ -70,6 +79,47 @@ bench-e2e: build
 bench-synthetic: build
 	mkdir -p $(RESULTS_DIR)
 	RESULTS=$(CURDIR)/$(RESULTS_DIR)/synthetic.md BACKSTOP=$(CURDIR)/backstop scripts/bench-synthetic.sh
+
+# Catalyst: put/get MiB/s in both modes over loopback TLS, wire bytes of a
+# backup differing by 1%, and the CLI end to end against restic.
+bench-catalyst: build
+	mkdir -p $(RESULTS_DIR)
+	RESULTS=$(CURDIR)/$(RESULTS_DIR)/catalyst.md BACKSTOP=$(CURDIR)/backstop scripts/bench-catalyst.sh
+
+# The Catalyst tests alone (make test runs them within ./...).
+test-catalyst:
+	$(GO) test -race -count=1 ./catalyst/... ./chunkstore/ -run 'Import|Copy|Immutab|Catalyst|RoundTrip|Second|Lying|Permission|Cut|Concurrent'
+	$(GO) test -count=1 -run 'TestCatalystCLI' ./cmd/backstop/
+
+# The share filesystem's tests at full size (the -short run above uses
+# smaller files and one seed of the model-based test), with Samba's
+# smbclient (installed from Debian when missing) against the real share
+# manager over the SMB server.
+test-sharefs:
+	@command -v smbclient >/dev/null || { apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq smbclient; }
+	$(GO) test -count=1 ./nas/sharefs/
+
+# The smbtorture groups of test-smb against the share filesystem over
+# chunkstore (not in make test: test-smb runs them on the in-memory share).
+torture-sharefs:
+	GO=$(GO) scripts/torture-sharefs.sh
+
+# Sequential write and read MiB/s through the share filesystem (256 MiB
+# file, 1 MiB requests), and a 16-place rewrite of a 64 MiB file.
+bench-sharefs:
+	mkdir -p $(RESULTS_DIR)
+	$(GO) test -run '^$$' -bench . -benchtime 3x -count 3 ./nas/sharefs/ | tee $(RESULTS_DIR)/sharefs.txt
+
+# The SMB server against smbclient and smbtorture (installs them if
+# missing); fails when a recorded smbtorture test stops passing.
+test-smb:
+	GO=$(GO) scripts/test-smb.sh
+
+# Write and read MiB/s of a 4 GiB file through smbclient, Backstop against
+# smbd on the same machine (SIZE_MIB=... for another size).
+bench-smb: build
+	mkdir -p $(RESULTS_DIR)
+	RESULTS=$(CURDIR)/$(RESULTS_DIR)/smb.md BACKSTOP=$(CURDIR)/backstop scripts/bench-smb.sh $(BENCH_DIR)-smb
 
 clean:
 	rm -f backstop

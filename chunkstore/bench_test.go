@@ -13,7 +13,9 @@ import (
 	"runtime/pprof"
 	"strconv"
 	"strings"
+	"sync/atomic"
 	"testing"
+	"time"
 
 	"backstop/chunkstore/chunker"
 )
@@ -151,7 +153,31 @@ func BenchmarkIndexMemory(b *testing.B) {
 	b.ReportMetric(float64(open[1].filter)/float64(open[1].chunks), "filter-bytes/chunk")
 }
 
-type memResult struct{ rss, hwm, anon, chunks, filter int64 }
+// BenchmarkGCMemory measures the memory housekeeping adds to an open
+// engine (peak anonymous memory during the run, above what the engine
+// held before it: heap and badger's caches, not badger's mmap'd tables,
+// which the kernel can drop), on data directories of one and two million
+// chunks with half of them deleted. The difference between the two, per
+// chunk, is what grows with the data.
+func BenchmarkGCMemory(b *testing.B) {
+	if b.N > 1 {
+		b.Skip("one round is the measurement")
+	}
+	var extra [2]int64
+	var chunks [2]int64
+	for k, n := range []int64{1_000_000, 2_000_000} {
+		dir := b.TempDir()
+		chunks[k] = memChild(b, "ingest", dir, n).chunks
+		memChild(b, "open", dir, 0) // badger settles what the ingest left
+		gc := memChild(b, "gc", dir, 0)
+		extra[k] = gc.peakAnon - gc.gcBefore
+	}
+	b.ReportMetric(float64(extra[0])/(1<<20), "gc-added-anon-MiB@1M")
+	b.ReportMetric(float64(extra[1])/(1<<20), "gc-added-anon-MiB@2M")
+	b.ReportMetric(float64(extra[1]-extra[0])/float64(chunks[1]-chunks[0]), "gc-anon-bytes/chunk")
+}
+
+type memResult struct{ rss, hwm, anon, chunks, filter, peakAnon, gcBefore int64 }
 
 func memChild(b *testing.B, phase, dir string, chunks int64) memResult {
 	cmd := exec.Command(os.Args[0], "-test.run=^TestMemChild$")
@@ -162,7 +188,9 @@ func memChild(b *testing.B, phase, dir string, chunks int64) memResult {
 	}
 	var r memResult
 	for _, l := range strings.Split(string(out), "\n") {
-		if _, err := fmt.Sscanf(l, "MEM %d %d %d %d %d", &r.rss, &r.hwm, &r.anon, &r.chunks, &r.filter); err == nil {
+		var x int64
+		fmt.Sscanf(l, "GCREP %d %d %d %d", &x, &x, &x, &r.gcBefore)
+		if _, err := fmt.Sscanf(l, "MEM %d %d %d %d %d %d", &r.rss, &r.hwm, &r.anon, &r.chunks, &r.filter, &r.peakAnon); err == nil {
 			return r
 		}
 	}
@@ -179,6 +207,21 @@ func TestMemChild(t *testing.T) {
 	o := benchOptions()
 	o.Chunker = chunker.Params{Algorithm: chunker.Gear, Min: 256, Avg: 1 << 10, Max: 4 << 10}
 	o.Compression = "none"
+	// Sample anonymous memory (heap and badger's caches, not its mmap'd
+	// tables, which the kernel can drop) for its peak.
+	var peakAnon atomic.Int64
+	stopSampling := make(chan struct{})
+	defer close(stopSampling)
+	go func() {
+		for {
+			peakAnon.Store(max(peakAnon.Load(), procStatus(t, "RssAnon")))
+			select {
+			case <-stopSampling:
+				return
+			case <-time.After(20 * time.Millisecond):
+			}
+		}
+	}()
 	e := openTest(t, dir, o)
 	defer e.Close()
 	var chunks, target int64
@@ -199,6 +242,30 @@ func TestMemChild(t *testing.T) {
 			}
 			chunks += it.Chunks
 		}
+	case "gc":
+		// Delete every other item, then reclaim.
+		items, err := e.List(context.Background(), DefaultStore, "")
+		if err != nil {
+			t.Fatal(err)
+		}
+		for i, it := range items {
+			chunks += it.Chunks
+			if i%2 == 0 {
+				if err := e.Delete(context.Background(), DefaultStore, it.Name); err != nil {
+					t.Fatal(err)
+				}
+			}
+		}
+		// Measure housekeeping alone: the peak from here on, above what
+		// the open engine already holds.
+		runtime.GC()
+		before := procStatus(t, "RssAnon")
+		peakAnon.Store(before)
+		rep, err := e.GC(context.Background(), GCOptions{NoThrottle: true})
+		if err != nil {
+			t.Fatal(err)
+		}
+		fmt.Printf("GCREP %d %d %d %d\n", rep.StoredBytes, rep.Duration.Nanoseconds(), rep.ReclaimedBytes, before)
 	case "open":
 		w, err := e.Create(context.Background(), DefaultStore, "again", WriteOptions{})
 		if err != nil {
@@ -216,7 +283,7 @@ func TestMemChild(t *testing.T) {
 		pprof.WriteHeapProfile(f)
 		f.Close()
 	}
-	fmt.Printf("MEM %d %d %d %d %d\n", rss(t), hwm(t), procStatus(t, "RssAnon"), chunks, e.idx.Filter.Bytes())
+	fmt.Printf("MEM %d %d %d %d %d %d\n", rss(t), hwm(t), procStatus(t, "RssAnon"), chunks, e.idx.Filter.Bytes(), max(peakAnon.Load(), procStatus(t, "RssAnon")))
 }
 
 // uniqueStream is an endless stream of pseudo-random bytes.

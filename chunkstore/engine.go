@@ -104,8 +104,17 @@ type Engine struct {
 	containers map[uint64]index.ContainerRec
 	usage      map[uint32]*storeUsage
 	writing    map[string]bool
+	writers    map[*Writer]struct{}
+	pins       map[uint64]int  // item id: readers open
+	dropLater  map[uint64]bool // item id: recipe to drop at the last unpin
 	streams    sync.WaitGroup
-	stats      counters
+	fence      gcFence
+	// maint is held by housekeeping or verify: one at a time.
+	maint sync.Mutex
+	// appendMu is held shared from a container's append to its index
+	// commit; housekeeping holds it to cut a volume's tail safely.
+	appendMu sync.RWMutex
+	stats    counters
 }
 
 type domain struct {
@@ -147,6 +156,9 @@ func Open(ctx context.Context, dir string, opts Options) (*Engine, error) {
 		containers: map[uint64]index.ContainerRec{},
 		usage:      map[uint32]*storeUsage{},
 		writing:    map[string]bool{},
+		writers:    map[*Writer]struct{}{},
+		pins:       map[uint64]int{},
+		dropLater:  map[uint64]bool{},
 	}
 	if err := e.open(ctx); err != nil {
 		e.release()
@@ -345,6 +357,7 @@ type StoreInfo struct {
 	Name    string    `json:"name"`
 	Domain  string    `json:"domain"`
 	Created time.Time `json:"created"`
+	StoreOptions
 }
 
 // CreateStore makes a store in the named domain.
@@ -375,7 +388,7 @@ func (e *Engine) CreateStore(name, domainName string) (StoreInfo, error) {
 	}
 	e.stores[name] = s
 	e.usage[s.ID] = &storeUsage{}
-	return StoreInfo{Name: name, Domain: d.Name, Created: s.Created}, nil
+	return e.storeInfo(s), nil
 }
 
 // DeleteStore removes an empty store.
@@ -412,7 +425,7 @@ func (e *Engine) Stores() []StoreInfo {
 	defer e.mu.RUnlock()
 	out := make([]StoreInfo, 0, len(e.stores))
 	for _, s := range e.stores {
-		out = append(out, StoreInfo{Name: s.Name, Domain: e.domains[s.Domain].Name, Created: s.Created})
+		out = append(out, e.storeInfo(s))
 	}
 	sortBy(out, func(s StoreInfo) string { return s.Name })
 	return out

@@ -46,6 +46,8 @@ func (w *Writer) flusher() {
 
 func (w *Writer) flush(group []flushJob) error {
 	e := w.e
+	e.appendMu.RLock()
+	defer e.appendMu.RUnlock()
 	b := e.idx.NewBatch()
 	defer b.Discard()
 	if !w.marked {
@@ -88,6 +90,13 @@ func (w *Writer) flush(group []flushJob) error {
 	for _, rec := range recs {
 		e.addContainer(rec)
 	}
+	n := 0
+	for _, j := range group {
+		n += len(j.segs)
+	}
+	w.segMu.Lock()
+	w.flushing = w.flushing[n:]
+	w.segMu.Unlock()
 	for _, j := range group {
 		if j.flight != nil {
 			e.inflight.land(j.flight, true)

@@ -4,6 +4,7 @@ import (
 	"bytes"
 	"context"
 	"errors"
+	"fmt"
 	"os"
 	"os/exec"
 	"testing"
@@ -55,5 +56,66 @@ func TestFullDisk(t *testing.T) {
 	rep, err := e.Verify(context.Background(), nil)
 	if err != nil || len(rep.Damage) != 0 {
 		t.Fatalf("verify after full disk: %v %+v", err, rep.Damage)
+	}
+}
+
+// TestGCFullDisk fills a real small file system, deletes half of what it
+// holds, and runs housekeeping on the full disk: it must free space
+// (dropping containers needs none), lose nothing, and leave room for new
+// backups.
+func TestGCFullDisk(t *testing.T) {
+	if os.Geteuid() != 0 {
+		t.Skip("needs root to mount a small tmpfs; TestGCFull covers the capacity limit")
+	}
+	dir := t.TempDir()
+	if out, err := exec.Command("mount", "-t", "tmpfs", "-o", "size=160m", "tmpfs", dir).CombinedOutput(); err != nil {
+		t.Fatalf("mount tmpfs: %v %s", err, out)
+	}
+	t.Cleanup(func() { exec.Command("umount", dir).Run() })
+	ctx := context.Background()
+	o := testOptions()
+	o.VolumeSize = 1 << 30
+	o.Reserve = 64 << 20
+	e := openTest(t, dir+"/data", o)
+	defer e.Close()
+	items := map[string][]byte{}
+	for i := 0; ; i++ {
+		name, data := fmt.Sprint("item", i), testData(uint64(i), 8<<20)
+		w, err := e.Create(ctx, DefaultStore, name, WriteOptions{})
+		if err != nil {
+			t.Fatal(err)
+		}
+		w.Write(data)
+		if _, err := w.Commit(ctx); err != nil {
+			if !errors.Is(err, ErrFull) {
+				t.Fatal(err)
+			}
+			break
+		}
+		items[name] = data
+	}
+	for i := 0; i < len(items); i += 2 {
+		name := fmt.Sprint("item", i)
+		if err := e.Delete(ctx, DefaultStore, name); err != nil {
+			t.Fatal(err)
+		}
+		delete(items, name)
+	}
+	rep, err := e.GC(ctx, GCOptions{})
+	if err != nil && !errors.Is(err, ErrFull) {
+		t.Fatalf("housekeeping on a full disk: %v", err)
+	}
+	if rep.ReclaimedBytes <= 0 {
+		t.Fatalf("housekeeping freed nothing on a full disk: %v %+v", err, rep)
+	}
+	for name, data := range items {
+		if !bytes.Equal(get(t, e, DefaultStore, name), data) {
+			t.Fatalf("%s damaged by housekeeping on a full disk", name)
+		}
+	}
+	put(t, e, DefaultStore, "after", testData(99, 8<<20))
+	vr, err := e.Verify(ctx, nil)
+	if err != nil || len(vr.Damage) != 0 {
+		t.Fatalf("verify: %v %+v", err, vr.Damage)
 	}
 }

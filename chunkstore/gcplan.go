@@ -37,7 +37,7 @@ func (e *Engine) PlanGC(ctx context.Context, threshold float64) (GCPlan, error) 
 		return GCPlan{}, fmt.Errorf("%w: threshold %.2f (want 0 to 1)", ErrInvalid, threshold)
 	}
 	live := index.NewFilter(e.idx.Filter.Count())
-	err := e.idx.LiveRecipes(func(fp container.Fingerprint) {
+	err := e.idx.LiveRecipes(e.pinned, func(fp container.Fingerprint) {
 		if !live.MayContain(fp) {
 			live.Add(fp)
 		}
@@ -45,48 +45,8 @@ func (e *Engine) PlanGC(ctx context.Context, threshold float64) (GCPlan, error) 
 	if err != nil {
 		return GCPlan{}, e.translate(err)
 	}
-	plan := GCPlan{MarkBytes: live.Bytes()}
-	e.mu.RLock()
-	recs := make([]index.ContainerRec, 0, len(e.containers))
-	for _, rec := range e.containers {
-		recs = append(recs, rec)
-	}
-	e.mu.RUnlock()
-	for _, rec := range recs {
-		if err := ctx.Err(); err != nil {
-			return plan, err
-		}
-		entries, err := e.readFooter(rec.ID)
-		if err != nil {
-			return plan, e.translate(err)
-		}
-		var liveBytes, liveCount int64
-		for _, en := range entries {
-			ok, err := e.chunkLiveHere(live, en.FP, rec.ID, en.Offset)
-			if err != nil {
-				return plan, err
-			}
-			if ok {
-				liveBytes += int64(en.Stored)
-				liveCount++
-			}
-		}
-		plan.Containers++
-		plan.Chunks += int64(len(entries))
-		plan.LiveChunks += liveCount
-		plan.StoredBytes += rec.Size
-		plan.LiveBytes += liveBytes
-		switch {
-		case liveCount == 0:
-			plan.Empty++
-			plan.ReclaimBytes += rec.Size
-		case float64(liveBytes) < threshold*float64(rec.BodyLen()):
-			plan.Rewrite++
-			kept := liveBytes + liveCount*container.EntrySize + container.HeaderSize + container.TrailerSize
-			plan.ReclaimBytes += rec.Size - kept
-		}
-	}
-	return plan, nil
+	plan, _, err := e.plan(ctx, live, threshold, nil)
+	return plan, err
 }
 
 // chunkLiveHere reports whether the chunk at container id, offset off is

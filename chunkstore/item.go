@@ -90,6 +90,9 @@ func (e *Engine) Delete(ctx context.Context, store, name string) error {
 	if err != nil {
 		return err
 	}
+	if err := e.mutable(s.ID, it); err != nil {
+		return err
+	}
 	b := e.idx.NewBatch()
 	b.DeleteItem(it)
 	if err := b.Commit(); err != nil {

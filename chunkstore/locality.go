@@ -120,3 +120,12 @@ func (e *Engine) container(id uint64) (index.ContainerRec, bool) {
 	rec, ok := e.containers[id]
 	return rec, ok
 }
+
+// forget drops a container that housekeeping freed.
+func (l *locality) forget(id uint64) {
+	l.mu.Lock()
+	defer l.mu.Unlock()
+	if _, ok := l.members[id]; ok {
+		l.dropLocked(id)
+	}
+}

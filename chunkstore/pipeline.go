@@ -91,8 +91,9 @@ func (w *Writer) work(jobs <-chan *job) {
 		h.Sum(j.fp[:0])
 		j.found, j.err = false, cerr
 		if j.err == nil {
-			_, j.found, j.err = w.e.lookup(j.fp)
+			_, j.found, j.err = w.e.dedupLookup(j.fp)
 		}
+		w.looked.Add(1)
 		if j.err == nil && !j.found {
 			j.stored, j.codec = comp.Compress(j.cbuf, j.data)
 			if j.codec != container.Raw {
@@ -118,6 +119,7 @@ func (w *Writer) sequence(order <-chan *job, pool *sync.Pool) error {
 		if err != nil {
 			w.pr.CloseWithError(err)
 		}
+		w.appended.Add(1)
 		pool.Put(j)
 	}
 	if err == nil {
@@ -129,9 +131,8 @@ func (w *Writer) sequence(order <-chan *job, pool *sync.Pool) error {
 	if w.builder.Count() == 0 || err != nil {
 		w.e.inflight.land(w.flight, false) // never queued
 	}
-	if err == nil && len(w.seg) > 0 {
-		w.segs = append(w.segs, segment{w.segOff, w.seg})
-		w.seg = nil
+	if err == nil {
+		w.endSegment()
 	}
 	close(w.flushQ)
 	if ferr := <-w.flushed; err == nil {
@@ -161,20 +162,41 @@ func (w *Writer) add(j *job) error {
 	default:
 		w.dupChunks.Add(1)
 	}
+	return w.appendEntry(j.fp, n)
+}
+
+// appendEntry adds a chunk of n bytes to the item's recipe. Every recipe
+// entry goes through it, so that housekeeping sees it (recipeFPs).
+func (w *Writer) appendEntry(fp container.Fingerprint, n int) error {
+	if live := w.e.fence.live.Load(); live != nil && !live.MayContain(fp) {
+		live.Add(fp)
+	}
+	w.segMu.Lock()
 	if len(w.seg) == 0 {
 		w.segOff = w.off
 		w.seg = make([]index.RecipeEntry, 0, index.SegmentLen)
 	}
-	w.seg = append(w.seg, index.RecipeEntry{FP: j.fp, Len: uint32(n)})
+	w.seg = append(w.seg, index.RecipeEntry{FP: fp, Len: uint32(n)})
 	w.off += int64(n)
-	if len(w.seg) == index.SegmentLen {
-		w.segs = append(w.segs, segment{w.segOff, w.seg})
-		w.seg = nil
+	full := len(w.seg) == index.SegmentLen
+	w.segMu.Unlock()
+	if full {
+		w.endSegment()
 		if len(w.segs) >= 16 {
 			return w.queue(flushJob{segs: w.takeSegs()})
 		}
 	}
 	return nil
+}
+
+// endSegment closes the segment being filled.
+func (w *Writer) endSegment() {
+	w.segMu.Lock()
+	defer w.segMu.Unlock()
+	if len(w.seg) > 0 {
+		w.segs = append(w.segs, segment{w.segOff, w.seg})
+		w.seg = nil
+	}
 }
 
 func (w *Writer) keep(fp container.Fingerprint, stored []byte, n int, codec container.Codec) {
@@ -211,9 +233,14 @@ func (w *Writer) settle(final bool) error {
 	return nil
 }
 
+// takeSegs hands the full segments to a flush job; they stay in flushing
+// until the flusher commits them.
 func (w *Writer) takeSegs() []segment {
+	w.segMu.Lock()
+	defer w.segMu.Unlock()
 	s := w.segs
 	w.segs = nil
+	w.flushing = append(w.flushing, s...)
 	return s
 }
 

@@ -23,6 +23,8 @@ type Reader struct {
 	id   uint64
 	dom  *domain
 
+	closeOnce sync.Once
+
 	mu  sync.Mutex
 	off int64
 	// the recipe segment around the last read
@@ -52,7 +54,14 @@ func (e *Engine) OpenItem(ctx context.Context, store, name string) (*Reader, err
 	if err != nil {
 		return nil, err
 	}
+	// Under commitMu no delete or replace runs between finding the item
+	// and pinning its recipe.
+	e.commitMu.Lock()
 	it, err := e.getItem(ctx, s, name)
+	if err == nil {
+		e.pin(it.ID)
+	}
+	e.commitMu.Unlock()
 	if err != nil {
 		return nil, err
 	}
@@ -67,8 +76,12 @@ func (r *Reader) Item() Item { return r.item }
 // Size is the item's length.
 func (r *Reader) Size() int64 { return r.item.Size }
 
-// Close releases the reader.
-func (r *Reader) Close() error { return nil }
+// Close releases the reader. An item deleted or replaced while it was
+// open keeps its recipe, and housekeeping its chunks, until then.
+func (r *Reader) Close() error {
+	r.closeOnce.Do(func() { r.e.unpin(r.id) })
+	return nil
+}
 
 // fetch reads chunk fp of raw length n and checks it. The result is valid
 // until the next fetch.
@@ -81,6 +94,22 @@ func (f *fetcher) fetch(fp container.Fingerprint, n uint32) ([]byte, error) {
 	if !found {
 		return nil, fmt.Errorf("%w: chunk %s is missing from the index", ErrCorrupt, fp)
 	}
+	data, err := f.read(fp, n, loc)
+	if err == nil || !errors.Is(err, ErrCorrupt) {
+		return data, err
+	}
+	// Housekeeping may have moved the chunk and freed its old place since
+	// it was looked up: ask the index again before calling it damage.
+	again, err2 := e.idx.Lookup(fp)
+	if err2 != nil || again == loc {
+		return nil, err
+	}
+	return f.read(fp, n, again)
+}
+
+// read reads chunk fp from loc and checks it.
+func (f *fetcher) read(fp container.Fingerprint, n uint32, loc index.Loc) ([]byte, error) {
+	e := f.e
 	if loc.Raw != n {
 		return nil, fmt.Errorf("%w: chunk %s is %d bytes in the index, %d in the recipe", ErrCorrupt, fp, loc.Raw, n)
 	}
@@ -93,7 +122,7 @@ func (f *fetcher) fetch(fp container.Fingerprint, n uint32) ([]byte, error) {
 	}
 	stored := f.rbuf[:loc.Stored]
 	if err := e.vols.ReadAt(rec.Volume, stored, rec.Offset+container.HeaderSize+int64(loc.Offset)); err != nil {
-		return nil, e.translate(err)
+		return nil, fmt.Errorf("%w: chunk %s in container %d: %v", ErrCorrupt, fp, loc.Container, err)
 	}
 	if cap(f.dbuf) < int(n) {
 		f.dbuf = make([]byte, n)

@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"sort"
 
 	"backstop/chunkstore/container"
 	"backstop/chunkstore/index"
@@ -32,6 +33,9 @@ func (e *Engine) recover(ctx context.Context) error {
 			return err
 		}
 	}
+	if err := e.punchGaps(); err != nil {
+		return err
+	}
 	pending, deleted, err := e.idx.Marked()
 	if err != nil {
 		return e.translate(err)
@@ -52,7 +56,11 @@ func (e *Engine) recoverVolume(vol uint32, pos int64) error {
 	for pos < size {
 		rec, entries, err := e.readContainerAt(vol, pos, size)
 		if err != nil {
-			e.log.Warn("recovery: cutting torn write", "volume", vol, "offset", pos, "bytes", size-pos, "err", err)
+			if e.zeroAt(vol, pos, size) {
+				e.log.Info("recovery: cutting the space housekeeping freed at the end of a volume", "volume", vol, "offset", pos, "bytes", size-pos)
+			} else {
+				e.log.Warn("recovery: cutting torn write", "volume", vol, "offset", pos, "bytes", size-pos, "err", err)
+			}
 			return e.translate(e.vols.Truncate(vol, pos))
 		}
 		if err := e.reindex(rec, entries); err != nil {
@@ -111,5 +119,50 @@ func (e *Engine) reindex(rec index.ContainerRec, entries []container.Entry) erro
 		return e.translate(err)
 	}
 	e.addContainer(rec)
+	return nil
+}
+
+// zeroAt reports whether the bytes at vol:pos start with a zero header: a
+// hole housekeeping punched, not a torn container.
+func (e *Engine) zeroAt(vol uint32, pos, size int64) bool {
+	b := make([]byte, min(container.HeaderSize, size-pos))
+	if e.vols.ReadAt(vol, b, pos) != nil {
+		return false
+	}
+	for _, c := range b {
+		if c != 0 {
+			return false
+		}
+	}
+	return true
+}
+
+// punchGaps gives back the space between containers that no container
+// record covers: containers housekeeping dropped whose punch a crash
+// prevented, and containers whose index commit never happened. Punching a
+// hole again is cheap, so it runs on every open; it also makes the
+// volumes' used bytes the containers' bytes.
+func (e *Engine) punchGaps() error {
+	sizes := e.vols.Sizes()
+	byVol := make([][]index.ContainerRec, len(sizes))
+	e.mu.RLock()
+	for _, rec := range e.containers {
+		if int(rec.Volume) < len(byVol) {
+			byVol[rec.Volume] = append(byVol[rec.Volume], rec)
+		}
+	}
+	e.mu.RUnlock()
+	for vol, recs := range byVol {
+		sort.Slice(recs, func(i, j int) bool { return recs[i].Offset < recs[j].Offset })
+		var pos int64
+		for _, rec := range append(recs, index.ContainerRec{Offset: sizes[vol]}) {
+			if rec.Offset > pos {
+				if err := e.vols.Punch(uint32(vol), pos, rec.Offset-pos); err != nil {
+					e.log.Warn("open: could not free unused volume space", "volume", vol, "offset", pos, "bytes", rec.Offset-pos, "err", err)
+				}
+			}
+			pos = max(pos, rec.Offset+rec.Size)
+		}
+	}
 	return nil
 }

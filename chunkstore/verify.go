@@ -52,6 +52,10 @@ func (e *Engine) VerifySlice(ctx context.Context, slices int, progress func(Veri
 	if slices < 1 {
 		return VerifyReport{}, fmt.Errorf("%w: verify slices %d", ErrInvalid, slices)
 	}
+	if !e.maint.TryLock() {
+		return VerifyReport{}, ErrMaintenance
+	}
+	defer e.maint.Unlock()
 	recs, total := e.verifyOrder(slices)
 	var rep VerifyReport
 	var verified []index.ContainerRec

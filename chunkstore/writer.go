@@ -5,6 +5,7 @@ import (
 	"errors"
 	"fmt"
 	"io"
+	"sync"
 	"sync/atomic"
 	"unicode/utf8"
 
@@ -57,13 +58,23 @@ type Writer struct {
 
 	bytes, stored, newChunks, dupChunks atomic.Int64
 
+	// looked counts chunks the workers looked up, appended those the
+	// sequencer put in the recipe: housekeeping waits for the two to meet.
+	looked, appended atomic.Int64
+
+	// segMu guards the recipe held in memory (seg, segs, flushing), which
+	// housekeeping reads while it marks; the sequencer writes seg and segs,
+	// the flusher drops from flushing what it committed.
+	segMu    sync.Mutex
+	seg      []index.RecipeEntry
+	segs     []segment
+	flushing []segment
+
 	// Owned by the sequencer goroutine.
 	builder  *container.Builder
 	made     int // builders made so far
-	seg      []index.RecipeEntry
 	segOff   int64
 	off      int64
-	segs     []segment
 	flushQ   chan flushJob
 	free     chan *container.Builder
 	flushed  chan error
@@ -106,6 +117,9 @@ func (e *Engine) Create(ctx context.Context, store, name string, opts WriteOptio
 		w.release()
 		return nil, err
 	}
+	e.mu.Lock()
+	e.writers[w] = struct{}{}
+	e.mu.Unlock()
 	return w, nil
 }
 
@@ -300,14 +314,52 @@ func (w *Writer) release() {
 	e := w.e
 	e.mu.Lock()
 	delete(e.writing, w.key)
+	delete(e.writers, w)
 	e.mu.Unlock()
 	e.streams.Done()
 }
 
 func (e *Engine) dropRecipe(id uint64) {
+	e.mu.Lock()
+	if e.pins[id] > 0 {
+		e.dropLater[id] = true
+		e.mu.Unlock()
+		return
+	}
+	e.mu.Unlock()
 	if err := e.idx.DropRecipe(id); err != nil {
 		e.log.Warn("recipe removal deferred to next open", "item", id, "err", err)
 	}
+}
+
+// pin keeps item id's recipe while a reader has it open.
+func (e *Engine) pin(id uint64) {
+	e.mu.Lock()
+	e.pins[id]++
+	e.mu.Unlock()
+}
+
+// unpin releases a pin; the last one drops a recipe whose item went
+// meanwhile.
+func (e *Engine) unpin(id uint64) {
+	e.mu.Lock()
+	e.pins[id]--
+	drop := e.pins[id] == 0 && e.dropLater[id]
+	if e.pins[id] == 0 {
+		delete(e.pins, id)
+		delete(e.dropLater, id)
+	}
+	e.mu.Unlock()
+	if drop {
+		e.dropRecipe(id)
+	}
+}
+
+// pinned reports whether a reader has item id open.
+func (e *Engine) pinned(id uint64) bool {
+	e.mu.RLock()
+	defer e.mu.RUnlock()
+	return e.pins[id] > 0
 }
 
 func (e *Engine) commitItem(w *Writer) (Item, *index.Item, error) {
@@ -319,6 +371,9 @@ func (e *Engine) commitItem(w *Writer) (Item, *index.Item, error) {
 	case err == nil && !w.opts.Replace:
 		return Item{}, nil, fmt.Errorf("%w: item %s/%s", ErrExists, w.store.Name, w.name)
 	case err == nil:
+		if err := e.mutable(w.store.ID, prev); err != nil {
+			return Item{}, nil, err
+		}
 		old = &prev
 	case !errors.Is(err, index.ErrNotFound):
 		return Item{}, nil, e.translate(err)

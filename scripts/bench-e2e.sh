@@ -106,7 +106,8 @@ timed() {
 
 calc() { awk "BEGIN { printf \"$1\", $2 }"; } # calc FORMAT EXPR
 mib() { calc %.1f "$1 / 1048576"; }
-du_b() { du -sb "$1" | cut -f1; }
+# Bytes the file system holds (volumes are sparse after housekeeping).
+du_b() { du -s -B1 "$1" | cut -f1; }
 
 LOGICAL=0
 for t in "${TARS[@]}"; do LOGICAL=$((LOGICAL + $(stat -c %s "$t"))); done
@@ -115,6 +116,9 @@ cat "${TARS[@]}" >/dev/null # warm the page cache equally for every tool
 
 # Results per tool: ingest seconds / max RSS, repo bytes, restore seconds...
 declare -A GEN_T GEN_REPO ING_T ING_RSS REPO OWN_RATIO RES_T RES_RSS VER
+# Housekeeping after deleting all but the newest KEEP generations.
+KEEP=${KEEP:-5}
+declare -A PRUNE_BEFORE PRUNE_AFTER PRUNE_T PRUNE_RSS CHECK_T CHECK_RSS
 
 # gen_name I -> gen-01 ... (generation numbering starts at 1)
 gen_name() { printf 'gen-%02d' "$(($1 + 1))"; }
@@ -141,6 +145,16 @@ run_backstop() {
 	RES_T[backstop]=$T_SEC RES_RSS[backstop]=$T_RSS
 	cmp "$NEWEST" "$out" || die "backstop restore differs from $NEWEST"
 	rm -f "$out"
+	# Housekeeping: delete all but the newest KEEP generations, reclaim, verify.
+	local names=()
+	for ((i = 0; i < N - KEEP; i++)); do names+=("$(gen_name "$i")"); done
+	((${#names[@]})) && "$BACKSTOP" rm --data "$D" --store default "${names[@]}" >"$W/logs/backstop-rm.log"
+	PRUNE_BEFORE[backstop]=$(du_b "$D")
+	timed backstop-gc "$BACKSTOP" gc --data "$D"
+	PRUNE_T[backstop]=$T_SEC PRUNE_RSS[backstop]=$T_RSS PRUNE_AFTER[backstop]=$(du_b "$D")
+	timed backstop-verify "$BACKSTOP" verify --data "$D"
+	CHECK_T[backstop]=$T_SEC CHECK_RSS[backstop]=$T_RSS
+	cat "$W/logs/backstop-gc.log" >&2
 }
 
 # --- restic ----------------------------------------------------------------
@@ -161,6 +175,16 @@ run_restic() {
 	RES_T[restic]=$T_SEC RES_RSS[restic]=$T_RSS
 	cmp "$NEWEST" "$W/restore-restic$IN" || die "restic restore differs from $NEWEST"
 	rm -rf "$W/restore-restic"
+	# Housekeeping: forget all but the newest KEEP snapshots, prune, check.
+	if ((N > KEEP)); then
+		restic forget --keep-last "$KEEP" >"$W/logs/restic-forget.log" 2>&1 ||
+			{ cat "$W/logs/restic-forget.log" >&2; die "restic forget failed"; }
+	fi
+	PRUNE_BEFORE[restic]=$(du_b "$RESTIC_REPOSITORY")
+	timed restic-prune restic prune
+	PRUNE_T[restic]=$T_SEC PRUNE_RSS[restic]=$T_RSS PRUNE_AFTER[restic]=$(du_b "$RESTIC_REPOSITORY")
+	timed restic-check restic check --read-data
+	CHECK_T[restic]=$T_SEC CHECK_RSS[restic]=$T_RSS
 }
 
 # --- borg ------------------------------------------------------------------
@@ -183,6 +207,16 @@ run_borg() {
 	RES_T[borg]=$T_SEC RES_RSS[borg]=$T_RSS
 	cmp "$NEWEST" "$W/restore-borg/input/data.tar" || die "borg restore differs from $NEWEST"
 	rm -rf "$W/restore-borg"
+	# Housekeeping: delete all but the newest KEEP archives, compact, check.
+	if ((N > KEEP)); then
+		borg prune --keep-last "$KEEP" >"$W/logs/borg-prune.log" 2>&1 ||
+			{ cat "$W/logs/borg-prune.log" >&2; die "borg prune failed"; }
+	fi
+	PRUNE_BEFORE[borg]=$(du_b "$BORG_REPO")
+	timed borg-compact borg compact
+	PRUNE_T[borg]=$T_SEC PRUNE_RSS[borg]=$T_RSS PRUNE_AFTER[borg]=$(du_b "$BORG_REPO")
+	timed borg-check borg check --verify-data
+	CHECK_T[borg]=$T_SEC CHECK_RSS[borg]=$T_RSS
 }
 
 # record TOOL I REPO_DIR: note generation I's ingest time and repo size.
@@ -219,6 +253,19 @@ report() {
 			"| $(mib "$((ING_RSS[$t] * 1024))") | ${REPO[$t]} | $(mib "${REPO[$t]}")" \
 			"| $(calc %.2f "$LOGICAL / ${REPO[$t]}") | ${OWN_RATIO[$t]:-n/a}" \
 			"| ${RES_T[$t]} | $(calc %.1f "$NEWEST_B / 1048576 / ${RES_T[$t]}") | $(mib "$((RES_RSS[$t] * 1024))") |"
+	done
+	echo
+	echo "Housekeeping: all but the newest $KEEP generations deleted (backstop rm, restic forget" \
+		"--keep-last, borg prune --keep-last), then space reclaimed (backstop gc, restic prune," \
+		"borg compact) and everything read back and checked (backstop verify, restic check" \
+		"--read-data, borg check --verify-data)."
+	echo
+	echo "| Tool | Repo before (MiB) | Repo after (MiB) | Reclaimed (MiB) | Reclaim (s) | Reclaim max RSS (MiB) | Verify (s) | Verify MiB/s of repo | Verify max RSS (MiB) |"
+	echo "|---|---:|---:|---:|---:|---:|---:|---:|---:|"
+	for t in "${TOOLS[@]}"; do
+		echo "| ${VER[$t]} | $(mib "${PRUNE_BEFORE[$t]}") | $(mib "${PRUNE_AFTER[$t]}")" \
+			"| $(mib "$((PRUNE_BEFORE[$t] - PRUNE_AFTER[$t]))") | ${PRUNE_T[$t]} | $(mib "$((PRUNE_RSS[$t] * 1024))")" \
+			"| ${CHECK_T[$t]} | $(calc %.1f "${PRUNE_AFTER[$t]} / 1048576 / ${CHECK_T[$t]}") | $(mib "$((CHECK_RSS[$t] * 1024))") |"
 	done
 	echo
 	echo "Per generation: ingest seconds and repo size (MiB) after that backup."

@@ -4,7 +4,8 @@
 //
 // The server depends on the engine and on the appliance state through small
 // interfaces declared here (statsSource, storeAdmin, itemAdmin, verifier,
-// userAdmin, settingsStore, eventLog); cmd/backstop wires the real ones.
+// housekeeper, userAdmin, settingsStore, eventLog); cmd/backstop wires the
+// real ones.
 //
 // # Wire format
 //
@@ -28,6 +29,28 @@
 // POST, PUT, PATCH or DELETE must also carry "X-CSRF-Token" with the
 // session's csrf_token. Sessions live in memory only: they expire after 15
 // minutes unused and 24 hours at most, and a restart ends them all.
+//
+// # Background jobs
+//
+// Verify and housekeeping run in the background on one job runner (job.go):
+// one run of each at a time, and never both at once (they take turns, as
+// the engine's maintenance lock demands; starting one while the other runs
+// answers 409 conflict). A job's state is idle, running, paused, blackout
+// (running, but waiting for a blackout window to end), done, failed or
+// cancelled. Pause and blackout windows hold the engine inside its progress
+// callback (verify) or its Wait callback between sweep batches
+// (housekeeping); a job waiting out a window looks at the clock again every
+// Options.MaintenanceTick. Cancel ends a run through its context and
+// returns once it has stopped; Shutdown cancels any run. Neither may start
+// inside a blackout window (409 blackout). Each run records a system event
+// when it starts and when it ends, and when it starts and stops waiting
+// for a window.
+//
+// Automatic housekeeping (Settings.Housekeeping, on and hourly by default):
+// every MaintenanceTick the server looks whether interval_minutes have
+// passed on its clock since its last dry run; if so, outside blackout
+// windows and while neither job runs, it runs a dry run and starts
+// housekeeping when the dry run found space to reclaim.
 //
 // # Files
 //

@@ -70,8 +70,10 @@ func translate(err error) *apiError {
 		return errorf(http.StatusBadRequest, codeInvalid, "%s", clean(err))
 	case errors.Is(err, chunkstore.ErrExists), errors.Is(err, appliance.ErrExists),
 		errors.Is(err, chunkstore.ErrNotEmpty), errors.Is(err, chunkstore.ErrBusy),
-		errors.Is(err, appliance.ErrLastAdmin):
+		errors.Is(err, chunkstore.ErrImmutable), errors.Is(err, appliance.ErrLastAdmin):
 		return errorf(http.StatusConflict, codeConflict, "%s", clean(err))
+	case errors.Is(err, chunkstore.ErrMaintenance):
+		return errorf(http.StatusConflict, codeConflict, "housekeeping or verify is running; they take turns")
 	case errors.Is(err, appliance.ErrBadCredentials):
 		return errorf(http.StatusUnauthorized, codeUnauthenticated, "wrong user name or password")
 	}

@@ -28,6 +28,9 @@ type itemView struct {
 	Created  time.Time         `json:"created"`
 	Modified time.Time         `json:"modified"`
 	Meta     map[string]string `json:"meta"`
+	// FreedIfDeleted is the stored bytes only this item references: what
+	// housekeeping would give back after deleting it.
+	FreedIfDeleted int64 `json:"freed_if_deleted_bytes"`
 }
 
 type itemPage struct {
@@ -35,13 +38,13 @@ type itemPage struct {
 	Next  string     `json:"next"`
 }
 
-func viewItem(it chunkstore.Item) itemView {
+func viewItem(it chunkstore.Item, freed int64) itemView {
 	meta := it.Meta
 	if meta == nil {
 		meta = map[string]string{}
 	}
 	return itemView{Name: it.Name, Size: it.Size, NewBytes: it.NewBytes, Chunks: it.Chunks,
-		Created: it.Created, Modified: it.Modified, Meta: meta}
+		Created: it.Created, Modified: it.Modified, Meta: meta, FreedIfDeleted: freed}
 }
 
 // checkItemName rejects what can never be an item name, as the engine's
@@ -91,8 +94,16 @@ func (s *Server) listItems(c *gin.Context) {
 		start = 0
 	}
 	page := itemPage{Items: []itemView{}}
-	for _, it := range items[start:min(len(items), start+limit)] {
-		page.Items = append(page.Items, viewItem(it))
+	shown := items[start:min(len(items), start+limit)]
+	var usage map[string]int64
+	if len(shown) > 0 {
+		if usage, err = s.eng.Usage(c.Request.Context(), c.Param("name")); err != nil {
+			s.fail(c, err)
+			return
+		}
+	}
+	for _, it := range shown {
+		page.Items = append(page.Items, viewItem(it, usage[it.Name]))
 	}
 	if start+limit < len(items) {
 		page.Next = page.Items[len(page.Items)-1].Name
@@ -112,7 +123,12 @@ func (s *Server) getItem(c *gin.Context) {
 		s.fail(c, err)
 		return
 	}
-	c.JSON(http.StatusOK, viewItem(it))
+	usage, err := s.eng.Usage(c.Request.Context(), c.Param("name"))
+	if err != nil {
+		s.fail(c, err)
+		return
+	}
+	c.JSON(http.StatusOK, viewItem(it, usage[it.Name]))
 }
 
 // deleteItem handles DELETE /api/v1/stores/:name/items/*item (operator).

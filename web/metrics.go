@@ -44,10 +44,18 @@ func (s *Server) newRegistry() *prometheus.Registry {
 			func() float64 { return s.eng.Stats().DedupRatio }),
 		gauge("backstop_verify_progress_ratio", "How far the current or last verify is, 0 to 1.",
 			s.verify.progressRatio),
+		gauge("backstop_housekeeping_progress_ratio", "How far the current or last housekeeping run is, 0 to 1.",
+			s.hk.progressRatio),
+		counter("backstop_housekeeping_reclaimed_bytes_total", "Bytes housekeeping gave back to the file system since start.",
+			s.hk.reclaimed.Load),
+		s.hk.runs,
+		gauge("backstop_housekeeping_last_duration_seconds", "How long the last finished housekeeping run took.",
+			s.hk.lastDuration),
 		s.requests,
 		collectors.NewGoCollector(),
 		collectors.NewProcessCollector(collectors.ProcessCollectorOpts{}),
 	)
+	reg.MustRegister(s.catalystMetrics()...)
 	return reg
 }
 

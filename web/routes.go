@@ -57,9 +57,17 @@ func (s *Server) routes() *gin.Engine {
 	operator.POST("/stores", s.createStore)
 	authed.GET("/stores/:name", s.checkStoreName, s.getStore)
 	admin.DELETE("/stores/:name", s.checkStoreName, s.deleteStore)
+	admin.PUT("/stores/:name/options", s.checkStoreName, s.setStoreOptions)
+	authed.GET("/catalyst", s.getCatalyst)
 	authed.GET("/stores/:name/items", s.checkStoreName, s.listItems)
 	authed.GET("/stores/:name/items/*item", s.checkStoreName, s.getItem)
 	operator.DELETE("/stores/:name/items/*item", s.checkStoreName, s.deleteItem)
+
+	authed.GET("/shares", s.listShares)
+	operator.POST("/shares", s.createShare)
+	authed.GET("/shares/:name", s.checkShareName, s.getShare)
+	operator.PATCH("/shares/:name", s.checkShareName, s.patchShare)
+	admin.DELETE("/shares/:name", s.checkShareName, s.deleteShare)
 
 	authed.GET("/verify", s.getVerify)
 	operator.POST("/verify", s.startVerify)
@@ -83,6 +91,12 @@ func (s *Server) routes() *gin.Engine {
 	vtlOp.POST("/libraries/:lib/cartridges/:barcode/move", s.moveCartridge)
 	vtlOp.POST("/libraries/:lib/cartridges/:barcode/import", s.importCartridge)
 	vtlOp.POST("/libraries/:lib/cartridges/:barcode/export", s.exportCartridge)
+	authed.GET("/housekeeping", s.getHousekeeping)
+	authed.GET("/housekeeping/plan", s.getHousekeepingPlan)
+	operator.POST("/housekeeping", s.startHousekeeping)
+	for _, action := range []string{"pause", "resume", "cancel"} {
+		operator.POST("/housekeeping/"+action, s.controlHousekeeping(action))
+	}
 
 	authed.GET("/settings", s.getSettings)
 	admin.PUT("/settings", s.putSettings)

@@ -17,6 +17,8 @@ import (
 	"github.com/prometheus/client_golang/prometheus"
 
 	"backstop/chunkstore"
+	"backstop/chunkstore/chunker"
+	"backstop/chunkstore/index"
 	"backstop/internal/appliance"
 	"backstop/web/ui"
 )
@@ -32,6 +34,8 @@ type storeAdmin interface {
 	Stores() []chunkstore.StoreInfo
 	CreateStore(name, domain string) (chunkstore.StoreInfo, error)
 	DeleteStore(name string) error
+	SetStoreOptions(name string, o chunkstore.StoreOptions) (chunkstore.StoreInfo, error)
+	CreateDomain(name string, params chunker.Params) (index.Domain, error)
 }
 
 // itemAdmin reads and deletes items.
@@ -39,11 +43,18 @@ type itemAdmin interface {
 	List(ctx context.Context, store, prefix string) ([]chunkstore.Item, error)
 	Stat(ctx context.Context, store, name string) (chunkstore.Item, error)
 	Delete(ctx context.Context, store, name string) error
+	Usage(ctx context.Context, store string) (map[string]int64, error)
 }
 
 // verifier scrubs the volumes.
 type verifier interface {
 	Verify(ctx context.Context, progress func(chunkstore.VerifyProgress)) (chunkstore.VerifyReport, error)
+}
+
+// housekeeper reclaims the space of deleted items.
+type housekeeper interface {
+	GC(ctx context.Context, opts chunkstore.GCOptions) (chunkstore.GCReport, error)
+	PlanGC(ctx context.Context, threshold float64) (chunkstore.GCPlan, error)
 }
 
 // Engine is what the server needs of a *chunkstore.Engine.
@@ -52,6 +63,7 @@ type Engine interface {
 	storeAdmin
 	itemAdmin
 	verifier
+	housekeeper
 }
 
 // userAdmin manages users and checks passwords.
@@ -104,26 +116,36 @@ type Options struct {
 	// SampleInterval is how often the throughput history is sampled;
 	// 24 hours of samples are kept.
 	SampleInterval time.Duration
+	// Shares manages the SMB shares; nil: the appliance serves none.
+	Shares ShareAdmin
 	// SessionIdle and SessionMax bound a session's life: unused, and
 	// at most.
 	SessionIdle, SessionMax time.Duration
 	// Libraries are the virtual tape libraries; nil: the VTL is off and
 	// its endpoints answer 404.
 	Libraries Libraries
+	// MaintenanceTick is how often a job waiting out a blackout window
+	// looks at the clock again, and how often automatic housekeeping
+	// checks whether it is due.
+	MaintenanceTick time.Duration
+	// Catalyst, if set, is the Catalyst service whose traffic the status,
+	// the dashboard and /metrics show.
+	Catalyst CatalystTraffic
 }
 
 // DefaultOptions are the settings backstop serve uses.
 func DefaultOptions() Options {
 	static, _ := fs.Sub(ui.FS, "static") // cannot fail: "static" is a valid path
 	return Options{
-		UI:             static,
-		Addr:           "0.0.0.0:8443",
-		Version:        "dev",
-		Now:            time.Now,
-		Logger:         slog.New(slog.NewTextHandler(io.Discard, nil)),
-		SampleInterval: 10 * time.Second,
-		SessionIdle:    15 * time.Minute,
-		SessionMax:     24 * time.Hour,
+		UI:              static,
+		Addr:            "0.0.0.0:8443",
+		Version:         "dev",
+		Now:             time.Now,
+		Logger:          slog.New(slog.NewTextHandler(io.Discard, nil)),
+		SampleInterval:  10 * time.Second,
+		SessionIdle:     15 * time.Minute,
+		SessionMax:      24 * time.Hour,
+		MaintenanceTick: 30 * time.Second,
 	}
 }
 
@@ -145,6 +167,9 @@ type Server struct {
 	limiter  *limiter
 	history  *history
 	verify   *verifyJob
+	hk       *housekeepingJob
+	// jobsMu serialises starting jobs: verify and housekeeping take turns.
+	jobsMu sync.Mutex
 
 	mu       sync.Mutex
 	srv      *http.Server
@@ -172,6 +197,9 @@ func New(eng Engine, state State, opts Options) (*Server, error) {
 	if opts.SessionMax <= 0 {
 		opts.SessionMax = def.SessionMax
 	}
+	if opts.MaintenanceTick <= 0 {
+		opts.MaintenanceTick = def.MaintenanceTick
+	}
 	if opts.Addr == "" {
 		opts.Addr = def.Addr
 	}
@@ -189,6 +217,7 @@ func New(eng Engine, state State, opts Options) (*Server, error) {
 		history:  newHistory(opts.SampleInterval),
 	}
 	s.verify = newVerifyJob(s)
+	s.hk = newHousekeepingJob(s)
 	s.reg = s.newRegistry()
 	s.router = s.routes()
 	return s, nil
@@ -227,10 +256,14 @@ func (s *Server) Start(ctx context.Context) error {
 	}
 	bg, stop := context.WithCancel(context.WithoutCancel(ctx))
 	s.stop = stop
-	s.bg.Add(2)
+	s.bg.Add(3)
 	go func() {
 		defer s.bg.Done()
 		s.runSampler(ctx, bg)
+	}()
+	go func() {
+		defer s.bg.Done()
+		s.runAutoHousekeeping(bg)
 	}()
 	srv, tl := s.srv, tls.NewListener(ln, cfg)
 	go func() {
@@ -255,7 +288,8 @@ func (s *Server) Addr() string {
 }
 
 // Shutdown stops accepting connections, waits for requests in flight
-// (until ctx is done), then stops the sampler and any verify job.
+// (until ctx is done), then stops the sampler, automatic housekeeping and
+// any verify or housekeeping run.
 func (s *Server) Shutdown(ctx context.Context) error {
 	s.mu.Lock()
 	srv, stop := s.srv, s.stop
@@ -267,7 +301,8 @@ func (s *Server) Shutdown(ctx context.Context) error {
 		}
 		stop()
 	}
+	s.bg.Wait() // automatic housekeeping starts no run after this
 	s.verify.stop()
-	s.bg.Wait()
+	s.hk.stop()
 	return err
 }

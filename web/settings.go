@@ -1,6 +1,7 @@
 package web
 
 import (
+	"fmt"
 	"net/http"
 
 	"github.com/gin-gonic/gin"
@@ -17,10 +18,11 @@ func (s *Server) getSettings(c *gin.Context) {
 	c.JSON(http.StatusOK, st)
 }
 
-// putSettings handles PUT /api/v1/settings (admin): it replaces every
-// setting after validating each blackout window.
+// putSettings handles PUT /api/v1/settings (admin): it replaces the
+// settings the body names (a field left out keeps its value) after
+// validating them.
 func (s *Server) putSettings(c *gin.Context) {
-	var st appliance.Settings
+	st := s.state.Settings()
 	if err := decode(c, &st); err != nil {
 		s.fail(c, err)
 		return
@@ -31,13 +33,24 @@ func (s *Server) putSettings(c *gin.Context) {
 			return
 		}
 	}
+	// The current settings are never the zero Housekeeping (which the
+	// appliance reads as its defaults): the body set both fields to zero.
+	if st.Housekeeping == (appliance.Housekeeping{}) {
+		s.fail(c, invalid("housekeeping interval 0 minutes: want 1 to %d", appliance.MaxHousekeepingInterval))
+		return
+	}
+	if err := st.Housekeeping.Validate(); err != nil {
+		s.fail(c, invalid("%s", clean(err)))
+		return
+	}
 	if err := s.state.SetSettings(st); err != nil {
 		s.fail(c, err)
 		return
 	}
-	s.audit(c, "settings.update", "settings", "changed the settings: %d blackout windows", len(st.Blackout))
-	if st.Blackout == nil {
-		st.Blackout = []appliance.Window{}
+	auto := "off"
+	if st = s.state.Settings(); st.Housekeeping.Auto {
+		auto = fmt.Sprintf("every %d minutes", st.Housekeeping.IntervalMinutes)
 	}
+	s.audit(c, "settings.update", "settings", "changed the settings: %d blackout windows, automatic housekeeping %s", len(st.Blackout), auto)
 	c.JSON(http.StatusOK, st)
 }

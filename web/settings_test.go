@@ -27,8 +27,8 @@ func TestSettings(t *testing.T) {
 	if len(st.Blackout) != 1 || st.Blackout[0].Start != "22:00" || len(st.Blackout[0].Days) != 2 {
 		t.Fatalf("settings %+v", st)
 	}
-	e.run([]check{{"clear", req{method: "PUT", path: "/api/v1/settings", auth: "admin", body: `{"blackout":[]}`}, 200, ""}})
-	if r := e.do(req{method: "GET", path: "/api/v1/settings", auth: "ro"}); string(r.body) != `{"blackout":[]}` {
+	e.run([]check{{"clear", req{method: "PUT", path: "/api/v1/settings", auth: "admin", body: `{"blackout":[],"housekeeping":{"auto":true,"interval_minutes":60}}`}, 200, ""}})
+	if r := e.do(req{method: "GET", path: "/api/v1/settings", auth: "ro"}); string(r.body) != `{"blackout":[],"housekeeping":{"auto":true,"interval_minutes":60}}` {
 		t.Fatalf("cleared settings %s", r.body)
 	}
 	found := false

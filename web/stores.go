@@ -18,11 +18,16 @@ type storeView struct {
 	LogicalBytes int64     `json:"logical_bytes"`
 	StoredBytes  int64     `json:"stored_bytes"`
 	DedupRatio   float64   `json:"dedup_ratio"`
+	chunkstore.StoreOptions
 }
 
 type createStoreRequest struct {
 	Name   string `json:"name"`
 	Domain string `json:"domain"`
+	// NewDomain creates Domain first (a fresh key: nothing shared).
+	NewDomain bool `json:"new_domain"`
+	// Options, if given, are set on the new store.
+	*chunkstore.StoreOptions
 }
 
 // storeViews merges the engine's store list with its per-store figures.
@@ -35,7 +40,7 @@ func (s *Server) storeViews() []storeView {
 	out := make([]storeView, 0, len(infos))
 	for _, in := range infos {
 		st, ok := byName[in.Name]
-		v := storeView{Name: in.Name, Domain: in.Domain, Created: in.Created, DedupRatio: 1}
+		v := storeView{Name: in.Name, Domain: in.Domain, Created: in.Created, DedupRatio: 1, StoreOptions: in.StoreOptions}
 		if ok {
 			v.Items, v.LogicalBytes, v.StoredBytes, v.DedupRatio = st.Items, st.LogicalBytes, st.StoredBytes, st.DedupRatio
 		}
@@ -88,13 +93,13 @@ func (s *Server) createStore(c *gin.Context) {
 		s.fail(c, invalid("domain name %q: letters, digits, '.', '_', '-'; at most 64", req.Domain))
 		return
 	}
-	info, err := s.eng.CreateStore(req.Name, req.Domain)
+	info, err := s.createStoreWith(c, req)
 	if err != nil {
 		s.fail(c, err)
 		return
 	}
 	s.audit(c, "store.create", info.Name, "created store %s in domain %s", info.Name, info.Domain)
-	c.JSON(http.StatusCreated, storeView{Name: info.Name, Domain: info.Domain, Created: info.Created, DedupRatio: 1})
+	c.JSON(http.StatusCreated, storeView{Name: info.Name, Domain: info.Domain, Created: info.Created, DedupRatio: 1, StoreOptions: info.StoreOptions})
 }
 
 // deleteStore handles DELETE /api/v1/stores/:name (admin).

@@ -2,6 +2,7 @@ package web
 
 import (
 	"bytes"
+	"reflect"
 	"strings"
 	"testing"
 
@@ -53,7 +54,7 @@ func TestStores(t *testing.T) {
 	}
 	var one storeView
 	e.do(req{method: "GET", path: "/api/v1/stores/default", auth: "ro"}).decode(t, &one)
-	if one != list[0] {
+	if !reflect.DeepEqual(one, list[0]) {
 		t.Fatalf("store %+v, in list %+v", one, list[0])
 	}
 	audit := map[string]bool{}

@@ -151,3 +151,18 @@ func writeFileAtomic(path string, data []byte, mode os.FileMode) error {
 	}
 	return nil
 }
+
+// Certificate is the appliance's TLS certificate for services other than
+// the web server (Catalyst): certFile and keyFile when given, else the
+// self-signed one in tlsDir, made on first use. The web server uses the
+// same one.
+func Certificate(certFile, keyFile, tlsDir string) (tls.Certificate, error) {
+	if certFile != "" {
+		cert, err := tls.LoadX509KeyPair(certFile, keyFile)
+		if err != nil {
+			return cert, fmt.Errorf("web: load certificate %s: %w", certFile, err)
+		}
+		return cert, nil
+	}
+	return selfSigned(tlsDir, time.Now())
+}

@@ -2,13 +2,10 @@ package web
 
 import (
 	"context"
-	"errors"
 	"fmt"
 	"net/http"
 	"sort"
 	"strings"
-	"sync"
-	"time"
 
 	"github.com/gin-gonic/gin"
 
@@ -16,27 +13,30 @@ import (
 	"backstop/internal/appliance"
 )
 
-// Verify job states.
+// Verify job states, as the verify tests name them.
 const (
-	verifyIdle      = "idle"
-	verifyRunning   = "running"
-	verifyPaused    = "paused"
-	verifyDone      = "done"
-	verifyFailed    = "failed"
-	verifyCancelled = "cancelled"
+	verifyIdle      = jobIdle
+	verifyRunning   = jobRunning
+	verifyPaused    = jobPaused
+	verifyDone      = jobDone
+	verifyFailed    = jobFailed
+	verifyCancelled = jobCancelled
 )
 
 // verifyStatus is what GET /api/v1/verify shows.
 type verifyStatus struct {
-	State          string       `json:"state"`
-	Started        *time.Time   `json:"started"`
-	Finished       *time.Time   `json:"finished"`
+	jobInfo
+	verifyDetail
+}
+
+// verifyDetail is the verify's own part of its status.
+type verifyDetail struct {
 	Containers     int          `json:"containers"`
 	ContainersDone int          `json:"containers_done"`
 	Bytes          int64        `json:"bytes"`
 	BytesDone      int64        `json:"bytes_done"`
 	Damage         []damageView `json:"damage"`
-	Error          string       `json:"error"`
+	report         chunkstore.VerifyReport
 }
 
 // damageView is a chunkstore.Damage with the fingerprint in hex.
@@ -64,100 +64,57 @@ func viewDamage(ds []chunkstore.Damage) []damageView {
 	return out
 }
 
-// verifyJob runs at most one engine verify at a time. Pause blocks the
-// engine inside its progress callback, between containers; cancel ends
-// it through its context.
+// verifyJob runs at most one engine verify at a time. Pause and blackout
+// windows block the engine inside its progress callback, between
+// containers; cancel ends it through its context.
 type verifyJob struct {
-	s *Server
-
-	mu     sync.Mutex
-	cond   *sync.Cond
-	st     verifyStatus
-	cancel context.CancelFunc
-	done   chan struct{}
+	*job[verifyDetail]
 }
 
 func newVerifyJob(s *Server) *verifyJob {
-	j := &verifyJob{s: s, st: verifyStatus{State: verifyIdle, Damage: []damageView{}}}
-	j.cond = sync.NewCond(&j.mu)
-	return j
+	fresh := func(verifyDetail) verifyDetail { return verifyDetail{Damage: []damageView{}} }
+	return &verifyJob{newJob(s, "verify", fresh(verifyDetail{}), fresh, verifyEvent)}
 }
 
 func (j *verifyJob) status() verifyStatus {
-	j.mu.Lock()
-	defer j.mu.Unlock()
-	st := j.st
-	st.Damage = append([]damageView{}, j.st.Damage...)
-	return st
+	info, d := j.snapshot()
+	d.Damage = append([]damageView{}, d.Damage...)
+	return verifyStatus{info, d}
 }
 
 // progressRatio is how far the job is, 0 to 1.
 func (j *verifyJob) progressRatio() float64 {
-	j.mu.Lock()
-	defer j.mu.Unlock()
+	info, d := j.snapshot()
 	switch {
-	case j.st.State == verifyDone:
+	case info.State == verifyDone:
 		return 1
-	case j.st.Bytes > 0:
-		return float64(j.st.BytesDone) / float64(j.st.Bytes)
+	case d.Bytes > 0:
+		return float64(d.BytesDone) / float64(d.Bytes)
 	}
 	return 0
 }
 
-func active(state string) bool { return state == verifyRunning || state == verifyPaused }
-
-// start begins a verify in the background.
-func (j *verifyJob) start() error {
-	j.mu.Lock()
-	defer j.mu.Unlock()
-	if active(j.st.State) {
-		return errorf(http.StatusConflict, codeConflict, "a verify is already %s", j.st.State)
-	}
-	now := j.s.now().UTC()
-	ctx, cancel := context.WithCancel(context.Background())
-	j.st = verifyStatus{State: verifyRunning, Started: &now, Damage: []damageView{}}
-	j.cancel, j.done = cancel, make(chan struct{})
-	go j.run(ctx, j.done)
-	return nil
+// begin starts a verify in the background.
+func (j *verifyJob) begin() error {
+	return j.start(j.task, "verify started", nil)
 }
 
-func (j *verifyJob) run(ctx context.Context, done chan struct{}) {
-	defer close(done)
-	j.s.record(appliance.Event{Level: appliance.LevelInfo, Kind: appliance.KindSystem, Action: "verify.start", Message: "verify started"})
-	rep, err := j.s.eng.Verify(ctx, j.progress(ctx))
-	j.mu.Lock()
-	now := j.s.now().UTC()
-	j.st.Finished = &now
-	j.st.Damage = viewDamage(rep.Damage)
-	switch {
-	case errors.Is(err, context.Canceled):
-		j.st.State = verifyCancelled
-	case err != nil:
-		j.st.State, j.st.Error = verifyFailed, err.Error()
-	default:
-		j.st.State = verifyDone
-	}
-	st := j.st
-	j.cancel()
-	j.mu.Unlock()
-	j.s.record(verifyEvent(st, rep))
-}
-
-// progress is the engine's callback: it records progress and blocks while
-// the job is paused.
-func (j *verifyJob) progress(ctx context.Context) func(chunkstore.VerifyProgress) {
-	return func(p chunkstore.VerifyProgress) {
-		j.mu.Lock()
-		defer j.mu.Unlock()
-		j.st.Containers, j.st.ContainersDone, j.st.Bytes, j.st.BytesDone = p.Containers, p.ContainersDone, p.Bytes, p.BytesDone
-		for j.st.State == verifyPaused && ctx.Err() == nil {
-			j.cond.Wait()
-		}
-	}
+// task runs the engine's verify; its progress callback records progress
+// and blocks while the job is paused or a blackout window holds.
+func (j *verifyJob) task(ctx context.Context, _ *job[verifyDetail]) error {
+	rep, err := j.s.eng.Verify(ctx, func(p chunkstore.VerifyProgress) {
+		j.update(func(d *verifyDetail) {
+			d.Containers, d.ContainersDone, d.Bytes, d.BytesDone = p.Containers, p.ContainersDone, p.Bytes, p.BytesDone
+		})
+		_ = j.checkpoint(ctx) // a cancelled context ends the engine's verify too
+	})
+	j.update(func(d *verifyDetail) { d.Damage, d.report = viewDamage(rep.Damage), rep })
+	return err
 }
 
 // verifyEvent is the system event at the end of a verify.
-func verifyEvent(st verifyStatus, rep chunkstore.VerifyReport) appliance.Event {
+func verifyEvent(st jobInfo, d verifyDetail) appliance.Event {
+	rep := d.report
 	e := appliance.Event{Level: appliance.LevelInfo, Kind: appliance.KindSystem, Action: "verify.finish"}
 	switch st.State {
 	case verifyCancelled:
@@ -167,10 +124,10 @@ func verifyEvent(st verifyStatus, rep chunkstore.VerifyReport) appliance.Event {
 	default:
 		e.Message = fmt.Sprintf("verify checked %d containers (%.1f MiB), no damage", rep.Containers, float64(rep.Bytes)/(1<<20))
 	}
-	if len(st.Damage) > 0 {
+	if len(d.Damage) > 0 {
 		seen := map[string]bool{}
-		for _, d := range st.Damage {
-			for _, it := range d.Items {
+		for _, dm := range d.Damage {
+			for _, it := range dm.Items {
 				seen[it] = true
 			}
 		}
@@ -184,70 +141,9 @@ func verifyEvent(st verifyStatus, rep chunkstore.VerifyReport) appliance.Event {
 			named = "damaged items: " + strings.Join(items, ", ")
 		}
 		e.Level = appliance.LevelError
-		e.Message = fmt.Sprintf("verify found %d damaged chunks or containers; %s", len(st.Damage), named)
+		e.Message = fmt.Sprintf("verify found %d damaged chunks or containers; %s", len(d.Damage), named)
 	}
 	return e
-}
-
-// setPaused pauses or resumes the running job.
-func (j *verifyJob) setPaused(pause bool) error {
-	j.mu.Lock()
-	defer j.mu.Unlock()
-	from, to := verifyRunning, verifyPaused
-	if !pause {
-		from, to = verifyPaused, verifyRunning
-	}
-	if j.st.State != from {
-		return errorf(http.StatusConflict, codeConflict, "no %s verify (it is %s)", from, j.st.State)
-	}
-	j.st.State = to
-	j.cond.Broadcast()
-	return nil
-}
-
-// cancelJob ends the running or paused job and waits for it.
-func (j *verifyJob) cancelJob() error {
-	j.mu.Lock()
-	if !active(j.st.State) {
-		state := j.st.State
-		j.mu.Unlock()
-		return errorf(http.StatusConflict, codeConflict, "no verify is running (it is %s)", state)
-	}
-	done := j.interrupt()
-	j.mu.Unlock()
-	<-done
-	return nil
-}
-
-// interrupt cancels the job's context and wakes a paused callback; the
-// caller holds mu.
-func (j *verifyJob) interrupt() chan struct{} {
-	if j.cancel != nil {
-		j.cancel()
-	}
-	j.cond.Broadcast()
-	return j.done
-}
-
-// stop cancels any job and waits for it, at shutdown.
-func (j *verifyJob) stop() {
-	j.mu.Lock()
-	done := j.interrupt()
-	j.mu.Unlock()
-	if done != nil {
-		<-done
-	}
-}
-
-// inBlackout reports whether a blackout window holds now.
-func (s *Server) inBlackout() bool {
-	now := s.now()
-	for _, w := range s.state.Settings().Blackout {
-		if w.Contains(now) {
-			return true
-		}
-	}
-	return false
 }
 
 // getVerify handles GET /api/v1/verify.
@@ -257,11 +153,7 @@ func (s *Server) getVerify(c *gin.Context) {
 
 // startVerify handles POST /api/v1/verify (operator).
 func (s *Server) startVerify(c *gin.Context) {
-	if s.inBlackout() {
-		s.fail(c, errorf(http.StatusConflict, codeBlackout, "a blackout window is in force; verify may not start now"))
-		return
-	}
-	if err := s.verify.start(); err != nil {
+	if err := s.startJob("verify", s.verify.begin); err != nil {
 		s.fail(c, err)
 		return
 	}
@@ -280,7 +172,7 @@ func (s *Server) controlVerify(action string) gin.HandlerFunc {
 		case "resume":
 			err = s.verify.setPaused(false)
 		case "cancel":
-			err = s.verify.cancelJob()
+			err = s.verify.cancelRun()
 		}
 		if err != nil {
 			s.fail(c, err)

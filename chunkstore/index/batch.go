@@ -56,6 +56,29 @@ func (b *Batch) PutChunk(fp container.Fingerprint, loc Loc) {
 	b.chunks = append(b.chunks, fp)
 }
 
+// DeleteContainer removes a container record; housekeeping drops a
+// container once its live chunks moved.
+func (b *Batch) DeleteContainer(id uint64) { b.del(key64(pContainer, id)) }
+
+// DeleteChunk removes a chunk's location. The filter keeps the
+// fingerprint: a false positive costs one badger read, nothing more.
+func (b *Batch) DeleteChunk(fp container.Fingerprint) { b.del(chunkKey(fp)) }
+
+// Chunk reads a chunk's location within the batch's transaction, so that
+// Commit fails with ErrConflict if another commit changed it meanwhile.
+func (b *Batch) Chunk(fp container.Fingerprint) (Loc, error) {
+	it, err := b.txn.Get(chunkKey(fp))
+	if err != nil {
+		return Loc{}, translate(err)
+	}
+	var loc Loc
+	err = it.Value(func(v []byte) error {
+		loc, err = DecodeLoc(v)
+		return err
+	})
+	return loc, translate(err)
+}
+
 // PutSegment stores a recipe segment of item id starting at byte off.
 func (b *Batch) PutSegment(id uint64, off int64, entries []RecipeEntry) {
 	var k [8]byte

@@ -110,6 +110,15 @@ type Store struct {
 	Name    string    `json:"name"`
 	Domain  uint32    `json:"domain"`
 	Created time.Time `json:"created"`
+	// Transfer is the store's transfer policy: "low" (client-side dedup,
+	// the default when empty) or "high" (the client streams all bytes).
+	Transfer string `json:"transfer,omitempty"`
+	// ImmutableDays keeps every item undeletable and unreplaceable for
+	// that many days after its commit; 0 is off.
+	ImmutableDays int `json:"immutable_days,omitempty"`
+	// Clients are the users allowed to use the store over the network;
+	// empty means every user.
+	Clients []string `json:"clients,omitempty"`
 }
 
 // Item is a committed item's record.
@@ -246,16 +255,17 @@ func (d *DB) DropRecipe(id uint64) error {
 }
 
 // LiveRecipes calls fn for every chunk reference of every recipe that is
-// not marked deleted: committed items and items being written. Housekeeping
+// not marked deleted, or that keep says to keep anyway: committed items,
+// items being written, and deleted ones still being read. Housekeeping
 // marks from it.
-func (d *DB) LiveRecipes(fn func(container.Fingerprint)) error {
+func (d *DB) LiveRecipes(keep func(item uint64) bool, fn func(container.Fingerprint)) error {
 	_, deleted, err := d.Marked()
 	if err != nil {
 		return err
 	}
 	dead := make(map[uint64]bool, len(deleted))
 	for _, id := range deleted {
-		dead[id] = true
+		dead[id] = keep == nil || !keep(id)
 	}
 	var buf []RecipeEntry
 	return d.scan([]byte{pRecipe}, func(k, v []byte) error {

@@ -227,6 +227,8 @@ func translate(err error) error {
 		return err
 	case errors.Is(err, syscall.ENOSPC):
 		return fmt.Errorf("%w: %v", ErrNoSpace, err)
+	case errors.Is(err, badger.ErrConflict):
+		return ErrConflict
 	}
 	return fmt.Errorf("index: %v", err)
 }
@@ -248,3 +250,7 @@ func (l badgerLogger) Debugf(f string, a ...any) {
 
 // ErrNoSpace reports that badger could not write for lack of disk space.
 var ErrNoSpace = errors.New("index: no space left on device")
+
+// ErrConflict reports a batch whose reads another commit changed before
+// it committed; nothing of it was written, and it can be retried.
+var ErrConflict = errors.New("index: conflicting commit")

@@ -240,3 +240,67 @@ func (s *Set) Used() int64 {
 
 // Capacity is the configured or detected capacity.
 func (s *Set) Capacity() int64 { return s.capacity }
+
+// Punch gives the n bytes of vol at off back to the file system
+// (fallocate PUNCH_HOLE, the file keeps its size) and stops counting them
+// as used. Housekeeping punches the containers it dropped; punching a
+// hole again is harmless but counts it again, so callers punch each range
+// once per Open.
+func (s *Set) Punch(vol uint32, off, n int64) error {
+	if n <= 0 {
+		return nil
+	}
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	if int(vol) >= len(s.files) {
+		return fmt.Errorf("volume: no volume %d", vol)
+	}
+	if off < 0 || off+n > s.sizes[vol] {
+		return fmt.Errorf("volume: punch %d bytes at %s:%d, past its end %d", n, volumeName(int(vol)), off, s.sizes[vol])
+	}
+	err := unix.Fallocate(int(s.files[vol].Fd()), unix.FALLOC_FL_PUNCH_HOLE|unix.FALLOC_FL_KEEP_SIZE, off, n)
+	if err != nil && !errors.Is(err, unix.EOPNOTSUPP) {
+		return fmt.Errorf("volume: punch %d bytes at %s:%d: %w", n, volumeName(int(vol)), off, err)
+	}
+	// Without hole punching (tmpfs before 3.5, some FUSE file systems)
+	// the bytes stay allocated until the volume's tail is cut; capacity
+	// still counts them free, since only the tail is ever appended to.
+	s.used -= n
+	return nil
+}
+
+// Shrink cuts vol to size when nothing was appended past end: it is how
+// a volume whose tail housekeeping emptied gives the space back for good.
+// It reports whether it cut. The bytes between size and end must have
+// been punched (or never counted) already.
+func (s *Set) Shrink(vol uint32, size, end int64) (bool, error) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	if int(vol) >= len(s.files) || s.sizes[vol] != end || size >= end {
+		return false, nil
+	}
+	if err := s.files[vol].Truncate(size); err != nil {
+		return false, fmt.Errorf("volume: truncate %s: %w", volumeName(int(vol)), err)
+	}
+	if err := s.files[vol].Sync(); err != nil {
+		return false, fmt.Errorf("volume: sync %s: %w", volumeName(int(vol)), err)
+	}
+	s.sizes[vol] = size
+	return true, nil
+}
+
+// Allocated is the bytes the file system holds for the volumes: their
+// sizes less the holes punched in them.
+func (s *Set) Allocated() (int64, error) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	var n int64
+	for i, f := range s.files {
+		var st unix.Stat_t
+		if err := unix.Fstat(int(f.Fd()), &st); err != nil {
+			return 0, fmt.Errorf("volume: stat %s: %w", volumeName(i), err)
+		}
+		n += st.Blocks * 512
+	}
+	return n, nil
+}

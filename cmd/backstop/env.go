@@ -21,6 +21,7 @@ type env struct {
 	stdout, stderr        io.Writer
 	data, store           string
 	capacity, compression string
+	remote                remote
 }
 
 // flags returns a flag set for the command with the flags all commands

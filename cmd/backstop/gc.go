@@ -4,38 +4,87 @@ import (
 	"context"
 	"encoding/json"
 	"fmt"
+	"sync"
 	"text/tabwriter"
+	"time"
+
+	"backstop/chunkstore"
 )
 
 func cmdGC(ctx context.Context, e *env, args []string) error {
 	fs := e.flags(false)
 	dry := fs.Bool("dry-run", false, "only report what housekeeping would reclaim")
-	threshold := fs.Float64("threshold", 0.5, "live share below which a container is rewritten")
+	threshold := fs.Float64("threshold", chunkstore.DefaultGCThreshold, "live share below which a container is rewritten")
 	asJSON := fs.Bool("json", false, "print the report as JSON")
-	if _, err := e.parseArgs(fs, args, "Usage: backstop gc --dry-run [--data DIR] [--threshold F] [--json]", 0, 0, "takes no arguments"); err != nil {
+	if _, err := e.parseArgs(fs, args, "Usage: backstop gc [--dry-run] [--data DIR] [--threshold F] [--json]\nReclaims the space of deleted items (housekeeping); --dry-run only says how much it would free.", 0, 0, "takes no arguments"); err != nil {
 		return err
-	}
-	if !*dry {
-		return exitError{code: 2, err: fmt.Errorf("space reclamation itself is not built yet; --dry-run reports what it would free")}
 	}
 	eng, err := e.open(ctx, false)
 	if err != nil {
 		return err
 	}
 	defer eng.Close()
-	plan, err := eng.PlanGC(ctx, *threshold)
+	if *dry {
+		plan, err := eng.PlanGC(ctx, *threshold)
+		if err != nil {
+			return err
+		}
+		if *asJSON {
+			return json.NewEncoder(e.stdout).Encode(plan)
+		}
+		tw := tabwriter.NewWriter(e.stdout, 0, 4, 2, ' ', 0)
+		printPlan(tw, plan, *threshold, "would ")
+		return tw.Flush()
+	}
+	var mu sync.Mutex
+	var last chunkstore.GCProgress
+	bar := startProgress(e.stderr, func(elapsed time.Duration) string {
+		mu.Lock()
+		p := last
+		mu.Unlock()
+		if p.Phase == "mark" {
+			return fmt.Sprintf("marking the chunks items use (%s)", elapsed.Round(time.Second))
+		}
+		return fmt.Sprintf("sweeping: %d of %d containers, %s reclaimed (%s)", p.ContainersDone, p.Containers, human(p.ReclaimedBytes), elapsed.Round(time.Second))
+	})
+	rep, err := eng.GC(ctx, chunkstore.GCOptions{Threshold: *threshold, Progress: func(p chunkstore.GCProgress) {
+		mu.Lock()
+		last = p
+		mu.Unlock()
+	}})
+	bar.done()
 	if err != nil {
+		if rep.ReclaimedBytes > 0 {
+			fmt.Fprintf(e.stderr, "backstop: housekeeping stopped after reclaiming %s; what it did stands, run it again to go on\n", human(rep.ReclaimedBytes))
+		}
 		return err
 	}
 	if *asJSON {
-		return json.NewEncoder(e.stdout).Encode(plan)
+		return json.NewEncoder(e.stdout).Encode(rep)
 	}
 	tw := tabwriter.NewWriter(e.stdout, 0, 4, 2, ' ', 0)
+	printPlan(tw, rep.GCPlan, *threshold, "")
+	fmt.Fprintf(tw, "dropped\t%d containers\n", rep.Dropped)
+	fmt.Fprintf(tw, "rewritten\t%d containers (%s copied forward)\n", rep.Rewritten, human(rep.CopiedBytes))
+	if rep.Kept > 0 {
+		fmt.Fprintf(tw, "kept\t%d containers a backup started using meanwhile (next run)\n", rep.Kept)
+	}
+	if len(rep.Damaged) > 0 {
+		fmt.Fprintf(tw, "damaged\t%d containers left alone: run backstop verify\n", len(rep.Damaged))
+	}
+	fmt.Fprintf(tw, "reclaimed\t%s (stored %s -> %s)\n", human(rep.ReclaimedBytes), human(rep.StoredBefore), human(rep.StoredAfter))
+	fmt.Fprintf(tw, "took\t%s (%s of containers scanned)\n", rep.Duration.Round(time.Millisecond), rate(rep.StoredBytes, rep.Duration))
+	return tw.Flush()
+}
+
+// printPlan prints the mark's figures; verb is "would " for a dry run.
+func printPlan(tw *tabwriter.Writer, plan chunkstore.GCPlan, threshold float64, verb string) {
 	fmt.Fprintf(tw, "containers\t%d (%s)\n", plan.Containers, human(plan.StoredBytes))
 	fmt.Fprintf(tw, "chunks in use\t%d of %d (%s of data in use)\n", plan.LiveChunks, plan.Chunks, human(plan.LiveBytes))
-	fmt.Fprintf(tw, "would drop\t%d containers with nothing in use\n", plan.Empty)
-	fmt.Fprintf(tw, "would rewrite\t%d containers less than %.0f%% in use\n", plan.Rewrite, 100**threshold)
-	fmt.Fprintf(tw, "would reclaim\t%s\n", human(plan.ReclaimBytes))
+	if verb != "" {
+		fmt.Fprintf(tw, "%sdrop\t%d containers with nothing in use\n", verb, plan.Empty)
+		fmt.Fprintf(tw, "%srewrite\t%d containers less than %.0f%% in use\n", verb, plan.Rewrite, 100*threshold)
+		fmt.Fprintf(tw, "%sreclaim\t%s\n", verb, human(plan.ReclaimBytes))
+	}
 	fmt.Fprintf(tw, "mark memory\t%s\n", human(int64(plan.MarkBytes)))
-	return tw.Flush()
 }

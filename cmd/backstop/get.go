@@ -11,9 +11,13 @@ import (
 
 func cmdGet(ctx context.Context, e *env, args []string) error {
 	fs := e.flags(true)
-	pos, err := e.parseArgs(fs, args, "Usage: backstop get [--data DIR] [--store S] NAME [FILE|-]", 1, 2, "want NAME and an optional FILE")
+	e.remoteFlags(fs)
+	pos, err := e.parseArgs(fs, args, "Usage: backstop get [--data DIR | --server HOST:PORT] [--store S] NAME [FILE|-]", 1, 2, "want NAME and an optional FILE")
 	if err != nil {
 		return err
+	}
+	if e.remote.server != "" {
+		return remoteGet(ctx, e, pos[0], append(pos, "")[1])
 	}
 	eng, err := e.open(ctx, false)
 	if err != nil {

@@ -16,20 +16,29 @@ func cmdLs(ctx context.Context, e *env, args []string) error {
 	fs := e.flags(true)
 	asJSON := fs.Bool("json", false, "print JSON")
 	usage := fs.Bool("usage", false, "also compute the bytes each item alone holds (reads every recipe)")
-	pos, err := e.parseArgs(fs, args, "Usage: backstop ls [--data DIR] [--store S] [--json] [--usage] [PREFIX]", 0, 1, "want at most one PREFIX")
+	meta := metaFlag{}
+	fs.Var(meta, "meta", "KEY=VALUE the items must have (repeatable)")
+	e.remoteFlags(fs)
+	pos, err := e.parseArgs(fs, args, "Usage: backstop ls [--data DIR | --server HOST:PORT] [--store S] [--json] [--usage] [--meta K=V] [PREFIX]", 0, 1, "want at most one PREFIX")
 	if err != nil {
 		return err
 	}
-	prefix := ""
+	opts := chunkstore.ListOptions{Meta: meta}
 	if len(pos) == 1 {
-		prefix = pos[0]
+		opts.Prefix = pos[0]
+	}
+	if e.remote.server != "" {
+		if *usage {
+			return e.usageError(fs, "--usage needs --data (it reads every recipe)")
+		}
+		return remoteLs(ctx, e, opts, *asJSON)
 	}
 	eng, err := e.open(ctx, false)
 	if err != nil {
 		return err
 	}
 	defer eng.Close()
-	items, err := eng.List(ctx, e.store, prefix)
+	items, err := eng.ListItems(ctx, e.store, opts)
 	if err != nil {
 		return err
 	}
@@ -39,7 +48,13 @@ func cmdLs(ctx context.Context, e *env, args []string) error {
 			return err
 		}
 	}
-	if *asJSON {
+	return printItems(e, items, alone, *asJSON)
+}
+
+// printItems prints a listing, as JSON or a table; alone (if not nil) are
+// the bytes each item alone holds.
+func printItems(e *env, items []chunkstore.Item, alone map[string]int64, asJSON bool) error {
+	if asJSON {
 		type row struct {
 			chunkstore.Item
 			AloneBytes *int64 `json:"alone_bytes,omitempty"`
@@ -74,18 +89,27 @@ func cmdLs(ctx context.Context, e *env, args []string) error {
 
 func cmdRm(ctx context.Context, e *env, args []string) error {
 	fs := e.flags(true)
-	pos, err := e.parseArgs(fs, args, "Usage: backstop rm [--data DIR] [--store S] NAME...", 1, -1, "want at least one NAME")
+	e.remoteFlags(fs)
+	pos, err := e.parseArgs(fs, args, "Usage: backstop rm [--data DIR | --server HOST:PORT] [--store S] NAME...", 1, -1, "want at least one NAME")
 	if err != nil {
 		return err
+	}
+	if e.remote.server != "" {
+		return remoteRm(ctx, e, pos)
 	}
 	eng, err := e.open(ctx, false)
 	if err != nil {
 		return err
 	}
 	defer eng.Close()
+	return rmEach(e, pos, func(name string) error { return eng.Delete(ctx, e.store, name) })
+}
+
+// rmEach deletes every item of pos with del, reporting each.
+func rmEach(e *env, pos []string, del func(string) error) error {
 	var failed int
 	for _, name := range pos {
-		if err := eng.Delete(ctx, e.store, name); err != nil {
+		if err := del(name); err != nil {
 			fmt.Fprintf(e.stderr, "backstop rm: %v\n", err)
 			failed++
 			continue

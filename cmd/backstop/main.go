@@ -9,6 +9,7 @@ import (
 	"os"
 	"os/signal"
 	"runtime/pprof"
+	"strings"
 	"syscall"
 
 	"backstop/chunkstore"
@@ -27,8 +28,12 @@ Usage:
   backstop rm     [--data DIR] [--store S] NAME...   delete items
   backstop stats  [--data DIR] [--json]              logical and stored bytes, dedup ratio
   backstop verify [--data DIR] [--slice N]           read back and check every chunk (or 1/N)
-  backstop gc --dry-run [--data DIR]                 what deleting items made reclaimable
+  backstop gc     [--data DIR] [--dry-run]           reclaim the space of deleted items
   backstop version
+
+put, get, ls, rm and stats also work over the network with --server HOST:PORT in place of
+--data (Catalyst client-side dedup; --store, --user or $BACKSTOP_USER, $BACKSTOP_PASSWORD,
+--ca FILE or --insecure).
 
 The data directory is --data, else $BACKSTOP_DATA, else ./backstop-data.
 The commands other than serve open the data directory themselves and refuse
@@ -104,6 +109,8 @@ func friendly(err error) error {
 	switch {
 	case errors.Is(err, chunkstore.ErrFull):
 		return fmt.Errorf("%w\n(the item was not stored; free space or raise the capacity, then retry)", err)
+	case strings.Contains(err.Error(), "x509: certificate signed by unknown authority"):
+		return fmt.Errorf("%w\n(the appliance's certificate is self-signed: pass --ca DATA/tls/cert.pem, or --insecure)", err)
 	case errors.Is(err, context.Canceled):
 		return errors.New("interrupted; nothing was stored or changed by this command")
 	}

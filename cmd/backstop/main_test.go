@@ -92,8 +92,13 @@ func TestPutGetLsRmStats(t *testing.T) {
 	if err := json.Unmarshal([]byte(out), &plan); code != 0 || err != nil || plan.Reclaim < int64(len(data)) {
 		t.Fatalf("gc --dry-run after deleting everything: %d %q %v", code, out, err)
 	}
-	if code, _, errs := cli(t, nil, "gc", "--data", dir); code != 2 || !strings.Contains(errs, "not built yet") {
-		t.Fatalf("gc without --dry-run: %d %q", code, errs)
+	code, out, _ = cli(t, nil, "gc", "--data", dir)
+	if code != 0 || !strings.Contains(out, "reclaimed") || !strings.Contains(out, "dropped") {
+		t.Fatalf("gc: %d %q", code, out)
+	}
+	code, out, _ = cli(t, nil, "stats", "--data", dir, "--json")
+	if err := json.Unmarshal([]byte(out), &st); code != 0 || err != nil || st.Stored != 0 {
+		t.Fatalf("stats after gc of everything: %d %q %v", code, out, err)
 	}
 }
 
@@ -150,7 +155,7 @@ func TestServe(t *testing.T) {
 		t.Fatalf("build: %v\n%s", err, out)
 	}
 	dir := filepath.Join(t.TempDir(), "data")
-	serve := exec.Command(bin, "serve", "--data", dir, "--web", "127.0.0.1:0")
+	serve := exec.Command(bin, "serve", "--data", dir, "--web", "127.0.0.1:0", "--catalyst", "127.0.0.1:0", "--smb", "127.0.0.1:0")
 	serve.Env = os.Environ()
 	for i, kv := range serve.Env {
 		if strings.HasPrefix(kv, "BACKSTOP_ADMIN_PASSWORD=") {

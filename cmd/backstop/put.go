@@ -32,7 +32,8 @@ func cmdPut(ctx context.Context, e *env, args []string) error {
 	fs.Var(meta, "meta", "KEY=VALUE kept with the item (repeatable)")
 	fs.StringVar(&e.capacity, "capacity", "", "capacity limit for the volumes (e.g. 500G; default: free disk space)")
 	fs.StringVar(&e.compression, "compression", "", "s2, zstd or none for new chunks")
-	pos, err := e.parseArgs(fs, args, "Usage: backstop put [--data DIR] [--store S] [--force] [--meta K=V] NAME [FILE|-]", 1, 2, "want NAME and an optional FILE")
+	e.remoteFlags(fs)
+	pos, err := e.parseArgs(fs, args, "Usage: backstop put [--data DIR | --server HOST:PORT] [--store S] [--force] [--meta K=V] NAME [FILE|-]", 1, 2, "want NAME and an optional FILE")
 	if err != nil {
 		return err
 	}
@@ -46,6 +47,9 @@ func cmdPut(ctx context.Context, e *env, args []string) error {
 		}
 		defer f.Close()
 		src, label = f, pos[1]
+	}
+	if e.remote.server != "" {
+		return remotePut(ctx, e, name, src, label, *force, meta, *sizeFlag)
 	}
 	eng, err := e.open(ctx, true)
 	if err != nil {

@@ -3,6 +3,7 @@ package main
 import (
 	"context"
 	"crypto/rand"
+	"errors"
 	"fmt"
 	"log/slog"
 	"math/big"
@@ -11,7 +12,10 @@ import (
 	"path/filepath"
 	"time"
 
+	"backstop/catalyst"
 	"backstop/internal/appliance"
+	"backstop/nas/sharefs"
+	"backstop/nas/smb2"
 	"backstop/vtl/library"
 	"backstop/web"
 )
@@ -23,7 +27,9 @@ func cmdServe(ctx context.Context, e *env, args []string) error {
 	cert := fs.String("tls-cert", "", "certificate (PEM) for the web server; default: self-signed, kept in DIR/tls")
 	key := fs.String("tls-key", "", "private key (PEM) for --tls-cert")
 	logLevel := fs.String("log-level", "info", "debug, info, warn or error")
-	if _, err := e.parseArgs(fs, args, "Usage: backstop serve [--data DIR] [--web ADDR] [--tls-cert FILE --tls-key FILE] [--capacity SIZE]\n\nOn first start it creates the user admin with a random password, prints it once and\nwrites it to DIR/initial-admin-password, unless BACKSTOP_ADMIN_PASSWORD is set.", 0, 0, "takes no arguments"); err != nil {
+	catalystAddr := fs.String("catalyst", catalyst.DefaultAddr, `address of the Catalyst client-side dedup service (TLS, same certificate); "off" disables it`)
+	smbAddr := fs.String("smb", "0.0.0.0:445", `SMB2/3 address of the shares ("" for none)`)
+	if _, err := e.parseArgs(fs, args, "Usage: backstop serve [--data DIR] [--web ADDR] [--tls-cert FILE --tls-key FILE] [--catalyst ADDR] [--smb ADDR] [--capacity SIZE]\n\nOn first start it creates the user admin with a random password, prints it once and\nwrites it to DIR/initial-admin-password, unless BACKSTOP_ADMIN_PASSWORD is set.", 0, 0, "takes no arguments"); err != nil {
 		return err
 	}
 	if (*cert == "") != (*key == "") {
@@ -54,12 +60,39 @@ func cmdServe(ctx context.Context, e *env, args []string) error {
 		return err
 	}
 	defer libs.Close(context.Background()) // commits what the drives hold
+	var cat *catalyst.Server
+	if *catalystAddr != "off" && *catalystAddr != "" {
+		certificate, err := web.Certificate(*cert, *key, filepath.Join(eng.Dir(), "tls"))
+		if err != nil {
+			return err
+		}
+		cat = catalyst.New(eng, state, catalyst.Options{Addr: *catalystAddr, Certificate: &certificate, Logger: log, Audit: state})
+		if err := cat.Start(ctx); err != nil {
+			return err
+		}
+		defer func() {
+			shut, cancel := context.WithTimeout(context.Background(), 10*time.Second)
+			defer cancel()
+			cat.Shutdown(shut)
+		}()
+	}
+	mo := sharefs.DefaultManagerOptions()
+	mo.Logger = log
+	shares, err := sharefs.OpenManager(ctx, eng, eng.Dir(), mo)
+	if err != nil {
+		return err
+	}
+	defer shares.Close()
 
 	opts := web.DefaultOptions()
 	opts.Libraries = libs
 	opts.Addr, opts.CertFile, opts.KeyFile = *webAddr, *cert, *key
 	opts.TLSDir = filepath.Join(eng.Dir(), "tls")
 	opts.Version, opts.Logger = version, log
+	if cat != nil {
+		opts.Catalyst = cat
+	}
+	opts.Shares = shares
 	srv, err := web.New(eng, state, opts)
 	if err != nil {
 		return err
@@ -67,12 +100,37 @@ func cmdServe(ctx context.Context, e *env, args []string) error {
 	if err := srv.Start(ctx); err != nil {
 		return err
 	}
+	var smbSrv *smb2.Server
+	var smbLn net.Listener
+	if *smbAddr != "" {
+		so := smb2.DefaultOptions()
+		so.Logger = log
+		smbSrv = smb2.New(shares, state, so)
+		if smbLn, err = net.Listen("tcp", *smbAddr); err != nil {
+			shut, cancel := context.WithTimeout(context.Background(), 5*time.Second)
+			defer cancel()
+			_ = srv.Shutdown(shut)
+			return fmt.Errorf("smb: %w", err)
+		}
+		go func() {
+			if err := smbSrv.Serve(smbLn); err != nil && !errors.Is(err, smb2.ErrServerClosed) {
+				log.Error("smb server", "err", err)
+			}
+		}()
+		defer smbSrv.Close()
+	}
 	st := eng.Stats()
 	fmt.Fprintf(e.stdout, "backstop %s serving data directory %s\n", version, eng.Dir())
 	fmt.Fprintf(e.stdout, "  %d items, %s logical, %s stored (dedup %.2fx), capacity %s\n",
 		st.Items, human(st.LogicalBytes), human(st.StoredBytes), st.DedupRatio, human(st.CapacityBytes))
 	for _, u := range urls(srv.Addr()) {
 		fmt.Fprintf(e.stdout, "  web UI and REST API: %s\n", u)
+	}
+	if cat != nil {
+		fmt.Fprintf(e.stdout, "  catalyst (client-side dedup, TLS): %s\n", cat.Addr())
+	}
+	if smbLn != nil {
+		fmt.Fprintf(e.stdout, "  SMB shares: %s (users and passwords of the appliance)\n", smbLn.Addr())
 	}
 	fmt.Fprintln(e.stdout, "  the data directory is held: backstop put/get/ls on it refuse until this stops (Ctrl-C or SIGTERM)")
 	state.Record(appliance.Event{Kind: appliance.KindSystem, Action: "appliance.start", Message: "backstop " + version + " started"})

@@ -13,8 +13,12 @@ import (
 func cmdStats(ctx context.Context, e *env, args []string) error {
 	fs := e.flags(false)
 	asJSON := fs.Bool("json", false, "print one JSON object")
-	if _, err := e.parseArgs(fs, args, "Usage: backstop stats [--data DIR] [--json]", 0, 0, "takes no arguments"); err != nil {
+	e.remoteFlags(fs)
+	if _, err := e.parseArgs(fs, args, "Usage: backstop stats [--data DIR | --server HOST:PORT] [--json]", 0, 0, "takes no arguments"); err != nil {
 		return err
+	}
+	if e.remote.server != "" {
+		return remoteStats(ctx, e, *asJSON)
 	}
 	eng, err := e.open(ctx, false)
 	if err != nil {
@@ -34,9 +38,14 @@ func cmdStats(ctx context.Context, e *env, args []string) error {
 	fmt.Fprintf(tw, "items\t%d in %d stores; %d containers in %d volumes\n", st.Items, len(st.Stores), st.Containers, st.Volumes)
 	tw.Flush()
 	fmt.Fprintln(e.stdout)
-	tw = tabwriter.NewWriter(e.stdout, 0, 4, 2, ' ', tabwriter.AlignRight)
+	return printStoreStats(e, st.Stores)
+}
+
+// printStoreStats prints the per-store table of stats.
+func printStoreStats(e *env, stores []chunkstore.StoreStats) error {
+	tw := tabwriter.NewWriter(e.stdout, 0, 4, 2, ' ', tabwriter.AlignRight)
 	fmt.Fprintln(tw, "STORE\tDOMAIN\tITEMS\tLOGICAL\tSTORED\tDEDUP\t")
-	for _, s := range st.Stores {
+	for _, s := range stores {
 		fmt.Fprintf(tw, "%s\t%s\t%d\t%s\t%s\t%.2fx\t\n", s.Name, s.Domain, s.Items, human(s.LogicalBytes), human(s.StoredBytes), s.DedupRatio)
 	}
 	return tw.Flush()

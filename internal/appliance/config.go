@@ -17,7 +17,7 @@ import (
 func (s *State) loadConfig() error {
 	path := filepath.Join(s.dir, configName)
 	s.users = map[string]userRecord{}
-	s.settings = Settings{Blackout: []Window{}}
+	s.settings = Settings{Blackout: []Window{}, Housekeeping: DefaultHousekeeping()}
 	b, err := os.ReadFile(path)
 	if errors.Is(err, os.ErrNotExist) {
 		return nil

@@ -42,23 +42,32 @@
 //	      "role": "admin",                    // "admin", "operator" or "read-only"
 //	      "created": "2025-03-14T09:26:53Z",  // RFC 3339
 //	      "modified": "2025-03-14T09:26:53Z",
-//	      "password_hash": "$argon2id$v=19$m=65536,t=2,p=2$<salt>$<key>"
+//	      "password_hash": "$argon2id$v=19$m=65536,t=2,p=2$<salt>$<key>",
+//	      "nt_hash": "a4f49c406510bdcab6824ee7c30fd852"  // MD4(UTF-16LE password), for SMB
 //	    }
 //	  ],
 //	  "settings": {
 //	    "blackout": [                         // housekeeping and verify do not run
 //	      {"days": [1, 2, 3, 4, 5], "start": "08:00", "end": "18:00"},
 //	      {"days": [], "start": "22:00", "end": "02:00"}
-//	    ]
+//	    ],
+//	    "housekeeping": {"auto": true, "interval_minutes": 60}
 //	  }
 //	}
 //
-// The password hash is in the PHC string format: m is the memory in KiB, t
+// The NT hash (hex) is what NTLM authentication needs and an argon2id hash
+// cannot give; it is password-equivalent for NTLM, which is why the file
+// is mode 0600 (docs/smb.md). Users whose password predates it have none
+// until the password is set again. The password hash is in the PHC string format: m is the memory in KiB, t
 // the passes, p the lanes, then the salt and the key in unpadded standard
 // base64. A blackout window's days are 0 (Sunday) to 6 (Saturday), empty
 // for every day, and name the day on which the window starts; start and end
 // are "HH:MM" in the appliance's local time, end may be "24:00", and an end
-// before the start runs past midnight into the next day.
+// before the start runs past midnight into the next day. housekeeping is
+// automatic space reclamation: when auto is on, a dry run every
+// interval_minutes (1 to 10080) and a run if it finds space to reclaim. A
+// file without it, or with both fields zero, means the defaults: on, every
+// 60 minutes.
 //
 // events.jsonl is the event log, one JSON object per line, appended and
 // fsynced per event:

@@ -123,6 +123,10 @@ type config struct {
 type userRecord struct {
 	User
 	PasswordHash string `json:"password_hash"`
+	// NTHash is the hex MD4 of the UTF-16LE password, which NTLM (the
+	// SMB server's authentication) needs; see docs/smb.md for the
+	// trade-off. Empty for users whose password predates it.
+	NTHash string `json:"nt_hash,omitempty"`
 }
 
 // Open opens the appliance state kept in dir (DATA/appliance), creating the

@@ -140,7 +140,7 @@ func TestPersistence(t *testing.T) {
 		t.Errorf("Authenticate bob after reopen: %v", err)
 	}
 	got := s.Settings()
-	if fmt.Sprint(got) != fmt.Sprint(Settings{Blackout: []Window{settings.Blackout[0], {Days: []time.Weekday{}, Start: "22:00", End: "02:00"}}}) {
+	if fmt.Sprint(got) != fmt.Sprint(Settings{Blackout: []Window{settings.Blackout[0], {Days: []time.Weekday{}, Start: "22:00", End: "02:00"}}, Housekeeping: DefaultHousekeeping()}) {
 		t.Errorf("settings after reopen = %+v", got)
 	}
 }

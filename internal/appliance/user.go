@@ -132,7 +132,7 @@ func (s *State) CreateUser(name string, role Role, password string) (User, error
 	s.mu.Lock()
 	defer s.mu.Unlock()
 	now := s.opts.Now()
-	rec := userRecord{User: User{Name: name, Role: role, Created: now, Modified: now}, PasswordHash: hash}
+	rec := userRecord{User: User{Name: name, Role: role, Created: now, Modified: now}, PasswordHash: hash, NTHash: ntHashHex(password)}
 	err := s.commit(func(users map[string]userRecord, _ *Settings) error {
 		if _, ok := users[name]; ok {
 			return fmt.Errorf("user %q: %w", name, ErrExists)
@@ -192,6 +192,7 @@ func (s *State) SetPassword(name, password string) (User, error) {
 			return fmt.Errorf("user %q: %w", name, ErrNotFound)
 		}
 		rec.PasswordHash = hash
+		rec.NTHash = ntHashHex(password)
 		rec.Modified = s.opts.Now()
 		users[name] = rec
 		out = rec.User

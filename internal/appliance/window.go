@@ -104,7 +104,8 @@ func (w Window) clone() Window {
 
 // Settings are the appliance-wide settings an administrator changes.
 type Settings struct {
-	Blackout []Window `json:"blackout"`
+	Blackout     []Window     `json:"blackout"`
+	Housekeeping Housekeeping `json:"housekeeping"`
 }
 
 // Validate checks every window.
@@ -117,7 +118,7 @@ func (st Settings) Validate() error {
 			return fmt.Errorf("blackout window %d: %w", i+1, err)
 		}
 	}
-	return nil
+	return st.Housekeeping.Validate()
 }
 
 // InBlackout reports whether t falls in any blackout window.
@@ -126,9 +127,9 @@ func (st Settings) InBlackout(t time.Time) bool {
 }
 
 // clone deep-copies st, with empty rather than nil slices so that JSON shows
-// [] rather than null.
+// [] rather than null, and the defaults for a zero Housekeeping.
 func (st Settings) clone() Settings {
-	out := Settings{Blackout: make([]Window, 0, len(st.Blackout))}
+	out := Settings{Blackout: make([]Window, 0, len(st.Blackout)), Housekeeping: st.Housekeeping.withDefaults()}
 	for _, w := range st.Blackout {
 		out.Blackout = append(out.Blackout, w.clone())
 	}

@@ -137,7 +137,7 @@ func TestSettings(t *testing.T) {
 	got := s.Settings()
 	got.Blackout[0].Start = "09:00" // nor are the returned ones
 	b, _ := json.Marshal(s.Settings())
-	const want = `{"blackout":[{"days":[1],"start":"08:00","end":"18:00"},{"days":[],"start":"22:00","end":"02:00"}]}`
+	const want = `{"blackout":[{"days":[1],"start":"08:00","end":"18:00"},{"days":[],"start":"22:00","end":"02:00"}],"housekeeping":{"auto":true,"interval_minutes":60}}`
 	if string(b) != want {
 		t.Errorf("settings JSON\n got %s\nwant %s", b, want)
 	}
@@ -153,7 +153,7 @@ func TestSettings(t *testing.T) {
 	if err := s.SetSettings(Settings{}); err != nil {
 		t.Fatal(err)
 	}
-	if b, _ := json.Marshal(s.Settings()); string(b) != `{"blackout":[]}` {
+	if b, _ := json.Marshal(s.Settings()); string(b) != `{"blackout":[],"housekeeping":{"auto":true,"interval_minutes":60}}` {
 		t.Errorf("cleared settings JSON %s", b)
 	}
 }

@@ -33,7 +33,7 @@ const problems = [];
 
 function startServer(bin, data) {
   return new Promise((resolve, reject) => {
-    server = spawn(bin, ['serve', '--data', data, '--web', '127.0.0.1:0'], {
+    server = spawn(bin, ['serve', '--data', data, '--web', '127.0.0.1:0', '--smb', '127.0.0.1:0'], {
       env: {...process.env, BACKSTOP_ADMIN_PASSWORD: ADMIN_PASSWORD},
       stdio: ['ignore', 'pipe', 'pipe'],
     });
@@ -62,10 +62,12 @@ const api = (p) => page.evaluate(async (url) => {
 }, `/api/v1${p}`);
 
 // shot saves a screenshot without the pointer hover or passing toasts.
-async function shot(name) {
+async function shot(name, height) {
   await page.mouse.move(0, 0);
   await page.evaluate(() => document.querySelector('.toasts')?.remove());
+  if (height) await page.setViewportSize({width: VIEWPORT.width, height});
   await page.screenshot({path: path.join(shots, name)});
+  if (height) await page.setViewportSize(VIEWPORT);
 }
 
 before(async () => {
@@ -80,6 +82,10 @@ before(async () => {
   for (const name of ['gen-1', 'gen-2']) {
     execFileSync(bin, ['put', '--data', data, '--store', 'default', name, file], {stdio: 'inherit'});
   }
+  // 8 MiB that no other item shares: deleting it leaves space to reclaim.
+  const scratch = path.join(tmp, 'scratch');
+  fs.writeFileSync(scratch, crypto.randomBytes(8 << 20));
+  execFileSync(bin, ['put', '--data', data, '--store', 'default', 'scratch', scratch], {stdio: 'inherit'});
   baseURL = await startServer(bin, data);
   // A fresh profile directory per run; playwright passes it as --user-data-dir.
   browser = await chromium.launchPersistentContext(path.join(tmp, 'chromium-profile'), {
@@ -160,7 +166,7 @@ test('the dashboard shows the real figures', {timeout: 90000}, async () => {
 test('create a store, refuse to delete a non-empty one, delete the empty one', {timeout: 60000}, async () => {
   await page.click('nav a[data-nav=stores]');
   await page.locator('tr[data-store=default]').waitFor();
-  assert.match(await page.innerText('tr[data-store=default]'), /\b2\b/, 'default holds two items');
+  assert.match(await page.innerText('tr[data-store=default]'), /\b3\b/, 'default holds three items');
 
   await page.click('[data-action=create-store]');
   const dlg = page.locator('dialog.dialog');
@@ -200,8 +206,62 @@ test('the store page lists the items', {timeout: 30000}, async () => {
   await page.click('a[href="/stores/default"]');
   await page.locator('table.table tbody tr').first().waitFor();
   const names = await page.locator('table.table tbody tr td.name').allInnerTexts();
-  assert.deepEqual(names, ['gen-1', 'gen-2']);
+  assert.deepEqual(names, ['gen-1', 'gen-2', 'scratch']);
   await shot('store.png');
+});
+
+test('create an SMB share and see it listed beside the default one', {timeout: 60000}, async () => {
+  await page.click('nav a[data-nav=shares]');
+  await page.locator('tr[data-share=backup]').waitFor();
+
+  await page.click('[data-action=create-share]');
+  const dlg = page.locator('dialog.dialog');
+  await dlg.locator('input[name=name]').fill('e2e-share');
+  await dlg.locator('input[name=comment]').fill('Nightly backups');
+  await dlg.locator('select[name=default_access]').selectOption('read-only');
+  await dlg.locator('input[name=rw]').fill('admin');
+  await dlg.locator('input[name=quota]').fill('2G');
+  await dlg.locator('input[name=sign_required]').check();
+  await dlg.locator('button[type=submit]').click();
+  await Promise.race([
+    dlg.waitFor({state: 'detached'}),
+    dlg.locator('.form-error').waitFor({state: 'visible'}).then(async () => {
+      throw new Error(`create share refused: ${await dlg.locator('.form-error').innerText()}`);
+    }),
+  ]);
+  const row = page.locator('tr[data-share=e2e-share]');
+  await row.waitFor();
+  const text = await row.innerText();
+  assert.match(text, /Nightly backups/);
+  assert.match(text, /Read only · 1 named user/);
+  assert.match(text, /2(\.0+)? GiB/);
+  assert.match(text, /Signed/);
+  const {status, body: created} = await api('/shares/e2e-share');
+  assert.equal(status, 200);
+  assert.equal(created.quota_bytes, 2 * 2 ** 30);
+  assert.equal(created.default_access, 'read-only');
+  assert.deepEqual(created.users, {admin: 'read-write'});
+  assert.equal(created.sign_required, true);
+  assert.equal(created.domain, 'default');
+  assert.doesNotMatch(await page.innerText('main'), /[{[]"/, 'no raw JSON on the page');
+  await shot('shares.png');
+
+  // Edit: drop the quota.
+  await row.locator('[data-action=edit-share]').click();
+  const edit = page.locator('dialog.dialog');
+  assert.equal(await edit.locator('input[name=quota]').inputValue(), '2GiB');
+  await edit.locator('input[name=quota]').fill('');
+  await edit.locator('button[type=submit]').click();
+  await edit.waitFor({state: 'detached'});
+  await page.waitForFunction(() => /None/.test(document.querySelector('tr[data-share=e2e-share]')?.innerText || ''));
+  assert.equal((await api('/shares/e2e-share')).body.quota_bytes, 0);
+
+  await row.locator('[data-action=delete-share]').click();
+  const confirm = page.locator('dialog.dialog');
+  assert.match(await confirm.innerText(), /cannot be undone/);
+  await confirm.locator('button[type=submit]').click();
+  await row.waitFor({state: 'detached'});
+  assert.equal((await api('/shares/e2e-share')).status, 404);
 });
 
 test('tape libraries: the default one, a new library and its cartridges', {timeout: 60000}, async () => {
@@ -247,6 +307,84 @@ test('verify runs to the end and finds no damage', {timeout: 120000}, async () =
   const {body: v} = await api('/verify');
   assert.equal(v.state, 'done');
   assert.equal((v.damage || []).length, 0);
+});
+
+test('delete an item, then housekeeping gives its space back', {timeout: 150000}, async () => {
+  await page.click('nav a[data-nav=stores]');
+  await page.click('a[href="/stores/default"]');
+  const row = page.locator('tr[data-item=scratch]');
+  await row.waitFor();
+  const freed = Number(await row.locator('[data-freed]').getAttribute('data-freed'));
+  assert.ok(freed >= 7 << 20, `scratch alone holds ${freed} bytes`);
+  assert.match(await row.locator('[data-freed]').innerText(), /^\d+(\.\d+)? MiB$/);
+  // gen-1 and gen-2 share every chunk: deleting either frees nothing.
+  assert.equal(Number(await page.getAttribute('tr[data-item=gen-1] [data-freed]', 'data-freed')), 0);
+
+  await row.locator('[data-action=delete-item]').click();
+  const dlg = page.locator('dialog.dialog');
+  assert.match(await dlg.innerText(), /gives back \d/);
+  await dlg.locator('button[type=submit]').click();
+  await row.waitFor({state: 'detached'});
+  const before = (await api('/status')).body.stored_bytes;
+
+  await page.click('nav a[data-nav=jobs]');
+  await page.locator('[data-action=hk-plan]').click();
+  await page.locator('[data-hk-plan] .hk-plan-text').waitFor();
+  assert.match(await page.innerText('[data-hk-plan]'), /would free \d/);
+  const {body: plan} = await api('/housekeeping/plan');
+  assert.ok(plan.reclaim_bytes >= freed * 0.9, `plan ${plan.reclaim_bytes} of ${freed}`);
+
+  await page.locator('[data-action=hk-start]').click();
+  await page.locator('[data-hk-state=done]').waitFor({timeout: 120000});
+  const {body: hk} = await api('/housekeeping');
+  assert.equal(hk.state, 'done');
+  assert.ok(hk.report.reclaimed_bytes > 0, 'reclaimed bytes > 0');
+  assert.ok(hk.report.reclaimed_bytes >= freed * 0.9, `reclaimed ${hk.report.reclaimed_bytes} of ${freed}`);
+  const result = await page.innerText('[data-hk-result]');
+  assert.match(result, /\d+(\.\d+)? MiB reclaimed/);
+  assert.match(result, /dropped/);
+  assert.ok((await api('/status')).body.stored_bytes < before, 'stored bytes fell');
+  // The survivors still read back in full: verify finds no damage after housekeeping.
+  const prev = (await api('/verify')).body.finished;
+  await page.locator('[data-action=verify-start]').click();
+  for (let t = Date.now(); ; await new Promise((r) => setTimeout(r, 200))) {
+    const {body: v} = await api('/verify');
+    if (v.state === 'done' && v.finished !== prev) break;
+    assert.ok(!['failed', 'cancelled'].includes(v.state) && Date.now() - t < 100000, `verify after housekeeping: ${v.state}`);
+  }
+  await page.locator('[data-verify-state=done]').waitFor();
+  assert.match(await page.innerText('[data-verify-result]'), /No damage found/);
+  // Nothing is left to reclaim now.
+  await page.locator('[data-action=hk-plan]').click();
+  await page.locator('[data-hk-plan] .hk-plan-text', {hasText: 'would free nothing'}).waitFor();
+  assert.doesNotMatch(await page.innerText('main'), /[{[]"/, 'no raw JSON on the page');
+  await shot('jobs.png', 860);
+});
+
+test('the dashboard shows reclaimable space; automatic housekeeping is a setting', {timeout: 60000}, async () => {
+  await page.click('nav a[data-nav=dashboard]');
+  const reclaimable = page.locator('[data-kpi=reclaimable]');
+  await reclaimable.waitFor();
+  assert.equal(Number(await reclaimable.getAttribute('data-value')), 0, 'the last dry run found nothing left');
+
+  await page.click('nav a[data-nav=settings]');
+  await page.locator('#hk-interval').waitFor();
+  assert.equal(await page.isChecked('#hk-auto'), true, 'on by default');
+  assert.equal(await page.inputValue('#hk-interval'), '60');
+  await page.uncheck('#hk-auto');
+  await page.fill('#hk-interval', '30');
+  await shot('settings.png');
+  await page.click('[data-action=save-housekeeping]');
+  for (let t = Date.now(); ; await new Promise((r) => setTimeout(r, 100))) {
+    const {body: s} = await api('/settings');
+    if (!s.housekeeping.auto) {
+      assert.equal(s.housekeeping.interval_minutes, 30);
+      break;
+    }
+    assert.ok(Date.now() - t < 10000, 'the setting was saved');
+  }
+  await page.click('nav a[data-nav=jobs]');
+  await page.locator('.hk-auto', {hasText: 'Automatic housekeeping is off'}).waitFor();
 });
 
 test('log out ends the session', {timeout: 30000}, async () => {

@@ -6,15 +6,19 @@ import * as login from './pages/login.js';
 import * as dashboard from './pages/dashboard.js';
 import * as stores from './pages/stores.js';
 import * as store from './pages/store.js';
+import * as shares from './pages/shares.js';
 import * as users from './pages/users.js';
 import * as jobs from './pages/jobs.js';
 import * as events from './pages/events.js';
 import * as settings from './pages/settings.js';
+import * as catalyst from './pages/catalyst.js';
 import * as libraries from './pages/libraries.js';
 
 const NAV = [
   {id: 'dashboard', path: '/', label: 'Dashboard'},
   {id: 'stores', path: '/stores', label: 'Stores'},
+  {id: 'catalyst', path: '/catalyst', label: 'Catalyst'},
+  {id: 'shares', path: '/shares', label: 'Shares'},
   {id: 'libraries', path: '/libraries', label: 'Tape libraries'},
   {id: 'users', path: '/users', label: 'Users'},
   {id: 'jobs', path: '/jobs', label: 'Jobs'},
@@ -26,6 +30,8 @@ const ROUTES = [
   {re: /^\/$/, nav: 'dashboard', page: dashboard, title: 'Dashboard'},
   {re: /^\/stores\/?$/, nav: 'stores', page: stores, title: 'Stores'},
   {re: /^\/stores\/([^/]+)\/?$/, nav: 'stores', page: store, title: 'Store'},
+  {re: /^\/catalyst\/?$/, nav: 'catalyst', page: catalyst, title: 'Catalyst'},
+  {re: /^\/shares\/?$/, nav: 'shares', page: shares, title: 'Shares'},
   {re: /^\/libraries\/?$/, nav: 'libraries', page: libraries, title: 'Tape libraries'},
   {re: /^\/libraries\/([^/]+)\/?$/, nav: 'libraries', page: libraries, title: 'Tape library'},
   {re: /^\/users\/?$/, nav: 'users', page: users, title: 'Users'},

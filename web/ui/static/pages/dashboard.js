@@ -17,7 +17,8 @@ function kpi(label, value, raw, sub, key) {
     sub ? h('div', {class: 'kpi-sub'}, sub) : null);
 }
 
-function capacityCard(st) {
+function capacityCard(st, hk) {
+  const plan = hk && hk.plan;
   const free = Math.max(0, st.capacity_bytes - st.stored_bytes);
   return card('Capacity', h('div', {class: 'capacity'},
     gauge(st.stored_bytes, st.capacity_bytes),
@@ -25,7 +26,10 @@ function capacityCard(st) {
       h('dt', {}, 'Stored'), h('dd', {'data-kpi': 'stored', 'data-value': st.stored_bytes}, bytes(st.stored_bytes)),
       h('dt', {}, 'Free'), h('dd', {}, bytes(free)),
       h('dt', {}, 'Capacity'), h('dd', {}, bytes(st.capacity_bytes)),
-      h('dt', {}, 'Volumes'), h('dd', {}, count(st.volumes)))), {cls: 'card-capacity'});
+      h('dt', {}, 'Volumes'), h('dd', {}, count(st.volumes)),
+      plan ? h('dt', {title: `What housekeeping would free, as of its last dry run (${dateTime(plan.at)})`}, 'Reclaimable') : null,
+      plan ? h('dd', {'data-kpi': 'reclaimable', 'data-value': plan.reclaim_bytes}, h('a', {href: '/jobs'}, bytes(plan.reclaim_bytes))) : null)),
+  {cls: 'card-capacity'});
 }
 
 function dedupCard(st) {
@@ -105,13 +109,15 @@ export function render() {
       return;
     }
     try { hist = await api.get('/status/history'); } catch { hist = null; }
+    let hk = null;
+    try { hk = await api.get('/housekeeping'); } catch { hk = null; }
     try {
       const r = await latestEvents('system', 8, cursor);
       cursor = r.cursor;
       events = r.events;
     } catch { events = []; }
     replace(status,
-      h('div', {class: 'grid-3'}, capacityCard(st), dedupCard(st), contentCard(st)),
+      h('div', {class: 'grid-3'}, capacityCard(st, hk), dedupCard(st), contentCard(st)),
       chartsRow(hist),
       h('div', {class: 'grid-2'}, eventsCard(events), trafficCard(st)));
     updated.textContent = `Updated ${dateTime(new Date())} · refreshes every ${REFRESH_MS / 1000} s`;

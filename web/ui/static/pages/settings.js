@@ -1,4 +1,5 @@
-// The settings page (administrators): blackout windows.
+// The settings page (administrators): blackout windows and automatic
+// housekeeping.
 
 import {api} from '../api.js';
 import {h, replace, toast} from '../dom.js';
@@ -30,9 +31,21 @@ export function render(app) {
       changed();
     }}, 'Add window');
   body.append(notice, card('Blackout windows', h('div', {},
-    h('p', {class: 'muted'}, 'Verify and housekeeping do not start inside a blackout window, so they stay out of the way of the backup window. ' +
+    h('p', {class: 'muted'}, 'Verify and housekeeping do not run inside a blackout window, so they stay out of the way of the backup window: ' +
+      'they do not start, and one already running waits until the window ends. ' +
       'Times are the appliance’s local time; an end before the start runs past midnight. No day ticked means every day.'),
     editor), {actions: h('div', {class: 'btn-group'}, add, save)}));
+  const autoBox = h('input', {type: 'checkbox', id: 'hk-auto', disabled: !isAdmin, onchange: () => { hkSave.disabled = !isAdmin; }});
+  const interval = h('input', {type: 'number', id: 'hk-interval', min: 1, max: 10080, step: 1, disabled: !isAdmin, class: 'input-narrow',
+    oninput: () => { hkSave.disabled = !isAdmin; }});
+  const hkSave = h('button', {class: 'btn btn-primary', type: 'button', disabled: true, 'data-action': 'save-housekeeping',
+    title: isAdmin ? undefined : 'Requires the admin role', onclick: () => storeHK()}, 'Save changes');
+  body.append(card('Automatic housekeeping', h('div', {},
+    h('p', {class: 'muted'}, 'When on, the appliance checks at this interval whether deleted items left space to reclaim, and if so ' +
+      'runs housekeeping: outside blackout windows, and never while verify runs.'),
+    h('div', {class: 'hk-settings'},
+      h('label', {class: 'check'}, autoBox, h('span', {}, 'Run housekeeping automatically')),
+      h('label', {class: 'time'}, 'Check every', interval, 'minutes'))), {actions: hkSave}));
   let windows = [];
   let dirty = false;
 
@@ -73,6 +86,10 @@ export function render(app) {
     try {
       const s = await api.get('/settings');
       windows = ((s && s.blackout) || []).map((w) => ({days: w.days || [], start: w.start, end: w.end}));
+      const hs = (s && s.housekeeping) || {auto: true, interval_minutes: 60};
+      autoBox.checked = !!hs.auto;
+      interval.value = String(hs.interval_minutes);
+      hkSave.disabled = true;
       dirty = false;
       save.disabled = true;
       draw();
@@ -94,6 +111,24 @@ export function render(app) {
       await load();
     } catch (err) {
       save.disabled = false;
+      replace(notice, banner(`Cannot save: ${err.message}`));
+    }
+  };
+
+  const storeHK = async () => {
+    replace(notice);
+    const minutes = Number(interval.value);
+    if (!Number.isInteger(minutes) || minutes < 1 || minutes > 10080) {
+      replace(notice, banner('The housekeeping interval is a whole number of minutes from 1 to 10080 (a week).'));
+      return;
+    }
+    hkSave.disabled = true;
+    try {
+      await api.put('/settings', {housekeeping: {auto: autoBox.checked, interval_minutes: minutes}});
+      toast('Settings saved.');
+      await load();
+    } catch (err) {
+      hkSave.disabled = false;
       replace(notice, banner(`Cannot save: ${err.message}`));
     }
   };

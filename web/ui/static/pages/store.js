@@ -75,19 +75,23 @@ export function render(app, name) {
       {label: 'Name', cls: 'name', cell: (i) => h('span', {class: 'mono'}, i.name)},
       {label: 'Size', cls: 'num', cell: (i) => bytes(i.size)},
       {label: 'New bytes', cls: 'num', cell: (i) => h('span', {title: 'Bytes this item added to the pool after dedup'}, bytes(i.new_bytes))},
+      {label: 'Freed if deleted', cls: 'num', cell: (i) => h('span', {'data-freed': i.freed_if_deleted_bytes ?? 0,
+        title: 'Stored bytes only this item uses: what housekeeping gives back once it is deleted'}, bytes(i.freed_if_deleted_bytes))},
       {label: 'Chunks', cls: 'num', cell: (i) => count(i.chunks)},
       {label: 'Created', cell: (i) => dateTime(i.created)},
       {label: '', cls: 'actions', cell: (i) => h('button', {class: 'btn btn-small btn-danger-ghost', type: 'button',
-        disabled: !canDelete, title: canDelete ? `Delete ${i.name}` : needRole('operator'),
+        disabled: !canDelete, title: canDelete ? `Delete ${i.name}` : needRole('operator'), 'data-action': 'delete-item',
         onclick: () => remove(i)}, 'Delete')},
-    ], items), cursors.length > 1 || next ? pager() : null);
+    ], items, {rowAttrs: (i) => ({'data-item': i.name})}), cursors.length > 1 || next ? pager() : null);
   };
 
   const remove = async (item) => {
     replace(notice);
     const ok = await confirmDialog({
       title: 'Delete item?',
-      message: `“${item.name}” (${bytes(item.size)}) will be removed from ${name}. Its space is reclaimed by housekeeping. This cannot be undone.`,
+      message: `“${item.name}” (${bytes(item.size)}) will be removed from ${name}. ` +
+        (item.freed_if_deleted_bytes > 0 ? `Housekeeping then gives back ${bytes(item.freed_if_deleted_bytes)} that only this item uses. `
+          : 'Every chunk it uses is shared with other items, so deleting it frees no space. ') + 'This cannot be undone.',
       confirm: 'Delete item',
     });
     if (!ok) return;

@@ -1,0 +1,143 @@
+package catalyst
+
+import (
+	"context"
+	"crypto/rand"
+	"crypto/sha256"
+	"crypto/subtle"
+	"encoding/base64"
+	"strings"
+	"sync"
+	"time"
+
+	"google.golang.org/grpc"
+	"google.golang.org/grpc/metadata"
+
+	"backstop/internal/appliance"
+)
+
+// Users checks an appliance user's password.
+type Users interface {
+	Authenticate(name, password string) (appliance.User, error)
+}
+
+// credTTL is how long a verified password is trusted without running
+// argon2id again: a password change or user removal takes effect within it.
+const credTTL = time.Minute
+
+// authCache remembers recently verified credentials, so that a client
+// opening many streams does not pay argon2id (tens of milliseconds, 64
+// MiB) on each. It keeps a salted SHA-256 of the password, never the
+// password.
+type authCache struct {
+	users Users
+	now   func() time.Time
+	salt  [32]byte
+	mu    sync.Mutex
+	ok    map[string]cached
+}
+
+type cached struct {
+	sum     [32]byte
+	user    appliance.User
+	expires time.Time
+}
+
+func newAuthCache(users Users, now func() time.Time) *authCache {
+	c := &authCache{users: users, now: now, ok: map[string]cached{}}
+	rand.Read(c.salt[:])
+	return c
+}
+
+func (c *authCache) check(name, password string) (appliance.User, error) {
+	h := sha256.New()
+	h.Write(c.salt[:])
+	h.Write([]byte(password))
+	var sum [32]byte
+	h.Sum(sum[:0])
+	now := c.now()
+	c.mu.Lock()
+	e, ok := c.ok[name]
+	c.mu.Unlock()
+	if ok && now.Before(e.expires) && subtle.ConstantTimeCompare(e.sum[:], sum[:]) == 1 {
+		return e.user, nil
+	}
+	u, err := c.users.Authenticate(name, password)
+	if err != nil {
+		return appliance.User{}, ErrAuth
+	}
+	c.mu.Lock()
+	if len(c.ok) > 4096 {
+		clear(c.ok)
+	}
+	c.ok[name] = cached{sum: sum, user: u, expires: now.Add(credTTL)}
+	c.mu.Unlock()
+	return u, nil
+}
+
+type userKey struct{}
+
+// authenticate reads the Basic credentials of a call.
+func (c *authCache) authenticate(ctx context.Context) (context.Context, error) {
+	md, _ := metadata.FromIncomingContext(ctx)
+	vals := md.Get("authorization")
+	if len(vals) != 1 || !strings.HasPrefix(vals[0], "Basic ") {
+		return ctx, toStatus(ErrAuth)
+	}
+	raw, err := base64.StdEncoding.DecodeString(strings.TrimPrefix(vals[0], "Basic "))
+	if err != nil {
+		return ctx, toStatus(ErrAuth)
+	}
+	name, password, ok := strings.Cut(string(raw), ":")
+	if !ok {
+		return ctx, toStatus(ErrAuth)
+	}
+	u, err := c.check(name, password)
+	if err != nil {
+		return ctx, toStatus(err)
+	}
+	return context.WithValue(ctx, userKey{}, u), nil
+}
+
+func (c *authCache) unary(ctx context.Context, req any, _ *grpc.UnaryServerInfo, h grpc.UnaryHandler) (any, error) {
+	ctx, err := c.authenticate(ctx)
+	if err != nil {
+		return nil, err
+	}
+	return h(ctx, req)
+}
+
+type authedStream struct {
+	grpc.ServerStream
+	ctx context.Context
+}
+
+func (s authedStream) Context() context.Context { return s.ctx }
+
+func (c *authCache) stream(srv any, ss grpc.ServerStream, _ *grpc.StreamServerInfo, h grpc.StreamHandler) error {
+	ctx, err := c.authenticate(ss.Context())
+	if err != nil {
+		return err
+	}
+	return h(srv, authedStream{ss, ctx})
+}
+
+func userFrom(ctx context.Context) appliance.User {
+	u, _ := ctx.Value(userKey{}).(appliance.User)
+	return u
+}
+
+// BasicAuth is the per-call credential a client sends.
+type BasicAuth struct {
+	User, Password string
+	// Insecure allows sending it without TLS (tests only).
+	Insecure bool
+}
+
+// GetRequestMetadata implements credentials.PerRPCCredentials.
+func (b BasicAuth) GetRequestMetadata(context.Context, ...string) (map[string]string, error) {
+	return map[string]string{"authorization": "Basic " + base64.StdEncoding.EncodeToString([]byte(b.User+":"+b.Password))}, nil
+}
+
+// RequireTransportSecurity implements credentials.PerRPCCredentials.
+func (b BasicAuth) RequireTransportSecurity() bool { return !b.Insecure }

@@ -1,0 +1,273 @@
+package catalyst
+
+import (
+	"errors"
+	"fmt"
+	"io"
+	"runtime"
+	"sync"
+
+	"google.golang.org/protobuf/proto"
+
+	"backstop/catalyst/catalystpb"
+	"backstop/chunkstore"
+	"backstop/chunkstore/container"
+	"backstop/chunkstore/index"
+)
+
+// maxEntries bounds the recipe entries of one Entries message.
+const maxEntries = 1 << 16
+
+// Put implements the put stream (see the package doc).
+func (s *Server) Put(stream catalystpb.Catalyst_PutServer) error {
+	s.t.active.Add(1)
+	defer s.t.active.Add(-1)
+	err := s.put(stream)
+	if err != nil {
+		s.t.putsFailed.Add(1)
+		if !errors.Is(err, io.EOF) {
+			s.log.Info("catalyst put failed", "user", userFrom(stream.Context()).Name, "err", err)
+		}
+	}
+	return toStatus(err)
+}
+
+// putState is one put stream's side of the server.
+type putState struct {
+	s        *Server
+	stream   catalystpb.Catalyst_PutServer
+	received int64
+	chunks   int64
+}
+
+func (p *putState) recv() (*catalystpb.PutRequest, error) {
+	req, err := p.stream.Recv()
+	if err == io.EOF {
+		return nil, fmt.Errorf("%w: the stream ended before commit; the item was not stored", ErrProtocol)
+	}
+	if err != nil {
+		return nil, err
+	}
+	n := int64(proto.Size(req))
+	p.received += n
+	p.s.t.in.Add(n)
+	return req, nil
+}
+
+func (p *putState) send(resp *catalystpb.PutResponse) error {
+	p.s.t.out.Add(int64(proto.Size(resp)))
+	return p.stream.Send(resp)
+}
+
+func (s *Server) put(stream catalystpb.Catalyst_PutServer) error {
+	ctx := stream.Context()
+	p := &putState{s: s, stream: stream}
+	req, err := p.recv()
+	if err != nil {
+		return err
+	}
+	begin := req.GetBegin()
+	if begin == nil {
+		return fmt.Errorf("%w: a put starts with begin", ErrProtocol)
+	}
+	info, err := s.allowed(ctx, begin.GetStore(), true)
+	if err != nil {
+		return err
+	}
+	mode := begin.GetTransfer()
+	if mode == catalystpb.Transfer_TRANSFER_UNSPECIFIED {
+		mode = transferOf(info.Transfer)
+	}
+	if mode != transferOf(info.Transfer) {
+		return fmt.Errorf("%w: store %q has the %s bandwidth transfer policy", chunkstore.ErrInvalid, info.Name, info.Transfer)
+	}
+	opts := chunkstore.WriteOptions{Replace: begin.GetReplace(), Meta: begin.GetMeta()}
+	if mode == catalystpb.Transfer_TRANSFER_HIGH {
+		return p.high(info.Name, begin.GetName(), opts)
+	}
+	return p.low(info.Name, begin.GetName(), opts)
+}
+
+// checkJob is a received chunk being checked by a worker.
+type checkJob struct {
+	fp    container.Fingerprint
+	chunk *catalystpb.Chunk
+	res   chunkstore.Checked
+	done  chan struct{}
+}
+
+// Chunk checks run on checkWorkers goroutines per stream; at most
+// checkAhead received chunks wait to be added.
+const checkAhead = 32
+
+var checkWorkers = min(runtime.GOMAXPROCS(0), 4)
+
+func (p *putState) low(store, name string, opts chunkstore.WriteOptions) error {
+	ctx := p.stream.Context()
+	im, err := p.s.eng.Import(ctx, store, name, opts)
+	if err != nil {
+		return err
+	}
+	// Chunks are decoded and hashed by workers while this goroutine goes
+	// on receiving; it alone calls the importer, in stream order.
+	jobs := make(chan *checkJob, checkAhead/2)
+	var workers sync.WaitGroup
+	for range checkWorkers {
+		workers.Add(1)
+		go func() {
+			defer workers.Done()
+			for j := range jobs {
+				c := j.chunk
+				j.res = im.Check(j.fp, container.Codec(c.GetCodec()), c.GetData(), int(c.GetRawLen()))
+				close(j.done)
+			}
+		}()
+	}
+	committed := false
+	defer func() {
+		close(jobs)
+		workers.Wait()
+		if !committed {
+			im.Abort()
+		}
+	}()
+	var pending []*checkJob
+	// settle adds checked chunks in order until at most n wait.
+	settle := func(n int) error {
+		for len(pending) > n {
+			j := pending[0]
+			<-j.done
+			pending = pending[1:]
+			if err := im.PutChecked(j.res); err != nil {
+				return err
+			}
+			p.chunks++
+			p.s.t.chunks.Add(1)
+		}
+		return nil
+	}
+	if err := p.send(&catalystpb.PutResponse{Msg: &catalystpb.PutResponse_Ready{Ready: &catalystpb.PutReady{Transfer: catalystpb.Transfer_TRANSFER_LOW}}}); err != nil {
+		return err
+	}
+	var entries []index.RecipeEntry
+	for {
+		req, err := p.recv()
+		if err != nil {
+			return err
+		}
+		switch m := req.Msg.(type) {
+		case *catalystpb.PutRequest_Entries:
+			if err := settle(0); err != nil {
+				return err
+			}
+			if entries, err = decodeEntries(m.Entries, entries[:0]); err != nil {
+				return err
+			}
+			missing, err := im.Append(entries)
+			if err != nil {
+				return err
+			}
+			p.s.t.known.Add(int64(len(entries) - len(missing)))
+			idx := make([]uint32, len(missing))
+			for i, k := range missing {
+				idx[i] = uint32(k)
+			}
+			if err := p.send(&catalystpb.PutResponse{Msg: &catalystpb.PutResponse_Missing{Missing: &catalystpb.Missing{Seq: m.Entries.GetSeq(), Index: idx}}}); err != nil {
+				return err
+			}
+		case *catalystpb.PutRequest_Chunk:
+			j := &checkJob{chunk: m.Chunk, done: make(chan struct{})}
+			if len(m.Chunk.GetFp()) != len(j.fp) {
+				return fmt.Errorf("%w: fingerprint of %d bytes", ErrProtocol, len(m.Chunk.GetFp()))
+			}
+			copy(j.fp[:], m.Chunk.GetFp())
+			jobs <- j
+			pending = append(pending, j)
+			if err := settle(checkAhead); err != nil {
+				return err
+			}
+		case *catalystpb.PutRequest_Commit:
+			if err := settle(0); err != nil {
+				return err
+			}
+			if got := im.Progress().Bytes; got != m.Commit.GetSize() {
+				return fmt.Errorf("%w: the recipe holds %d bytes, commit says %d", chunkstore.ErrInvalid, got, m.Commit.GetSize())
+			}
+			it, err := im.Commit(ctx)
+			committed = true // Commit ends the import either way
+			if err != nil {
+				return err
+			}
+			p.s.t.putsLow.Add(1)
+			return p.committed(it)
+		default:
+			return fmt.Errorf("%w: %T in a low bandwidth put", ErrProtocol, req.Msg)
+		}
+	}
+}
+
+func decodeEntries(m *catalystpb.Entries, dst []index.RecipeEntry) ([]index.RecipeEntry, error) {
+	fps, lens := m.GetFps(), m.GetLens()
+	if len(fps) != 32*len(lens) || len(lens) > maxEntries {
+		return nil, fmt.Errorf("%w: entries with %d fingerprint bytes and %d lengths (at most %d)", ErrProtocol, len(fps), len(lens), maxEntries)
+	}
+	for i, n := range lens {
+		var en index.RecipeEntry
+		copy(en.FP[:], fps[32*i:])
+		en.Len = n
+		dst = append(dst, en)
+	}
+	return dst, nil
+}
+
+func (p *putState) high(store, name string, opts chunkstore.WriteOptions) error {
+	ctx := p.stream.Context()
+	w, err := p.s.eng.Create(ctx, store, name, opts)
+	if err != nil {
+		return err
+	}
+	committed := false
+	defer func() {
+		if !committed {
+			w.Abort()
+		}
+	}()
+	if err := p.send(&catalystpb.PutResponse{Msg: &catalystpb.PutResponse_Ready{Ready: &catalystpb.PutReady{Transfer: catalystpb.Transfer_TRANSFER_HIGH}}}); err != nil {
+		return err
+	}
+	var n int64
+	for {
+		req, err := p.recv()
+		if err != nil {
+			return err
+		}
+		switch m := req.Msg.(type) {
+		case *catalystpb.PutRequest_Data:
+			k, err := w.Write(m.Data)
+			n += int64(k)
+			if err != nil {
+				return err
+			}
+		case *catalystpb.PutRequest_Commit:
+			if n != m.Commit.GetSize() {
+				return fmt.Errorf("%w: %d bytes arrived, commit says %d", chunkstore.ErrInvalid, n, m.Commit.GetSize())
+			}
+			it, err := w.Commit(ctx)
+			committed = true
+			if err != nil {
+				return err
+			}
+			p.s.t.putsHigh.Add(1)
+			return p.committed(it)
+		default:
+			return fmt.Errorf("%w: %T in a high bandwidth put", ErrProtocol, req.Msg)
+		}
+	}
+}
+
+func (p *putState) committed(it chunkstore.Item) error {
+	p.s.t.puts.Add(1)
+	p.s.t.logical.Add(it.Size)
+	return p.send(&catalystpb.PutResponse{Msg: &catalystpb.PutResponse_Committed{Committed: &catalystpb.PutCommitted{
+		Item: itemPB(it), ReceivedBytes: p.received, ChunksReceived: p.chunks}}})
+}

@@ -1,0 +1,254 @@
+package catalyst
+
+import (
+	"context"
+	"crypto/tls"
+	"fmt"
+	"io"
+	"log/slog"
+	"net"
+	"sync"
+	"sync/atomic"
+	"time"
+
+	"google.golang.org/grpc"
+	"google.golang.org/grpc/credentials"
+	"google.golang.org/grpc/keepalive"
+
+	"backstop/catalyst/catalystpb"
+	"backstop/chunkstore"
+	"backstop/chunkstore/chunker"
+	"backstop/chunkstore/index"
+	"backstop/internal/appliance"
+)
+
+// DefaultAddr is where the service listens unless told otherwise.
+const DefaultAddr = "0.0.0.0:9387"
+
+// maxMsg bounds one message: the largest chunk a domain allows (64 MiB)
+// plus framing.
+const maxMsg = 64<<20 + 1<<20
+
+// Engine is what the service needs of the dedup engine.
+type Engine interface {
+	Store(name string) (chunkstore.StoreInfo, error)
+	Stores() []chunkstore.StoreInfo
+	StoreDomain(name string) (index.Domain, error)
+	Import(ctx context.Context, store, name string, opts chunkstore.WriteOptions) (*chunkstore.Importer, error)
+	Create(ctx context.Context, store, name string, opts chunkstore.WriteOptions) (*chunkstore.Writer, error)
+	OpenItem(ctx context.Context, store, name string) (*chunkstore.Reader, error)
+	ListItems(ctx context.Context, store string, opts chunkstore.ListOptions) ([]chunkstore.Item, error)
+	Stat(ctx context.Context, store, name string) (chunkstore.Item, error)
+	Delete(ctx context.Context, store, name string) error
+	CopyItem(ctx context.Context, src, name, dst, dstName string, replace bool) (chunkstore.Item, error)
+	Stats() chunkstore.Stats
+}
+
+// Recorder keeps audit events (appliance.State does).
+type Recorder interface {
+	Record(e appliance.Event) appliance.Event
+}
+
+// Options configure a Server.
+type Options struct {
+	// Addr is host:port to listen on; port 0 picks one.
+	Addr string
+	// Certificate is the appliance's TLS certificate. Without one the
+	// server speaks plaintext (tests only).
+	Certificate *tls.Certificate
+	Logger      *slog.Logger
+	Now         func() time.Time
+	// Audit, if set, records deletes and copies.
+	Audit Recorder
+}
+
+// Traffic are the service's running totals since it started.
+type Traffic struct {
+	BytesIn      int64 `json:"bytes_in"`  // message bytes received
+	BytesOut     int64 `json:"bytes_out"` // message bytes sent
+	LogicalIn    int64 `json:"logical_in"`
+	Puts         int64 `json:"puts"` // committed
+	PutsLow      int64 `json:"puts_low"`
+	PutsHigh     int64 `json:"puts_high"`
+	PutsFailed   int64 `json:"puts_failed"`
+	Gets         int64 `json:"gets"`
+	ChunksSent   int64 `json:"chunks_received"` // chunks clients had to send
+	ChunksKnown  int64 `json:"chunks_deduped"`  // recipe entries they did not
+	ActiveStream int64 `json:"active_streams"`
+}
+
+type traffic struct {
+	in, out, logical, puts, putsLow, putsHigh, putsFailed, gets, chunks, known, active atomic.Int64
+}
+
+// Server is the Catalyst gRPC service.
+type Server struct {
+	catalystpb.UnimplementedCatalystServer
+	eng  Engine
+	opts Options
+	log  *slog.Logger
+	auth *authCache
+	grpc *grpc.Server
+	t    traffic
+
+	mu   sync.Mutex
+	ln   net.Listener
+	done chan struct{}
+}
+
+// New makes a server; Start runs it.
+func New(eng Engine, users Users, opts Options) *Server {
+	if opts.Logger == nil {
+		opts.Logger = slog.New(slog.NewTextHandler(io.Discard, nil))
+	}
+	if opts.Now == nil {
+		opts.Now = time.Now
+	}
+	if opts.Addr == "" {
+		opts.Addr = DefaultAddr
+	}
+	s := &Server{eng: eng, opts: opts, log: opts.Logger, auth: newAuthCache(users, opts.Now)}
+	gopts := []grpc.ServerOption{
+		grpc.MaxRecvMsgSize(maxMsg),
+		grpc.MaxSendMsgSize(maxMsg),
+		grpc.UnaryInterceptor(s.auth.unary),
+		grpc.StreamInterceptor(s.auth.stream),
+		// Notice dead clients, so that their puts end (and free the
+		// item name) within a minute.
+		grpc.KeepaliveParams(keepalive.ServerParameters{Time: 30 * time.Second, Timeout: 20 * time.Second}),
+		grpc.KeepaliveEnforcementPolicy(keepalive.EnforcementPolicy{MinTime: 10 * time.Second, PermitWithoutStream: true}),
+		// Flow control windows are left to gRPC's BDP estimator, which
+		// grows them to the link's bandwidth-delay product (up to 16 MiB):
+		// a fixed window would cap a stream at window/RTT on a WAN.
+	}
+	if opts.Certificate != nil {
+		cfg := &tls.Config{Certificates: []tls.Certificate{*opts.Certificate}, MinVersion: tls.VersionTLS12}
+		gopts = append(gopts, grpc.Creds(credentials.NewTLS(cfg)))
+	}
+	s.grpc = grpc.NewServer(gopts...)
+	catalystpb.RegisterCatalystServer(s.grpc, s)
+	return s
+}
+
+// Start listens and serves in the background until Shutdown.
+func (s *Server) Start(ctx context.Context) error {
+	var lc net.ListenConfig
+	ln, err := lc.Listen(ctx, "tcp", s.opts.Addr)
+	if err != nil {
+		return fmt.Errorf("catalyst: %w", err)
+	}
+	s.mu.Lock()
+	s.ln, s.done = ln, make(chan struct{})
+	s.mu.Unlock()
+	go func() {
+		defer close(s.done)
+		if err := s.grpc.Serve(ln); err != nil {
+			s.log.Error("catalyst server stopped", "err", err)
+		}
+	}()
+	s.log.Info("catalyst listening", "addr", ln.Addr().String(), "tls", s.opts.Certificate != nil)
+	return nil
+}
+
+// Addr is the address the server listens on.
+func (s *Server) Addr() string {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	if s.ln == nil {
+		return ""
+	}
+	return s.ln.Addr().String()
+}
+
+// Shutdown lets calls in progress finish until ctx ends, then cuts them:
+// a cut put stores no item.
+func (s *Server) Shutdown(ctx context.Context) error {
+	stopped := make(chan struct{})
+	go func() {
+		s.grpc.GracefulStop()
+		close(stopped)
+	}()
+	select {
+	case <-stopped:
+	case <-ctx.Done():
+		s.grpc.Stop()
+		<-stopped
+	}
+	s.mu.Lock()
+	done := s.done
+	s.mu.Unlock()
+	if done != nil {
+		<-done
+	}
+	return nil
+}
+
+// Traffic returns the running totals.
+func (s *Server) Traffic() Traffic {
+	t := &s.t
+	return Traffic{BytesIn: t.in.Load(), BytesOut: t.out.Load(), LogicalIn: t.logical.Load(),
+		Puts: t.puts.Load(), PutsLow: t.putsLow.Load(), PutsHigh: t.putsHigh.Load(), PutsFailed: t.putsFailed.Load(),
+		Gets: t.gets.Load(), ChunksSent: t.chunks.Load(), ChunksKnown: t.known.Load(), ActiveStream: t.active.Load()}
+}
+
+// allowed returns the store if the caller may use it; write needs the
+// operator role.
+func (s *Server) allowed(ctx context.Context, store string, write bool) (chunkstore.StoreInfo, error) {
+	u := userFrom(ctx)
+	if write && !u.Role.Allows(appliance.RoleOperator) {
+		return chunkstore.StoreInfo{}, fmt.Errorf("%w: user %q (%s) may not change items", ErrPermission, u.Name, u.Role)
+	}
+	info, err := s.eng.Store(store)
+	if err != nil {
+		return info, err
+	}
+	if !info.Allows(u.Name) {
+		return chunkstore.StoreInfo{}, fmt.Errorf("%w: user %q may not use store %q", ErrPermission, u.Name, store)
+	}
+	return info, nil
+}
+
+func (s *Server) audit(ctx context.Context, action, object, msg string) {
+	if s.opts.Audit == nil {
+		return
+	}
+	s.opts.Audit.Record(appliance.Event{Kind: appliance.KindAudit, Actor: userFrom(ctx).Name, Action: action, Object: object, Message: msg})
+}
+
+func transferOf(policy string) catalystpb.Transfer {
+	if policy == chunkstore.TransferHigh {
+		return catalystpb.Transfer_TRANSFER_HIGH
+	}
+	return catalystpb.Transfer_TRANSFER_LOW
+}
+
+func storePB(info chunkstore.StoreInfo, dom *index.Domain) *catalystpb.Store {
+	st := &catalystpb.Store{Name: info.Name, Domain: info.Domain, Transfer: transferOf(info.Transfer),
+		ImmutableDays: uint32(info.ImmutableDays), Clients: info.Clients}
+	if dom != nil {
+		st.Chunker = ParamsPB(dom.Chunker)
+		st.DomainKey = dom.Key
+	}
+	return st
+}
+
+// ParamsPB and ParamsFromPB convert chunker parameters.
+func ParamsPB(p chunker.Params) *catalystpb.ChunkerParams {
+	return &catalystpb.ChunkerParams{Algorithm: string(p.Algorithm), Min: uint32(p.Min), Avg: uint32(p.Avg), Max: uint32(p.Max), Seed: p.Seed}
+}
+
+// ParamsFromPB is the inverse of ParamsPB.
+func ParamsFromPB(p *catalystpb.ChunkerParams) chunker.Params {
+	return chunker.Params{Algorithm: chunker.Algorithm(p.GetAlgorithm()), Min: int(p.GetMin()), Avg: int(p.GetAvg()), Max: int(p.GetMax()), Seed: p.GetSeed()}
+}
+
+func itemPB(it chunkstore.Item) *catalystpb.Item {
+	return &catalystpb.Item{Store: it.Store, Name: it.Name, Size: it.Size, Chunks: it.Chunks, NewBytes: it.NewBytes,
+		CreatedUnixNano: it.Created.UnixNano(), ModifiedUnixNano: it.Modified.UnixNano(), Meta: it.Meta}
+}
+
+// ItemFromPB converts an item of the wire.
+func ItemFromPB(p *catalystpb.Item) chunkstore.Item {
+	return chunkstore.Item{Store: p.GetStore(), Name: p.GetName(), Size: p.GetSize(), Chunks: p.GetChunks(), NewBytes: p.GetNewBytes(),
+		Created: time.Unix(0, p.GetCreatedUnixNano()).UTC(), Modified: time.Unix(0, p.GetModifiedUnixNano()).UTC(), Meta: p.GetMeta()}
+}

@@ -1,0 +1,148 @@
+package chunkstore
+
+import (
+	"errors"
+	"fmt"
+	"slices"
+	"time"
+
+	"backstop/chunkstore/index"
+)
+
+// ErrImmutable reports a change to an item (or store) that the store's
+// immutability period forbids, whoever asks.
+var ErrImmutable = errors.New("chunkstore: item is immutable")
+
+// Transfer policies of a store.
+const (
+	// TransferLow is client-side dedup: clients chunk and fingerprint,
+	// and send only the chunks the store's domain lacks.
+	TransferLow = "low"
+	// TransferHigh is server-side dedup: clients stream every byte.
+	TransferHigh = "high"
+)
+
+// MaxImmutableDays bounds StoreOptions.ImmutableDays (about 100 years).
+const MaxImmutableDays = 36500
+
+// StoreOptions are a store's settings.
+type StoreOptions struct {
+	// Transfer is TransferLow or TransferHigh.
+	Transfer string `json:"transfer"`
+	// ImmutableDays makes every item undeletable and unreplaceable for
+	// that many days after it was committed, for every caller. 0 is off.
+	ImmutableDays int `json:"immutable_days"`
+	// Clients are the users that may use the store over the network
+	// (Catalyst); empty means every user.
+	Clients []string `json:"clients"`
+}
+
+// Validate checks the options.
+func (o StoreOptions) Validate() error {
+	switch o.Transfer {
+	case TransferLow, TransferHigh, "":
+	default:
+		return fmt.Errorf("%w: transfer policy %q (want %q or %q)", ErrInvalid, o.Transfer, TransferLow, TransferHigh)
+	}
+	if o.ImmutableDays < 0 || o.ImmutableDays > MaxImmutableDays {
+		return fmt.Errorf("%w: immutability of %d days (want 0 to %d)", ErrInvalid, o.ImmutableDays, MaxImmutableDays)
+	}
+	for _, c := range o.Clients {
+		if c == "" {
+			return fmt.Errorf("%w: empty client name", ErrInvalid)
+		}
+	}
+	return nil
+}
+
+// Allows reports whether user may use the store over the network.
+func (o StoreOptions) Allows(user string) bool {
+	return len(o.Clients) == 0 || slices.Contains(o.Clients, user)
+}
+
+func (e *Engine) storeInfo(s index.Store) StoreInfo {
+	o := StoreOptions{Transfer: s.Transfer, ImmutableDays: s.ImmutableDays, Clients: slices.Clone(s.Clients)}
+	if o.Transfer == "" {
+		o.Transfer = TransferLow
+	}
+	if o.Clients == nil {
+		o.Clients = []string{}
+	}
+	return StoreInfo{Name: s.Name, Domain: e.domains[s.Domain].Name, Created: s.Created, StoreOptions: o}
+}
+
+// Store describes one store.
+func (e *Engine) Store(name string) (StoreInfo, error) {
+	e.mu.RLock()
+	defer e.mu.RUnlock()
+	s, ok := e.stores[name]
+	if !ok {
+		return StoreInfo{}, fmt.Errorf("%w: store %q", ErrNotFound, name)
+	}
+	return e.storeInfo(s), nil
+}
+
+// StoreDomain returns the dedup domain of a store, key included: what a
+// client needs to chunk and fingerprint data the way the store does.
+func (e *Engine) StoreDomain(name string) (index.Domain, error) {
+	_, dom, err := e.store(name)
+	if err != nil {
+		return index.Domain{}, err
+	}
+	d := dom.Domain
+	d.Key = slices.Clone(d.Key)
+	return d, nil
+}
+
+// SetStoreOptions changes a store's settings. The immutability period
+// cannot be shortened while the store holds items: that would free them
+// early.
+func (e *Engine) SetStoreOptions(name string, o StoreOptions) (StoreInfo, error) {
+	if err := o.Validate(); err != nil {
+		return StoreInfo{}, err
+	}
+	e.commitMu.Lock()
+	defer e.commitMu.Unlock()
+	e.mu.Lock()
+	defer e.mu.Unlock()
+	s, ok := e.stores[name]
+	if !ok {
+		return StoreInfo{}, fmt.Errorf("%w: store %q", ErrNotFound, name)
+	}
+	if o.ImmutableDays < s.ImmutableDays && e.usage[s.ID].items > 0 {
+		return StoreInfo{}, fmt.Errorf("%w: store %q holds items, its immutability cannot drop from %d to %d days",
+			ErrImmutable, name, s.ImmutableDays, o.ImmutableDays)
+	}
+	s.Transfer, s.ImmutableDays, s.Clients = o.Transfer, o.ImmutableDays, slices.Clone(o.Clients)
+	if s.Transfer == TransferLow {
+		s.Transfer = ""
+	}
+	b := e.idx.NewBatch()
+	b.PutStore(s)
+	if err := b.Commit(); err != nil {
+		return StoreInfo{}, e.translate(err)
+	}
+	e.stores[name] = s
+	return e.storeInfo(s), nil
+}
+
+// mutable refuses a change to item it of store id while the store's
+// immutability period for it runs.
+func (e *Engine) mutable(id uint32, it index.Item) error {
+	e.mu.RLock()
+	var days int
+	for _, s := range e.stores {
+		if s.ID == id {
+			days = s.ImmutableDays
+		}
+	}
+	e.mu.RUnlock()
+	if days == 0 {
+		return nil
+	}
+	until := it.Modified.Add(time.Duration(days) * 24 * time.Hour)
+	if e.opts.Now().Before(until) {
+		return fmt.Errorf("%w: %q cannot be deleted or replaced until %s", ErrImmutable, it.Name, until.UTC().Format(time.RFC3339))
+	}
+	return nil
+}

@@ -1,0 +1,13 @@
+package sharefs
+
+import (
+	"testing"
+
+	"backstop/nas/vfs"
+	"backstop/nas/vfs/vfstest"
+)
+
+// TestConformance runs the vfs suite the SMB server relies on.
+func TestConformance(t *testing.T) {
+	vfstest.Run(t, func(t *testing.T) vfs.FS { return newEnv(t).fs })
+}

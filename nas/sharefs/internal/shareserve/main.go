@@ -1,0 +1,100 @@
+// Command shareserve serves the share filesystem over SMB2 from a data
+// directory of its own, for conformance runs (smbtorture) of the share
+// filesystem beside nas/smb2/internal/memserve's in-memory one:
+//
+//	shareserve -data /tmp/d -listen 127.0.0.1:4451 -share data -user backup -password secret
+package main
+
+import (
+	"context"
+	"flag"
+	"fmt"
+	"log/slog"
+	"net"
+	"os"
+	"os/signal"
+	"syscall"
+	"unicode/utf16"
+
+	"golang.org/x/crypto/md4"
+
+	"backstop/chunkstore"
+	"backstop/nas/sharefs"
+	"backstop/nas/smb2"
+)
+
+type users map[string][]byte
+
+func (u users) NTHash(name string) ([]byte, error) {
+	h, ok := u[name]
+	if !ok {
+		return nil, smb2.ErrUnknownUser
+	}
+	return h, nil
+}
+
+func main() {
+	data := flag.String("data", "", "data directory (created if missing)")
+	listen := flag.String("listen", "127.0.0.1:4451", "address to listen on")
+	share := flag.String("share", "data", "share name (created if missing)")
+	user := flag.String("user", "backup", "user name")
+	pass := flag.String("password", "", "password")
+	debug := flag.Bool("debug", false, "debug logging")
+	flag.Parse()
+	if err := run(*data, *listen, *share, *user, *pass, *debug); err != nil {
+		fmt.Fprintln(os.Stderr, "shareserve:", err)
+		os.Exit(1)
+	}
+}
+
+func run(data, listen, share, user, pass string, debug bool) error {
+	if data == "" {
+		return fmt.Errorf("-data is required")
+	}
+	ctx, stop := signal.NotifyContext(context.Background(), syscall.SIGINT, syscall.SIGTERM)
+	defer stop()
+	level := slog.LevelInfo
+	if debug {
+		level = slog.LevelDebug
+	}
+	log := slog.New(slog.NewTextHandler(os.Stderr, &slog.HandlerOptions{Level: level}))
+	eo := chunkstore.DefaultOptions()
+	eo.Create = true
+	eng, err := chunkstore.Open(ctx, data, eo)
+	if err != nil {
+		return err
+	}
+	defer eng.Close()
+	mo := sharefs.DefaultManagerOptions()
+	mo.Logger = log
+	m, err := sharefs.OpenManager(ctx, eng, data, mo)
+	if err != nil {
+		return err
+	}
+	defer m.Close()
+	if _, err := m.Get(ctx, share); err != nil {
+		if _, err := m.Create(ctx, sharefs.Share{Name: share}); err != nil {
+			return err
+		}
+	}
+	h := md4.New()
+	for _, c := range utf16.Encode([]rune(pass)) {
+		h.Write([]byte{byte(c), byte(c >> 8)})
+	}
+	opts := smb2.DefaultOptions()
+	opts.Logger = log
+	srv := smb2.New(m, users{user: h.Sum(nil)}, opts)
+	ln, err := net.Listen("tcp", listen)
+	if err != nil {
+		return err
+	}
+	go func() {
+		<-ctx.Done()
+		srv.Close()
+	}()
+	fmt.Println("listening on", ln.Addr())
+	if err := srv.Serve(ln); err != nil && err != smb2.ErrServerClosed {
+		return err
+	}
+	return nil
+}

@@ -1,0 +1,487 @@
+package sharefs
+
+import (
+	"bytes"
+	"context"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"io"
+	"log/slog"
+	"os"
+	"path/filepath"
+	"slices"
+	"strings"
+	"sync"
+	"time"
+
+	"backstop/chunkstore"
+	"backstop/chunkstore/chunker"
+	"backstop/chunkstore/index"
+	"backstop/nas"
+)
+
+// ManagerEngine is what the share manager needs of a *chunkstore.Engine.
+type ManagerEngine interface {
+	Engine
+	Stores() []chunkstore.StoreInfo
+	CreateStore(name, domain string) (chunkstore.StoreInfo, error)
+	DeleteStore(name string) error
+	CreateDomain(name string, params chunker.Params) (index.Domain, error)
+}
+
+// ManagerOptions configure a Manager.
+type ManagerOptions struct {
+	// Chunker is used for the dedup domains shares create.
+	Chunker chunker.Params
+	Now     func() time.Time
+	Logger  *slog.Logger
+}
+
+// DefaultManagerOptions are the settings backstop serve uses.
+func DefaultManagerOptions() ManagerOptions {
+	return ManagerOptions{Chunker: chunkstore.DefaultOptions().Chunker, Now: time.Now,
+		Logger: slog.New(slog.NewTextHandler(io.Discard, nil))}
+}
+
+const (
+	sharesFile    = "shares.json"
+	sharesVersion = 1
+)
+
+type sharesDoc struct {
+	Version int     `json:"version"`
+	Shares  []Share `json:"shares"`
+}
+
+// Manager keeps the shares of an appliance: their configuration in
+// DIR/nas/shares.json and an open filesystem for each. It is the
+// nas.ShareSource of the SMB server. Safe for concurrent use.
+type Manager struct {
+	eng  ManagerEngine
+	dir  string // DIR/nas
+	opts ManagerOptions
+
+	mu     sync.RWMutex
+	shares map[string]*mshare // by name
+	closed bool
+}
+
+type mshare struct {
+	cfg Share
+	fs  *FS
+}
+
+var _ nas.ShareSource = (*Manager)(nil)
+
+// OpenManager opens the shares of the data directory dir, creating the
+// share "backup" when there is no shares.json yet.
+func OpenManager(ctx context.Context, eng ManagerEngine, dir string, opts ManagerOptions) (*Manager, error) {
+	def := DefaultManagerOptions()
+	if opts.Now == nil {
+		opts.Now = def.Now
+	}
+	if opts.Logger == nil {
+		opts.Logger = def.Logger
+	}
+	if opts.Chunker == (chunker.Params{}) {
+		opts.Chunker = def.Chunker
+	}
+	m := &Manager{eng: eng, dir: filepath.Join(dir, "nas"), opts: opts, shares: map[string]*mshare{}}
+	if err := os.MkdirAll(m.dir, 0o700); err != nil {
+		return nil, fmt.Errorf("sharefs: %w", err)
+	}
+	doc, found, err := m.load()
+	if err != nil {
+		return nil, err
+	}
+	for _, s := range doc.Shares {
+		fs, err := m.openShare(ctx, s, true)
+		if err != nil {
+			m.Close()
+			return nil, fmt.Errorf("sharefs: share %s: %w", s.Name, err)
+		}
+		m.shares[s.Name] = &mshare{cfg: s, fs: fs}
+	}
+	if !found {
+		def := Share{Name: DefaultShare, Comment: "Backup share", DefaultAccess: AccessReadWrite}
+		if _, err := m.Create(ctx, def); err != nil {
+			m.Close()
+			return nil, fmt.Errorf("sharefs: create the default share: %w", err)
+		}
+	}
+	return m, nil
+}
+
+// load reads shares.json; a file that does not parse is an error, never
+// a silent reset.
+func (m *Manager) load() (sharesDoc, bool, error) {
+	path := filepath.Join(m.dir, sharesFile)
+	var doc sharesDoc
+	b, err := os.ReadFile(path)
+	if errors.Is(err, os.ErrNotExist) {
+		return doc, false, nil
+	}
+	if err != nil {
+		return doc, false, fmt.Errorf("sharefs: %w", err)
+	}
+	dec := json.NewDecoder(bytes.NewReader(b))
+	dec.DisallowUnknownFields()
+	if err := dec.Decode(&doc); err != nil {
+		return doc, false, fmt.Errorf("sharefs: %s does not parse (fix or restore it; it is never reset): %w", path, err)
+	}
+	if doc.Version != sharesVersion {
+		return doc, false, fmt.Errorf("sharefs: %s has format version %d, this backstop reads %d", path, doc.Version, sharesVersion)
+	}
+	seen := map[string]bool{}
+	for i := range doc.Shares {
+		s := &doc.Shares[i]
+		if s.Users == nil {
+			s.Users = map[string]Access{}
+		}
+		if err := s.validate(); err != nil {
+			return doc, false, fmt.Errorf("sharefs: %s: %w", path, err)
+		}
+		if seen[strings.ToLower(s.Name)] {
+			return doc, false, fmt.Errorf("sharefs: %s: share %q appears twice", path, s.Name)
+		}
+		seen[strings.ToLower(s.Name)] = true
+	}
+	return doc, true, nil
+}
+
+// saveLocked writes shares.json atomically. m.mu is held.
+func (m *Manager) saveLocked(shares map[string]*mshare) error {
+	doc := sharesDoc{Version: sharesVersion, Shares: []Share{}}
+	for _, name := range sortedKeys(shares) {
+		doc.Shares = append(doc.Shares, shares[name].cfg)
+	}
+	b, err := json.MarshalIndent(doc, "", "  ")
+	if err != nil {
+		return fmt.Errorf("sharefs: encode shares: %w", err)
+	}
+	if err := writeFileAtomic(m.dir, sharesFile, append(b, '\n')); err != nil {
+		return fmt.Errorf("sharefs: save %s: %w", sharesFile, err)
+	}
+	return nil
+}
+
+func sortedKeys(shares map[string]*mshare) []string {
+	names := make([]string, 0, len(shares))
+	for n := range shares {
+		names = append(names, n)
+	}
+	slices.Sort(names)
+	return names
+}
+
+// writeFileAtomic writes dir/name through a synced temporary file renamed
+// over it, then syncs the directory.
+func writeFileAtomic(dir, name string, b []byte) error {
+	f, err := os.CreateTemp(dir, name+".tmp-*")
+	if err != nil {
+		return err
+	}
+	tmp := f.Name()
+	_, err = f.Write(b)
+	if err == nil {
+		err = f.Sync()
+	}
+	if cerr := f.Close(); err == nil {
+		err = cerr
+	}
+	if err == nil {
+		err = os.Rename(tmp, filepath.Join(dir, name))
+	}
+	if err != nil {
+		os.Remove(tmp)
+		return err
+	}
+	d, err := os.Open(dir)
+	if err != nil {
+		return err
+	}
+	defer d.Close()
+	return d.Sync()
+}
+
+// shareDir is where a share's metadata lives.
+func (m *Manager) shareDir(name string) string { return filepath.Join(m.dir, "shares", name) }
+
+// openShare makes sure the share's store exists and opens its
+// filesystem. existing: the share is in shares.json, so a missing store
+// (a delete cut short) is made again, empty.
+func (m *Manager) openShare(ctx context.Context, s Share, existing bool) (*FS, error) {
+	if err := m.ensureStore(ctx, s, existing); err != nil {
+		return nil, err
+	}
+	return Open(ctx, m.eng, Options{Store: s.Store, MetaDir: filepath.Join(m.shareDir(s.Name), "meta"),
+		StagingDir: filepath.Join(m.dir, "staging", s.Name), Quota: s.QuotaBytes, Label: s.Name, CaseInsensitive: true,
+		Now: m.opts.Now, Logger: m.opts.Logger})
+}
+
+func (m *Manager) ensureStore(ctx context.Context, s Share, existing bool) error {
+	for _, st := range m.eng.Stores() {
+		if st.Name != s.Store {
+			continue
+		}
+		if st.Domain != s.Domain {
+			return fmt.Errorf("%w: store %s is in domain %s, not %s", ErrShareExists, s.Store, st.Domain, s.Domain)
+		}
+		if existing {
+			return nil
+		}
+		// A store of that name from a create cut short is adopted only
+		// when it holds nothing, or its share metadata is there.
+		items, err := m.eng.List(ctx, s.Store, "")
+		if err != nil {
+			return err
+		}
+		if _, serr := os.Stat(filepath.Join(m.shareDir(s.Name), "meta")); len(items) > 0 && serr != nil {
+			return fmt.Errorf("%w: store %s exists and is not a share's", ErrShareExists, s.Store)
+		}
+		return nil
+	}
+	if existing {
+		m.opts.Logger.Warn("share store missing, made again empty", "share", s.Name, "store", s.Store)
+		os.RemoveAll(m.shareDir(s.Name))
+	}
+	_, err := m.eng.CreateStore(s.Store, s.Domain)
+	if errors.Is(err, chunkstore.ErrNotFound) {
+		if _, err = m.eng.CreateDomain(s.Domain, m.opts.Chunker); err != nil && !errors.Is(err, chunkstore.ErrExists) {
+			return fmt.Errorf("create domain %s: %w", s.Domain, err)
+		}
+		_, err = m.eng.CreateStore(s.Store, s.Domain)
+	}
+	if err != nil {
+		return fmt.Errorf("create store %s: %w", s.Store, err)
+	}
+	return nil
+}
+
+// Close closes every share's filesystem.
+func (m *Manager) Close() error {
+	m.mu.Lock()
+	defer m.mu.Unlock()
+	m.closed = true
+	var first error
+	for _, s := range m.shares {
+		if err := s.fs.Close(); err != nil && first == nil {
+			first = err
+		}
+	}
+	return first
+}
+
+// find returns the share named name (case-insensitive, as SMB names
+// are). m.mu is held.
+func (m *Manager) find(name string) (*mshare, error) {
+	if s, ok := m.shares[name]; ok {
+		return s, nil
+	}
+	for n, s := range m.shares {
+		if strings.EqualFold(n, name) {
+			return s, nil
+		}
+	}
+	return nil, fmt.Errorf("%w: %q", nas.ErrNoShare, name)
+}
+
+// info describes s with its figures from the engine's stores (nil: ask
+// the engine).
+func (m *Manager) info(s *mshare, stores []chunkstore.StoreStats) Info {
+	if stores == nil {
+		stores = m.eng.Stats().Stores
+	}
+	in := Info{Share: s.cfg.clone(), Figures: Figures{DedupRatio: 1}}
+	in.Files, in.LogicalBytes = s.fs.Usage()
+	for _, st := range stores {
+		if st.Name == s.cfg.Store {
+			in.StoredBytes = st.StoredBytes
+			if st.StoredBytes > 0 {
+				in.DedupRatio = float64(st.LogicalBytes) / float64(st.StoredBytes)
+			}
+		}
+	}
+	return in
+}
+
+// List returns every share with its figures, by name.
+func (m *Manager) List(ctx context.Context) []Info {
+	m.mu.RLock()
+	defer m.mu.RUnlock()
+	out := make([]Info, 0, len(m.shares))
+	stores := m.eng.Stats().Stores
+	for _, n := range sortedKeys(m.shares) {
+		out = append(out, m.info(m.shares[n], stores))
+	}
+	return out
+}
+
+// Get returns one share with its figures.
+func (m *Manager) Get(ctx context.Context, name string) (Info, error) {
+	m.mu.RLock()
+	defer m.mu.RUnlock()
+	s, err := m.find(name)
+	if err != nil {
+		return Info{}, err
+	}
+	return m.info(s, nil), nil
+}
+
+// Create makes a new share: its store (and domain when new), its
+// filesystem, and its entry in shares.json.
+func (m *Manager) Create(ctx context.Context, s Share) (Info, error) {
+	if s.Domain == "" {
+		s.Domain = chunkstore.DefaultDomain
+	}
+	if s.DefaultAccess == "" {
+		s.DefaultAccess = AccessReadWrite
+	}
+	if s.Users == nil {
+		s.Users = map[string]Access{}
+	}
+	s.Store = StorePrefix + s.Name
+	s.Created = m.opts.Now().UTC().Truncate(time.Second)
+	if err := s.validate(); err != nil {
+		return Info{}, err
+	}
+	m.mu.Lock()
+	defer m.mu.Unlock()
+	if m.closed {
+		return Info{}, ErrClosed
+	}
+	if _, err := m.find(s.Name); err == nil {
+		return Info{}, fmt.Errorf("%w: %q", ErrShareExists, s.Name)
+	}
+	fs, err := m.openShare(ctx, s, false)
+	if err != nil {
+		return Info{}, err
+	}
+	ms := &mshare{cfg: s, fs: fs}
+	next := mapsWith(m.shares, s.Name, ms)
+	if err := m.saveLocked(next); err != nil {
+		fs.Close()
+		return Info{}, err
+	}
+	m.shares = next
+	return m.info(ms, nil), nil
+}
+
+func mapsWith(shares map[string]*mshare, name string, s *mshare) map[string]*mshare {
+	out := make(map[string]*mshare, len(shares)+1)
+	for k, v := range shares {
+		out[k] = v
+	}
+	if s == nil {
+		delete(out, name)
+	} else {
+		out[name] = s
+	}
+	return out
+}
+
+// Update changes a share's settings (not its name or domain).
+func (m *Manager) Update(ctx context.Context, name string, p Patch) (Info, error) {
+	m.mu.Lock()
+	defer m.mu.Unlock()
+	if m.closed {
+		return Info{}, ErrClosed
+	}
+	old, err := m.find(name)
+	if err != nil {
+		return Info{}, err
+	}
+	cfg := old.cfg.clone()
+	p.apply(&cfg)
+	if err := cfg.validate(); err != nil {
+		return Info{}, err
+	}
+	ms := &mshare{cfg: cfg, fs: old.fs}
+	next := mapsWith(m.shares, cfg.Name, ms)
+	if err := m.saveLocked(next); err != nil {
+		return Info{}, err
+	}
+	m.shares = next
+	ms.fs.SetQuota(cfg.QuotaBytes)
+	return m.info(ms, nil), nil
+}
+
+// Delete removes a share and everything in it: its filesystem is closed
+// (open files fail from then on), its items, store and metadata deleted.
+// A delete cut short by a crash is finished by deleting again.
+func (m *Manager) Delete(ctx context.Context, name string) error {
+	m.mu.Lock()
+	defer m.mu.Unlock()
+	if m.closed {
+		return ErrClosed
+	}
+	s, err := m.find(name)
+	if err != nil {
+		return err
+	}
+	if err := s.fs.Close(); err != nil {
+		m.opts.Logger.Warn("share delete: close", "share", s.cfg.Name, "err", err)
+	}
+	items, err := m.eng.List(ctx, s.cfg.Store, "")
+	if err != nil && !errors.Is(err, chunkstore.ErrNotFound) {
+		return m.reopenAfter(ctx, s, err)
+	}
+	for _, it := range items {
+		if err := m.eng.Delete(ctx, s.cfg.Store, it.Name); err != nil && !errors.Is(err, chunkstore.ErrNotFound) {
+			return m.reopenAfter(ctx, s, err)
+		}
+	}
+	if err := m.eng.DeleteStore(s.cfg.Store); err != nil && !errors.Is(err, chunkstore.ErrNotFound) {
+		return m.reopenAfter(ctx, s, err)
+	}
+	if err := os.RemoveAll(m.shareDir(s.cfg.Name)); err != nil {
+		return m.reopenAfter(ctx, s, err)
+	}
+	os.RemoveAll(filepath.Join(m.dir, "staging", s.cfg.Name))
+	next := mapsWith(m.shares, s.cfg.Name, nil)
+	if err := m.saveLocked(next); err != nil {
+		return m.reopenAfter(ctx, s, err)
+	}
+	m.shares = next
+	return nil
+}
+
+// reopenAfter reopens a share whose delete failed, so it stays usable.
+func (m *Manager) reopenAfter(ctx context.Context, s *mshare, cause error) error {
+	fs, err := m.openShare(ctx, s.cfg, true)
+	if err != nil {
+		return fmt.Errorf("sharefs: delete %s: %w (and reopening it: %v)", s.cfg.Name, cause, err)
+	}
+	s.fs = fs
+	return fmt.Errorf("sharefs: delete %s: %w", s.cfg.Name, cause)
+}
+
+// Share returns the share name as user sees it.
+func (m *Manager) Share(ctx context.Context, name, user string) (nas.Share, error) {
+	m.mu.RLock()
+	defer m.mu.RUnlock()
+	s, err := m.find(name)
+	if err != nil {
+		return nas.Share{}, err
+	}
+	return nasShare(s, user), nil
+}
+
+func nasShare(s *mshare, user string) nas.Share {
+	return nas.Share{Name: s.cfg.Name, Comment: s.cfg.Comment, FS: s.fs, Access: s.cfg.access(user).nas(),
+		EncryptData: s.cfg.EncryptData, SignRequired: s.cfg.SignRequired}
+}
+
+// Shares lists the shares user may see: those it has some access to.
+func (m *Manager) Shares(ctx context.Context, user string) ([]nas.Share, error) {
+	m.mu.RLock()
+	defer m.mu.RUnlock()
+	var out []nas.Share
+	for _, n := range sortedKeys(m.shares) {
+		if sh := nasShare(m.shares[n], user); sh.Access != nas.AccessNone {
+			out = append(out, sh)
+		}
+	}
+	return out, nil
+}

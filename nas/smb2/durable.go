@@ -1,0 +1,106 @@
+package smb2
+
+import (
+	"bytes"
+	"context"
+	"time"
+)
+
+// Durable handles ([MS-SMB2] 3.3.5.9.6-12): an open with a batch oplock
+// may be asked to survive its connection. When the connection drops,
+// such an open stays (its file, locks and share modes with it) for
+// Options.DurableTimeout; a new connection of the same user reclaims it
+// with DHnC (v1) or DH2C (v2, which must also name the create GUID). A
+// conflicting open of the file, logoff and tree disconnect end it like
+// any other open.
+
+// durableReq is what a create asked of durability.
+type durableReq struct {
+	v1, v2     bool
+	timeout    time.Duration
+	createGUID [16]byte
+}
+
+func parseDurable(ctxs map[string][]byte) durableReq {
+	var d durableReq
+	if _, ok := ctxs["DHnQ"]; ok {
+		d.v1 = true
+	}
+	if b, ok := ctxs["DH2Q"]; ok && len(b) >= 32 {
+		d.v2 = true
+		d.timeout = time.Duration(le.Uint32(b)) * time.Millisecond
+		copy(d.createGUID[:], b[16:32])
+	}
+	return d
+}
+
+// keepDurable parks a durable open whose connection dropped.
+func (srv *Server) keepDurable(o *open) {
+	t := srv.files
+	timeout := srv.opts.DurableTimeout
+	if o.durTimeout > 0 && o.durTimeout < timeout {
+		timeout = o.durTimeout
+	}
+	t.mu.Lock()
+	o.sess, o.conn = nil, nil
+	o.disconnected = true
+	t.mu.Unlock()
+	srv.mu.Lock()
+	srv.durable[o.id.Persistent] = o
+	o.expire = time.AfterFunc(timeout, func() { srv.dropDurable(o) })
+	srv.mu.Unlock()
+}
+
+// dropDurable closes a parked durable open (timeout or conflict).
+func (srv *Server) dropDurable(o *open) {
+	srv.mu.Lock()
+	if srv.durable[o.id.Persistent] != o {
+		srv.mu.Unlock()
+		return
+	}
+	delete(srv.durable, o.id.Persistent)
+	if o.expire != nil {
+		o.expire.Stop()
+	}
+	srv.mu.Unlock()
+	o.closeFile(context.Background())
+}
+
+// reconnectDurable serves a create with DHnC or DH2C.
+func (c *conn) reconnectDurable(r *request, q createReq) ([]byte, Status) {
+	var fid fileID
+	var guid []byte
+	if b, ok := q.contexts["DH2C"]; ok {
+		if len(b) < 36 {
+			return nil, StatusInvalidParameter
+		}
+		fid, guid = getFileID(b), b[16:32]
+	} else {
+		b := q.contexts["DHnC"]
+		if len(b) < 16 {
+			return nil, StatusInvalidParameter
+		}
+		fid = getFileID(b)
+	}
+	srv := c.srv
+	srv.mu.Lock()
+	o := srv.durable[fid.Persistent]
+	ok := o != nil && o.id == fid && o.user == r.sess.user && o.tree.share.Name == r.tree.share.Name &&
+		(guid == nil || bytes.Equal(guid, o.createGUID[:]))
+	if ok {
+		delete(srv.durable, fid.Persistent)
+		o.expire.Stop()
+	}
+	srv.mu.Unlock()
+	if !ok {
+		return nil, StatusObjectNameNotFound
+	}
+	t := srv.files
+	t.mu.Lock()
+	o.sess, o.conn, o.tree, o.disconnected = r.sess, c, r.tree, false
+	t.mu.Unlock()
+	r.sess.mu.Lock()
+	r.sess.opens[o.id.Volatile] = o
+	r.sess.mu.Unlock()
+	return c.createResponse(r, o, q, actOpened)
+}

@@ -1,0 +1,160 @@
+package smb2
+
+import (
+	"bytes"
+
+	"backstop/nas/vfs"
+)
+
+// FSCTL codes the server knows.
+const (
+	fsctlDFSGetReferrals         = 0x00060194
+	fsctlDFSGetReferralsEx       = 0x000601B0
+	fsctlPipeTransceive          = 0x0011C017
+	fsctlValidateNegotiateInfo   = 0x00140204
+	fsctlQueryNetworkInterfaces  = 0x001401FC
+	fsctlSrvRequestResumeKey     = 0x00140078
+	fsctlSetSparse               = 0x000900C4
+	fsctlGetReparsePoint         = 0x000900A8
+	fsctlCreateOrGetObjectID     = 0x000900C0
+	fsctlQueryAllocatedRanges    = 0x000940CF
+	fsctlGetIntegrityInformation = 0x0009027C
+)
+
+func (c *conn) ioctl(r *request) ([]byte, Status) {
+	b := r.body
+	code := le.Uint32(b[4:])
+	fid := getFileID(b[8:])
+	in, ok := field(r.msg, le.Uint32(b[24:]), le.Uint32(b[28:]))
+	maxOut := le.Uint32(b[44:])
+	flags := le.Uint32(b[48:])
+	if !ok || maxOut > c.maxIO() {
+		return nil, StatusInvalidParameter
+	}
+	if flags != 1 {
+		return nil, StatusNotSupported
+	}
+	var out []byte
+	var st Status
+	switch code {
+	case fsctlValidateNegotiateInfo:
+		out, st = c.validateNegotiate(in)
+		if st == statusDisconnect {
+			return nil, st
+		}
+	case fsctlDFSGetReferrals, fsctlDFSGetReferralsEx:
+		return nil, StatusNotFound
+	case fsctlQueryNetworkInterfaces, fsctlSrvRequestResumeKey, fsctlCreateOrGetObjectID,
+		fsctlGetIntegrityInformation:
+		return nil, StatusNotSupported
+	case fsctlPipeTransceive:
+		return nil, StatusNotSupported
+	case fsctlSetSparse, fsctlGetReparsePoint, fsctlQueryAllocatedRanges:
+		o, st2 := c.lookupOpen(r, b[8:])
+		if st2 != StatusSuccess {
+			return nil, st2
+		}
+		out, st = c.fileIoctl(o, code, in)
+	default:
+		return nil, StatusInvalidDeviceRequest
+	}
+	if st != StatusSuccess {
+		return nil, st
+	}
+	if uint32(len(out)) > maxOut {
+		return nil, StatusBufferTooSmall
+	}
+	var w buf
+	w.u16(49)
+	w.u16(0)
+	w.u32(code)
+	w.u64(fid.Persistent)
+	w.u64(fid.Volatile)
+	w.u32(headerSize + 48)
+	w.u32(0)
+	w.u32(headerSize + 48)
+	w.u32(uint32(len(out)))
+	w.u32(0)
+	w.u32(0)
+	w.bytes(out)
+	return w.b, StatusSuccess
+}
+
+// validateNegotiate checks what the client says it negotiated against
+// what this connection saw ([MS-SMB2] 3.3.5.15.12); a mismatch drops
+// the connection.
+func (c *conn) validateNegotiate(in []byte) ([]byte, Status) {
+	if c.dialect == dialect311 {
+		return nil, statusDisconnect
+	}
+	if len(in) < 24 {
+		return nil, statusDisconnect
+	}
+	count := int(le.Uint16(in[22:]))
+	if len(in) < 24+2*count {
+		return nil, statusDisconnect
+	}
+	var dialects []uint16
+	for i := 0; i < count; i++ {
+		dialects = append(dialects, le.Uint16(in[24+2*i:]))
+	}
+	if le.Uint32(in) != c.clientCaps || !bytes.Equal(in[4:20], c.clientGUID[:]) ||
+		le.Uint16(in[20:]) != c.clientSecMode || !equalDialects(dialects, c.clientDialects) {
+		return nil, statusDisconnect
+	}
+	var w buf
+	w.u32(c.serverCaps)
+	w.bytes(c.srv.guid[:])
+	w.u16(c.serverSecMode)
+	w.u16(c.dialect)
+	return w.b, StatusSuccess
+}
+
+func equalDialects(a, b []uint16) bool {
+	if len(a) != len(b) {
+		return false
+	}
+	for i := range a {
+		if a[i] != b[i] {
+			return false
+		}
+	}
+	return true
+}
+
+func (c *conn) fileIoctl(o *open, code uint32, in []byte) ([]byte, Status) {
+	switch code {
+	case fsctlSetSparse:
+		if o.access&(accWriteData|accWriteAttributes|accAppendData) == 0 {
+			return nil, StatusAccessDenied
+		}
+		info, err := o.f.Stat()
+		if err != nil {
+			return nil, statusOf(err)
+		}
+		a := info.Attributes | vfs.AttrSparse
+		if len(in) >= 1 && in[0] == 0 {
+			a &^= vfs.AttrSparse
+		}
+		return nil, statusOf(o.f.SetAttr(vfs.SetAttr{Attributes: &a}))
+	case fsctlGetReparsePoint:
+		return nil, StatusNotAReparsePoint
+	case fsctlQueryAllocatedRanges:
+		if len(in) < 16 {
+			return nil, StatusInvalidParameter
+		}
+		info, err := o.f.Stat()
+		if err != nil {
+			return nil, statusOf(err)
+		}
+		off, n := int64(le.Uint64(in)), int64(le.Uint64(in[8:]))
+		end := min(off+n, info.Size)
+		var w buf
+		if end > off {
+			w.u64(uint64(off))
+			w.u64(uint64(end - off))
+		}
+		return w.b, StatusSuccess
+	}
+	return nil, StatusInvalidDeviceRequest
+}

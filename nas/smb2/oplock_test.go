@@ -1,0 +1,91 @@
+package smb2
+
+import (
+	"io"
+	"log/slog"
+	"testing"
+
+	"backstop/nas"
+	"backstop/nas/vfs"
+)
+
+// send writes one request without waiting for its response.
+func (rc *rawConn) send(t *testing.T, cmd uint16, body []byte) {
+	t.Helper()
+	rc.mid++
+	h := header{Command: cmd, MessageID: rc.mid, SessionID: rc.sid, TreeID: 1, Credit: 1, CreditCharge: 1}
+	msg := make([]byte, headerSize)
+	h.put(msg)
+	go func() { _ = rc.c.handleFrame(append(msg, body...)) }()
+}
+
+// recv reads one message the server sent: its header and body.
+func (rc *rawConn) recv(t *testing.T) (header, []byte) {
+	t.Helper()
+	var hdr [4]byte
+	if _, err := io.ReadFull(rc.peer, hdr[:]); err != nil {
+		t.Fatal(err)
+	}
+	msg := make([]byte, int(hdr[1])<<16|int(hdr[2])<<8|int(hdr[3]))
+	if _, err := io.ReadFull(rc.peer, msg); err != nil {
+		t.Fatal(err)
+	}
+	h, ok := parseHeader(msg)
+	if !ok {
+		t.Fatalf("not an SMB2 message: %x", msg)
+	}
+	return h, msg[headerSize:]
+}
+
+// TestOplockBreak: a second open of a file whose batch oplock another
+// connection holds waits (STATUS_PENDING) until the holder acknowledges
+// the break to level II, then completes with level II itself.
+func TestOplockBreak(t *testing.T) {
+	srv := New(testShares{}, testUsers{}, Options{Logger: slog.New(slog.NewTextHandler(io.Discard, nil))})
+	defer srv.Close()
+	share := nas.Share{Name: "data", FS: vfs.NewMemFS(1 << 30), Access: nas.AccessReadWrite}
+	a := newRawConn(t, srv, 1, share)
+	b := newRawConn(t, srv, 2, share)
+	batch := createBody("f.txt", dispOpenIf, 0)
+	batch[3] = oplockBatch
+	st, body := a.do(t, cmdCreate, batch)
+	if st != StatusSuccess || body[2] != oplockBatch {
+		t.Fatalf("first open: %v, oplock %#x", st, body[2])
+	}
+	fid := getFileID(body[64:])
+
+	b.send(t, cmdCreate, batch)
+	h, _ := b.recv(t)
+	if h.Status != StatusPending || h.Flags&flagAsync == 0 {
+		t.Fatalf("second open: status %v flags %#x, want an interim STATUS_PENDING", h.Status, h.Flags)
+	}
+	h, brk := a.recv(t)
+	if h.Command != cmdOplockBreak || h.MessageID != ^uint64(0) || brk[2] != oplockLevelII || getFileID(brk[8:]) != fid {
+		t.Fatalf("break notification: cmd %d mid %#x level %#x", h.Command, h.MessageID, brk[2])
+	}
+	ack := make([]byte, 24)
+	le.PutUint16(ack, 24)
+	ack[2] = oplockLevelII
+	putFileID(ack[8:], fid)
+	if st, _ := a.do(t, cmdOplockBreak, ack); st != StatusSuccess {
+		t.Fatalf("acknowledgement: %v", st)
+	}
+	h, body = b.recv(t)
+	if h.Status != StatusSuccess || h.Flags&flagAsync == 0 || body[2] != oplockLevelII {
+		t.Fatalf("second open after the break: %v, oplock %#x", h.Status, body[2])
+	}
+	// A write through b takes level II away from a: a notification to none.
+	write := fileBody(49, 48, 16, func(w *buf) {
+		le.PutUint16(w.b[2:], headerSize+48)
+		le.PutUint32(w.b[4:], 1)
+		w.bytes([]byte("x"))
+	})
+	putFileID(write[16:], getFileID(body[64:]))
+	if st, _ := b.do(t, cmdWrite, write); st != StatusSuccess {
+		t.Fatalf("write: %v", st)
+	}
+	h, brk = a.recv(t)
+	if h.Command != cmdOplockBreak || brk[2] != oplockNone {
+		t.Fatalf("level II break: cmd %d level %#x", h.Command, brk[2])
+	}
+}

@@ -1,0 +1,12 @@
+package vfs_test
+
+import (
+	"testing"
+
+	"backstop/nas/vfs"
+	"backstop/nas/vfs/vfstest"
+)
+
+func TestMemFSConformance(t *testing.T) {
+	vfstest.Run(t, func(t *testing.T) vfs.FS { return vfs.NewMemFS(1 << 30) })
+}
