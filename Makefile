@@ -11,7 +11,7 @@ GO        ?= go
 BENCH_DIR ?= /tmp/backstop-bench
 VERSION   ?= $(shell git describe --always --dirty 2>/dev/null || echo dev)
 
-.PHONY: all build test test-hk vet fuzz bench bench-go bench-e2e bench-synthetic bench-catalyst test-catalyst test-smb bench-smb test-sharefs bench-sharefs torture-sharefs test-vtldev clean
+.PHONY: all build test test-hk test-vtldev vet fuzz bench bench-go bench-e2e bench-synthetic bench-catalyst test-catalyst test-smb bench-smb test-sharefs bench-sharefs torture-sharefs test-iscsi test-vtl-qemu test-vtl-btape vtl-conformance bench-vtl clean
 
 all: build
 
@@ -30,6 +30,7 @@ test: vet
 	$(MAKE) --no-print-directory test-sharefs
 	web/ui/e2e/run.sh
 	$(MAKE) --no-print-directory test-smb
+	$(MAKE) --no-print-directory test-iscsi test-vtl-qemu
 
 # Housekeeping and verify in the appliance (REST API, job runner, automatic
 # runs, settings); make test runs the same tests within ./... and the e2e.
@@ -42,7 +43,8 @@ FUZZTIME ?= 30s
 FUZZ_TARGETS = FuzzParse:./chunkstore/container/ FuzzDecodeSegment:./chunkstore/index/ \
 	FuzzDecodeValues:./chunkstore/index/ FuzzGear:./chunkstore/chunker/ \
 	FuzzHandleFrame:./nas/smb2/ FuzzNegToken:./nas/smb2/ \
-	FuzzExecute:./vtl/scsi/ FuzzDrive:./vtl/tape/ FuzzRecordMap:./vtl/cartridge/
+	FuzzExecute:./vtl/scsi/ FuzzDrive:./vtl/tape/ FuzzRecordMap:./vtl/cartridge/ \
+	FuzzReadPDU:./vtl/iscsi/wire/ FuzzParseText:./vtl/iscsi/wire/
 fuzz:
 	@for t in $(FUZZ_TARGETS); do \
 		echo "fuzz $${t%%:*} for $(FUZZTIME)"; \
@@ -50,12 +52,11 @@ fuzz:
 	done
 
 # The VTL devices' long tests: a writer killed mid-stream (SIGKILL) leaves
-# its cartridge readable up to the last acknowledged record; cartridges
-# against a model tape with random operations.
+# its cartridge readable up to the last acknowledged record.
 test-vtldev:
 	$(GO) test -count=1 -run 'TestKilledMidWrite|TestSecondBackupDedups|TestAgainstModel' ./vtl/tape/ ./vtl/cartridge/
 
-bench: bench-go bench-e2e bench-synthetic bench-catalyst bench-sharefs bench-smb
+bench: bench-go bench-e2e bench-synthetic bench-catalyst bench-sharefs bench-smb bench-vtl
 	@echo "results in $(RESULTS_DIR)/"
 
 RESULTS_DIR ?= bench-results
@@ -120,6 +121,37 @@ test-smb:
 bench-smb: build
 	mkdir -p $(RESULTS_DIR)
 	RESULTS=$(CURDIR)/$(RESULTS_DIR)/smb.md BACKSTOP=$(CURDIR)/backstop scripts/bench-smb.sh $(BENCH_DIR)-smb
+
+# The iSCSI target: its tests with libiscsi's tools for real (Debian
+# libiscsi-bin), then the Linux initiator under qemu with mt, mtx and tar
+# (scripts/vtl-qemu.sh installs qemu, tgt, open-iscsi, mt-st, mtx).
+test-iscsi:
+	@command -v iscsi-ls >/dev/null || { apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq libiscsi-bin >/dev/null; }
+	$(GO) test -race -count=1 ./vtl/iscsi/...
+
+VTL_QEMU_DIR ?= /tmp/backstop-vtl-qemu
+VTL_QEMU_MB  ?= 200
+# make test keeps its qemu part near 3 minutes on 2 shared cores: 96 MiB
+# (make test-vtl-qemu VTL_QEMU_TEST_MB=200 for the full size).
+VTL_QEMU_TEST_MB ?= 96
+test-vtl-qemu: build
+	W=$(VTL_QEMU_DIR) DATA_MB=$(VTL_QEMU_TEST_MB) BACKSTOP=$(CURDIR)/backstop scripts/vtl-qemu.sh backstop
+
+# Bacula's btape "test" and "fill" against a Backstop drive in the guest.
+test-vtl-btape: build
+	W=$(VTL_QEMU_DIR) BACKSTOP=$(CURDIR)/backstop MODE=btape MATCH=btape scripts/vtl-qemu.sh backstop
+
+# The guest script against tgt's reference VTL and Backstop side by side
+# (docs/conformance.md): make vtl-conformance
+vtl-conformance: build
+	W=$(VTL_QEMU_DIR) DATA_MB=$(VTL_QEMU_MB) BACKSTOP=$(CURDIR)/backstop scripts/vtl-qemu.sh tgt backstop
+
+# Write/read MiB/s to a virtual drive: the Go initiator and dd in the qemu
+# guest, against Backstop and tgt in the same run.
+bench-vtl: build
+	mkdir -p $(RESULTS_DIR)
+	$(GO) test -run '^$$' -bench Transport -count 3 ./vtl/iscsi/ | tee $(RESULTS_DIR)/iscsi-transport.txt
+	W=$(VTL_QEMU_DIR) BACKSTOP=$(CURDIR)/backstop RESULTS=$(CURDIR)/$(RESULTS_DIR)/vtl.md scripts/bench-vtl.sh
 
 clean:
 	rm -f backstop

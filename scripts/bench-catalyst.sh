@@ -56,7 +56,7 @@ PY
 
 echo "== backstop serve"
 export BACKSTOP_ADMIN_PASSWORD=bench-catalyst-pw BACKSTOP_PASSWORD=bench-catalyst-pw
-"$BACKSTOP" serve --data "$DIR/data" --web 127.0.0.1:0 --catalyst 127.0.0.1:0 >"$DIR/serve.log" 2>&1 &
+"$BACKSTOP" serve --data "$DIR/data" --web 127.0.0.1:0 --catalyst 127.0.0.1:0 --smb "" --iscsi "" >"$DIR/serve.log" 2>&1 &
 SERVE=$!
 trap 'kill $SERVE 2>/dev/null; wait $SERVE 2>/dev/null || true' EXIT
 ADDR=

@@ -38,7 +38,7 @@ run() {
 	echo "$(mibs "$t0" "$t1") $(mibs "$t1" "$t2")"
 }
 
-BACKSTOP_ADMIN_PASSWORD=$pass "$BACKSTOP" serve --data "$work/backstop" --web 127.0.0.1:0 \
+BACKSTOP_ADMIN_PASSWORD=$pass "$BACKSTOP" serve --data "$work/backstop" --web 127.0.0.1:0 --catalyst off --iscsi "" \
 	--smb 127.0.0.1:14490 >"$work/backstop.log" 2>&1 &
 pids="$pids $!"
 for _ in $(seq 1 40); do grep -q "SMB shares" "$work/backstop.log" && break; sleep 0.5; done

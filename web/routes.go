@@ -75,6 +75,12 @@ func (s *Server) routes() *gin.Engine {
 		operator.POST("/verify/"+action, s.controlVerify(action))
 	}
 
+	authed.GET("/housekeeping", s.getHousekeeping)
+	authed.GET("/housekeeping/plan", s.getHousekeepingPlan)
+	operator.POST("/housekeeping", s.startHousekeeping)
+	for _, action := range []string{"pause", "resume", "cancel"} {
+		operator.POST("/housekeeping/"+action, s.controlHousekeeping(action))
+	}
 	authed.GET("/library-emulations", s.listEmulations)
 	vtl := authed.Group("", s.vtl)
 	vtlOp := operator.Group("", s.vtl)
@@ -91,12 +97,6 @@ func (s *Server) routes() *gin.Engine {
 	vtlOp.POST("/libraries/:lib/cartridges/:barcode/move", s.moveCartridge)
 	vtlOp.POST("/libraries/:lib/cartridges/:barcode/import", s.importCartridge)
 	vtlOp.POST("/libraries/:lib/cartridges/:barcode/export", s.exportCartridge)
-	authed.GET("/housekeeping", s.getHousekeeping)
-	authed.GET("/housekeeping/plan", s.getHousekeepingPlan)
-	operator.POST("/housekeeping", s.startHousekeeping)
-	for _, action := range []string{"pause", "resume", "cancel"} {
-		operator.POST("/housekeeping/"+action, s.controlHousekeeping(action))
-	}
 
 	authed.GET("/settings", s.getSettings)
 	admin.PUT("/settings", s.putSettings)

@@ -121,9 +121,6 @@ type Options struct {
 	// SessionIdle and SessionMax bound a session's life: unused, and
 	// at most.
 	SessionIdle, SessionMax time.Duration
-	// Libraries are the virtual tape libraries; nil: the VTL is off and
-	// its endpoints answer 404.
-	Libraries Libraries
 	// MaintenanceTick is how often a job waiting out a blackout window
 	// looks at the clock again, and how often automatic housekeeping
 	// checks whether it is due.
@@ -131,6 +128,9 @@ type Options struct {
 	// Catalyst, if set, is the Catalyst service whose traffic the status,
 	// the dashboard and /metrics show.
 	Catalyst CatalystTraffic
+	// Libraries are the virtual tape libraries; nil: the VTL is off and
+	// its endpoints answer 404.
+	Libraries Libraries
 }
 
 // DefaultOptions are the settings backstop serve uses.

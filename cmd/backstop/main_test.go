@@ -155,7 +155,7 @@ func TestServe(t *testing.T) {
 		t.Fatalf("build: %v\n%s", err, out)
 	}
 	dir := filepath.Join(t.TempDir(), "data")
-	serve := exec.Command(bin, "serve", "--data", dir, "--web", "127.0.0.1:0", "--catalyst", "127.0.0.1:0", "--smb", "127.0.0.1:0")
+	serve := exec.Command(bin, "serve", "--data", dir, "--web", "127.0.0.1:0", "--catalyst", "127.0.0.1:0", "--smb", "127.0.0.1:0", "--iscsi", "127.0.0.1:0")
 	serve.Env = os.Environ()
 	for i, kv := range serve.Env {
 		if strings.HasPrefix(kv, "BACKSTOP_ADMIN_PASSWORD=") {

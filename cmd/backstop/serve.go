@@ -16,6 +16,7 @@ import (
 	"backstop/internal/appliance"
 	"backstop/nas/sharefs"
 	"backstop/nas/smb2"
+	"backstop/vtl/iscsi"
 	"backstop/vtl/library"
 	"backstop/web"
 )
@@ -24,12 +25,13 @@ func cmdServe(ctx context.Context, e *env, args []string) error {
 	fs := e.flags(false)
 	fs.StringVar(&e.capacity, "capacity", "", "capacity limit for the volumes (e.g. 500G; default: free disk space)")
 	webAddr := fs.String("web", "0.0.0.0:8443", "HTTPS address of the web UI and REST API")
+	iscsiAddr := fs.String("iscsi", "0.0.0.0:3260", `iSCSI address of the virtual tape libraries ("" for none)`)
 	cert := fs.String("tls-cert", "", "certificate (PEM) for the web server; default: self-signed, kept in DIR/tls")
 	key := fs.String("tls-key", "", "private key (PEM) for --tls-cert")
 	logLevel := fs.String("log-level", "info", "debug, info, warn or error")
 	catalystAddr := fs.String("catalyst", catalyst.DefaultAddr, `address of the Catalyst client-side dedup service (TLS, same certificate); "off" disables it`)
 	smbAddr := fs.String("smb", "0.0.0.0:445", `SMB2/3 address of the shares ("" for none)`)
-	if _, err := e.parseArgs(fs, args, "Usage: backstop serve [--data DIR] [--web ADDR] [--tls-cert FILE --tls-key FILE] [--catalyst ADDR] [--smb ADDR] [--capacity SIZE]\n\nOn first start it creates the user admin with a random password, prints it once and\nwrites it to DIR/initial-admin-password, unless BACKSTOP_ADMIN_PASSWORD is set.", 0, 0, "takes no arguments"); err != nil {
+	if _, err := e.parseArgs(fs, args, "Usage: backstop serve [--data DIR] [--web ADDR] [--tls-cert FILE --tls-key FILE] [--catalyst ADDR] [--smb ADDR] [--iscsi ADDR] [--capacity SIZE]\n\nOn first start it creates the user admin with a random password, prints it once and\nwrites it to DIR/initial-admin-password, unless BACKSTOP_ADMIN_PASSWORD is set.", 0, 0, "takes no arguments"); err != nil {
 		return err
 	}
 	if (*cert == "") != (*key == "") {
@@ -55,11 +57,6 @@ func cmdServe(ctx context.Context, e *env, args []string) error {
 		return err
 	}
 
-	libs, err := library.Open(ctx, filepath.Join(eng.Dir(), "vtl"), eng, library.Options{Default: true, Logger: log})
-	if err != nil {
-		return err
-	}
-	defer libs.Close(context.Background()) // commits what the drives hold
 	var cat *catalyst.Server
 	if *catalystAddr != "off" && *catalystAddr != "" {
 		certificate, err := web.Certificate(*cert, *key, filepath.Join(eng.Dir(), "tls"))
@@ -83,6 +80,11 @@ func cmdServe(ctx context.Context, e *env, args []string) error {
 		return err
 	}
 	defer shares.Close()
+	libs, err := library.Open(ctx, filepath.Join(eng.Dir(), "vtl"), eng, library.Options{Default: true, Logger: log})
+	if err != nil {
+		return err
+	}
+	defer libs.Close(context.Background()) // commits what the drives hold
 
 	opts := web.DefaultOptions()
 	opts.Libraries = libs
@@ -119,6 +121,14 @@ func cmdServe(ctx context.Context, e *env, args []string) error {
 		}()
 		defer smbSrv.Close()
 	}
+	var isrv *iscsi.Server
+	var iaddr string
+	if *iscsiAddr != "" {
+		if isrv, iaddr, err = startISCSI(ctx, *iscsiAddr, libs, log); err != nil {
+			srv.Shutdown(context.Background())
+			return err
+		}
+	}
 	st := eng.Stats()
 	fmt.Fprintf(e.stdout, "backstop %s serving data directory %s\n", version, eng.Dir())
 	fmt.Fprintf(e.stdout, "  %d items, %s logical, %s stored (dedup %.2fx), capacity %s\n",
@@ -132,6 +142,9 @@ func cmdServe(ctx context.Context, e *env, args []string) error {
 	if smbLn != nil {
 		fmt.Fprintf(e.stdout, "  SMB shares: %s (users and passwords of the appliance)\n", smbLn.Addr())
 	}
+	if isrv != nil {
+		printISCSI(e, iaddr, libs)
+	}
 	fmt.Fprintln(e.stdout, "  the data directory is held: backstop put/get/ls on it refuse until this stops (Ctrl-C or SIGTERM)")
 	state.Record(appliance.Event{Kind: appliance.KindSystem, Action: "appliance.start", Message: "backstop " + version + " started"})
 
@@ -141,6 +154,9 @@ func cmdServe(ctx context.Context, e *env, args []string) error {
 	defer cancel()
 	if err := srv.Shutdown(shut); err != nil {
 		log.Warn("web server shutdown", "err", err)
+	}
+	if isrv != nil {
+		isrv.Close() // sessions end with a nexus loss before the libraries close
 	}
 	state.Record(appliance.Event{Kind: appliance.KindSystem, Action: "appliance.stop", Message: "backstop stopped"})
 	return nil

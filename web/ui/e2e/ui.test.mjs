@@ -33,7 +33,7 @@ const problems = [];
 
 function startServer(bin, data) {
   return new Promise((resolve, reject) => {
-    server = spawn(bin, ['serve', '--data', data, '--web', '127.0.0.1:0', '--smb', '127.0.0.1:0'], {
+    server = spawn(bin, ['serve', '--data', data, '--web', '127.0.0.1:0', '--smb', '127.0.0.1:0', '--catalyst', '127.0.0.1:0', '--iscsi', '127.0.0.1:0'], {
       env: {...process.env, BACKSTOP_ADMIN_PASSWORD: ADMIN_PASSWORD},
       stdio: ['ignore', 'pipe', 'pipe'],
     });

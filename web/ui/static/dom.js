@@ -52,8 +52,8 @@ export function s(tag, attrs, ...children) {
 const ICONS = {
   dashboard: 'M3 13h8V3H3zm0 8h8v-6H3zm10 0h8V11h-8zm0-18v6h8V3z',
   stores: 'M4 5c0-1.1 3.6-2 8-2s8 .9 8 2v14c0 1.1-3.6 2-8 2s-8-.9-8-2zm0 0c0 1.1 3.6 2 8 2s8-.9 8-2M4 12c0 1.1 3.6 2 8 2s8-.9 8-2',
-  libraries: 'M3 6h18v12H3zM7 10a2 2 0 1 0 0 .01M17 10a2 2 0 1 0 0 .01M7 15h10',
   shares: 'M3 7a2 2 0 0 1 2-2h4l2 2h8a2 2 0 0 1 2 2v8a2 2 0 0 1-2 2H5a2 2 0 0 1-2-2z',
+  libraries: 'M3 6h18v12H3zM7 10a2 2 0 1 0 0 .01M17 10a2 2 0 1 0 0 .01M7 15h10',
   users: 'M16 11a4 4 0 1 0-8 0 4 4 0 0 0 8 0zM4 21c0-4 3.6-6 8-6s8 2 8 6',
   jobs: 'M9 12l2 2 4-4M12 3a9 9 0 1 0 0 18 9 9 0 0 0 0-18z',
   events: 'M4 6h16M4 12h16M4 18h10',

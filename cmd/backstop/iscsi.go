@@ -1,0 +1,49 @@
+package main
+
+import (
+	"context"
+	"fmt"
+	"log/slog"
+	"net"
+
+	"backstop/vtl/iscsi"
+	"backstop/vtl/library"
+)
+
+// vtlTargets serves the libraries' targets to the iSCSI server: each
+// library is one target, LUN 0 its changer, LUN 1.. its drives.
+type vtlTargets struct{ libs *library.Manager }
+
+func (v vtlTargets) Targets() []iscsi.Target {
+	lt := v.libs.Targets()
+	out := make([]iscsi.Target, 0, len(lt))
+	for _, t := range lt {
+		out = append(out, iscsi.Target{Name: t.Name, Alias: t.Alias, LUNs: t.LUNs, CHAP: iscsi.CHAP(t.CHAP)})
+	}
+	return out
+}
+
+// startISCSI listens on addr and serves the libraries until ctx ends.
+func startISCSI(ctx context.Context, addr string, libs *library.Manager, log *slog.Logger) (*iscsi.Server, string, error) {
+	ln, err := net.Listen("tcp", addr)
+	if err != nil {
+		return nil, "", fmt.Errorf("iscsi: %w", err)
+	}
+	opts := iscsi.DefaultOptions()
+	opts.Logger = log
+	srv := iscsi.New(vtlTargets{libs}, opts)
+	go func() {
+		if err := srv.Serve(ctx, ln); err != nil && err != iscsi.ErrServerClosed && ctx.Err() == nil {
+			log.Error("iscsi server", "err", err)
+		}
+	}()
+	return srv, ln.Addr().String(), nil
+}
+
+// printISCSI tells where the libraries' targets are.
+func printISCSI(e *env, addr string, libs *library.Manager) {
+	fmt.Fprintf(e.stdout, "  iSCSI virtual tape libraries: %s\n", addr)
+	for _, t := range libs.Targets() {
+		fmt.Fprintf(e.stdout, "    target %s (%s)\n", t.Name, t.Alias)
+	}
+}

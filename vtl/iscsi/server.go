@@ -1,0 +1,285 @@
+package iscsi
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"log/slog"
+	"net"
+	"sync"
+	"time"
+
+	"backstop/vtl/scsi"
+)
+
+// ErrServerClosed is returned by Serve after Close.
+var ErrServerClosed = errors.New("iscsi: server closed")
+
+// CHAP is the authentication a target (or discovery) requires. An empty
+// User means no authentication. A non-empty MutualUser makes the target
+// answer the initiator's challenge too (mutual CHAP), with MutualSecret.
+type CHAP struct {
+	User, Secret             string
+	MutualUser, MutualSecret string
+}
+
+// Required reports whether CHAP is required.
+func (c CHAP) Required() bool { return c.User != "" }
+
+// Target is one iSCSI target as the Source describes it.
+type Target struct {
+	Name  string // iqn.... or eui....
+	Alias string // TargetAlias, optional
+	LUNs  scsi.LUNSet
+	CHAP  CHAP
+}
+
+// Source lists the targets the server exposes. It is asked at every
+// login and SendTargets, and must be safe for concurrent use.
+type Source interface {
+	Targets() []Target
+}
+
+// Limits are the values the target offers in operational negotiation;
+// the session uses what the negotiation results in (see docs/iscsi.md).
+type Limits struct {
+	MaxRecvDataSegmentLength int // what this target accepts in one PDU
+	MaxBurstLength           int
+	FirstBurstLength         int
+	InitialR2T               bool
+	ImmediateData            bool
+	MaxOutstandingR2T        int
+	DefaultTime2Wait         int
+	DefaultTime2Retain       int
+}
+
+// Options configure a Server.
+type Options struct {
+	Limits Limits
+	// DiscoveryCHAP is required of discovery sessions when set.
+	DiscoveryCHAP CHAP
+	// PortalGroupTag is the target portal group tag of every portal.
+	PortalGroupTag uint16
+	// QueueDepth is the CmdSN window per session.
+	QueueDepth int
+	// MaxTransfer bounds the Expected Data Transfer Length of a write.
+	MaxTransfer int
+	// NopInterval is how long a connection may be idle before the target
+	// pings it with a NOP-In; NopTimeout how long it waits for the answer
+	// before dropping the connection. Zero disables pings.
+	NopInterval, NopTimeout time.Duration
+	// LoginTimeout bounds the whole login phase.
+	LoginTimeout time.Duration
+	Logger       *slog.Logger
+}
+
+// DefaultOptions returns the defaults documented in docs/iscsi.md.
+func DefaultOptions() Options {
+	return Options{
+		Limits: Limits{
+			MaxRecvDataSegmentLength: 262144,
+			MaxBurstLength:           16776192,
+			FirstBurstLength:         262144,
+			InitialR2T:               false,
+			ImmediateData:            true,
+			MaxOutstandingR2T:        1,
+			DefaultTime2Wait:         2,
+			DefaultTime2Retain:       0,
+		},
+		PortalGroupTag: 1,
+		QueueDepth:     64,
+		MaxTransfer:    64 << 20,
+		NopInterval:    30 * time.Second,
+		NopTimeout:     30 * time.Second,
+		LoginTimeout:   30 * time.Second,
+	}
+}
+
+// Server is an iSCSI target server.
+type Server struct {
+	src  Source
+	opts Options
+	log  *slog.Logger
+
+	mu        sync.Mutex
+	closed    bool
+	listeners map[net.Listener]struct{}
+	conns     map[*conn]struct{}
+	sessions  map[sessionKey]*session
+	nextTSIH  uint16
+	wg        sync.WaitGroup
+}
+
+type sessionKey struct {
+	initiator, target string
+	isid              [6]byte
+}
+
+// New returns a server exposing src's targets.
+func New(src Source, opts Options) *Server {
+	if opts.Logger == nil {
+		opts.Logger = slog.New(slog.DiscardHandler)
+	}
+	if opts.QueueDepth <= 0 {
+		opts.QueueDepth = 64
+	}
+	if opts.MaxTransfer <= 0 {
+		opts.MaxTransfer = 64 << 20
+	}
+	if opts.LoginTimeout <= 0 {
+		opts.LoginTimeout = 30 * time.Second
+	}
+	return &Server{
+		src: src, opts: opts, log: opts.Logger,
+		listeners: map[net.Listener]struct{}{},
+		conns:     map[*conn]struct{}{},
+		sessions:  map[sessionKey]*session{},
+	}
+}
+
+// ListenAndServe listens on addr and serves until ctx ends or Close.
+func (s *Server) ListenAndServe(ctx context.Context, addr string) error {
+	ln, err := net.Listen("tcp", addr)
+	if err != nil {
+		return err
+	}
+	return s.Serve(ctx, ln)
+}
+
+// Serve accepts connections on ln until ctx ends or Close. It closes ln.
+func (s *Server) Serve(ctx context.Context, ln net.Listener) error {
+	s.mu.Lock()
+	if s.closed {
+		s.mu.Unlock()
+		ln.Close()
+		return ErrServerClosed
+	}
+	s.listeners[ln] = struct{}{}
+	s.mu.Unlock()
+	stop := context.AfterFunc(ctx, func() { ln.Close() })
+	defer stop()
+	defer func() {
+		s.mu.Lock()
+		delete(s.listeners, ln)
+		s.mu.Unlock()
+		ln.Close()
+	}()
+	for {
+		nc, err := ln.Accept()
+		if err != nil {
+			s.mu.Lock()
+			closed := s.closed
+			s.mu.Unlock()
+			if closed {
+				return ErrServerClosed
+			}
+			if ctx.Err() != nil {
+				return ctx.Err()
+			}
+			var ne net.Error
+			if errors.As(err, &ne) && ne.Timeout() {
+				time.Sleep(10 * time.Millisecond)
+				continue
+			}
+			return err
+		}
+		if tc, ok := nc.(*net.TCPConn); ok {
+			tc.SetNoDelay(true)
+		}
+		c := newConn(s, nc)
+		s.mu.Lock()
+		if s.closed {
+			s.mu.Unlock()
+			nc.Close()
+			return ErrServerClosed
+		}
+		s.conns[c] = struct{}{}
+		s.wg.Add(1)
+		s.mu.Unlock()
+		go func() {
+			defer s.wg.Done()
+			c.serve()
+			s.mu.Lock()
+			delete(s.conns, c)
+			s.mu.Unlock()
+		}()
+	}
+}
+
+// Close stops the listeners, drops every connection (each session ends
+// with a nexus loss) and waits for their goroutines.
+func (s *Server) Close() error {
+	s.mu.Lock()
+	s.closed = true
+	for ln := range s.listeners {
+		ln.Close()
+	}
+	for c := range s.conns {
+		c.nc.Close()
+	}
+	s.mu.Unlock()
+	s.wg.Wait()
+	return nil
+}
+
+// SessionInfo describes a logged-in session.
+type SessionInfo struct {
+	Initiator string
+	Target    string
+	ISID      string
+	TSIH      uint16
+	Remote    string
+}
+
+// Sessions lists the normal sessions logged in now.
+func (s *Server) Sessions() []SessionInfo {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	out := make([]SessionInfo, 0, len(s.sessions))
+	for k, ss := range s.sessions {
+		out = append(out, SessionInfo{Initiator: k.initiator, Target: k.target,
+			ISID: fmt.Sprintf("%x", k.isid), TSIH: ss.tsih, Remote: ss.conn.nc.RemoteAddr().String()})
+	}
+	return out
+}
+
+// target finds a target by name.
+func (s *Server) target(name string) (Target, bool) {
+	for _, t := range s.src.Targets() {
+		if t.Name == name {
+			return t, true
+		}
+	}
+	return Target{}, false
+}
+
+// register adds a new session, reinstating (closing) an older one with
+// the same initiator, ISID and target (RFC 7143 6.3.5). It returns the
+// new session's TSIH.
+func (s *Server) register(ss *session) uint16 {
+	s.mu.Lock()
+	old := s.sessions[ss.key]
+	for {
+		s.nextTSIH++
+		if s.nextTSIH != 0 {
+			break
+		}
+	}
+	ss.tsih = s.nextTSIH
+	s.sessions[ss.key] = ss
+	s.mu.Unlock()
+	if old != nil {
+		s.log.Info("iscsi: session reinstatement", "initiator", ss.key.initiator, "target", ss.key.target)
+		old.conn.nc.Close()
+		<-old.done
+	}
+	return ss.tsih
+}
+
+func (s *Server) unregister(ss *session) {
+	s.mu.Lock()
+	if s.sessions[ss.key] == ss {
+		delete(s.sessions, ss.key)
+	}
+	s.mu.Unlock()
+}

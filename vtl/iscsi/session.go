@@ -1,0 +1,163 @@
+package iscsi
+
+import (
+	"context"
+	"fmt"
+	"sync"
+
+	"backstop/vtl/iscsi/wire"
+	"backstop/vtl/scsi"
+)
+
+// session is a discovery or normal session with its one connection.
+type session struct {
+	srv       *Server
+	conn      *conn
+	key       sessionKey
+	tsih      uint16
+	discovery bool
+	target    Target
+	nexus     string
+	done      chan struct{}
+
+	ctx    context.Context
+	cancel context.CancelFunc
+
+	mu       sync.Mutex
+	cond     *sync.Cond
+	expCmdSN uint32
+	maxCmdSN uint32
+	tasks    map[uint32]*task // outstanding tasks by ITT
+	queue    []*task          // waiting for the executor, in CmdSN order
+	closing  bool
+	execDone chan struct{}
+
+	// text response continuation (reader goroutine only)
+	textTTT  uint32
+	textRest []byte
+}
+
+func newSession(c *conn, st *loginState) *session {
+	ss := &session{
+		srv: c.srv, conn: c, discovery: st.discovery, target: st.target,
+		done: make(chan struct{}), tasks: map[uint32]*task{}, execDone: make(chan struct{}),
+		expCmdSN: st.cmdSN, textTTT: wire.Reserved,
+	}
+	copy(ss.key.isid[:], st.first.BHS[8:14])
+	ss.key.initiator, ss.key.target = st.initiator, st.target.Name
+	ss.maxCmdSN = ss.expCmdSN + uint32(c.srv.opts.QueueDepth) - 1
+	ss.cond = sync.NewCond(&ss.mu)
+	ss.nexus = fmt.Sprintf("%s,i,0x%x,%s,t,0x%x", st.initiator, ss.key.isid, st.target.Name, c.srv.opts.PortalGroupTag)
+	ss.ctx, ss.cancel = context.WithCancel(context.Background())
+	return ss
+}
+
+// luns returns the target's logical units now.
+func (ss *session) luns() map[uint64]scsi.Device {
+	if ss.target.LUNs == nil {
+		return nil
+	}
+	return ss.target.LUNs.LUNs()
+}
+
+// arrived reports the new nexus to the devices.
+func (ss *session) arrived() {
+	for _, d := range ss.luns() {
+		d.Reset(scsi.ResetNexusLoss, ss.nexus)
+	}
+}
+
+// start starts the executor.
+func (ss *session) start() { go ss.executor() }
+
+// end tears the session down after its connection ended: every task is
+// aborted, the executor stops, and the devices hear of the nexus loss.
+func (ss *session) end() {
+	ss.mu.Lock()
+	ss.closing = true
+	for _, t := range ss.tasks {
+		t.abort()
+	}
+	ss.cond.Broadcast()
+	ss.mu.Unlock()
+	ss.cancel()
+	<-ss.execDone
+	if !ss.discovery {
+		for _, d := range ss.luns() {
+			d.Reset(scsi.ResetNexusLoss, ss.nexus)
+		}
+		ss.srv.unregister(ss)
+	}
+	close(ss.done)
+}
+
+// window returns ExpCmdSN and MaxCmdSN to send.
+func (ss *session) window() (uint32, uint32) {
+	ss.mu.Lock()
+	defer ss.mu.Unlock()
+	return ss.expCmdSN, ss.maxCmdSNLocked()
+}
+
+// maxCmdSNLocked opens the window as far as the queue depth allows for
+// the tasks outstanding, never shrinking it.
+func (ss *session) maxCmdSNLocked() uint32 {
+	m := ss.expCmdSN - 1 + uint32(ss.srv.opts.QueueDepth) - uint32(len(ss.tasks))
+	if int32(m-ss.maxCmdSN) > 0 {
+		ss.maxCmdSN = m
+	}
+	return ss.maxCmdSN
+}
+
+// checkCmdSN applies the CmdSN rules (RFC 7143 4.2.2.1) to a request and
+// reports whether it is to be processed. A non-immediate request must
+// carry ExpCmdSN and advances it; one outside the window is ignored.
+func (ss *session) checkCmdSN(p *wire.PDU) bool {
+	sn := p.Uint32(24)
+	ss.mu.Lock()
+	defer ss.mu.Unlock()
+	if p.Immediate() {
+		return true
+	}
+	if sn != ss.expCmdSN {
+		return false
+	}
+	ss.expCmdSN++
+	return true
+}
+
+// executor runs the queued SCSI commands one at a time in CmdSN order.
+func (ss *session) executor() {
+	defer close(ss.execDone)
+	for {
+		ss.mu.Lock()
+		for !ss.closing && (len(ss.queue) == 0 || !ss.queue[0].runnable()) {
+			ss.cond.Wait()
+		}
+		if ss.closing {
+			for _, t := range ss.queue {
+				t.finish()
+			}
+			ss.queue = nil
+			ss.mu.Unlock()
+			return
+		}
+		t := ss.queue[0]
+		ss.queue = ss.queue[1:]
+		aborted := t.aborted
+		ss.mu.Unlock()
+		if !aborted {
+			ss.run(t)
+		}
+		ss.complete(t)
+	}
+}
+
+// complete forgets a task and wakes whoever waits for it.
+func (ss *session) complete(t *task) {
+	ss.mu.Lock()
+	if ss.tasks[t.itt] == t {
+		delete(ss.tasks, t.itt)
+	}
+	t.finish()
+	ss.mu.Unlock()
+}
