@@ -160,11 +160,13 @@ func (u *Unit) modeSelect(ctx context.Context, cmd *Command, cdb CDB) ([]byte, e
 			return nil, err
 		}
 	}
+	u.st.Lock()
 	for n := range u.seen {
 		if n != cmd.Nexus {
 			u.addUA(n, CodeModeParamsChanged)
 		}
 	}
+	u.st.Unlock()
 	return nil, nil
 }
 
