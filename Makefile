@@ -44,7 +44,7 @@ FUZZTIME ?= 30s
 FUZZ_TARGETS = FuzzParse:./chunkstore/container/ FuzzDecodeSegment:./chunkstore/index/ \
 	FuzzDecodeValues:./chunkstore/index/ FuzzGear:./chunkstore/chunker/ \
 	FuzzHandleFrame:./nas/smb2/ FuzzNegToken:./nas/smb2/ \
-	FuzzExecute:./vtl/scsi/ FuzzDrive:./vtl/tape/ \
+	FuzzExecute:./vtl/scsi/ FuzzDrive:./vtl/tape/ FuzzRecordMap:./vtl/cartridge/ \
 	FuzzReadPDU:./vtl/iscsi/wire/ FuzzParseText:./vtl/iscsi/wire/
 fuzz:
 	@for t in $(FUZZ_TARGETS); do \
@@ -55,7 +55,7 @@ fuzz:
 # The VTL devices' long tests: a writer killed mid-stream (SIGKILL) leaves
 # its cartridge readable up to the last acknowledged record.
 test-vtldev:
-	$(GO) test -count=1 -run 'TestKilledMidWrite|TestSecondBackupDedups' ./vtl/tape/ ./vtl/cartridge/
+	$(GO) test -count=1 -run 'TestKilledMidWrite|TestSecondBackupDedups|TestAgainstModel' ./vtl/tape/ ./vtl/cartridge/
 
 bench: bench-go bench-e2e bench-synthetic bench-catalyst bench-sharefs bench-smb bench-vtl bench-repl
 	@echo "results in $(RESULTS_DIR)/"

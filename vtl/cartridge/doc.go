@@ -3,16 +3,25 @@
 // deduplicated like any other data, followed by a record map that says
 // where each record and filemark is.
 //
-// # Item format
+// # Items
 //
-//	data     the records' bytes, concatenated (filemarks take no bytes)
-//	map      the record map (below)
-//	footer   24 bytes: map length (u32), data length (u64), CRC-32C of
-//	         the map (u32), magic "BSTAPE\x00\x01"; big-endian
+// A cartridge is one or more segments, items named BARCODE/NNNNNNNN (a
+// sequence number). Each segment holds a stretch of the data stream, then
+// a trailer:
 //
-// A missing item is a blank cartridge. The footer is read with one ReadAt
-// at the end of the item, then the map; the data length and map length
-// must add up to the item's size.
+//	data     records' bytes, concatenated (filemarks take no bytes)
+//	payload  the record map of the whole cartridge (below), then the
+//	         segment table: uvarint count, per segment uvarint(seq),
+//	         uvarint(data bytes)
+//	footer   24 bytes: payload length (u32), data length (u64), CRC-32C
+//	         of the payload (u32), magic "BSTAPE\x00\x02"; big-endian
+//
+// The segment with the highest number is the truth: its table lists the
+// segments that make up the data stream, in order, itself last. Loading
+// reads its footer and payload (two ReadAt calls), checks that every
+// listed segment exists and holds its data, and deletes segments the
+// table does not name (left by a crash between a commit and the
+// cleanup). No items is a blank cartridge.
 //
 // # Record map
 //
@@ -29,21 +38,19 @@
 //
 // # Writing and what "acknowledged" means
 //
-// The item is immutable once committed, so writing at a position opens a
-// new version of the item: the kept prefix of the data (everything before
-// the position) is streamed again through a new chunkstore Writer (its
-// chunks are all duplicates, so this stores next to nothing), then the new
-// records follow. Tape.begin is the one place that knows this; when the
-// engine can start an item from a prefix of another's recipe, only it
-// changes.
+// A write session is a new segment. Segments wholly before the write
+// position stay; of the one the position falls in, the kept part is
+// streamed again into the new segment (its chunks are duplicates, so it
+// stores next to nothing); segments after it are deleted once the new one
+// is committed. Appending at the end of data therefore copies nothing, and
+// overwriting mid-tape copies at most one segment. Tape.begin is the one
+// place that knows this.
 //
 // A record is acknowledged (survives a crash of the appliance) once the
 // version holding it is committed: on WRITE FILEMARKS (a count of 0 is a
 // flush), REWIND, SPACE, LOCATE, READ, ERASE, UNLOAD and removal by the
-// changer, after CommitBytes (1 GiB) or CommitInterval (30 s) of streaming
-// once the buffered bytes are at least a quarter of the committed ones (so
-// that the next append's copy of the committed data costs at most four
-// times what was written), and after every WRITE when the host selected unbuffered mode (buffered
+// changer, after CommitBytes (1 GiB) or CommitInterval (30 s) of streaming,
+// and after every WRITE when the host selected unbuffered mode (buffered
 // mode 0 in the mode parameter header). In buffered mode 1, the default of
 // real drives and of Linux st, GOOD status on WRITE means the record is in
 // the drive's buffer, as on a real drive: READ POSITION reports the

@@ -41,13 +41,10 @@ func (t *Tape) Write(ctx context.Context, data []byte) error {
 
 // streamCommitDue says whether a host streaming records without
 // filemarks should have them committed now: CommitBytes or CommitInterval
-// passed since the last commit, and the buffered bytes are at least a
-// quarter of what is committed. The second rule bounds the cost of the
-// next append (which streams the committed data again, see begin) to four
-// times the data written, whatever the size of the tape.
+// passed since the last commit. Each commit starts a new segment, so this
+// costs a commit, never a copy.
 func (t *Tape) streamCommitDue() bool {
-	due := t.pending >= t.opts.CommitBytes || t.opts.Now().Sub(t.lastCommit) >= t.opts.CommitInterval
-	return due && t.pending*4 >= t.committed.Bytes()
+	return t.pending >= t.opts.CommitBytes || t.opts.Now().Sub(t.lastCommit) >= t.opts.CommitInterval
 }
 
 // WriteFilemarks writes n filemarks at the position and commits: a
@@ -97,24 +94,39 @@ func (t *Tape) prepareWrite(ctx context.Context, size int64) error {
 	return t.begin(ctx)
 }
 
-// begin opens a write session: a new version of the item that starts with
-// the kept prefix of the data stream. It is the one place that knows how
-// an append is made; when the engine can start an item from a prefix of
-// another's recipe, only this changes.
+// begin opens a write session: a new segment that starts where the kept
+// data ends. Segments wholly before the cut stay as they are; of the one
+// the cut falls in, the kept part is streamed again into the new segment
+// (its chunks are duplicates: next to nothing is stored). An append at
+// the end of the data copies nothing. This is the one place that knows
+// how an item is extended.
 func (t *Tape) begin(ctx context.Context) error {
 	ctx = context.WithoutCancel(ctx) // see Flush
-	prefix := t.m.Bytes()
-	w, err := t.eng.Create(ctx, t.store, t.name, chunkstore.WriteOptions{Replace: true})
+	cut := t.m.Bytes()
+	keep, base := 0, int64(0)
+	for keep < len(t.segs) && base+t.segs[keep].size <= cut {
+		base += t.segs[keep].size
+		keep++
+	}
+	var kept []segment
+	for _, sg := range t.segs[:keep] {
+		if sg.size > 0 { // empty segments (filemarks only) leave the table
+			kept = append(kept, sg)
+		}
+	}
+	seq := t.maxSeq + 1
+	w, err := t.eng.Create(ctx, t.store, SegmentName(t.name, seq), chunkstore.WriteOptions{Replace: true})
 	if err != nil {
 		return err
 	}
-	if prefix > 0 {
-		r, err := t.reader(ctx)
+	if prefix := cut - base; prefix > 0 {
+		r, err := t.eng.OpenItem(ctx, t.store, SegmentName(t.name, t.segs[keep].seq))
 		if err != nil {
 			_ = w.Abort()
 			return err
 		}
 		n, err := w.ReadFrom(io.NewSectionReader(r, 0, prefix))
+		r.Close()
 		if err == nil && n != prefix {
 			err = fmt.Errorf("%w: %d bytes copied", io.ErrUnexpectedEOF, n)
 		}
@@ -123,7 +135,8 @@ func (t *Tape) begin(ctx context.Context) error {
 			return fmt.Errorf("copy the kept %d bytes: %w", prefix, err)
 		}
 	}
-	t.w, t.pending, t.pendingObjs = w, 0, 0
+	t.w, t.wSeq, t.wBase, t.wKept, t.pending, t.pendingObjs = w, seq, base, kept, 0, 0
+	t.maxSeq = seq
 	return nil
 }
 
@@ -146,7 +159,9 @@ func (t *Tape) Flush(ctx context.Context) error {
 			return nil
 		}
 	}
-	if _, err := t.w.Write(t.m.trailer()); err != nil {
+	dataLen := t.m.Bytes() - t.wBase
+	segs := append(append([]segment(nil), t.wKept...), segment{seq: t.wSeq, size: dataLen})
+	if _, err := t.w.Write(encodeTrailer(t.m, segs, dataLen)); err != nil {
 		t.abort()
 		return err
 	}
@@ -154,11 +169,25 @@ func (t *Tape) Flush(ctx context.Context) error {
 		t.abort()
 		return err
 	}
+	live := map[uint64]bool{}
+	for _, sg := range segs {
+		live[sg.seq] = true
+	}
+	var stale []segment
+	for _, sg := range t.segs {
+		if !live[sg.seq] {
+			stale = append(stale, sg)
+		}
+	}
 	t.w = nil
 	t.pending, t.pendingObjs = 0, 0
 	t.committed = t.m.Clone()
+	t.segs = segs
 	t.lastCommit = t.opts.Now()
 	t.closeReader()
+	for _, sg := range stale { // superseded: the new segment's table no longer names them
+		_ = t.eng.Delete(ctx, t.store, SegmentName(t.name, sg.seq))
+	}
 	return nil
 }
 
@@ -198,16 +227,17 @@ func (t *Tape) Erase(ctx context.Context) error {
 	return t.Flush(ctx)
 }
 
-func (t *Tape) reader(ctx context.Context) (*chunkstore.Reader, error) {
-	if t.r != nil {
-		return t.r, nil
+// segmentAt returns the index and start offset of the committed segment
+// holding data offset off.
+func (t *Tape) segmentAt(off int64) (int, int64, bool) {
+	start := int64(0)
+	for i, sg := range t.segs {
+		if off < start+sg.size {
+			return i, start, true
+		}
+		start += sg.size
 	}
-	r, err := t.eng.OpenItem(ctx, t.store, t.name)
-	if err != nil {
-		return nil, err
-	}
-	t.r, t.br, t.roff = r, bufio.NewReaderSize(r, 1<<20), 0
-	return r, nil
+	return 0, 0, false
 }
 
 func (t *Tape) closeReader() {
@@ -218,22 +248,37 @@ func (t *Tape) closeReader() {
 }
 
 // readAt fills p from the data stream at off, sequential reads going
-// through a read-ahead buffer.
+// through a read-ahead buffer on the segment being read.
 func (t *Tape) readAt(ctx context.Context, p []byte, off int64) error {
-	r, err := t.reader(ctx)
-	if err != nil {
-		return err
-	}
-	if off != t.roff {
-		if _, err := r.Seek(off, io.SeekStart); err != nil {
+	for len(p) > 0 {
+		i, start, ok := t.segmentAt(off)
+		if !ok {
+			return fmt.Errorf("%w: offset %d beyond the segments", ErrFormat, off)
+		}
+		if t.r == nil || t.rIdx != i {
+			t.closeReader()
+			r, err := t.eng.OpenItem(ctx, t.store, SegmentName(t.name, t.segs[i].seq))
+			if err != nil {
+				return err
+			}
+			t.r, t.rIdx, t.br, t.roff = r, i, bufio.NewReaderSize(r, 1<<20), start
+		}
+		if off != t.roff {
+			if _, err := t.r.Seek(off-start, io.SeekStart); err != nil {
+				return err
+			}
+			t.br.Reset(t.r)
+			t.roff = off
+		}
+		n := int(min(int64(len(p)), start+t.segs[i].size-off))
+		k, err := io.ReadFull(t.br, p[:n])
+		t.roff += int64(k)
+		if err != nil {
 			return err
 		}
-		t.br.Reset(r)
-		t.roff = off
+		p, off = p[n:], off+int64(n)
 	}
-	n, err := io.ReadFull(t.br, p)
-	t.roff += int64(n)
-	return err
+	return nil
 }
 
 // Read reads the record at the position into p and moves past it. It

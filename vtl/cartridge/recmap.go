@@ -181,7 +181,7 @@ func (m *Map) Clone() *Map {
 const (
 	mapVersion = 1
 	footerLen  = 24
-	magic      = "BSTAPE\x00\x01"
+	magic      = "BSTAPE\x00\x02"
 )
 
 // ErrFormat: the item does not end in a valid record map.
@@ -209,55 +209,52 @@ func (m *Map) MarshalBinary() ([]byte, error) {
 
 // UnmarshalBinary decodes what MarshalBinary encoded.
 func (m *Map) UnmarshalBinary(b []byte) error {
+	n, err := m.decode(b)
+	if err == nil && n != len(b) {
+		err = fmt.Errorf("%w: trailing bytes", ErrFormat)
+	}
+	return err
+}
+
+// decode reads a map at the start of b and returns its length.
+func (m *Map) decode(b []byte) (int, error) {
 	*m = Map{}
+	all := len(b)
 	if len(b) < 1 || b[0] != mapVersion {
-		return fmt.Errorf("%w: version", ErrFormat)
+		return 0, fmt.Errorf("%w: version", ErrFormat)
 	}
 	b = b[1:]
 	n, k := binary.Uvarint(b)
 	if k <= 0 || n > uint64(len(b)) {
-		return fmt.Errorf("%w: run count", ErrFormat)
+		return 0, fmt.Errorf("%w: run count", ErrFormat)
 	}
 	b = b[k:]
 	for i := uint64(0); i < n; i++ {
 		v, k := binary.Uvarint(b)
 		if k <= 0 || v>>1 == 0 {
-			return fmt.Errorf("%w: run %d", ErrFormat, i)
+			return 0, fmt.Errorf("%w: run %d", ErrFormat, i)
 		}
 		b = b[k:]
 		r := Run{Filemark: v&1 != 0, Count: v >> 1}
 		if !r.Filemark {
 			s, k := binary.Uvarint(b)
 			if k <= 0 || s == 0 || s > 1<<24 {
-				return fmt.Errorf("%w: run %d size", ErrFormat, i)
+				return 0, fmt.Errorf("%w: run %d size", ErrFormat, i)
 			}
 			b = b[k:]
 			r.Size = uint32(s)
 		}
 		if r.Count > 1<<40 || m.nByte+int64(r.Count)*int64(r.Size) > 1<<50 {
-			return fmt.Errorf("%w: run %d too long", ErrFormat, i)
+			return 0, fmt.Errorf("%w: run %d too long", ErrFormat, i)
 		}
 		m.push(r)
 	}
-	if len(b) != 0 {
-		return fmt.Errorf("%w: trailing bytes", ErrFormat)
-	}
-	return nil
+	return all - len(b), nil
 }
 
-// trailer is the map and footer appended after a data stream.
-func (m *Map) trailer() []byte {
-	b, _ := m.MarshalBinary()
-	out := append([]byte(nil), b...)
-	out = binary.BigEndian.AppendUint32(out, uint32(len(b)))
-	out = binary.BigEndian.AppendUint64(out, uint64(m.nByte))
-	out = binary.BigEndian.AppendUint32(out, crc32.Checksum(b, castagnoli))
-	return append(out, magic...)
-}
-
-// parseFooter returns the map length and data length from the last 24
-// bytes of an item.
-func parseFooter(f []byte) (mapLen int, dataLen int64, sum uint32, err error) {
+// parseFooter returns the trailer length and data length from the last
+// 24 bytes of an item.
+func parseFooter(f []byte) (payLen int, dataLen int64, sum uint32, err error) {
 	if len(f) != footerLen || string(f[16:]) != magic {
 		return 0, 0, 0, fmt.Errorf("%w: footer", ErrFormat)
 	}

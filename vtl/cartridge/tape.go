@@ -5,7 +5,6 @@ import (
 	"context"
 	"errors"
 	"fmt"
-	"hash/crc32"
 	"time"
 
 	"backstop/chunkstore"
@@ -15,7 +14,8 @@ import (
 type Engine interface {
 	Create(ctx context.Context, store, name string, opts chunkstore.WriteOptions) (*chunkstore.Writer, error)
 	OpenItem(ctx context.Context, store, name string) (*chunkstore.Reader, error)
-	Stat(ctx context.Context, store, name string) (chunkstore.Item, error)
+	List(ctx context.Context, store, prefix string) ([]chunkstore.Item, error)
+	Delete(ctx context.Context, store, name string) error
 }
 
 // Errors a tape operation reports; the drive turns them into sense data.
@@ -71,74 +71,62 @@ type Tape struct {
 	opts        Options
 
 	m         *Map // current, pending writes included
-	committed *Map // what the item holds
+	committed *Map // what the items hold
+	segs      []segment
+	maxSeq    uint64 // highest segment number in use or left behind
 	pos       uint64
 
 	w           *chunkstore.Writer
-	pending     int64 // bytes written since the last commit
+	wSeq        uint64    // the segment being written
+	wKept       []segment // committed segments it keeps whole
+	wBase       int64     // data offset where it starts
+	pending     int64     // bytes written since the last commit
 	pendingObjs uint64
 	lastCommit  time.Time
 
 	r    *chunkstore.Reader
+	rIdx int // segment r reads
 	br   *bufio.Reader
-	roff int64
+	roff int64 // data offset of br's next byte
 }
 
-// Open loads cartridge name of store: a missing item is a blank tape.
+// Open loads cartridge name of store: no items is a blank tape.
 func Open(ctx context.Context, eng Engine, store, name string, opts Options) (*Tape, error) {
 	opts.defaults()
 	t := &Tape{eng: eng, store: store, name: name, opts: opts, m: &Map{}, lastCommit: opts.Now()}
-	_, err := eng.Stat(ctx, store, name)
-	switch {
-	case errors.Is(err, chunkstore.ErrNotFound):
-	case err != nil:
+	items, seqs, err := segments(ctx, eng, store, name)
+	if err != nil {
 		return nil, err
-	default:
-		if t.m, err = readMap(ctx, eng, store, name); err != nil {
+	}
+	if len(items) > 0 {
+		t.maxSeq = seqs[len(seqs)-1]
+		m, segs, _, err := readTrailer(ctx, eng, store, items[len(items)-1].Name)
+		if err != nil {
 			return nil, err
 		}
+		if segs[len(segs)-1].seq != t.maxSeq {
+			return nil, fmt.Errorf("%w: newest segment %d names itself %d", ErrFormat, t.maxSeq, segs[len(segs)-1].seq)
+		}
+		size := map[uint64]int64{}
+		for i, it := range items {
+			size[seqs[i]] = it.Size
+		}
+		live := map[uint64]bool{}
+		for _, sg := range segs {
+			if sz, ok := size[sg.seq]; !ok || sz < sg.size {
+				return nil, fmt.Errorf("%w: segment %d is missing or short", ErrFormat, sg.seq)
+			}
+			live[sg.seq] = true
+		}
+		for i, seq := range seqs { // left behind by a crash between a commit and the cleanup
+			if !live[seq] {
+				_ = eng.Delete(ctx, store, items[i].Name)
+			}
+		}
+		t.m, t.segs = m, segs
 	}
 	t.committed = t.m.Clone()
 	return t, nil
-}
-
-// readMap reads the record map at the end of an item.
-func readMap(ctx context.Context, eng Engine, store, name string) (*Map, error) {
-	r, err := eng.OpenItem(ctx, store, name)
-	if err != nil {
-		return nil, err
-	}
-	defer r.Close()
-	size := r.Size()
-	if size < footerLen {
-		return nil, fmt.Errorf("%w: item %s is %d bytes", ErrFormat, name, size)
-	}
-	f := make([]byte, footerLen)
-	if _, err := r.ReadAt(f, size-footerLen); err != nil {
-		return nil, err
-	}
-	mapLen, dataLen, sum, err := parseFooter(f)
-	if err != nil {
-		return nil, err
-	}
-	if int64(mapLen)+dataLen+footerLen != size {
-		return nil, fmt.Errorf("%w: lengths do not add up", ErrFormat)
-	}
-	b := make([]byte, mapLen)
-	if _, err := r.ReadAt(b, dataLen); err != nil {
-		return nil, err
-	}
-	if crc32.Checksum(b, castagnoli) != sum {
-		return nil, fmt.Errorf("%w: checksum", ErrFormat)
-	}
-	m := &Map{}
-	if err := m.UnmarshalBinary(b); err != nil {
-		return nil, err
-	}
-	if m.Bytes() != dataLen {
-		return nil, fmt.Errorf("%w: map covers %d bytes, data is %d", ErrFormat, m.Bytes(), dataLen)
-	}
-	return m, nil
 }
 
 // Name is the cartridge's item name (its barcode).

@@ -279,6 +279,9 @@ func TestUncommittedLost(t *testing.T) {
 }
 
 func TestSecondBackupDedups(t *testing.T) {
+	if testing.Short() {
+		t.Skip("make test-vtldev runs it")
+	}
 	ctx := context.Background()
 	eng := testEngine(t)
 	data := record(5, 8<<20)
@@ -296,11 +299,11 @@ func TestSecondBackupDedups(t *testing.T) {
 		if err := tp.Close(ctx); err != nil {
 			t.Fatal(err)
 		}
-		it, err := eng.Stat(ctx, "vtl", name)
+		_, newBytes, err := Usage(ctx, eng, "vtl", name)
 		if err != nil {
 			t.Fatal(err)
 		}
-		return it.NewBytes
+		return newBytes
 	}
 	first := write("A00001L6", data)
 	changed := append([]byte(nil), data...)

@@ -82,13 +82,16 @@ type Changer struct {
 	mail   []string
 	drives []Drive
 	source map[string]uint16
-	log    *slog.Logger
+	// imported are the cartridges an operator put in a mail slot (IMPEXP).
+	imported map[string]bool
+	log      *slog.Logger
 }
 
 // New builds a changer.
 func New(opts Options) *Changer {
 	c := &Changer{media: opts.Media, slots: append([]string(nil), opts.Slots...),
-		mail: append([]string(nil), opts.Mail...), drives: opts.Drives, source: map[string]uint16{}, log: opts.Logger}
+		mail: append([]string(nil), opts.Mail...), drives: opts.Drives, source: map[string]uint16{},
+		imported: map[string]bool{}, log: opts.Logger}
 	if c.log == nil {
 		c.log = slog.New(slog.DiscardHandler)
 	}
@@ -195,6 +198,7 @@ func (c *Changer) move(ctx context.Context, from, to element) error {
 			return err
 		}
 	}
+	delete(c.imported, bc)
 	switch from.typ {
 	case TypeStorage:
 		c.slots[from.idx] = ""
@@ -270,6 +274,7 @@ func (c *Changer) Import(barcode string, slot int) (uint16, error) {
 			return
 		}
 		c.mail[slot] = barcode
+		c.imported[barcode] = true
 		addr = uint16(BaseMail + slot)
 		c.Attention(scsi.CodeImportExportAccessed)
 		err = c.media.Moved(c.layout())
@@ -298,6 +303,7 @@ func (c *Changer) Export(slot int) (string, error) {
 			return
 		}
 		c.mail[slot] = ""
+		delete(c.imported, bc)
 		c.Attention(scsi.CodeImportExportAccessed)
 		err = c.media.Moved(c.layout())
 	})

@@ -140,7 +140,25 @@ func TestChangerCommands(t *testing.T) {
 	if _, err := c.Export(0); err == nil {
 		t.Fatal("operator export while the host prevents it succeeded")
 	}
-	want := Layout{Slots: []string{"", "", "", "AAA001L6"}, Mail: []string{"AAA002L6"}, Drives: []string{"", ""}}
+	exec(c, "1e 00 00 00 00 00", nil)
+	if bc, err := c.Export(0); err != nil || bc != "AAA002L6" {
+		t.Fatalf("export: %q %v", bc, err)
+	}
+	if _, err := c.Import("NEW001L6", -1); err != nil {
+		t.Fatal(err)
+	}
+	exec(c, "00 00 00 00 00 00", nil) // IMPORT OR EXPORT ELEMENT ACCESSED
+	r := exec(c, "b8 03 02 00 00 01 00 00 ff ff 00 00", nil)
+	if want := "02 00 3b"; hex.EncodeToString(r.Data[16:19]) != strings.ReplaceAll(want, " ", "") {
+		t.Fatalf("imported mail slot descriptor % x", r.Data[16:28])
+	}
+	if r := exec(c, "a5 00 00 00 02 00 04 00 00 00 00 00", nil); r.Status != 0 {
+		t.Fatalf("move the imported cartridge in: % x", r.Sense)
+	}
+	if m.last.Slots[0] != "NEW001L6" {
+		t.Fatalf("layout after import %v", m.last.Slots)
+	}
+	want := Layout{Slots: []string{"NEW001L6", "", "", "AAA001L6"}, Mail: []string{""}, Drives: []string{"", ""}}
 	if fmt.Sprint(m.last.Slots, m.last.Mail, m.last.Drives) != fmt.Sprint(want.Slots, want.Mail, want.Drives) {
 		t.Fatalf("layout %v %v %v", m.last.Slots, m.last.Mail, m.last.Drives)
 	}

@@ -209,6 +209,9 @@ func (c *Changer) descriptor(e element, voltag, dvcid bool) []byte {
 		d[2] |= 0x08 // ACCESS
 	case TypeMail:
 		d[2] |= 0x38 // INENAB, EXENAB, ACCESS
+		if c.imported[bc] {
+			d[2] |= 0x02 // IMPEXP: placed by the operator
+		}
 	}
 	if bc != "" {
 		d[9] = 0x01 // data medium

@@ -5,9 +5,11 @@ import (
 	"errors"
 	"fmt"
 	"sort"
+	"strings"
 	"time"
 
 	"backstop/chunkstore"
+	"backstop/vtl/cartridge"
 	"backstop/vtl/changer"
 )
 
@@ -122,9 +124,11 @@ func (m *Manager) Cartridges(ctx context.Context, name string) ([]CartridgeInfo,
 	if err != nil && !errors.Is(err, chunkstore.ErrNotFound) {
 		return nil, err
 	}
-	size := map[string]int64{}
+	size := map[string]int64{} // by barcode: a cartridge is items BARCODE/NNNNNNNN
 	for _, it := range items {
-		size[it.Name] = it.Size
+		if bc, _, ok := strings.Cut(it.Name, "/"); ok {
+			size[bc] += it.Size
+		}
 	}
 	for i := range out {
 		out[i].UsedBytes = size[out[i].Barcode]
@@ -288,7 +292,7 @@ func (m *Manager) DeleteCartridge(ctx context.Context, name, barcode string) err
 			return err
 		}
 	}
-	if err := m.eng.Delete(ctx, storeName(name), barcode); err != nil && !errors.Is(err, chunkstore.ErrNotFound) {
+	if err := cartridge.Delete(ctx, m.eng, storeName(name), barcode); err != nil && !errors.Is(err, chunkstore.ErrNotFound) {
 		return err
 	}
 	return m.update(name, func(r *libraryRecord) error {

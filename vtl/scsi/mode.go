@@ -25,7 +25,7 @@ type ModeConfig struct {
 	// DeviceSpecific is the header byte for page control pc (0 current,
 	// 1 changeable, 2 default).
 	DeviceSpecific    func(pc byte) byte
-	SetDeviceSpecific func(v byte) error
+	SetDeviceSpecific func(v byte, off int) error // off: the byte's offset in the parameter list
 	// Block is the 8-byte block descriptor for pc, nil for none.
 	Block    func(pc byte) []byte
 	SetBlock func(desc []byte, off int) error
@@ -139,7 +139,11 @@ func (u *Unit) modeSelect(ctx context.Context, cmd *Command, cdb CDB) ([]byte, e
 		return nil, InvalidParam(bdlOff, -1)
 	}
 	if u.mode.SetDeviceSpecific != nil {
-		if err := u.mode.SetDeviceSpecific(dev); err != nil {
+		devOff := 2
+		if ten {
+			devOff = 3
+		}
+		if err := u.mode.SetDeviceSpecific(dev, devOff); err != nil {
 			return nil, err
 		}
 	}
@@ -156,11 +160,13 @@ func (u *Unit) modeSelect(ctx context.Context, cmd *Command, cdb CDB) ([]byte, e
 			return nil, err
 		}
 	}
+	u.st.Lock()
 	for n := range u.seen {
 		if n != cmd.Nexus {
 			u.addUA(n, CodeModeParamsChanged)
 		}
 	}
+	u.st.Unlock()
 	return nil, nil
 }
 

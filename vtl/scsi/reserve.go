@@ -64,6 +64,8 @@ func (u *Unit) conflict(nexus string, a Access) bool {
 }
 
 func (u *Unit) reserve(ctx context.Context, cmd *Command, cdb CDB) ([]byte, error) {
+	u.st.Lock()
+	defer u.st.Unlock()
 	if cdb[1]&0x01 != 0 { // third-party / extent reservations are obsolete
 		return nil, InvalidField(1, 0)
 	}
@@ -75,6 +77,8 @@ func (u *Unit) reserve(ctx context.Context, cmd *Command, cdb CDB) ([]byte, erro
 }
 
 func (u *Unit) release(ctx context.Context, cmd *Command, cdb CDB) ([]byte, error) {
+	u.st.Lock()
+	defer u.st.Unlock()
 	if cdb[1]&0x01 != 0 {
 		return nil, InvalidField(1, 0)
 	}
@@ -95,6 +99,8 @@ const (
 )
 
 func (u *Unit) prIn(ctx context.Context, cmd *Command, cdb CDB) ([]byte, error) {
+	u.st.Lock()
+	defer u.st.Unlock()
 	r := &u.res
 	out := binary.BigEndian.AppendUint32(nil, r.generation)
 	switch cdb[1] & 0x1f {
@@ -141,6 +147,8 @@ const (
 )
 
 func (u *Unit) prOut(ctx context.Context, cmd *Command, cdb CDB) ([]byte, error) {
+	u.st.Lock()
+	defer u.st.Unlock()
 	sa, scope, typ := cdb[1]&0x1f, cdb[2]>>4, cdb[2]&0x0f
 	if sa > prRegisterIgnore {
 		return nil, InvalidField(1, 4)

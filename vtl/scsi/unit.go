@@ -82,7 +82,11 @@ type Config struct {
 // Config and hands Execute and Reset to the transport. Every command runs
 // under the unit's lock, so a device's handlers see its state serialized.
 type Unit struct {
-	mu      sync.Mutex
+	mu sync.Mutex // serializes commands
+	// st guards the unit attentions, the nexuses seen, PREVENT and the
+	// reservations: Reset takes only st, so a task-management event never
+	// waits for a long command.
+	st      sync.Mutex
 	id      Identity
 	table   map[byte]Entry
 	mode    ModeConfig
@@ -151,7 +155,6 @@ func (u *Unit) execute(ctx context.Context, cmd *Command) Response {
 	}
 	u.mu.Lock()
 	defer u.mu.Unlock()
-	u.seen[cmd.Nexus] = true
 	if len(cmd.CDB) == 0 {
 		return CheckCondition(InvalidField(0, -1))
 	}
@@ -163,12 +166,17 @@ func (u *Unit) execute(ctx context.Context, cmd *Command) Response {
 	if err != nil {
 		return u.response(nil, err)
 	}
+	u.st.Lock()
+	u.seen[cmd.Nexus] = true
 	if !e.NoUA {
 		if c, ok := u.popUA(cmd.Nexus); ok {
+			u.st.Unlock()
 			return CheckCondition(NewSense(KeyUnitAttention, c))
 		}
 	}
-	if u.conflict(cmd.Nexus, e.Access) {
+	conflict := u.conflict(cmd.Nexus, e.Access)
+	u.st.Unlock()
+	if conflict {
 		return Response{Status: StatusReservationConflict}
 	}
 	data, err := e.Handle(ctx, cmd, cdb)
@@ -204,8 +212,8 @@ func (u *Unit) Locked(f func()) {
 
 // Reset reports a task-management event or a nexus's arrival or loss.
 func (u *Unit) Reset(kind ResetKind, nexus string) {
-	u.mu.Lock()
-	defer u.mu.Unlock()
+	u.st.Lock()
+	defer u.st.Unlock()
 	switch kind {
 	case ResetNexusLoss:
 		u.seen[nexus] = true
@@ -224,8 +232,10 @@ func (u *Unit) Reset(kind ResetKind, nexus string) {
 }
 
 // Attention queues a unit attention for every nexus the unit has seen
-// (media change: CodeNotReadyToReady).
+// (media change: CodeNotReadyToReady). addUA and popUA need st held.
 func (u *Unit) Attention(c Code) {
+	u.st.Lock()
+	defer u.st.Unlock()
 	for n := range u.seen {
 		u.addUA(n, c)
 	}
@@ -255,10 +265,18 @@ func (u *Unit) popUA(nexus string) (Code, bool) {
 }
 
 // Prevented reports whether some nexus prevents medium removal.
-func (u *Unit) Prevented() bool { return len(u.prevent) > 0 }
+func (u *Unit) Prevented() bool {
+	u.st.Lock()
+	defer u.st.Unlock()
+	return len(u.prevent) > 0
+}
 
 // AllowRemoval clears every nexus's PREVENT (the medium went away).
-func (u *Unit) AllowRemoval() { u.prevent = map[string]bool{} }
+func (u *Unit) AllowRemoval() {
+	u.st.Lock()
+	defer u.st.Unlock()
+	u.prevent = map[string]bool{}
+}
 
 func (u *Unit) testUnitReady(ctx context.Context, cmd *Command, cdb CDB) ([]byte, error) {
 	if u.ready != nil {
@@ -272,7 +290,10 @@ func (u *Unit) requestSense(ctx context.Context, cmd *Command, cdb CDB) ([]byte,
 		return nil, InvalidField(1, 0)
 	}
 	var s *SenseError
-	if c, ok := u.popUA(cmd.Nexus); ok {
+	u.st.Lock()
+	c, ok := u.popUA(cmd.Nexus)
+	u.st.Unlock()
+	if ok {
 		s = NewSense(KeyUnitAttention, c)
 	} else if u.ready != nil {
 		_ = errors.As(u.ready(), &s) // the not-ready condition, if any
@@ -287,6 +308,8 @@ func (u *Unit) preventAllow(ctx context.Context, cmd *Command, cdb CDB) ([]byte,
 	if err := cdb.Reserved(4, 0xfc); err != nil {
 		return nil, err
 	}
+	u.st.Lock()
+	defer u.st.Unlock()
 	if cdb[4]&0x03 != 0 {
 		u.prevent[cmd.Nexus] = true
 	} else {

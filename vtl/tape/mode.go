@@ -41,10 +41,10 @@ func (d *Drive) modeConfig() scsi.ModeConfig {
 			}
 			return v
 		},
-		SetDeviceSpecific: func(v byte) error {
+		SetDeviceSpecific: func(v byte, off int) error {
 			bm := (v >> 4) & 0x07
 			if bm > 1 {
-				return scsi.InvalidParam(2, 6)
+				return scsi.InvalidParam(off, 6)
 			}
 			d.buffered = bm
 			return nil
