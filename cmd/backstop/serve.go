@@ -17,9 +17,9 @@ import (
 	"backstop/internal/appliance"
 	"backstop/nas/sharefs"
 	"backstop/nas/smb2"
+	"backstop/replication"
 	"backstop/vtl/iscsi"
 	"backstop/vtl/library"
-	"backstop/replication"
 	"backstop/web"
 )
 
