@@ -24,7 +24,7 @@ vet:
 
 test: vet
 	$(GO) test -race -short -count=1 ./...
-	$(GO) test -count=1 -run 'TestCrash$$|TestGCCrash$$|TestLargeStream' ./chunkstore/
+	$(GO) test -count=1 -run 'TestCrash$$|TestGCCrash$$|TestLargeStream|FullDisk' ./chunkstore/
 	$(MAKE) --no-print-directory test-vtldev
 	$(MAKE) --no-print-directory fuzz FUZZTIME=5s
 	$(MAKE) --no-print-directory test-sharefs

@@ -15,6 +15,9 @@ import (
 // fails with ErrFull, that nothing else is lost, and that the data
 // directory still opens, lists and verifies.
 func TestFullDisk(t *testing.T) {
+	if testing.Short() {
+		t.Skip("slow under -race; make test runs it in its crash and full-disk step, without -short")
+	}
 	if os.Geteuid() != 0 {
 		t.Skip("needs root to mount a small tmpfs; TestFull covers the capacity limit")
 	}
@@ -64,6 +67,9 @@ func TestFullDisk(t *testing.T) {
 // (dropping containers needs none), lose nothing, and leave room for new
 // backups.
 func TestGCFullDisk(t *testing.T) {
+	if testing.Short() {
+		t.Skip("slow under -race; make test runs it in its crash and full-disk step, without -short")
+	}
 	if os.Geteuid() != 0 {
 		t.Skip("needs root to mount a small tmpfs; TestGCFull covers the capacity limit")
 	}
