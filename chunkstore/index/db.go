@@ -5,6 +5,9 @@ import (
 	"errors"
 	"fmt"
 	"log/slog"
+	"os"
+	"path/filepath"
+	"strings"
 	"syscall"
 
 	"github.com/dgraph-io/badger/v4"
@@ -27,6 +30,35 @@ const (
 	pDeleted   = 'x'
 )
 
+// dropEmptyLogs removes zero-length value-log and memtable files. A crash
+// between creating one and writing its header leaves it behind, and badger
+// (v4.8, dgraph-io/badger#2207) then refuses to open with "Create a new
+// file". An empty file holds no entry, so removing it loses nothing.
+func dropEmptyLogs(dir string, log *slog.Logger) error {
+	ents, err := os.ReadDir(dir)
+	if errors.Is(err, os.ErrNotExist) {
+		return nil
+	}
+	if err != nil {
+		return fmt.Errorf("index: %w", err)
+	}
+	for _, en := range ents {
+		name := en.Name()
+		if !strings.HasSuffix(name, ".vlog") && !strings.HasSuffix(name, ".mem") {
+			continue
+		}
+		info, err := en.Info()
+		if err != nil || info.Size() != 0 {
+			continue
+		}
+		if err := os.Remove(filepath.Join(dir, name)); err != nil {
+			return fmt.Errorf("index: remove empty %s: %w", name, err)
+		}
+		log.Warn("index: removed an empty log file a crash left behind", "file", name)
+	}
+	return nil
+}
+
 // DB is the metadata database of one data directory.
 type DB struct {
 	db     *badger.DB
@@ -38,6 +70,9 @@ type DB struct {
 // Open opens (creating if needed) the badger database in dir. Every commit
 // is synced to disk before it returns.
 func Open(dir string, log *slog.Logger) (*DB, error) {
+	if err := dropEmptyLogs(dir, log); err != nil {
+		return nil, err
+	}
 	opts := badger.DefaultOptions(dir).
 		WithSyncWrites(true).
 		WithLogger(badgerLogger{log}).
