@@ -248,6 +248,11 @@ func (m *Map) decode(b []byte) (int, error) {
 			return 0, fmt.Errorf("%w: run %d too long", ErrFormat, i)
 		}
 		m.push(r)
+		// push merges equal neighbours: the merged run must obey the same
+		// bound, or the map would not decode again once encoded.
+		if m.runs[len(m.runs)-1].Count > 1<<40 {
+			return 0, fmt.Errorf("%w: run %d too long", ErrFormat, i)
+		}
 	}
 	return all - len(b), nil
 }
