@@ -64,49 +64,12 @@ func TestCrash(t *testing.T) {
 	acked, checked := map[uint64]bool{}, map[uint64]bool{}
 	rng := rand.New(rand.NewPCG(uint64(time.Now().UnixNano()), 7))
 	for run := range runs {
-		cmd := exec.Command(os.Args[0], "-test.run=^TestCrashChild$")
-		cmd.Env = append(os.Environ(), "BACKSTOP_CRASH_DIR="+dir)
-		stdout, err := cmd.StdoutPipe()
-		if err != nil {
-			t.Fatal(err)
-		}
-		var stderr bytes.Buffer
-		cmd.Stderr = &stderr
-		if err := cmd.Start(); err != nil {
-			t.Fatal(err)
-		}
-		lines := make(chan string)
-		go func() {
-			sc := bufio.NewScanner(stdout)
-			for sc.Scan() {
-				lines <- sc.Text()
-			}
-			close(lines)
-		}()
-		deadline := time.After(time.Duration(50+rng.IntN(700)) * time.Millisecond)
-	read:
-		for {
-			select {
-			case l, ok := <-lines:
-				if !ok {
-					t.Fatalf("child exited early: %s", stderr.String())
-				}
-				var seed uint64
-				if _, err := fmt.Sscanf(l, "ACK %d", &seed); err == nil {
-					acked[seed] = true
-				}
-			case <-deadline:
-				break read
-			}
-		}
-		cmd.Process.Signal(syscall.SIGKILL)
-		for l := range lines { // acks printed before the kill count
+		killChild(t, "TestCrashChild", "BACKSTOP_CRASH_DIR="+dir, time.Duration(50+rng.IntN(700))*time.Millisecond, func(l string) {
 			var seed uint64
 			if _, err := fmt.Sscanf(l, "ACK %d", &seed); err == nil {
 				acked[seed] = true
 			}
-		}
-		cmd.Wait()
+		})
 		// Check what this run acknowledged, a sample of the rest, and
 		// everything on the last run.
 		check := map[uint64]bool{}
@@ -119,6 +82,50 @@ func TestCrash(t *testing.T) {
 		checkAcked(t, dir, check, acked, run, run%5 == 4 || run == runs-1)
 	}
 	t.Logf("%d runs, %d acknowledged items, all intact", runs, len(acked))
+}
+
+// killChild runs test child of this test binary with env added, hands
+// every line it prints to take, kills it with SIGKILL after d, and hands
+// on the lines printed before the kill. A child that exits by itself
+// fails the test.
+func killChild(t *testing.T, child, env string, d time.Duration, take func(string)) {
+	t.Helper()
+	cmd := exec.Command(os.Args[0], "-test.run=^"+child+"$")
+	cmd.Env = append(os.Environ(), env)
+	stdout, err := cmd.StdoutPipe()
+	if err != nil {
+		t.Fatal(err)
+	}
+	var stderr bytes.Buffer
+	cmd.Stderr = &stderr
+	if err := cmd.Start(); err != nil {
+		t.Fatal(err)
+	}
+	lines := make(chan string)
+	go func() {
+		sc := bufio.NewScanner(stdout)
+		for sc.Scan() {
+			lines <- sc.Text()
+		}
+		close(lines)
+	}()
+	deadline := time.After(d)
+	for {
+		select {
+		case l, ok := <-lines:
+			if !ok {
+				t.Fatalf("%s exited early: %s", child, stderr.String())
+			}
+			take(l)
+		case <-deadline:
+			cmd.Process.Signal(syscall.SIGKILL)
+			for l := range lines { // printed before the kill: they count
+				take(l)
+			}
+			cmd.Wait()
+			return
+		}
+	}
 }
 
 func checkAcked(t *testing.T, dir string, check, acked map[uint64]bool, run int, verify bool) {

@@ -8,9 +8,7 @@ import (
 	"fmt"
 	"math/rand/v2"
 	"os"
-	"os/exec"
 	"sync"
-	"syscall"
 	"testing"
 	"time"
 )
@@ -80,25 +78,6 @@ func TestGCCrash(t *testing.T) {
 	acked, deleted := map[uint64]bool{}, map[uint64]bool{}
 	rng := rand.New(rand.NewPCG(uint64(time.Now().UnixNano()), 5))
 	for run := range runs {
-		cmd := exec.Command(os.Args[0], "-test.run=^TestGCCrashChild$")
-		cmd.Env = append(os.Environ(), "BACKSTOP_GC_CRASH_DIR="+dir)
-		stdout, err := cmd.StdoutPipe()
-		if err != nil {
-			t.Fatal(err)
-		}
-		var stderr bytes.Buffer
-		cmd.Stderr = &stderr
-		if err := cmd.Start(); err != nil {
-			t.Fatal(err)
-		}
-		lines := make(chan string)
-		go func() {
-			sc := bufio.NewScanner(stdout)
-			for sc.Scan() {
-				lines <- sc.Text()
-			}
-			close(lines)
-		}()
 		take := func(l string) {
 			var seed uint64
 			if _, err := fmt.Sscanf(l, "ACK %d", &seed); err == nil {
@@ -111,24 +90,7 @@ func TestGCCrash(t *testing.T) {
 				t.Errorf("run %d: housekeeping failed: %s", run, l)
 			}
 		}
-		deadline := time.After(time.Duration(300+rng.IntN(1500)) * time.Millisecond)
-	read:
-		for {
-			select {
-			case l, ok := <-lines:
-				if !ok {
-					t.Fatalf("child exited early: %s", stderr.String())
-				}
-				take(l)
-			case <-deadline:
-				break read
-			}
-		}
-		cmd.Process.Signal(syscall.SIGKILL)
-		for l := range lines {
-			take(l)
-		}
-		cmd.Wait()
+		killChild(t, "TestGCCrashChild", "BACKSTOP_GC_CRASH_DIR="+dir, time.Duration(300+rng.IntN(1500))*time.Millisecond, take)
 		e := openTest(t, dir, testOptions())
 		for seed := range acked {
 			if deleted[seed] {
