@@ -396,24 +396,26 @@ func (s *sweeper) commit(sealed []index.ContainerRec, victims []victim) ([]index
 		for _, rec := range sealed {
 			e.containers[rec.ID] = rec
 		}
-		for _, rec := range dropped {
-			delete(e.containers, rec.ID)
+		for _, v := range dropped {
+			delete(e.containers, v.rec.ID)
 		}
 		e.mu.Unlock()
-		for _, rec := range dropped {
-			e.cache.forget(rec.ID)
-			if len(victimOf(victims, rec.ID).moved) > 0 {
+		recs := make([]index.ContainerRec, len(dropped))
+		for i, v := range dropped {
+			e.cache.forget(v.rec.ID)
+			if len(v.moved) > 0 {
 				s.rep.Rewritten++
 			} else {
 				s.rep.Dropped++
 			}
+			recs[i] = v.rec
 		}
 		s.rep.Kept += kept
-		return dropped, nil
+		return recs, nil
 	}
 }
 
-func (s *sweeper) tryCommit(sealed []index.ContainerRec, victims []victim) (dropped []index.ContainerRec, kept int, err error) {
+func (s *sweeper) tryCommit(sealed []index.ContainerRec, victims []victim) (dropped []victim, kept int, err error) {
 	b := s.e.idx.NewBatch()
 	defer b.Discard()
 	for _, rec := range sealed {
@@ -456,18 +458,9 @@ func (s *sweeper) tryCommit(sealed []index.ContainerRec, victims []victim) (drop
 			}
 		}
 		b.DeleteContainer(v.rec.ID)
-		dropped = append(dropped, v.rec)
+		dropped = append(dropped, v)
 	}
 	return dropped, kept, b.Commit()
-}
-
-func victimOf(vs []victim, id uint64) victim {
-	for _, v := range vs {
-		if v.rec.ID == id {
-			return v
-		}
-	}
-	return victim{}
 }
 
 // shrinkVolumes cuts each volume after its last container, when what
