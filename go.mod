@@ -1,4 +1,4 @@
-module backstop
+module github.com/backstop-appliance/backstop
 
 go 1.26.8
 

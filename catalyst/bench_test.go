@@ -8,8 +8,8 @@ import (
 	"strconv"
 	"testing"
 
-	"backstop/catalyst/client"
-	"backstop/chunkstore"
+	"github.com/backstop-appliance/backstop/catalyst/client"
+	"github.com/backstop-appliance/backstop/chunkstore"
 )
 
 // benchSize is the data of one benchmark put.

@@ -7,8 +7,8 @@ import (
 
 	"google.golang.org/protobuf/proto"
 
-	"backstop/catalyst/catalystpb"
-	"backstop/chunkstore"
+	"github.com/backstop-appliance/backstop/catalyst/catalystpb"
+	"github.com/backstop-appliance/backstop/chunkstore"
 )
 
 // getBuf is the data carried by one Get message.

@@ -19,13 +19,13 @@ import (
 
 	"crypto/tls"
 
-	"backstop/catalyst"
-	"backstop/catalyst/catalystpb"
-	"backstop/catalyst/client"
-	"backstop/chunkstore"
-	"backstop/chunkstore/chunker"
-	"backstop/internal/appliance"
-	"backstop/web"
+	"github.com/backstop-appliance/backstop/catalyst"
+	"github.com/backstop-appliance/backstop/catalyst/catalystpb"
+	"github.com/backstop-appliance/backstop/catalyst/client"
+	"github.com/backstop-appliance/backstop/chunkstore"
+	"github.com/backstop-appliance/backstop/chunkstore/chunker"
+	"github.com/backstop-appliance/backstop/internal/appliance"
+	"github.com/backstop-appliance/backstop/web"
 )
 
 const password = "correct horse battery"

@@ -8,7 +8,7 @@ import (
 	"google.golang.org/grpc/codes"
 	"google.golang.org/grpc/status"
 
-	"backstop/chunkstore"
+	"github.com/backstop-appliance/backstop/chunkstore"
 )
 
 // Errors of the protocol itself, besides the engine's.

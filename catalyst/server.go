@@ -15,11 +15,11 @@ import (
 	"google.golang.org/grpc/credentials"
 	"google.golang.org/grpc/keepalive"
 
-	"backstop/catalyst/catalystpb"
-	"backstop/chunkstore"
-	"backstop/chunkstore/chunker"
-	"backstop/chunkstore/index"
-	"backstop/internal/appliance"
+	"github.com/backstop-appliance/backstop/catalyst/catalystpb"
+	"github.com/backstop-appliance/backstop/chunkstore"
+	"github.com/backstop-appliance/backstop/chunkstore/chunker"
+	"github.com/backstop-appliance/backstop/chunkstore/index"
+	"github.com/backstop-appliance/backstop/internal/appliance"
 )
 
 // DefaultAddr is where the service listens unless told otherwise.

@@ -17,7 +17,7 @@ import (
 	"testing"
 	"time"
 
-	"backstop/chunkstore/chunker"
+	"github.com/backstop-appliance/backstop/chunkstore/chunker"
 )
 
 // benchOptions are the shipped defaults with a fixed, modest capacity.

@@ -6,7 +6,7 @@ import (
 	"fmt"
 	"maps"
 
-	"backstop/chunkstore/index"
+	"github.com/backstop-appliance/backstop/chunkstore/index"
 )
 
 // CopyItem makes item dstName of store dst a copy of item name of store

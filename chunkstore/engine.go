@@ -14,10 +14,10 @@ import (
 	"sync"
 	"time"
 
-	"backstop/chunkstore/chunker"
-	"backstop/chunkstore/container"
-	"backstop/chunkstore/index"
-	"backstop/chunkstore/volume"
+	"github.com/backstop-appliance/backstop/chunkstore/chunker"
+	"github.com/backstop-appliance/backstop/chunkstore/container"
+	"github.com/backstop-appliance/backstop/chunkstore/index"
+	"github.com/backstop-appliance/backstop/chunkstore/volume"
 )
 
 // Errors callers can test for with errors.Is.

@@ -14,7 +14,7 @@ import (
 
 	"github.com/zeebo/blake3"
 
-	"backstop/chunkstore/chunker"
+	"github.com/backstop-appliance/backstop/chunkstore/chunker"
 )
 
 // testOptions are small so that tests cross container and volume limits.

@@ -1,6 +1,6 @@
 package chunkstore
 
-import "backstop/chunkstore/index"
+import "github.com/backstop-appliance/backstop/chunkstore/index"
 
 // flusher writes sealed containers to a volume, syncs them, then commits
 // their chunks and any recipe segments to the index. It takes whatever has

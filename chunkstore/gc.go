@@ -7,8 +7,8 @@ import (
 	"sort"
 	"time"
 
-	"backstop/chunkstore/container"
-	"backstop/chunkstore/index"
+	"github.com/backstop-appliance/backstop/chunkstore/container"
+	"github.com/backstop-appliance/backstop/chunkstore/index"
 )
 
 // ErrMaintenance: housekeeping or verify is already running; they take

@@ -5,8 +5,8 @@ import (
 	"sync/atomic"
 	"time"
 
-	"backstop/chunkstore/container"
-	"backstop/chunkstore/index"
+	"github.com/backstop-appliance/backstop/chunkstore/container"
+	"github.com/backstop-appliance/backstop/chunkstore/index"
 )
 
 // gcFence keeps housekeeping from dropping a chunk that a backup starts

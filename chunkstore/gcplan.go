@@ -5,8 +5,8 @@ import (
 	"errors"
 	"fmt"
 
-	"backstop/chunkstore/container"
-	"backstop/chunkstore/index"
+	"github.com/backstop-appliance/backstop/chunkstore/container"
+	"github.com/backstop-appliance/backstop/chunkstore/index"
 )
 
 // GCPlan is what a housekeeping run would do now: the mark-and-sweep

@@ -9,8 +9,8 @@ import (
 
 	"github.com/zeebo/blake3"
 
-	"backstop/chunkstore/container"
-	"backstop/chunkstore/index"
+	"github.com/backstop-appliance/backstop/chunkstore/container"
+	"github.com/backstop-appliance/backstop/chunkstore/index"
 )
 
 // Errors of pre-chunked imports.

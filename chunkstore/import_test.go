@@ -10,9 +10,9 @@ import (
 
 	"github.com/zeebo/blake3"
 
-	"backstop/chunkstore/chunker"
-	"backstop/chunkstore/container"
-	"backstop/chunkstore/index"
+	"github.com/backstop-appliance/backstop/chunkstore/chunker"
+	"github.com/backstop-appliance/backstop/chunkstore/container"
+	"github.com/backstop-appliance/backstop/chunkstore/index"
 )
 
 // clientChunks chunks and fingerprints data the way a client does, with

@@ -3,7 +3,7 @@ package chunkstore
 import (
 	"sync"
 
-	"backstop/chunkstore/container"
+	"github.com/backstop-appliance/backstop/chunkstore/container"
 )
 
 // A flight is one container of one stream on its way to disk. Until its

@@ -8,7 +8,7 @@ import (
 	"strings"
 	"time"
 
-	"backstop/chunkstore/index"
+	"github.com/backstop-appliance/backstop/chunkstore/index"
 )
 
 // Item describes a committed item.

@@ -3,8 +3,8 @@ package chunkstore
 import (
 	"sync"
 
-	"backstop/chunkstore/container"
-	"backstop/chunkstore/index"
+	"github.com/backstop-appliance/backstop/chunkstore/container"
+	"github.com/backstop-appliance/backstop/chunkstore/index"
 )
 
 // locality is the cache of whole containers' fingerprints that a dedup hit

@@ -5,7 +5,7 @@ import (
 	"fmt"
 	"os"
 
-	"backstop/internal/dirlock"
+	"github.com/backstop-appliance/backstop/internal/dirlock"
 )
 
 // lockDir keeps a second process out of the data directory.

@@ -6,9 +6,9 @@ import (
 
 	"github.com/zeebo/blake3"
 
-	"backstop/chunkstore/chunker"
-	"backstop/chunkstore/container"
-	"backstop/chunkstore/index"
+	"github.com/backstop-appliance/backstop/chunkstore/chunker"
+	"github.com/backstop-appliance/backstop/chunkstore/container"
+	"github.com/backstop-appliance/backstop/chunkstore/index"
 )
 
 type segment struct {

@@ -10,8 +10,8 @@ import (
 
 	"github.com/zeebo/blake3"
 
-	"backstop/chunkstore/container"
-	"backstop/chunkstore/index"
+	"github.com/backstop-appliance/backstop/chunkstore/container"
+	"github.com/backstop-appliance/backstop/chunkstore/index"
 )
 
 // Reader reads an item back. Every chunk's fingerprint is checked before

@@ -6,8 +6,8 @@ import (
 	"fmt"
 	"sort"
 
-	"backstop/chunkstore/container"
-	"backstop/chunkstore/index"
+	"github.com/backstop-appliance/backstop/chunkstore/container"
+	"github.com/backstop-appliance/backstop/chunkstore/index"
 )
 
 // recover makes the data directory consistent after a crash:

@@ -8,9 +8,9 @@ import (
 	"fmt"
 	"slices"
 
-	"backstop/chunkstore/chunker"
-	"backstop/chunkstore/container"
-	"backstop/chunkstore/index"
+	"github.com/backstop-appliance/backstop/chunkstore/chunker"
+	"github.com/backstop-appliance/backstop/chunkstore/container"
+	"github.com/backstop-appliance/backstop/chunkstore/index"
 )
 
 // ErrReadOnly reports a change to a replica store by anything other than

@@ -7,7 +7,7 @@ import (
 	"io"
 	"testing"
 
-	"backstop/chunkstore/index"
+	"github.com/backstop-appliance/backstop/chunkstore/index"
 )
 
 // TestReplicaCopy copies an item from one engine into a replica store of

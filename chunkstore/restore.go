@@ -5,7 +5,7 @@ import (
 	"io"
 	"sync"
 
-	"backstop/chunkstore/container"
+	"github.com/backstop-appliance/backstop/chunkstore/container"
 )
 
 type rjob struct {

@@ -6,7 +6,7 @@ import (
 	"slices"
 	"time"
 
-	"backstop/chunkstore/index"
+	"github.com/backstop-appliance/backstop/chunkstore/index"
 )
 
 // ErrImmutable reports a change to an item (or store) that the store's

@@ -3,8 +3,8 @@ package chunkstore
 import (
 	"context"
 
-	"backstop/chunkstore/container"
-	"backstop/chunkstore/index"
+	"github.com/backstop-appliance/backstop/chunkstore/container"
+	"github.com/backstop-appliance/backstop/chunkstore/index"
 )
 
 // Usage returns, for every item of a store, the stored bytes that it alone

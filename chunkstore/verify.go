@@ -8,8 +8,8 @@ import (
 
 	"github.com/zeebo/blake3"
 
-	"backstop/chunkstore/container"
-	"backstop/chunkstore/index"
+	"github.com/backstop-appliance/backstop/chunkstore/container"
+	"github.com/backstop-appliance/backstop/chunkstore/index"
 )
 
 // VerifyProgress is reported while Verify runs.

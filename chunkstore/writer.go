@@ -9,8 +9,8 @@ import (
 	"sync/atomic"
 	"unicode/utf8"
 
-	"backstop/chunkstore/container"
-	"backstop/chunkstore/index"
+	"github.com/backstop-appliance/backstop/chunkstore/container"
+	"github.com/backstop-appliance/backstop/chunkstore/index"
 )
 
 // MaxNameLen bounds item names, in bytes.

@@ -8,7 +8,7 @@ import (
 	"context"
 	"errors"
 
-	"backstop/nas/vfs"
+	"github.com/backstop-appliance/backstop/nas/vfs"
 )
 
 // ErrNoShare: no share of that name (the SMB server answers

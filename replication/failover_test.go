@@ -7,8 +7,8 @@ import (
 	"testing"
 	"time"
 
-	"backstop/chunkstore"
-	"backstop/internal/appliance"
+	"github.com/backstop-appliance/backstop/chunkstore"
+	"github.com/backstop-appliance/backstop/internal/appliance"
 )
 
 // TestFailoverFailback: the target is promoted and written; the old

@@ -21,9 +21,9 @@ import (
 	"testing"
 	"time"
 
-	"backstop/chunkstore"
-	"backstop/chunkstore/chunker"
-	"backstop/internal/appliance"
+	"github.com/backstop-appliance/backstop/chunkstore"
+	"github.com/backstop-appliance/backstop/chunkstore/chunker"
+	"github.com/backstop-appliance/backstop/internal/appliance"
 )
 
 // engineOptions are small so that tests cross container boundaries.

@@ -12,8 +12,8 @@ import (
 	"testing"
 	"time"
 
-	"backstop/chunkstore"
-	"backstop/internal/appliance"
+	"github.com/backstop-appliance/backstop/chunkstore"
+	"github.com/backstop-appliance/backstop/internal/appliance"
 )
 
 // TestMain doubles as the target appliance of TestKillTarget, run as a

@@ -9,8 +9,8 @@ import (
 	"slices"
 	"time"
 
-	"backstop/chunkstore"
-	"backstop/internal/appliance"
+	"github.com/backstop-appliance/backstop/chunkstore"
+	"github.com/backstop-appliance/backstop/internal/appliance"
 )
 
 // journal is a mapping's record of what the target holds, kept in

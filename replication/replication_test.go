@@ -6,9 +6,9 @@ import (
 	"fmt"
 	"testing"
 
-	"backstop/chunkstore"
-	"backstop/chunkstore/container"
-	"backstop/chunkstore/index"
+	"github.com/backstop-appliance/backstop/chunkstore"
+	"github.com/backstop-appliance/backstop/chunkstore/container"
+	"github.com/backstop-appliance/backstop/chunkstore/index"
 )
 
 func wireOf(t testing.TB, n *node, mapping string) Status {

@@ -14,10 +14,10 @@ import (
 
 	"github.com/zeebo/blake3"
 
-	"backstop/chunkstore"
-	"backstop/chunkstore/chunker"
-	"backstop/chunkstore/container"
-	"backstop/chunkstore/index"
+	"github.com/backstop-appliance/backstop/chunkstore"
+	"github.com/backstop-appliance/backstop/chunkstore/chunker"
+	"github.com/backstop-appliance/backstop/chunkstore/container"
+	"github.com/backstop-appliance/backstop/chunkstore/index"
 )
 
 // seedFileMax is the size at which a seed's chunk file is closed.

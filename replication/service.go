@@ -17,8 +17,8 @@ import (
 	"sync"
 	"time"
 
-	"backstop/chunkstore"
-	"backstop/internal/appliance"
+	"github.com/backstop-appliance/backstop/chunkstore"
+	"github.com/backstop-appliance/backstop/internal/appliance"
 )
 
 // State is what the service needs of the appliance: its events and its

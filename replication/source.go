@@ -9,8 +9,8 @@ import (
 	"sync/atomic"
 	"time"
 
-	"backstop/chunkstore"
-	"backstop/chunkstore/index"
+	"github.com/backstop-appliance/backstop/chunkstore"
+	"github.com/backstop-appliance/backstop/chunkstore/index"
 )
 
 // Sync runs one pass of a mapping now: it sends the items that are new or

@@ -16,10 +16,10 @@ import (
 
 	"github.com/zeebo/blake3"
 
-	"backstop/chunkstore"
-	"backstop/chunkstore/container"
-	"backstop/chunkstore/index"
-	"backstop/internal/appliance"
+	"github.com/backstop-appliance/backstop/chunkstore"
+	"github.com/backstop-appliance/backstop/chunkstore/container"
+	"github.com/backstop-appliance/backstop/chunkstore/index"
+	"github.com/backstop-appliance/backstop/internal/appliance"
 )
 
 // digester computes an item's digest: BLAKE3 of its recipe (fingerprint

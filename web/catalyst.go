@@ -6,9 +6,9 @@ import (
 	"github.com/gin-gonic/gin"
 	"github.com/prometheus/client_golang/prometheus"
 
-	"backstop/catalyst"
-	"backstop/chunkstore"
-	"backstop/chunkstore/chunker"
+	"github.com/backstop-appliance/backstop/catalyst"
+	"github.com/backstop-appliance/backstop/chunkstore"
+	"github.com/backstop-appliance/backstop/chunkstore/chunker"
 )
 
 // CatalystTraffic gives the Catalyst service's running totals.

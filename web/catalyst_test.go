@@ -5,7 +5,7 @@ import (
 	"slices"
 	"testing"
 
-	"backstop/catalyst"
+	"github.com/backstop-appliance/backstop/catalyst"
 )
 
 // fakeTraffic stands for a running Catalyst service.

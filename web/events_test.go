@@ -3,7 +3,7 @@ package web
 import (
 	"testing"
 
-	"backstop/internal/appliance"
+	"github.com/backstop-appliance/backstop/internal/appliance"
 )
 
 func TestEvents(t *testing.T) {

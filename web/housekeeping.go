@@ -11,8 +11,8 @@ import (
 	"github.com/gin-gonic/gin"
 	"github.com/prometheus/client_golang/prometheus"
 
-	"backstop/chunkstore"
-	"backstop/internal/appliance"
+	"github.com/backstop-appliance/backstop/chunkstore"
+	"github.com/backstop-appliance/backstop/internal/appliance"
 )
 
 // housekeepingStatus is what GET /api/v1/housekeeping shows.

@@ -9,8 +9,8 @@ import (
 	"testing"
 	"time"
 
-	"backstop/chunkstore"
-	"backstop/internal/appliance"
+	"github.com/backstop-appliance/backstop/chunkstore"
+	"github.com/backstop-appliance/backstop/internal/appliance"
 )
 
 // gcGatedEngine makes housekeeping wait for a step before each of its

@@ -6,7 +6,7 @@ import (
 	"strings"
 	"testing"
 
-	"backstop/internal/appliance"
+	"github.com/backstop-appliance/backstop/internal/appliance"
 )
 
 func TestItems(t *testing.T) {

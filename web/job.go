@@ -8,7 +8,7 @@ import (
 	"sync"
 	"time"
 
-	"backstop/internal/appliance"
+	"github.com/backstop-appliance/backstop/internal/appliance"
 )
 
 // Background job states, shared by verify and housekeeping.

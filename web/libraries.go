@@ -8,9 +8,9 @@ import (
 
 	"github.com/gin-gonic/gin"
 
-	"backstop/vtl/changer"
-	"backstop/vtl/library"
-	"backstop/vtl/tape"
+	"github.com/backstop-appliance/backstop/vtl/changer"
+	"github.com/backstop-appliance/backstop/vtl/library"
+	"github.com/backstop-appliance/backstop/vtl/tape"
 )
 
 // Libraries is what the API needs from the virtual tape libraries.

@@ -6,8 +6,8 @@ import (
 	"strings"
 	"testing"
 
-	"backstop/internal/appliance"
-	"backstop/vtl/library"
+	"github.com/backstop-appliance/backstop/internal/appliance"
+	"github.com/backstop-appliance/backstop/vtl/library"
 )
 
 // withLibraries serves the VTL with a default library.

@@ -9,8 +9,8 @@ import (
 	"testing"
 	"time"
 
-	"backstop/chunkstore"
-	"backstop/replication"
+	"github.com/backstop-appliance/backstop/chunkstore"
+	"github.com/backstop-appliance/backstop/replication"
 )
 
 // withReplication runs a replication service on loopback beside the

@@ -10,7 +10,7 @@ import (
 
 	"github.com/gin-gonic/gin"
 
-	"backstop/internal/appliance"
+	"github.com/backstop-appliance/backstop/internal/appliance"
 )
 
 // routes builds the gin engine: middleware, the API, metrics and the UI.

@@ -16,12 +16,12 @@ import (
 	"github.com/gin-gonic/gin"
 	"github.com/prometheus/client_golang/prometheus"
 
-	"backstop/chunkstore"
-	"backstop/chunkstore/chunker"
-	"backstop/chunkstore/index"
-	"backstop/internal/appliance"
-	"backstop/replication"
-	"backstop/web/ui"
+	"github.com/backstop-appliance/backstop/chunkstore"
+	"github.com/backstop-appliance/backstop/chunkstore/chunker"
+	"github.com/backstop-appliance/backstop/chunkstore/index"
+	"github.com/backstop-appliance/backstop/internal/appliance"
+	"github.com/backstop-appliance/backstop/replication"
+	"github.com/backstop-appliance/backstop/web/ui"
 )
 
 // statsSource gives the engine's figures.

@@ -7,7 +7,7 @@ import (
 	"testing"
 	"time"
 
-	"backstop/internal/appliance"
+	"github.com/backstop-appliance/backstop/internal/appliance"
 )
 
 func TestLogin(t *testing.T) {

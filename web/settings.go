@@ -6,7 +6,7 @@ import (
 
 	"github.com/gin-gonic/gin"
 
-	"backstop/internal/appliance"
+	"github.com/backstop-appliance/backstop/internal/appliance"
 )
 
 // getSettings handles GET /api/v1/settings.

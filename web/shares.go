@@ -8,8 +8,8 @@ import (
 
 	"github.com/gin-gonic/gin"
 
-	"backstop/nas"
-	"backstop/nas/sharefs"
+	"github.com/backstop-appliance/backstop/nas"
+	"github.com/backstop-appliance/backstop/nas/sharefs"
 )
 
 // ShareAdmin manages the SMB shares (a *sharefs.Manager).

@@ -5,9 +5,9 @@ import (
 	"strings"
 	"testing"
 
-	"backstop/internal/appliance"
-	"backstop/nas/sharefs"
-	"backstop/nas/vfs"
+	"github.com/backstop-appliance/backstop/internal/appliance"
+	"github.com/backstop-appliance/backstop/nas/sharefs"
+	"github.com/backstop-appliance/backstop/nas/vfs"
 )
 
 // withShares serves a share manager over the env's engine.

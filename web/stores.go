@@ -6,7 +6,7 @@ import (
 
 	"github.com/gin-gonic/gin"
 
-	"backstop/chunkstore"
+	"github.com/backstop-appliance/backstop/chunkstore"
 )
 
 // storeView is a store with its figures.

@@ -5,7 +5,7 @@ import (
 	"strings"
 	"testing"
 
-	"backstop/internal/appliance"
+	"github.com/backstop-appliance/backstop/internal/appliance"
 )
 
 func TestUsers(t *testing.T) {

@@ -11,8 +11,8 @@ import (
 	"testing"
 	"time"
 
-	"backstop/chunkstore"
-	"backstop/internal/appliance"
+	"github.com/backstop-appliance/backstop/chunkstore"
+	"github.com/backstop-appliance/backstop/internal/appliance"
 )
 
 // gatedEngine makes the engine's verify wait for a step before each

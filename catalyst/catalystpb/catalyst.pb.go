@@ -1955,7 +1955,7 @@ const file_catalyst_proto_rawDesc = "" +
 	"\x04Stat\x12!.backstop.catalyst.v1.StatRequest\x1a\x1a.backstop.catalyst.v1.Item\x12S\n" +
 	"\x06Delete\x12#.backstop.catalyst.v1.DeleteRequest\x1a$.backstop.catalyst.v1.DeleteResponse\x12E\n" +
 	"\x04Copy\x12!.backstop.catalyst.v1.CopyRequest\x1a\x1a.backstop.catalyst.v1.Item\x12P\n" +
-	"\x05Stats\x12\".backstop.catalyst.v1.StatsRequest\x1a#.backstop.catalyst.v1.StatsResponseB\x1eZ\x1cbackstop/catalyst/catalystpbb\x06proto3"
+	"\x05Stats\x12\".backstop.catalyst.v1.StatsRequest\x1a#.backstop.catalyst.v1.StatsResponseB<Z:github.com/backstop-appliance/backstop/catalyst/catalystpbb\x06proto3"
 
 var (
 	file_catalyst_proto_rawDescOnce sync.Once

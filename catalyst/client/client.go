@@ -21,11 +21,11 @@ import (
 	"google.golang.org/grpc/credentials"
 	"google.golang.org/grpc/credentials/insecure"
 
-	"backstop/catalyst"
-	"backstop/catalyst/catalystpb"
-	"backstop/chunkstore"
-	"backstop/chunkstore/chunker"
-	"backstop/chunkstore/container"
+	"github.com/backstop-appliance/backstop/catalyst"
+	"github.com/backstop-appliance/backstop/catalyst/catalystpb"
+	"github.com/backstop-appliance/backstop/chunkstore"
+	"github.com/backstop-appliance/backstop/chunkstore/chunker"
+	"github.com/backstop-appliance/backstop/chunkstore/container"
 )
 
 // Options configure a Client.

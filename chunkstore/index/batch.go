@@ -7,7 +7,7 @@ import (
 
 	"github.com/dgraph-io/badger/v4"
 
-	"backstop/chunkstore/container"
+	"github.com/backstop-appliance/backstop/chunkstore/container"
 )
 
 // Batch is a set of changes committed together, atomically and durably.

@@ -8,8 +8,8 @@ import (
 
 	"github.com/dgraph-io/badger/v4"
 
-	"backstop/chunkstore/chunker"
-	"backstop/chunkstore/container"
+	"github.com/backstop-appliance/backstop/chunkstore/chunker"
+	"github.com/backstop-appliance/backstop/chunkstore/container"
 )
 
 // ContainerRec is what the index knows of a container.

@@ -5,7 +5,7 @@ import (
 	"math/bits"
 	"sync"
 
-	"backstop/chunkstore/container"
+	"github.com/backstop-appliance/backstop/chunkstore/container"
 )
 
 const (

@@ -9,7 +9,7 @@ import (
 	"path/filepath"
 	"testing"
 
-	"backstop/chunkstore/container"
+	"github.com/backstop-appliance/backstop/chunkstore/container"
 )
 
 func TestSegmentRoundTrip(t *testing.T) {

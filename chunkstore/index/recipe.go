@@ -5,7 +5,7 @@ import (
 	"errors"
 	"fmt"
 
-	"backstop/chunkstore/container"
+	"github.com/backstop-appliance/backstop/chunkstore/container"
 )
 
 // SegmentLen is the most entries a recipe segment holds.

@@ -9,7 +9,7 @@ import (
 	"os"
 	"strings"
 
-	"backstop/chunkstore"
+	"github.com/backstop-appliance/backstop/chunkstore"
 )
 
 var errUsage = errors.New("usage")

@@ -8,7 +8,7 @@ import (
 	"text/tabwriter"
 	"time"
 
-	"backstop/chunkstore"
+	"github.com/backstop-appliance/backstop/chunkstore"
 )
 
 func cmdGC(ctx context.Context, e *env, args []string) error {

@@ -6,8 +6,8 @@ import (
 	"log/slog"
 	"net"
 
-	"backstop/vtl/iscsi"
-	"backstop/vtl/library"
+	"github.com/backstop-appliance/backstop/vtl/iscsi"
+	"github.com/backstop-appliance/backstop/vtl/library"
 )
 
 // vtlTargets serves the libraries' targets to the iSCSI server: each

@@ -9,7 +9,7 @@ import (
 	"text/tabwriter"
 	"time"
 
-	"backstop/chunkstore"
+	"github.com/backstop-appliance/backstop/chunkstore"
 )
 
 func cmdLs(ctx context.Context, e *env, args []string) error {

@@ -12,7 +12,7 @@ import (
 	"strings"
 	"syscall"
 
-	"backstop/chunkstore"
+	"github.com/backstop-appliance/backstop/chunkstore"
 )
 
 // version is set at build time with -ldflags "-X main.version=...".

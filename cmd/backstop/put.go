@@ -9,7 +9,7 @@ import (
 	"strings"
 	"time"
 
-	"backstop/chunkstore"
+	"github.com/backstop-appliance/backstop/chunkstore"
 )
 
 type metaFlag map[string]string

@@ -12,8 +12,8 @@ import (
 	"text/tabwriter"
 	"time"
 
-	"backstop/catalyst/client"
-	"backstop/chunkstore"
+	"github.com/backstop-appliance/backstop/catalyst/client"
+	"github.com/backstop-appliance/backstop/chunkstore"
 )
 
 // remote holds the flags of the commands that can talk to an appliance

@@ -7,8 +7,8 @@ import (
 	"os"
 	"time"
 
-	"backstop/chunkstore/chunker"
-	"backstop/replication"
+	"github.com/backstop-appliance/backstop/chunkstore/chunker"
+	"github.com/backstop-appliance/backstop/replication"
 )
 
 // cmdReplication: backstop replication export|import, the seeding of a

@@ -12,15 +12,15 @@ import (
 	"path/filepath"
 	"time"
 
-	"backstop/catalyst"
-	"backstop/chunkstore"
-	"backstop/internal/appliance"
-	"backstop/nas/sharefs"
-	"backstop/nas/smb2"
-	"backstop/replication"
-	"backstop/vtl/iscsi"
-	"backstop/vtl/library"
-	"backstop/web"
+	"github.com/backstop-appliance/backstop/catalyst"
+	"github.com/backstop-appliance/backstop/chunkstore"
+	"github.com/backstop-appliance/backstop/internal/appliance"
+	"github.com/backstop-appliance/backstop/nas/sharefs"
+	"github.com/backstop-appliance/backstop/nas/smb2"
+	"github.com/backstop-appliance/backstop/replication"
+	"github.com/backstop-appliance/backstop/vtl/iscsi"
+	"github.com/backstop-appliance/backstop/vtl/library"
+	"github.com/backstop-appliance/backstop/web"
 )
 
 func cmdServe(ctx context.Context, e *env, args []string) error {

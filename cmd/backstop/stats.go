@@ -7,7 +7,7 @@ import (
 	"text/tabwriter"
 	"time"
 
-	"backstop/chunkstore"
+	"github.com/backstop-appliance/backstop/chunkstore"
 )
 
 func cmdStats(ctx context.Context, e *env, args []string) error {

@@ -1,7 +1,6 @@
 package appliance
 
 import (
-	"backstop/internal/dirlock"
 	"errors"
 	"fmt"
 	"io"
@@ -11,6 +10,8 @@ import (
 	"sync"
 	"sync/atomic"
 	"time"
+
+	"github.com/backstop-appliance/backstop/internal/dirlock"
 )
 
 // Errors callers can test for with errors.Is.

@@ -5,8 +5,8 @@ import (
 	"fmt"
 	"testing"
 
-	"backstop/chunkstore"
-	"backstop/nas/vfs"
+	"github.com/backstop-appliance/backstop/chunkstore"
+	"github.com/backstop-appliance/backstop/nas/vfs"
 )
 
 const benchSize = 256 << 20

@@ -6,7 +6,7 @@ import (
 	"slices"
 	"testing"
 
-	"backstop/nas/vfs"
+	"github.com/backstop-appliance/backstop/nas/vfs"
 )
 
 func TestCaseInsensitive(t *testing.T) {

@@ -9,7 +9,7 @@ import (
 	"sync"
 	"testing"
 
-	"backstop/nas/vfs"
+	"github.com/backstop-appliance/backstop/nas/vfs"
 )
 
 // TestConcurrentReaderWhileWriting: a reader on its own handle sees a

@@ -3,8 +3,8 @@ package sharefs
 import (
 	"testing"
 
-	"backstop/nas/vfs"
-	"backstop/nas/vfs/vfstest"
+	"github.com/backstop-appliance/backstop/nas/vfs"
+	"github.com/backstop-appliance/backstop/nas/vfs/vfstest"
 )
 
 // TestConformance runs the vfs suite the SMB server relies on.

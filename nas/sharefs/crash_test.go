@@ -9,8 +9,8 @@ import (
 	"strings"
 	"testing"
 
-	"backstop/chunkstore"
-	"backstop/nas/vfs"
+	"github.com/backstop-appliance/backstop/chunkstore"
+	"github.com/backstop-appliance/backstop/nas/vfs"
 )
 
 const crashEnv = "SHAREFS_CRASH_DIR"

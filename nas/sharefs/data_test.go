@@ -7,7 +7,7 @@ import (
 	"io"
 	"testing"
 
-	"backstop/nas/vfs"
+	"github.com/backstop-appliance/backstop/nas/vfs"
 )
 
 // op is one step on a file: write data at off, truncate to size, sync,

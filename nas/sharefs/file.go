@@ -3,7 +3,7 @@ package sharefs
 import (
 	"sync/atomic"
 
-	"backstop/nas/vfs"
+	"github.com/backstop-appliance/backstop/nas/vfs"
 )
 
 // file is an open file or directory (nd is nil for a directory).

@@ -15,8 +15,8 @@ import (
 
 	"github.com/dgraph-io/badger/v4"
 
-	"backstop/chunkstore"
-	"backstop/nas/vfs"
+	"github.com/backstop-appliance/backstop/chunkstore"
+	"github.com/backstop-appliance/backstop/nas/vfs"
 )
 
 // Engine is what a share filesystem needs of a *chunkstore.Engine.

@@ -8,8 +8,8 @@ import (
 	"path/filepath"
 	"testing"
 
-	"backstop/chunkstore"
-	"backstop/nas/vfs"
+	"github.com/backstop-appliance/backstop/chunkstore"
+	"github.com/backstop-appliance/backstop/nas/vfs"
 )
 
 // testEnv is an engine in a temp dir with one share filesystem on it.

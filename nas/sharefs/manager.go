@@ -15,10 +15,10 @@ import (
 	"sync"
 	"time"
 
-	"backstop/chunkstore"
-	"backstop/chunkstore/chunker"
-	"backstop/chunkstore/index"
-	"backstop/nas"
+	"github.com/backstop-appliance/backstop/chunkstore"
+	"github.com/backstop-appliance/backstop/chunkstore/chunker"
+	"github.com/backstop-appliance/backstop/chunkstore/index"
+	"github.com/backstop-appliance/backstop/nas"
 )
 
 // ManagerEngine is what the share manager needs of a *chunkstore.Engine.

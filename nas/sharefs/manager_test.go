@@ -8,9 +8,9 @@ import (
 	"slices"
 	"testing"
 
-	"backstop/chunkstore"
-	"backstop/nas"
-	"backstop/nas/vfs"
+	"github.com/backstop-appliance/backstop/chunkstore"
+	"github.com/backstop-appliance/backstop/nas"
+	"github.com/backstop-appliance/backstop/nas/vfs"
 )
 
 type managerEnv struct {

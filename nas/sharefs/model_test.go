@@ -11,7 +11,7 @@ import (
 	"path/filepath"
 	"testing"
 
-	"backstop/nas/vfs"
+	"github.com/backstop-appliance/backstop/nas/vfs"
 )
 
 // TestModelRandom runs random operations on files of the share and on

@@ -11,8 +11,8 @@ import (
 
 	"github.com/dgraph-io/badger/v4"
 
-	"backstop/chunkstore"
-	"backstop/nas/vfs"
+	"github.com/backstop-appliance/backstop/chunkstore"
+	"github.com/backstop-appliance/backstop/nas/vfs"
 )
 
 // copyBuf is the piece size when bytes are copied into a Writer.

@@ -8,7 +8,7 @@ import (
 	"testing"
 	"time"
 
-	"backstop/nas/vfs"
+	"github.com/backstop-appliance/backstop/nas/vfs"
 )
 
 func names(t *testing.T, e *testEnv, dir string) []string {

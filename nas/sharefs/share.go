@@ -7,8 +7,8 @@ import (
 	"time"
 	"unicode"
 
-	"backstop/chunkstore"
-	"backstop/nas"
+	"github.com/backstop-appliance/backstop/chunkstore"
+	"github.com/backstop-appliance/backstop/nas"
 )
 
 // Errors of the share manager.

@@ -18,8 +18,8 @@ import (
 
 	"golang.org/x/crypto/md4"
 
-	"backstop/nas/smb2"
-	"backstop/nas/vfs"
+	"github.com/backstop-appliance/backstop/nas/smb2"
+	"github.com/backstop-appliance/backstop/nas/vfs"
 )
 
 // These tests serve the real share manager over the SMB server and drive

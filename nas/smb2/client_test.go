@@ -14,7 +14,7 @@ import (
 
 	gosmb2 "github.com/hirochachacha/go-smb2"
 
-	"backstop/nas/vfs"
+	"github.com/backstop-appliance/backstop/nas/vfs"
 )
 
 // dial opens a go-smb2 session to the test server.

@@ -7,8 +7,8 @@ import (
 	"slices"
 	"time"
 
-	"backstop/nas"
-	"backstop/nas/vfs"
+	"github.com/backstop-appliance/backstop/nas"
+	"github.com/backstop-appliance/backstop/nas/vfs"
 )
 
 // Create dispositions, options and actions ([MS-SMB2] 2.2.13).

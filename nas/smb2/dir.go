@@ -3,7 +3,7 @@ package smb2
 import (
 	"strings"
 
-	"backstop/nas/vfs"
+	"github.com/backstop-appliance/backstop/nas/vfs"
 )
 
 // Directory information classes ([MS-FSCC] 2.4).

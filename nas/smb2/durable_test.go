@@ -6,8 +6,8 @@ import (
 	"net"
 	"testing"
 
-	"backstop/nas"
-	"backstop/nas/vfs"
+	"github.com/backstop-appliance/backstop/nas"
+	"github.com/backstop-appliance/backstop/nas/vfs"
 )
 
 // rawConn is a server connection past session setup (3.1.1, session id,

@@ -10,8 +10,8 @@ import (
 	"testing"
 	"time"
 
-	"backstop/nas"
-	"backstop/nas/vfs"
+	"github.com/backstop-appliance/backstop/nas"
+	"github.com/backstop-appliance/backstop/nas/vfs"
 )
 
 // fuzzConn is a connection past negotiate and session setup (3.1.1,

@@ -11,8 +11,8 @@ import (
 
 	"golang.org/x/crypto/md4"
 
-	"backstop/nas"
-	"backstop/nas/vfs"
+	"github.com/backstop-appliance/backstop/nas"
+	"github.com/backstop-appliance/backstop/nas/vfs"
 )
 
 // testShares is a ShareSource of fixed shares, the same for every user.

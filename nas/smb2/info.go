@@ -1,7 +1,7 @@
 package smb2
 
 import (
-	"backstop/nas/vfs"
+	"github.com/backstop-appliance/backstop/nas/vfs"
 )
 
 // Info types and classes ([MS-SMB2] 2.2.37, [MS-FSCC] 2.4, 2.5).

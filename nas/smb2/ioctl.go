@@ -3,7 +3,7 @@ package smb2
 import (
 	"bytes"
 
-	"backstop/nas/vfs"
+	"github.com/backstop-appliance/backstop/nas/vfs"
 )
 
 // FSCTL codes the server knows.

@@ -5,7 +5,7 @@ import (
 	"sync"
 	"time"
 
-	"backstop/nas/vfs"
+	"github.com/backstop-appliance/backstop/nas/vfs"
 )
 
 // Access mask bits ([MS-SMB2] 2.2.13.1).

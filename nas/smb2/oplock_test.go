@@ -5,8 +5,8 @@ import (
 	"log/slog"
 	"testing"
 
-	"backstop/nas"
-	"backstop/nas/vfs"
+	"github.com/backstop-appliance/backstop/nas"
+	"github.com/backstop-appliance/backstop/nas/vfs"
 )
 
 // send writes one request without waiting for its response.

@@ -9,7 +9,7 @@ import (
 	"sync/atomic"
 	"time"
 
-	"backstop/nas"
+	"github.com/backstop-appliance/backstop/nas"
 )
 
 // ErrServerClosed is returned by Serve after Close.

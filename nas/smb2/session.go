@@ -7,7 +7,7 @@ import (
 	"strings"
 	"sync"
 
-	"backstop/nas"
+	"github.com/backstop-appliance/backstop/nas"
 )
 
 // session states.

@@ -5,8 +5,8 @@ import (
 	"strings"
 	"time"
 
-	"backstop/nas"
-	"backstop/nas/vfs"
+	"github.com/backstop-appliance/backstop/nas"
+	"github.com/backstop-appliance/backstop/nas/vfs"
 )
 
 func (c *conn) setInfo(r *request) ([]byte, Status) {

@@ -8,7 +8,7 @@ import (
 	"math/rand"
 	"regexp"
 
-	"backstop/nas/vfs"
+	"github.com/backstop-appliance/backstop/nas/vfs"
 	"net"
 	"os"
 	"os/exec"

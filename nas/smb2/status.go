@@ -4,7 +4,7 @@ import (
 	"errors"
 	"fmt"
 
-	"backstop/nas/vfs"
+	"github.com/backstop-appliance/backstop/nas/vfs"
 )
 
 // Status is an NT status code ([MS-ERREF] 2.3).

@@ -3,8 +3,8 @@ package vfs_test
 import (
 	"testing"
 
-	"backstop/nas/vfs"
-	"backstop/nas/vfs/vfstest"
+	"github.com/backstop-appliance/backstop/nas/vfs"
+	"github.com/backstop-appliance/backstop/nas/vfs/vfstest"
 )
 
 func TestMemFSConformance(t *testing.T) {

@@ -16,8 +16,8 @@ import (
 	"syscall"
 	"time"
 
-	"backstop/chunkstore"
-	"backstop/chunkstore/chunker"
+	"github.com/backstop-appliance/backstop/chunkstore"
+	"github.com/backstop-appliance/backstop/chunkstore/chunker"
 )
 
 func main() {

@@ -21,7 +21,7 @@ import (
 	"os"
 	"time"
 
-	"backstop/vtl/iscsi/initiator"
+	"github.com/backstop-appliance/backstop/vtl/iscsi/initiator"
 )
 
 func main() {

@@ -7,7 +7,7 @@ import (
 	"fmt"
 	"io"
 
-	"backstop/chunkstore"
+	"github.com/backstop-appliance/backstop/chunkstore"
 )
 
 // Write appends one record at the position, discarding whatever followed

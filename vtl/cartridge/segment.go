@@ -10,7 +10,7 @@ import (
 	"strconv"
 	"strings"
 
-	"backstop/chunkstore"
+	"github.com/backstop-appliance/backstop/chunkstore"
 )
 
 // segment is one item of a cartridge: a stretch of its data stream.

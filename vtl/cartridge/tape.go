@@ -7,7 +7,7 @@ import (
 	"fmt"
 	"time"
 
-	"backstop/chunkstore"
+	"github.com/backstop-appliance/backstop/chunkstore"
 )
 
 // Engine is what a cartridge needs from the chunkstore engine.

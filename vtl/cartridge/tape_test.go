@@ -7,7 +7,7 @@ import (
 	"math/rand/v2"
 	"testing"
 
-	"backstop/chunkstore"
+	"github.com/backstop-appliance/backstop/chunkstore"
 )
 
 func testEngine(t testing.TB) *chunkstore.Engine {

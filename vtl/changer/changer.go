@@ -6,8 +6,8 @@ import (
 	"fmt"
 	"log/slog"
 
-	"backstop/vtl/scsi"
-	"backstop/vtl/tape"
+	"github.com/backstop-appliance/backstop/vtl/scsi"
+	"github.com/backstop-appliance/backstop/vtl/tape"
 )
 
 // Element type codes (SMC-3 table 5).

@@ -8,10 +8,10 @@ import (
 	"strings"
 	"testing"
 
-	"backstop/chunkstore"
-	"backstop/vtl/cartridge"
-	"backstop/vtl/scsi"
-	"backstop/vtl/tape"
+	"github.com/backstop-appliance/backstop/chunkstore"
+	"github.com/backstop-appliance/backstop/vtl/cartridge"
+	"github.com/backstop-appliance/backstop/vtl/scsi"
+	"github.com/backstop-appliance/backstop/vtl/tape"
 )
 
 const nexus = "iqn.test:init,i,0x1"

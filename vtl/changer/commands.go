@@ -5,8 +5,8 @@ import (
 	"encoding/binary"
 	"errors"
 
-	"backstop/vtl/scsi"
-	"backstop/vtl/tape"
+	"github.com/backstop-appliance/backstop/vtl/scsi"
+	"github.com/backstop-appliance/backstop/vtl/tape"
 )
 
 // senseOf turns a move error into SMC sense data.

@@ -4,9 +4,9 @@ import (
 	"context"
 	"testing"
 
-	"backstop/vtl/iscsi"
-	"backstop/vtl/iscsi/initiator"
-	"backstop/vtl/scsi"
+	"github.com/backstop-appliance/backstop/vtl/iscsi"
+	"github.com/backstop-appliance/backstop/vtl/iscsi/initiator"
+	"github.com/backstop-appliance/backstop/vtl/scsi"
 )
 
 // nullTape takes writes and answers reads with a fixed buffer: what the

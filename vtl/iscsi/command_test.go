@@ -6,10 +6,10 @@ import (
 	"fmt"
 	"math/rand/v2"
 
-	"backstop/vtl/iscsi"
+	"github.com/backstop-appliance/backstop/vtl/iscsi"
 	"testing"
 
-	"backstop/vtl/iscsi/initiator"
+	"github.com/backstop-appliance/backstop/vtl/iscsi/initiator"
 )
 
 func write6(n int) []byte { return []byte{0x0a, 0, byte(n >> 16), byte(n >> 8), byte(n), 0} }

@@ -9,7 +9,7 @@ import (
 	"sync"
 	"time"
 
-	"backstop/vtl/iscsi/wire"
+	"github.com/backstop-appliance/backstop/vtl/iscsi/wire"
 )
 
 // conn is one TCP connection: its login, then the full feature phase of

@@ -6,7 +6,7 @@ import (
 	"fmt"
 	"sync"
 
-	"backstop/vtl/scsi"
+	"github.com/backstop-appliance/backstop/vtl/scsi"
 )
 
 // memTape is a small sequential device for the transport's tests: WRITE(6)

@@ -5,8 +5,8 @@ import (
 	"net"
 	"strconv"
 
-	"backstop/vtl/iscsi/wire"
-	"backstop/vtl/scsi"
+	"github.com/backstop-appliance/backstop/vtl/iscsi/wire"
+	"github.com/backstop-appliance/backstop/vtl/scsi"
 )
 
 // readLoop reads and dispatches the PDUs of the full feature phase until

@@ -8,8 +8,8 @@ import (
 	"testing"
 	"time"
 
-	"backstop/vtl/iscsi"
-	"backstop/vtl/iscsi/initiator"
+	"github.com/backstop-appliance/backstop/vtl/iscsi"
+	"github.com/backstop-appliance/backstop/vtl/iscsi/initiator"
 )
 
 // source is a mutable list of targets.

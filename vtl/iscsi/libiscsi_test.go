@@ -8,7 +8,7 @@ import (
 	"testing"
 	"time"
 
-	"backstop/vtl/iscsi"
+	"github.com/backstop-appliance/backstop/vtl/iscsi"
 )
 
 // tool finds a Debian tool. In -short runs a missing tool skips the test

@@ -10,11 +10,11 @@ import (
 	"strings"
 	"testing"
 
-	"backstop/chunkstore"
-	"backstop/vtl/iscsi"
-	"backstop/vtl/iscsi/initiator"
-	"backstop/vtl/iscsi/wire"
-	"backstop/vtl/library"
+	"github.com/backstop-appliance/backstop/chunkstore"
+	"github.com/backstop-appliance/backstop/vtl/iscsi"
+	"github.com/backstop-appliance/backstop/vtl/iscsi/initiator"
+	"github.com/backstop-appliance/backstop/vtl/iscsi/wire"
+	"github.com/backstop-appliance/backstop/vtl/library"
 )
 
 // libTargets serves vtl/library's targets (what cmd/backstop wires).

@@ -8,7 +8,7 @@ import (
 	"strings"
 	"time"
 
-	"backstop/vtl/iscsi/wire"
+	"github.com/backstop-appliance/backstop/vtl/iscsi/wire"
 )
 
 // Login status class and detail (RFC 7143 11.13.5).

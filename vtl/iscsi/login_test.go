@@ -7,9 +7,9 @@ import (
 	"net"
 	"testing"
 
-	"backstop/vtl/iscsi"
-	"backstop/vtl/iscsi/initiator"
-	"backstop/vtl/iscsi/wire"
+	"github.com/backstop-appliance/backstop/vtl/iscsi"
+	"github.com/backstop-appliance/backstop/vtl/iscsi/initiator"
+	"github.com/backstop-appliance/backstop/vtl/iscsi/wire"
 )
 
 func TestLoginNegotiation(t *testing.T) {

@@ -4,8 +4,8 @@ import (
 	"encoding/binary"
 	"slices"
 
-	"backstop/vtl/iscsi/wire"
-	"backstop/vtl/scsi"
+	"github.com/backstop-appliance/backstop/vtl/iscsi/wire"
+	"github.com/backstop-appliance/backstop/vtl/scsi"
 )
 
 const (

@@ -4,7 +4,7 @@ import (
 	"strconv"
 	"strings"
 
-	"backstop/vtl/iscsi/wire"
+	"github.com/backstop-appliance/backstop/vtl/iscsi/wire"
 )
 
 // params are a connection's and its session's negotiated values.

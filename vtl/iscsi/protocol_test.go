@@ -8,10 +8,10 @@ import (
 	"testing"
 	"time"
 
-	"backstop/vtl/iscsi"
-	"backstop/vtl/iscsi/initiator"
-	"backstop/vtl/iscsi/wire"
-	"backstop/vtl/scsi"
+	"github.com/backstop-appliance/backstop/vtl/iscsi"
+	"github.com/backstop-appliance/backstop/vtl/iscsi/initiator"
+	"github.com/backstop-appliance/backstop/vtl/iscsi/wire"
+	"github.com/backstop-appliance/backstop/vtl/scsi"
 )
 
 func TestNop(t *testing.T) {

@@ -9,7 +9,7 @@ import (
 	"sync"
 	"time"
 
-	"backstop/vtl/scsi"
+	"github.com/backstop-appliance/backstop/vtl/scsi"
 )
 
 // ErrServerClosed is returned by Serve after Close.

@@ -5,8 +5,8 @@ import (
 	"fmt"
 	"sync"
 
-	"backstop/vtl/iscsi/wire"
-	"backstop/vtl/scsi"
+	"github.com/backstop-appliance/backstop/vtl/iscsi/wire"
+	"github.com/backstop-appliance/backstop/vtl/scsi"
 )
 
 // session is a discovery or normal session with its one connection.

@@ -4,8 +4,8 @@ import (
 	"context"
 	"encoding/binary"
 
-	"backstop/vtl/iscsi/wire"
-	"backstop/vtl/scsi"
+	"github.com/backstop-appliance/backstop/vtl/iscsi/wire"
+	"github.com/backstop-appliance/backstop/vtl/scsi"
 )
 
 // task is one SCSI command from its arrival to its status.

@@ -8,9 +8,9 @@ import (
 	"strings"
 	"time"
 
-	"backstop/chunkstore"
-	"backstop/vtl/cartridge"
-	"backstop/vtl/changer"
+	"github.com/backstop-appliance/backstop/chunkstore"
+	"github.com/backstop-appliance/backstop/vtl/cartridge"
+	"github.com/backstop-appliance/backstop/vtl/changer"
 )
 
 // Info describes a library with its figures.

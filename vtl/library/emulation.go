@@ -3,7 +3,7 @@ package library
 import (
 	"fmt"
 
-	"backstop/vtl/tape"
+	"github.com/backstop-appliance/backstop/vtl/tape"
 )
 
 // Emulation is a library model: the identity its changer and its drives

@@ -5,10 +5,10 @@ import (
 	"fmt"
 	"hash/fnv"
 
-	"backstop/vtl/cartridge"
-	"backstop/vtl/changer"
-	"backstop/vtl/scsi"
-	"backstop/vtl/tape"
+	"github.com/backstop-appliance/backstop/vtl/cartridge"
+	"github.com/backstop-appliance/backstop/vtl/changer"
+	"github.com/backstop-appliance/backstop/vtl/scsi"
+	"github.com/backstop-appliance/backstop/vtl/tape"
 )
 
 // Library is one virtual tape library at run time: its changer and

@@ -7,8 +7,8 @@ import (
 	"path/filepath"
 	"testing"
 
-	"backstop/chunkstore"
-	"backstop/vtl/scsi"
+	"github.com/backstop-appliance/backstop/chunkstore"
+	"github.com/backstop-appliance/backstop/vtl/scsi"
 )
 
 func testEngine(t *testing.T) *chunkstore.Engine {

@@ -14,10 +14,10 @@ import (
 	"sync"
 	"time"
 
-	"backstop/chunkstore"
-	"backstop/vtl/cartridge"
-	"backstop/vtl/changer"
-	"backstop/vtl/tape"
+	"github.com/backstop-appliance/backstop/chunkstore"
+	"github.com/backstop-appliance/backstop/vtl/cartridge"
+	"github.com/backstop-appliance/backstop/vtl/changer"
+	"github.com/backstop-appliance/backstop/vtl/tape"
 )
 
 // Errors callers can test for with errors.Is.

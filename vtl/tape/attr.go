@@ -5,7 +5,7 @@ import (
 	"encoding/binary"
 	"sort"
 
-	"backstop/vtl/scsi"
+	"github.com/backstop-appliance/backstop/vtl/scsi"
 )
 
 // Medium auxiliary memory attribute formats (SPC-4 7.4.1).

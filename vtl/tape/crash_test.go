@@ -11,9 +11,9 @@ import (
 	"strings"
 	"testing"
 
-	"backstop/chunkstore"
-	"backstop/vtl/cartridge"
-	"backstop/vtl/scsi"
+	"github.com/backstop-appliance/backstop/chunkstore"
+	"github.com/backstop-appliance/backstop/vtl/cartridge"
+	"github.com/backstop-appliance/backstop/vtl/scsi"
 )
 
 // crashRecord is record i of the crash test: 32 KiB that say who they are.

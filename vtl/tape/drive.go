@@ -6,8 +6,8 @@ import (
 	"fmt"
 	"log/slog"
 
-	"backstop/vtl/cartridge"
-	"backstop/vtl/scsi"
+	"github.com/backstop-appliance/backstop/vtl/cartridge"
+	"github.com/backstop-appliance/backstop/vtl/scsi"
 )
 
 // Medium is a cartridge as the library hands it to a drive.

@@ -5,7 +5,7 @@ import (
 	"encoding/hex"
 	"testing"
 
-	"backstop/vtl/cartridge"
+	"github.com/backstop-appliance/backstop/vtl/cartridge"
 )
 
 // TestDriveEdges covers what TestDriveCommands does not: end of medium,

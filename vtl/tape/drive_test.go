@@ -7,9 +7,9 @@ import (
 	"strings"
 	"testing"
 
-	"backstop/chunkstore"
-	"backstop/vtl/cartridge"
-	"backstop/vtl/scsi"
+	"github.com/backstop-appliance/backstop/chunkstore"
+	"github.com/backstop-appliance/backstop/vtl/cartridge"
+	"github.com/backstop-appliance/backstop/vtl/scsi"
 )
 
 const nexus = "iqn.test:init,i,0x1"

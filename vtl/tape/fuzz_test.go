@@ -4,9 +4,9 @@ import (
 	"context"
 	"testing"
 
-	"backstop/chunkstore"
-	"backstop/vtl/cartridge"
-	"backstop/vtl/scsi"
+	"github.com/backstop-appliance/backstop/chunkstore"
+	"github.com/backstop-appliance/backstop/vtl/cartridge"
+	"github.com/backstop-appliance/backstop/vtl/scsi"
 )
 
 // FuzzDrive runs arbitrary CDBs and Data-Out through a drive with a

@@ -3,7 +3,7 @@ package tape
 import (
 	"encoding/binary"
 
-	"backstop/vtl/scsi"
+	"github.com/backstop-appliance/backstop/vtl/scsi"
 )
 
 // Log pages of the drive: error counters, sequential access, TapeAlert

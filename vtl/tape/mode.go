@@ -4,7 +4,7 @@ import (
 	"context"
 	"encoding/binary"
 
-	"backstop/vtl/scsi"
+	"github.com/backstop-appliance/backstop/vtl/scsi"
 )
 
 // Mode pages of the drive (SSC-4 8.3).

@@ -4,8 +4,8 @@ import (
 	"context"
 	"encoding/binary"
 
-	"backstop/vtl/cartridge"
-	"backstop/vtl/scsi"
+	"github.com/backstop-appliance/backstop/vtl/cartridge"
+	"github.com/backstop-appliance/backstop/vtl/scsi"
 )
 
 func (d *Drive) space(ctx context.Context, cmd *scsi.Command, cdb scsi.CDB) ([]byte, error) {

@@ -4,9 +4,9 @@ import (
 	"context"
 	"errors"
 
-	"backstop/chunkstore"
-	"backstop/vtl/cartridge"
-	"backstop/vtl/scsi"
+	"github.com/backstop-appliance/backstop/chunkstore"
+	"github.com/backstop-appliance/backstop/vtl/cartridge"
+	"github.com/backstop-appliance/backstop/vtl/scsi"
 )
 
 // sense turns a cartridge error into the sense a drive returns, with the

@@ -16,7 +16,7 @@ import (
 	"testing"
 	"time"
 
-	"backstop/nas/vfs"
+	"github.com/backstop-appliance/backstop/nas/vfs"
 )
 
 // Run runs the suite; newFS returns an empty FS (cleaned up by t).

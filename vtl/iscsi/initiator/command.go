@@ -5,7 +5,7 @@ import (
 	"encoding/binary"
 	"errors"
 
-	"backstop/vtl/iscsi/wire"
+	"github.com/backstop-appliance/backstop/vtl/iscsi/wire"
 )
 
 // Result is the outcome of a SCSI command.

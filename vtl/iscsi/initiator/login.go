@@ -10,7 +10,7 @@ import (
 	"strings"
 	"time"
 
-	"backstop/vtl/iscsi/wire"
+	"github.com/backstop-appliance/backstop/vtl/iscsi/wire"
 )
 
 // Config says how to log in.

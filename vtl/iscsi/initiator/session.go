@@ -9,7 +9,7 @@ import (
 	"net"
 	"sync"
 
-	"backstop/vtl/iscsi/wire"
+	"github.com/backstop-appliance/backstop/vtl/iscsi/wire"
 )
 
 // Errors of a Session.

@@ -18,9 +18,9 @@ import (
 
 	"golang.org/x/crypto/md4"
 
-	"backstop/chunkstore"
-	"backstop/nas/sharefs"
-	"backstop/nas/smb2"
+	"github.com/backstop-appliance/backstop/chunkstore"
+	"github.com/backstop-appliance/backstop/nas/sharefs"
+	"github.com/backstop-appliance/backstop/nas/smb2"
 )
 
 type users map[string][]byte

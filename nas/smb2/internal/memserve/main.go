@@ -18,9 +18,9 @@ import (
 
 	"golang.org/x/crypto/md4"
 
-	"backstop/nas"
-	"backstop/nas/smb2"
-	"backstop/nas/vfs"
+	"github.com/backstop-appliance/backstop/nas"
+	"github.com/backstop-appliance/backstop/nas/smb2"
+	"github.com/backstop-appliance/backstop/nas/vfs"
 )
 
 type shares map[string]nas.Share
