@@ -12,7 +12,7 @@ import (
 	"github.com/backstop-appliance/backstop/catalyst/catalystpb"
 	"github.com/backstop-appliance/backstop/chunkstore"
 	"github.com/backstop-appliance/backstop/chunkstore/container"
-	"github.com/backstop-appliance/backstop/chunkstore/index"
+	"github.com/backstop-appliance/backstop/dedup"
 )
 
 // maxEntries bounds the recipe entries of one Entries message.
@@ -90,7 +90,7 @@ func (s *Server) put(stream catalystpb.Catalyst_PutServer) error {
 
 // checkJob is a received chunk being checked by a worker.
 type checkJob struct {
-	fp    container.Fingerprint
+	fp    dedup.Fingerprint
 	chunk *catalystpb.Chunk
 	res   chunkstore.Checked
 	done  chan struct{}
@@ -149,7 +149,7 @@ func (p *putState) low(store, name string, opts chunkstore.WriteOptions) error {
 	if err := p.send(&catalystpb.PutResponse{Msg: &catalystpb.PutResponse_Ready{Ready: &catalystpb.PutReady{Transfer: catalystpb.Transfer_TRANSFER_LOW}}}); err != nil {
 		return err
 	}
-	var entries []index.RecipeEntry
+	var entries []dedup.RecipeEntry
 	for {
 		req, err := p.recv()
 		if err != nil {
@@ -206,13 +206,13 @@ func (p *putState) low(store, name string, opts chunkstore.WriteOptions) error {
 	}
 }
 
-func decodeEntries(m *catalystpb.Entries, dst []index.RecipeEntry) ([]index.RecipeEntry, error) {
+func decodeEntries(m *catalystpb.Entries, dst []dedup.RecipeEntry) ([]dedup.RecipeEntry, error) {
 	fps, lens := m.GetFps(), m.GetLens()
 	if len(fps) != 32*len(lens) || len(lens) > maxEntries {
 		return nil, fmt.Errorf("%w: entries with %d fingerprint bytes and %d lengths (at most %d)", ErrProtocol, len(fps), len(lens), maxEntries)
 	}
 	for i, n := range lens {
-		var en index.RecipeEntry
+		var en dedup.RecipeEntry
 		copy(en.FP[:], fps[32*i:])
 		en.Len = n
 		dst = append(dst, en)

@@ -18,7 +18,7 @@ import (
 	"github.com/backstop-appliance/backstop/catalyst/catalystpb"
 	"github.com/backstop-appliance/backstop/chunkstore"
 	"github.com/backstop-appliance/backstop/chunkstore/chunker"
-	"github.com/backstop-appliance/backstop/chunkstore/index"
+	"github.com/backstop-appliance/backstop/dedup"
 	"github.com/backstop-appliance/backstop/internal/appliance"
 )
 
@@ -33,7 +33,7 @@ const maxMsg = 64<<20 + 1<<20
 type Engine interface {
 	Store(name string) (chunkstore.StoreInfo, error)
 	Stores() []chunkstore.StoreInfo
-	StoreDomain(name string) (index.Domain, error)
+	StoreDomain(name string) (dedup.Domain, error)
 	Import(ctx context.Context, store, name string, opts chunkstore.WriteOptions) (*chunkstore.Importer, error)
 	Create(ctx context.Context, store, name string, opts chunkstore.WriteOptions) (*chunkstore.Writer, error)
 	OpenItem(ctx context.Context, store, name string) (*chunkstore.Reader, error)
@@ -222,7 +222,7 @@ func transferOf(policy string) catalystpb.Transfer {
 	return catalystpb.Transfer_TRANSFER_LOW
 }
 
-func storePB(info chunkstore.StoreInfo, dom *index.Domain) *catalystpb.Store {
+func storePB(info chunkstore.StoreInfo, dom *dedup.Domain) *catalystpb.Store {
 	st := &catalystpb.Store{Name: info.Name, Domain: info.Domain, Transfer: transferOf(info.Transfer),
 		ImmutableDays: uint32(info.ImmutableDays), Clients: info.Clients}
 	if dom != nil {

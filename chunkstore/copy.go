@@ -6,7 +6,7 @@ import (
 	"fmt"
 	"maps"
 
-	"github.com/backstop-appliance/backstop/chunkstore/index"
+	"github.com/backstop-appliance/backstop/dedup"
 )
 
 // CopyItem makes item dstName of store dst a copy of item name of store
@@ -46,8 +46,8 @@ func (e *Engine) CopyItem(ctx context.Context, src, name, dst, dstName string, r
 	b.MarkPending(w.id)
 	w.marked = true
 	var n int
-	err = e.idx.Segments(it.ID, func(start int64, entries []index.RecipeEntry) error {
-		b.PutSegment(w.id, start, append([]index.RecipeEntry(nil), entries...))
+	err = e.idx.Segments(it.ID, func(start int64, entries []dedup.RecipeEntry) error {
+		b.PutSegment(w.id, start, append([]dedup.RecipeEntry(nil), entries...))
 		if n++; n%64 == 0 {
 			if err := b.Commit(); err != nil {
 				return err
@@ -79,13 +79,8 @@ func (e *Engine) CopyItem(ctx context.Context, src, name, dst, dstName string, r
 	return out, nil
 }
 
-// ListOptions narrow a listing.
-type ListOptions struct {
-	// Prefix keeps the items whose names start with it.
-	Prefix string
-	// Meta keeps the items that have every one of these key/values.
-	Meta map[string]string
-}
+// ListOptions narrow a listing (dedup.ListOptions).
+type ListOptions = dedup.ListOptions
 
 // ListItems returns the items of a store that match opts, by name.
 func (e *Engine) ListItems(ctx context.Context, store string, opts ListOptions) ([]Item, error) {

@@ -18,19 +18,22 @@ import (
 	"github.com/backstop-appliance/backstop/chunkstore/container"
 	"github.com/backstop-appliance/backstop/chunkstore/index"
 	"github.com/backstop-appliance/backstop/chunkstore/volume"
+	"github.com/backstop-appliance/backstop/dedup"
 )
 
-// Errors callers can test for with errors.Is.
+// Errors callers can test for with errors.Is. Those that cross to other
+// processes (Catalyst clients) are package dedup's, so that a client tests
+// them without linking the engine.
 var (
-	ErrNotFound  = errors.New("chunkstore: not found")
-	ErrExists    = errors.New("chunkstore: already exists")
-	ErrBusy      = errors.New("chunkstore: item is being written by another stream")
+	ErrNotFound  = dedup.ErrNotFound
+	ErrExists    = dedup.ErrExists
+	ErrBusy      = dedup.ErrBusy
 	ErrLocked    = errors.New("chunkstore: data directory in use")
-	ErrFull      = errors.New("chunkstore: no space left")
-	ErrCorrupt   = errors.New("chunkstore: data damaged")
-	ErrClosed    = errors.New("chunkstore: closed")
-	ErrInvalid   = errors.New("chunkstore: invalid argument")
-	ErrNotEmpty  = errors.New("chunkstore: store is not empty")
+	ErrFull      = dedup.ErrFull
+	ErrCorrupt   = dedup.ErrCorrupt
+	ErrClosed    = dedup.ErrClosed
+	ErrInvalid   = dedup.ErrInvalid
+	ErrNotEmpty  = dedup.ErrNotEmpty
 	ErrNoDataDir = errors.New("chunkstore: no data directory")
 )
 
@@ -118,7 +121,7 @@ type Engine struct {
 }
 
 type domain struct {
-	index.Domain
+	dedup.Domain
 }
 
 type storeUsage struct {
@@ -312,12 +315,12 @@ var storeName = regexp.MustCompile(`^[A-Za-z0-9][A-Za-z0-9._-]{0,63}$`)
 func ValidName(name string) bool { return storeName.MatchString(name) }
 
 // CreateDomain makes a new dedup domain with a fresh random key.
-func (e *Engine) CreateDomain(name string, params chunker.Params) (index.Domain, error) {
+func (e *Engine) CreateDomain(name string, params chunker.Params) (dedup.Domain, error) {
 	if !storeName.MatchString(name) {
-		return index.Domain{}, fmt.Errorf("%w: domain name %q (letters, digits, '.', '_', '-'; at most 64)", ErrInvalid, name)
+		return dedup.Domain{}, fmt.Errorf("%w: domain name %q (letters, digits, '.', '_', '-'; at most 64)", ErrInvalid, name)
 	}
 	if err := params.Validate(); err != nil {
-		return index.Domain{}, fmt.Errorf("%w: %v", ErrInvalid, err)
+		return dedup.Domain{}, fmt.Errorf("%w: %v", ErrInvalid, err)
 	}
 	e.commitMu.Lock()
 	defer e.commitMu.Unlock()
@@ -326,18 +329,18 @@ func (e *Engine) CreateDomain(name string, params chunker.Params) (index.Domain,
 	var id uint32
 	for _, d := range e.domains {
 		if d.Name == name {
-			return index.Domain{}, fmt.Errorf("%w: domain %q", ErrExists, name)
+			return dedup.Domain{}, fmt.Errorf("%w: domain %q", ErrExists, name)
 		}
 		id = max(id, d.ID)
 	}
-	d := index.Domain{ID: id + 1, Name: name, Key: make([]byte, 32), Chunker: params, Created: e.opts.Now().UTC()}
+	d := dedup.Domain{ID: id + 1, Name: name, Key: make([]byte, 32), Chunker: params, Created: e.opts.Now().UTC()}
 	if _, err := rand.Read(d.Key); err != nil {
-		return index.Domain{}, fmt.Errorf("chunkstore: domain key: %w", err)
+		return dedup.Domain{}, fmt.Errorf("chunkstore: domain key: %w", err)
 	}
 	b := e.idx.NewBatch()
 	b.PutDomain(d)
 	if err := b.Commit(); err != nil {
-		return index.Domain{}, e.translate(err)
+		return dedup.Domain{}, e.translate(err)
 	}
 	e.domains[d.ID] = &domain{d}
 	return d, nil
@@ -352,15 +355,8 @@ func (e *Engine) domainByName(name string) (*domain, error) {
 	return nil, fmt.Errorf("%w: domain %q", ErrNotFound, name)
 }
 
-// StoreInfo describes a store.
-type StoreInfo struct {
-	Name    string    `json:"name"`
-	Domain  string    `json:"domain"`
-	Created time.Time `json:"created"`
-	// Replica: a read-only copy that only replication changes.
-	Replica bool `json:"replica"`
-	StoreOptions
-}
+// StoreInfo describes a store (dedup.StoreInfo).
+type StoreInfo = dedup.StoreInfo
 
 // CreateStore makes a store in the named domain.
 func (e *Engine) CreateStore(name, domainName string) (StoreInfo, error) {

@@ -9,6 +9,7 @@ import (
 
 	"github.com/backstop-appliance/backstop/chunkstore/container"
 	"github.com/backstop-appliance/backstop/chunkstore/index"
+	"github.com/backstop-appliance/backstop/dedup"
 )
 
 // ErrMaintenance: housekeeping or verify is already running; they take
@@ -104,7 +105,7 @@ func (e *Engine) GC(ctx context.Context, opts GCOptions) (GCReport, error) {
 	live := index.NewFilter(e.idx.Filter.Count())
 	e.track(live)
 	defer e.untrack()
-	if err := e.idx.LiveRecipes(e.pinned, func(fp container.Fingerprint) {
+	if err := e.idx.LiveRecipes(e.pinned, func(fp dedup.Fingerprint) {
 		if !live.MayContain(fp) {
 			live.Add(fp)
 		}
@@ -259,11 +260,11 @@ type victim struct {
 	// moved: its live chunks, with where they were and where they went.
 	moved []move
 	// dead: its chunks that no recipe used when it was read.
-	dead []container.Fingerprint
+	dead []dedup.Fingerprint
 }
 
 type move struct {
-	fp       container.Fingerprint
+	fp       dedup.Fingerprint
 	from     uint32 // offset in the old container
 	to       index.Loc
 	toSealed int // index into the batch's new containers

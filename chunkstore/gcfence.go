@@ -5,8 +5,8 @@ import (
 	"sync/atomic"
 	"time"
 
-	"github.com/backstop-appliance/backstop/chunkstore/container"
 	"github.com/backstop-appliance/backstop/chunkstore/index"
+	"github.com/backstop-appliance/backstop/dedup"
 )
 
 // gcFence keeps housekeeping from dropping a chunk that a backup starts
@@ -28,7 +28,7 @@ type gcFence struct {
 }
 
 // dedupLookup is lookup for a writer that will reference the chunk if found.
-func (e *Engine) dedupLookup(fp container.Fingerprint) (index.Loc, bool, error) {
+func (e *Engine) dedupLookup(fp dedup.Fingerprint) (index.Loc, bool, error) {
 	e.fence.mu.RLock()
 	defer e.fence.mu.RUnlock()
 	loc, found, err := e.lookup(fp)
@@ -64,7 +64,7 @@ func (e *Engine) track(live *index.Filter) {
 			case <-time.After(time.Millisecond):
 			}
 		}
-		w.recipeFPs(func(fp container.Fingerprint) {
+		w.recipeFPs(func(fp dedup.Fingerprint) {
 			if !live.MayContain(fp) {
 				live.Add(fp)
 			}
@@ -82,7 +82,7 @@ func (e *Engine) untrack() {
 // recipeFPs calls fn for every recipe entry of w that may not be in the
 // index yet: the segment being filled, full segments waiting, and those
 // handed to the flusher but not committed.
-func (w *Writer) recipeFPs(fn func(container.Fingerprint)) {
+func (w *Writer) recipeFPs(fn func(dedup.Fingerprint)) {
 	w.segMu.Lock()
 	defer w.segMu.Unlock()
 	for _, en := range w.seg {

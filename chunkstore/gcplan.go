@@ -5,8 +5,8 @@ import (
 	"errors"
 	"fmt"
 
-	"github.com/backstop-appliance/backstop/chunkstore/container"
 	"github.com/backstop-appliance/backstop/chunkstore/index"
+	"github.com/backstop-appliance/backstop/dedup"
 )
 
 // GCPlan is what a housekeeping run would do now: the mark-and-sweep
@@ -37,7 +37,7 @@ func (e *Engine) PlanGC(ctx context.Context, threshold float64) (GCPlan, error) 
 		return GCPlan{}, fmt.Errorf("%w: threshold %.2f (want 0 to 1)", ErrInvalid, threshold)
 	}
 	live := index.NewFilter(e.idx.Filter.Count())
-	err := e.idx.LiveRecipes(e.pinned, func(fp container.Fingerprint) {
+	err := e.idx.LiveRecipes(e.pinned, func(fp dedup.Fingerprint) {
 		if !live.MayContain(fp) {
 			live.Add(fp)
 		}
@@ -51,7 +51,7 @@ func (e *Engine) PlanGC(ctx context.Context, threshold float64) (GCPlan, error) 
 
 // chunkLiveHere reports whether the chunk at container id, offset off is
 // the copy the index points to and some recipe may use it.
-func (e *Engine) chunkLiveHere(live *index.Filter, fp container.Fingerprint, id uint64, off uint32) (bool, error) {
+func (e *Engine) chunkLiveHere(live *index.Filter, fp dedup.Fingerprint, id uint64, off uint32) (bool, error) {
 	if !live.MayContain(fp) {
 		return false, nil
 	}

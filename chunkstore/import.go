@@ -2,7 +2,6 @@ package chunkstore
 
 import (
 	"context"
-	"errors"
 	"fmt"
 	"sync"
 	"time"
@@ -11,16 +10,17 @@ import (
 
 	"github.com/backstop-appliance/backstop/chunkstore/container"
 	"github.com/backstop-appliance/backstop/chunkstore/index"
+	"github.com/backstop-appliance/backstop/dedup"
 )
 
 // Errors of pre-chunked imports.
 var (
 	// ErrFingerprint reports a chunk whose bytes do not hash to the
 	// fingerprint (or length) the caller gave for it.
-	ErrFingerprint = errors.New("chunkstore: chunk does not match its fingerprint")
+	ErrFingerprint = dedup.ErrFingerprint
 	// ErrMissingChunk reports a commit whose recipe names a chunk the
 	// store's domain does not hold and the caller never supplied.
-	ErrMissingChunk = errors.New("chunkstore: recipe names a chunk the store does not hold")
+	ErrMissingChunk = dedup.ErrMissingChunk
 )
 
 // Importer builds an item from chunks its caller made: the client-side
@@ -54,7 +54,7 @@ type Importer struct {
 	// have are chunks supplied in this import and not yet in the index
 	// (in a container still being filled or flushed, or borrowed), with
 	// their raw length; owed are chunks the recipe names, still to supply.
-	have, owed map[container.Fingerprint]uint32
+	have, owed map[dedup.Fingerprint]uint32
 	sealed     []*flight // our containers on their way to the index
 	entries    int64
 	puts       int
@@ -82,7 +82,7 @@ func (e *Engine) Import(ctx context.Context, store, name string, opts WriteOptio
 		w.abortIdle()
 		return nil, fmt.Errorf("chunkstore: %w", err)
 	}
-	im := &Importer{w: w, have: map[container.Fingerprint]uint32{}, owed: map[container.Fingerprint]uint32{}}
+	im := &Importer{w: w, have: map[dedup.Fingerprint]uint32{}, owed: map[dedup.Fingerprint]uint32{}}
 	im.tools.New = func() any {
 		h, _ := blake3.NewKeyed(w.dom.Key)
 		comp, _ := container.NewCompressor(e.codec) // checked above
@@ -102,7 +102,7 @@ func (im *Importer) Progress() Progress { return im.w.Progress() }
 // Missing returns the indexes of the fingerprints in fps that the store's
 // domain does not hold (and this import was not given). Only the store's
 // own domain is consulted: a chunk of another domain is missing.
-func (im *Importer) Missing(fps []container.Fingerprint) ([]int, error) {
+func (im *Importer) Missing(fps []dedup.Fingerprint) ([]int, error) {
 	if im.err != nil {
 		return nil, im.err
 	}
@@ -125,7 +125,7 @@ func (im *Importer) Missing(fps []container.Fingerprint) ([]int, error) {
 // Append adds entries to the end of the recipe and returns the indexes of
 // those whose chunk must still be supplied with Put before Commit (each
 // fingerprint at most once).
-func (im *Importer) Append(entries []index.RecipeEntry) ([]int, error) {
+func (im *Importer) Append(entries []dedup.RecipeEntry) ([]int, error) {
 	if im.err != nil {
 		return nil, im.err
 	}
@@ -165,7 +165,7 @@ func (im *Importer) Append(entries []index.RecipeEntry) ([]int, error) {
 
 // appendEntry is the recipe half of Writer.add; Writer.appendEntry keeps
 // housekeeping's fence informed.
-func (im *Importer) appendEntry(en index.RecipeEntry) error {
+func (im *Importer) appendEntry(en dedup.RecipeEntry) error {
 	im.entries++
 	im.w.bytes.Add(int64(en.Len))
 	return im.w.appendEntry(en.FP, int(en.Len))
@@ -174,7 +174,7 @@ func (im *Importer) appendEntry(en index.RecipeEntry) error {
 // Put supplies the bytes of chunk fp: data is raw chunk of raw bytes
 // compressed with codec (container.Raw for none). A chunk the domain
 // already holds is checked and then dropped. Put is Check then PutChecked.
-func (im *Importer) Put(fp container.Fingerprint, codec container.Codec, data []byte, raw int) error {
+func (im *Importer) Put(fp dedup.Fingerprint, codec container.Codec, data []byte, raw int) error {
 	if im.err != nil {
 		return im.err
 	}
@@ -184,7 +184,7 @@ func (im *Importer) Put(fp container.Fingerprint, codec container.Codec, data []
 // Checked is a chunk that Check decoded and hashed: whether it matched its
 // fingerprint, and the bytes to store. Only Check makes one.
 type Checked struct {
-	fp     container.Fingerprint
+	fp     dedup.Fingerprint
 	codec  container.Codec
 	stored []byte
 	raw    int
@@ -198,7 +198,7 @@ func (c Checked) Err() error { return c.err }
 // changing the import: it is safe to call from several goroutines at once
 // (to check chunks in parallel), while PutChecked takes the results one at
 // a time. data must not change until PutChecked returns.
-func (im *Importer) Check(fp container.Fingerprint, codec container.Codec, data []byte, raw int) Checked {
+func (im *Importer) Check(fp dedup.Fingerprint, codec container.Codec, data []byte, raw int) Checked {
 	w := im.w
 	c := Checked{fp: fp, codec: codec, stored: data, raw: raw}
 	if raw <= 0 || raw > w.dom.Chunker.Max {
@@ -222,7 +222,7 @@ func (im *Importer) Check(fp container.Fingerprint, codec container.Codec, data 
 		c.err = fmt.Errorf("%w: chunk %s does not decode as %s: %v", ErrFingerprint, fp, codec, err)
 		return c
 	}
-	var sum container.Fingerprint
+	var sum dedup.Fingerprint
 	t.h.Reset()
 	t.h.Write(plain)
 	t.h.Sum(sum[:0])
@@ -435,7 +435,7 @@ func (w *Writer) abortIdle() {
 //
 // It is a dedup lookup: while housekeeping runs, a chunk found is in its
 // live set, since the caller may reference it.
-func (e *Engine) lookupIn(dom *domain, fp container.Fingerprint) (index.Loc, bool, error) {
+func (e *Engine) lookupIn(dom *domain, fp dedup.Fingerprint) (index.Loc, bool, error) {
 	loc, found, err := e.dedupLookup(fp)
 	if err != nil || !found {
 		return index.Loc{}, false, err

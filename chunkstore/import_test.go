@@ -12,12 +12,12 @@ import (
 
 	"github.com/backstop-appliance/backstop/chunkstore/chunker"
 	"github.com/backstop-appliance/backstop/chunkstore/container"
-	"github.com/backstop-appliance/backstop/chunkstore/index"
+	"github.com/backstop-appliance/backstop/dedup"
 )
 
 // clientChunks chunks and fingerprints data the way a client does, with
 // the store's domain.
-func clientChunks(t testing.TB, e *Engine, store string, data []byte) ([]index.RecipeEntry, [][]byte) {
+func clientChunks(t testing.TB, e *Engine, store string, data []byte) ([]dedup.RecipeEntry, [][]byte) {
 	t.Helper()
 	dom, err := e.StoreDomain(store)
 	if err != nil {
@@ -27,7 +27,7 @@ func clientChunks(t testing.TB, e *Engine, store string, data []byte) ([]index.R
 	if err != nil {
 		t.Fatal(err)
 	}
-	var ents []index.RecipeEntry
+	var ents []dedup.RecipeEntry
 	var chunks [][]byte
 	for {
 		c, err := ch.Next()
@@ -39,9 +39,9 @@ func clientChunks(t testing.TB, e *Engine, store string, data []byte) ([]index.R
 		}
 		h, _ := blake3.NewKeyed(dom.Key)
 		h.Write(c)
-		var fp container.Fingerprint
+		var fp dedup.Fingerprint
 		h.Sum(fp[:0])
-		ents = append(ents, index.RecipeEntry{FP: fp, Len: uint32(len(c))})
+		ents = append(ents, dedup.RecipeEntry{FP: fp, Len: uint32(len(c))})
 		chunks = append(chunks, append([]byte(nil), c...))
 	}
 	return ents, chunks
@@ -158,7 +158,7 @@ func TestImportRefusesLies(t *testing.T) {
 			return im.Put(ents[0].FP, container.Raw, chunks[1], len(chunks[1]))
 		}, ErrFingerprint},
 		{"wrong length", func(im *Importer) error {
-			im.Append([]index.RecipeEntry{{FP: ents[0].FP, Len: ents[0].Len + 1}})
+			im.Append([]dedup.RecipeEntry{{FP: ents[0].FP, Len: ents[0].Len + 1}})
 			return im.Put(ents[0].FP, container.Raw, chunks[0], len(chunks[0]))
 		}, ErrFingerprint},
 		{"bad compression", func(im *Importer) error {
@@ -235,7 +235,7 @@ func TestImportDomainsDoNotLeak(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	fps := make([]container.Fingerprint, len(entsA))
+	fps := make([]dedup.Fingerprint, len(entsA))
 	for i, en := range entsA {
 		fps[i] = en.FP
 	}

@@ -4,6 +4,7 @@ import (
 	"sync"
 
 	"github.com/backstop-appliance/backstop/chunkstore/container"
+	"github.com/backstop-appliance/backstop/dedup"
 )
 
 // A flight is one container of one stream on its way to disk. Until its
@@ -19,16 +20,16 @@ type flight struct {
 	owner *Writer
 	done  chan struct{}
 	ok    bool // valid once done is closed
-	fps   []container.Fingerprint
+	fps   []dedup.Fingerprint
 }
 
 type inflight struct {
 	mu  sync.Mutex
-	fps map[container.Fingerprint]*flight
+	fps map[dedup.Fingerprint]*flight
 }
 
 func newInflight() *inflight {
-	return &inflight{fps: map[container.Fingerprint]*flight{}}
+	return &inflight{fps: map[dedup.Fingerprint]*flight{}}
 }
 
 func newFlight(owner *Writer) *flight {
@@ -37,7 +38,7 @@ func newFlight(owner *Writer) *flight {
 
 // claim records fp as travelling in f unless some flight already carries
 // it; it returns that flight, or nil when f now carries it.
-func (t *inflight) claim(fp container.Fingerprint, f *flight) *flight {
+func (t *inflight) claim(fp dedup.Fingerprint, f *flight) *flight {
 	t.mu.Lock()
 	defer t.mu.Unlock()
 	if other, ok := t.fps[fp]; ok {
@@ -73,7 +74,7 @@ func (f *flight) landed() (done, ok bool) {
 
 // borrowed is a chunk another stream's flight carries, kept until it lands.
 type borrowed struct {
-	fp     container.Fingerprint
+	fp     dedup.Fingerprint
 	stored []byte
 	raw    int
 	codec  container.Codec

@@ -6,25 +6,13 @@ import (
 	"fmt"
 	"sort"
 	"strings"
-	"time"
 
 	"github.com/backstop-appliance/backstop/chunkstore/index"
+	"github.com/backstop-appliance/backstop/dedup"
 )
 
-// Item describes a committed item.
-type Item struct {
-	Store string `json:"store"`
-	Name  string `json:"name"`
-	Size  int64  `json:"size"`
-	// Chunks is the number of chunk references in its recipe.
-	Chunks int64 `json:"chunks"`
-	// NewBytes is what storing it added to the volumes when it was written
-	// (compressed bytes of the chunks no earlier item had).
-	NewBytes int64             `json:"new_bytes"`
-	Created  time.Time         `json:"created"`
-	Modified time.Time         `json:"modified"`
-	Meta     map[string]string `json:"meta,omitempty"`
-}
+// Item describes a committed item (dedup.Item).
+type Item = dedup.Item
 
 func (e *Engine) itemInfo(store string, it index.Item) Item {
 	return Item{Store: store, Name: it.Name, Size: it.Size, Chunks: it.Chunks, NewBytes: it.NewBytes,

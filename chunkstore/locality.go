@@ -5,6 +5,7 @@ import (
 
 	"github.com/backstop-appliance/backstop/chunkstore/container"
 	"github.com/backstop-appliance/backstop/chunkstore/index"
+	"github.com/backstop-appliance/backstop/dedup"
 )
 
 // locality is the cache of whole containers' fingerprints that a dedup hit
@@ -14,20 +15,20 @@ import (
 type locality struct {
 	mu      sync.Mutex
 	max     int
-	byFP    map[container.Fingerprint]index.Loc
-	members map[uint64][]container.Fingerprint
+	byFP    map[dedup.Fingerprint]index.Loc
+	members map[uint64][]dedup.Fingerprint
 	order   []uint64 // FIFO of container ids
 }
 
 func newLocality(max int) *locality {
 	return &locality{
 		max:     max,
-		byFP:    map[container.Fingerprint]index.Loc{},
-		members: map[uint64][]container.Fingerprint{},
+		byFP:    map[dedup.Fingerprint]index.Loc{},
+		members: map[uint64][]dedup.Fingerprint{},
 	}
 }
 
-func (l *locality) get(fp container.Fingerprint) (index.Loc, bool) {
+func (l *locality) get(fp dedup.Fingerprint) (index.Loc, bool) {
 	l.mu.Lock()
 	defer l.mu.Unlock()
 	loc, ok := l.byFP[fp]
@@ -53,7 +54,7 @@ func (l *locality) add(id uint64, entries []container.Entry) {
 	for len(l.order) >= l.max {
 		l.dropLocked(l.order[0])
 	}
-	fps := make([]container.Fingerprint, len(entries))
+	fps := make([]dedup.Fingerprint, len(entries))
 	for i, en := range entries {
 		fps[i] = en.FP
 		l.byFP[en.FP] = index.Loc{Container: id, Offset: en.Offset, Stored: en.Stored, Raw: en.Raw, Codec: en.Codec}
@@ -79,7 +80,7 @@ func (l *locality) dropLocked(id uint64) {
 
 // lookup finds a chunk: the locality cache, then the filter, then badger.
 // A badger hit loads the whole container's footer into the cache.
-func (e *Engine) lookup(fp container.Fingerprint) (index.Loc, bool, error) {
+func (e *Engine) lookup(fp dedup.Fingerprint) (index.Loc, bool, error) {
 	if loc, ok := e.cache.get(fp); ok {
 		return loc, true, nil
 	}

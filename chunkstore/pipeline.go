@@ -9,11 +9,12 @@ import (
 	"github.com/backstop-appliance/backstop/chunkstore/chunker"
 	"github.com/backstop-appliance/backstop/chunkstore/container"
 	"github.com/backstop-appliance/backstop/chunkstore/index"
+	"github.com/backstop-appliance/backstop/dedup"
 )
 
 type segment struct {
 	off     int64
-	entries []index.RecipeEntry
+	entries []dedup.RecipeEntry
 }
 
 type flushJob struct {
@@ -28,7 +29,7 @@ type job struct {
 	cbuf   []byte
 	stored []byte
 	codec  container.Codec
-	fp     container.Fingerprint
+	fp     dedup.Fingerprint
 	found  bool
 	err    error
 	ready  chan struct{}
@@ -167,16 +168,16 @@ func (w *Writer) add(j *job) error {
 
 // appendEntry adds a chunk of n bytes to the item's recipe. Every recipe
 // entry goes through it, so that housekeeping sees it (recipeFPs).
-func (w *Writer) appendEntry(fp container.Fingerprint, n int) error {
+func (w *Writer) appendEntry(fp dedup.Fingerprint, n int) error {
 	if live := w.e.fence.live.Load(); live != nil && !live.MayContain(fp) {
 		live.Add(fp)
 	}
 	w.segMu.Lock()
 	if len(w.seg) == 0 {
 		w.segOff = w.off
-		w.seg = make([]index.RecipeEntry, 0, index.SegmentLen)
+		w.seg = make([]dedup.RecipeEntry, 0, index.SegmentLen)
 	}
-	w.seg = append(w.seg, index.RecipeEntry{FP: fp, Len: uint32(n)})
+	w.seg = append(w.seg, dedup.RecipeEntry{FP: fp, Len: uint32(n)})
 	w.off += int64(n)
 	full := len(w.seg) == index.SegmentLen
 	w.segMu.Unlock()
@@ -199,7 +200,7 @@ func (w *Writer) endSegment() {
 	}
 }
 
-func (w *Writer) keep(fp container.Fingerprint, stored []byte, n int, codec container.Codec) {
+func (w *Writer) keep(fp dedup.Fingerprint, stored []byte, n int, codec container.Codec) {
 	w.builder.Add(fp, stored, n, codec)
 	w.stored.Add(int64(len(stored)))
 	w.newChunks.Add(1)

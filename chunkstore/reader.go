@@ -12,6 +12,7 @@ import (
 
 	"github.com/backstop-appliance/backstop/chunkstore/container"
 	"github.com/backstop-appliance/backstop/chunkstore/index"
+	"github.com/backstop-appliance/backstop/dedup"
 )
 
 // Reader reads an item back. Every chunk's fingerprint is checked before
@@ -28,7 +29,7 @@ type Reader struct {
 	mu  sync.Mutex
 	off int64
 	// the recipe segment around the last read
-	seg     []index.RecipeEntry
+	seg     []dedup.RecipeEntry
 	segOffs []int64 // item offset of each entry, plus the end
 	// the last chunk read
 	cOff, cEnd int64
@@ -85,7 +86,7 @@ func (r *Reader) Close() error {
 
 // fetch reads chunk fp of raw length n and checks it. The result is valid
 // until the next fetch.
-func (f *fetcher) fetch(fp container.Fingerprint, n uint32) ([]byte, error) {
+func (f *fetcher) fetch(fp dedup.Fingerprint, n uint32) ([]byte, error) {
 	e := f.e
 	loc, found, err := e.lookup(fp)
 	if err != nil {
@@ -108,7 +109,7 @@ func (f *fetcher) fetch(fp container.Fingerprint, n uint32) ([]byte, error) {
 }
 
 // read reads chunk fp from loc and checks it.
-func (f *fetcher) read(fp container.Fingerprint, n uint32, loc index.Loc) ([]byte, error) {
+func (f *fetcher) read(fp dedup.Fingerprint, n uint32, loc index.Loc) ([]byte, error) {
 	e := f.e
 	if loc.Raw != n {
 		return nil, fmt.Errorf("%w: chunk %s is %d bytes in the index, %d in the recipe", ErrCorrupt, fp, loc.Raw, n)
@@ -131,7 +132,7 @@ func (f *fetcher) read(fp container.Fingerprint, n uint32, loc index.Loc) ([]byt
 	if err != nil {
 		return nil, fmt.Errorf("%w: chunk %s in container %d: %v", ErrCorrupt, fp, loc.Container, err)
 	}
-	var sum container.Fingerprint
+	var sum dedup.Fingerprint
 	f.h.Reset()
 	f.h.Write(data)
 	f.h.Sum(sum[:0])

@@ -11,6 +11,7 @@ import (
 	"github.com/backstop-appliance/backstop/chunkstore/chunker"
 	"github.com/backstop-appliance/backstop/chunkstore/container"
 	"github.com/backstop-appliance/backstop/chunkstore/index"
+	"github.com/backstop-appliance/backstop/dedup"
 )
 
 // ErrReadOnly reports a change to a replica store by anything other than
@@ -20,12 +21,12 @@ var ErrReadOnly = errors.New("chunkstore: store is a read-only replica")
 
 // Domain returns dedup domain name, key included: what an administrator
 // exports to create a domain with the same key on another appliance.
-func (e *Engine) Domain(name string) (index.Domain, error) {
+func (e *Engine) Domain(name string) (dedup.Domain, error) {
 	e.mu.RLock()
 	defer e.mu.RUnlock()
 	d, err := e.domainByName(name)
 	if err != nil {
-		return index.Domain{}, err
+		return dedup.Domain{}, err
 	}
 	out := d.Domain
 	out.Key = slices.Clone(out.Key)
@@ -33,16 +34,16 @@ func (e *Engine) Domain(name string) (index.Domain, error) {
 }
 
 // Domains lists the domains, keys left out.
-func (e *Engine) Domains() []index.Domain {
+func (e *Engine) Domains() []dedup.Domain {
 	e.mu.RLock()
 	defer e.mu.RUnlock()
-	out := make([]index.Domain, 0, len(e.domains))
+	out := make([]dedup.Domain, 0, len(e.domains))
 	for _, d := range e.domains {
 		dd := d.Domain
 		dd.Key = nil
 		out = append(out, dd)
 	}
-	sortBy(out, func(d index.Domain) string { return d.Name })
+	sortBy(out, func(d dedup.Domain) string { return d.Name })
 	return out
 }
 
@@ -52,15 +53,15 @@ func (e *Engine) Domains() []index.Domain {
 // When a domain with that key exists already it is returned instead
 // (created false), whatever its name, provided its parameters match: a
 // key belongs to one domain per appliance.
-func (e *Engine) ImportDomain(name string, key []byte, params chunker.Params) (d index.Domain, created bool, err error) {
+func (e *Engine) ImportDomain(name string, key []byte, params chunker.Params) (d dedup.Domain, created bool, err error) {
 	if !storeName.MatchString(name) {
-		return index.Domain{}, false, fmt.Errorf("%w: domain name %q (letters, digits, '.', '_', '-'; at most 64)", ErrInvalid, name)
+		return dedup.Domain{}, false, fmt.Errorf("%w: domain name %q (letters, digits, '.', '_', '-'; at most 64)", ErrInvalid, name)
 	}
 	if len(key) != 32 {
-		return index.Domain{}, false, fmt.Errorf("%w: domain key of %d bytes (want 32)", ErrInvalid, len(key))
+		return dedup.Domain{}, false, fmt.Errorf("%w: domain key of %d bytes (want 32)", ErrInvalid, len(key))
 	}
 	if err := params.Validate(); err != nil {
-		return index.Domain{}, false, fmt.Errorf("%w: %v", ErrInvalid, err)
+		return dedup.Domain{}, false, fmt.Errorf("%w: %v", ErrInvalid, err)
 	}
 	e.commitMu.Lock()
 	defer e.commitMu.Unlock()
@@ -70,22 +71,22 @@ func (e *Engine) ImportDomain(name string, key []byte, params chunker.Params) (d
 	for _, dd := range e.domains {
 		if bytes.Equal(dd.Key, key) {
 			if dd.Chunker != params {
-				return index.Domain{}, false, fmt.Errorf("%w: domain %q has this key with other chunker parameters", ErrInvalid, dd.Name)
+				return dedup.Domain{}, false, fmt.Errorf("%w: domain %q has this key with other chunker parameters", ErrInvalid, dd.Name)
 			}
 			out := dd.Domain
 			out.Key = slices.Clone(out.Key)
 			return out, false, nil
 		}
 		if dd.Name == name {
-			return index.Domain{}, false, fmt.Errorf("%w: domain %q (with another key)", ErrExists, name)
+			return dedup.Domain{}, false, fmt.Errorf("%w: domain %q (with another key)", ErrExists, name)
 		}
 		id = max(id, dd.ID)
 	}
-	d = index.Domain{ID: id + 1, Name: name, Key: slices.Clone(key), Chunker: params, Created: e.opts.Now().UTC()}
+	d = dedup.Domain{ID: id + 1, Name: name, Key: slices.Clone(key), Chunker: params, Created: e.opts.Now().UTC()}
 	b := e.idx.NewBatch()
 	b.PutDomain(d)
 	if err := b.Commit(); err != nil {
-		return index.Domain{}, false, e.translate(err)
+		return dedup.Domain{}, false, e.translate(err)
 	}
 	e.domains[d.ID] = &domain{d}
 	d.Key = slices.Clone(d.Key)
@@ -152,7 +153,7 @@ type RecipeReader struct {
 	e    *Engine
 	item Item
 	id   uint64
-	Dom  index.Domain
+	Dom  dedup.Domain
 	buf  []byte
 	done bool
 }
@@ -180,12 +181,17 @@ func (e *Engine) OpenRecipe(ctx context.Context, store, name string) (*RecipeRea
 // Item describes the item.
 func (r *RecipeReader) Item() Item { return r.item }
 
+// SegmentLen is the most recipe entries one segment holds: what
+// RecipeReader.Segments passes at a time, and a good batch for
+// Importer.Append.
+const SegmentLen = index.SegmentLen
+
 // Segments calls fn with the recipe in order, a segment (at most
-// index.SegmentLen entries) at a time. entries is only valid during the
+// SegmentLen entries) at a time. entries is only valid during the
 // call.
-func (r *RecipeReader) Segments(ctx context.Context, fn func(entries []index.RecipeEntry) error) error {
+func (r *RecipeReader) Segments(ctx context.Context, fn func(entries []dedup.RecipeEntry) error) error {
 	var ferr error
-	err := r.e.idx.Segments(r.id, func(_ int64, entries []index.RecipeEntry) error {
+	err := r.e.idx.Segments(r.id, func(_ int64, entries []dedup.RecipeEntry) error {
 		if ferr = ctx.Err(); ferr == nil {
 			ferr = fn(entries)
 		}
@@ -200,7 +206,7 @@ func (r *RecipeReader) Segments(ctx context.Context, fn func(entries []index.Rec
 // Chunk returns chunk fp of raw length n as stored. Data is valid until
 // the next call. The bytes are not checked here: the receiver decompresses
 // and checks the fingerprint of every chunk.
-func (r *RecipeReader) Chunk(fp container.Fingerprint, n uint32) (Stored, error) {
+func (r *RecipeReader) Chunk(fp dedup.Fingerprint, n uint32) (Stored, error) {
 	e := r.e
 	loc, found, err := e.lookup(fp)
 	if err != nil {
@@ -221,7 +227,7 @@ func (r *RecipeReader) Chunk(fp container.Fingerprint, n uint32) (Stored, error)
 	return r.readStored(fp, n, again)
 }
 
-func (r *RecipeReader) readStored(fp container.Fingerprint, n uint32, loc index.Loc) (Stored, error) {
+func (r *RecipeReader) readStored(fp dedup.Fingerprint, n uint32, loc index.Loc) (Stored, error) {
 	e := r.e
 	if loc.Raw != n {
 		return Stored{}, fmt.Errorf("%w: chunk %s is %d bytes in the index, %d in the recipe", ErrCorrupt, fp, loc.Raw, n)

@@ -7,7 +7,7 @@ import (
 	"io"
 	"testing"
 
-	"github.com/backstop-appliance/backstop/chunkstore/index"
+	"github.com/backstop-appliance/backstop/dedup"
 )
 
 // TestReplicaCopy copies an item from one engine into a replica store of
@@ -66,7 +66,7 @@ func TestReplicaCopy(t *testing.T) {
 		t.Fatal(err)
 	}
 	var sent int
-	err = rr.Segments(ctx, func(entries []index.RecipeEntry) error {
+	err = rr.Segments(ctx, func(entries []dedup.RecipeEntry) error {
 		missing, err := im.Append(entries)
 		if err != nil {
 			return err

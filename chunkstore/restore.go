@@ -5,11 +5,11 @@ import (
 	"io"
 	"sync"
 
-	"github.com/backstop-appliance/backstop/chunkstore/container"
+	"github.com/backstop-appliance/backstop/dedup"
 )
 
 type rjob struct {
-	fp    container.Fingerprint
+	fp    dedup.Fingerprint
 	n     uint32
 	skip  int64 // bytes of the chunk before the read offset
 	data  []byte

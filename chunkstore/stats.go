@@ -1,6 +1,10 @@
 package chunkstore
 
-import "sync/atomic"
+import (
+	"sync/atomic"
+
+	"github.com/backstop-appliance/backstop/dedup"
+)
 
 // counters are the engine's running totals since it was opened, for
 // metrics.
@@ -8,35 +12,11 @@ type counters struct {
 	ingested, restored, newChunks, dupChunks atomic.Int64
 }
 
-// Stats are the figures of a data directory.
-type Stats struct {
-	// LogicalBytes is the size of all items together, as written.
-	LogicalBytes int64 `json:"logical_bytes"`
-	// StoredBytes is what the volumes hold: every container with its
-	// header and footer, including chunks of deleted items that
-	// housekeeping has not reclaimed yet.
-	StoredBytes int64 `json:"stored_bytes"`
-	// DedupRatio is LogicalBytes / StoredBytes (compression included).
-	DedupRatio    float64      `json:"dedup_ratio"`
-	CapacityBytes int64        `json:"capacity_bytes"`
-	Items         int64        `json:"items"`
-	Containers    int          `json:"containers"`
-	Volumes       int          `json:"volumes"`
-	Stores        []StoreStats `json:"stores"`
-}
+// Stats are the figures of a data directory (dedup.Stats).
+type Stats = dedup.Stats
 
-// StoreStats are the figures of one store.
-type StoreStats struct {
-	Name         string `json:"name"`
-	Domain       string `json:"domain"`
-	Items        int64  `json:"items"`
-	LogicalBytes int64  `json:"logical_bytes"`
-	// StoredBytes is what the store's items added to the volumes when they
-	// were written: data they share with items written before them in the
-	// same domain counts for those.
-	StoredBytes int64   `json:"stored_bytes"`
-	DedupRatio  float64 `json:"dedup_ratio"`
-}
+// StoreStats are the figures of one store (dedup.StoreStats).
+type StoreStats = dedup.StoreStats
 
 // Counters are running totals since the engine was opened.
 type Counters struct {

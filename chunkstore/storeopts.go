@@ -1,64 +1,33 @@
 package chunkstore
 
 import (
-	"errors"
 	"fmt"
 	"slices"
 	"time"
 
 	"github.com/backstop-appliance/backstop/chunkstore/index"
+	"github.com/backstop-appliance/backstop/dedup"
 )
 
 // ErrImmutable reports a change to an item (or store) that the store's
-// immutability period forbids, whoever asks.
-var ErrImmutable = errors.New("chunkstore: item is immutable")
+// immutability period forbids, whoever asks (dedup.ErrImmutable).
+var ErrImmutable = dedup.ErrImmutable
 
 // Transfer policies of a store.
 const (
 	// TransferLow is client-side dedup: clients chunk and fingerprint,
 	// and send only the chunks the store's domain lacks.
-	TransferLow = "low"
+	TransferLow = dedup.TransferLow
 	// TransferHigh is server-side dedup: clients stream every byte.
-	TransferHigh = "high"
+	TransferHigh = dedup.TransferHigh
 )
 
 // MaxImmutableDays bounds StoreOptions.ImmutableDays (about 100 years).
-const MaxImmutableDays = 36500
+const MaxImmutableDays = dedup.MaxImmutableDays
 
-// StoreOptions are a store's settings.
-type StoreOptions struct {
-	// Transfer is TransferLow or TransferHigh.
-	Transfer string `json:"transfer"`
-	// ImmutableDays makes every item undeletable and unreplaceable for
-	// that many days after it was committed, for every caller. 0 is off.
-	ImmutableDays int `json:"immutable_days"`
-	// Clients are the users that may use the store over the network
-	// (Catalyst); empty means every user.
-	Clients []string `json:"clients"`
-}
-
-// Validate checks the options.
-func (o StoreOptions) Validate() error {
-	switch o.Transfer {
-	case TransferLow, TransferHigh, "":
-	default:
-		return fmt.Errorf("%w: transfer policy %q (want %q or %q)", ErrInvalid, o.Transfer, TransferLow, TransferHigh)
-	}
-	if o.ImmutableDays < 0 || o.ImmutableDays > MaxImmutableDays {
-		return fmt.Errorf("%w: immutability of %d days (want 0 to %d)", ErrInvalid, o.ImmutableDays, MaxImmutableDays)
-	}
-	for _, c := range o.Clients {
-		if c == "" {
-			return fmt.Errorf("%w: empty client name", ErrInvalid)
-		}
-	}
-	return nil
-}
-
-// Allows reports whether user may use the store over the network.
-func (o StoreOptions) Allows(user string) bool {
-	return len(o.Clients) == 0 || slices.Contains(o.Clients, user)
-}
+// StoreOptions are a store's settings (dedup.StoreOptions, whose Validate
+// and Allows methods check and apply them).
+type StoreOptions = dedup.StoreOptions
 
 func (e *Engine) storeInfo(s index.Store) StoreInfo {
 	o := StoreOptions{Transfer: s.Transfer, ImmutableDays: s.ImmutableDays, Clients: slices.Clone(s.Clients)}
@@ -84,10 +53,10 @@ func (e *Engine) Store(name string) (StoreInfo, error) {
 
 // StoreDomain returns the dedup domain of a store, key included: what a
 // client needs to chunk and fingerprint data the way the store does.
-func (e *Engine) StoreDomain(name string) (index.Domain, error) {
+func (e *Engine) StoreDomain(name string) (dedup.Domain, error) {
 	_, dom, err := e.store(name)
 	if err != nil {
-		return index.Domain{}, err
+		return dedup.Domain{}, err
 	}
 	d := dom.Domain
 	d.Key = slices.Clone(d.Key)

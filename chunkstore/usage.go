@@ -3,8 +3,7 @@ package chunkstore
 import (
 	"context"
 
-	"github.com/backstop-appliance/backstop/chunkstore/container"
-	"github.com/backstop-appliance/backstop/chunkstore/index"
+	"github.com/backstop-appliance/backstop/dedup"
 )
 
 // Usage returns, for every item of a store, the stored bytes that it alone
@@ -23,12 +22,12 @@ func (e *Engine) Usage(ctx context.Context, store string) (map[string]int64, err
 		owner uint64 // last item seen using it
 		count uint32 // distinct items using it
 	}
-	refs := map[container.Fingerprint]ref{}
+	refs := map[dedup.Fingerprint]ref{}
 	for _, it := range items {
 		if err := ctx.Err(); err != nil {
 			return nil, err
 		}
-		err := e.idx.Segments(it.ID, func(_ int64, entries []index.RecipeEntry) error {
+		err := e.idx.Segments(it.ID, func(_ int64, entries []dedup.RecipeEntry) error {
 			for _, en := range entries {
 				r := refs[en.FP]
 				if r.owner != it.ID || r.count == 0 {

@@ -10,6 +10,7 @@ import (
 
 	"github.com/backstop-appliance/backstop/chunkstore/container"
 	"github.com/backstop-appliance/backstop/chunkstore/index"
+	"github.com/backstop-appliance/backstop/dedup"
 )
 
 // VerifyProgress is reported while Verify runs.
@@ -20,12 +21,12 @@ type VerifyProgress struct {
 
 // Damage is one damaged chunk or container.
 type Damage struct {
-	Container uint64                 `json:"container"`
-	Volume    uint32                 `json:"volume"`
-	Offset    int64                  `json:"offset"`
-	Chunk     *container.Fingerprint `json:"chunk,omitempty"` // nil: the whole container
-	Problem   string                 `json:"problem"`
-	Items     []string               `json:"items,omitempty"` // store/name of items that use it
+	Container uint64             `json:"container"`
+	Volume    uint32             `json:"volume"`
+	Offset    int64              `json:"offset"`
+	Chunk     *dedup.Fingerprint `json:"chunk,omitempty"` // nil: the whole container
+	Problem   string             `json:"problem"`
+	Items     []string           `json:"items,omitempty"` // store/name of items that use it
 }
 
 // VerifyReport is what Verify found.
@@ -71,7 +72,7 @@ func (e *Engine) VerifySlice(ctx context.Context, slices int, progress func(Veri
 			buf = make([]byte, rec.Size)
 		}
 		buf = buf[:rec.Size]
-		damage := func(fp *container.Fingerprint, problem string) {
+		damage := func(fp *dedup.Fingerprint, problem string) {
 			rep.Damage = append(rep.Damage, Damage{Container: rec.ID, Volume: rec.Volume, Offset: rec.Offset, Chunk: fp, Problem: problem})
 		}
 		rep.Containers++
@@ -132,7 +133,7 @@ func (e *Engine) domainHasher(id uint32) *blake3.Hasher {
 
 // nameDamaged fills in the items that use each damaged chunk or container.
 func (e *Engine) nameDamaged(ctx context.Context, damage []Damage) error {
-	byFP := map[container.Fingerprint][]int{}
+	byFP := map[dedup.Fingerprint][]int{}
 	byCont := map[uint64][]int{}
 	for i, d := range damage {
 		if d.Chunk != nil {
@@ -156,7 +157,7 @@ func (e *Engine) nameDamaged(ctx context.Context, damage []Damage) error {
 			return err
 		}
 		hit := map[int]bool{}
-		err := e.idx.Segments(it.ID, func(_ int64, entries []index.RecipeEntry) error {
+		err := e.idx.Segments(it.ID, func(_ int64, entries []dedup.RecipeEntry) error {
 			for _, en := range entries {
 				for _, i := range byFP[en.FP] {
 					hit[i] = true
@@ -206,7 +207,7 @@ func (e *Engine) checkRecord(hs *blake3.Hasher, buf []byte, en container.Entry, 
 	if err != nil {
 		return err.Error()
 	}
-	var sum container.Fingerprint
+	var sum dedup.Fingerprint
 	hs.Reset()
 	hs.Write(data)
 	hs.Sum(sum[:0])

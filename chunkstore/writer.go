@@ -11,6 +11,7 @@ import (
 
 	"github.com/backstop-appliance/backstop/chunkstore/container"
 	"github.com/backstop-appliance/backstop/chunkstore/index"
+	"github.com/backstop-appliance/backstop/dedup"
 )
 
 // MaxNameLen bounds item names, in bytes.
@@ -68,7 +69,7 @@ type Writer struct {
 	// housekeeping reads while it marks; the sequencer writes seg and segs,
 	// the flusher drops from flushing what it committed.
 	segMu    sync.Mutex
-	seg      []index.RecipeEntry
+	seg      []dedup.RecipeEntry
 	segs     []segment
 	flushing []segment
 

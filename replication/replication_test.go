@@ -7,8 +7,7 @@ import (
 	"testing"
 
 	"github.com/backstop-appliance/backstop/chunkstore"
-	"github.com/backstop-appliance/backstop/chunkstore/container"
-	"github.com/backstop-appliance/backstop/chunkstore/index"
+	"github.com/backstop-appliance/backstop/dedup"
 )
 
 func wireOf(t testing.TB, n *node, mapping string) Status {
@@ -240,8 +239,8 @@ func TestIsolation(t *testing.T) {
 		t.Fatal(err)
 	}
 	defer im.Abort()
-	err = rr.Segments(ctx, func(entries []index.RecipeEntry) error {
-		fps := make([]container.Fingerprint, len(entries))
+	err = rr.Segments(ctx, func(entries []dedup.RecipeEntry) error {
+		fps := make([]dedup.Fingerprint, len(entries))
 		for i, en := range entries {
 			fps[i] = en.FP
 		}

@@ -17,7 +17,7 @@ import (
 	"github.com/backstop-appliance/backstop/chunkstore"
 	"github.com/backstop-appliance/backstop/chunkstore/chunker"
 	"github.com/backstop-appliance/backstop/chunkstore/container"
-	"github.com/backstop-appliance/backstop/chunkstore/index"
+	"github.com/backstop-appliance/backstop/dedup"
 )
 
 // seedFileMax is the size at which a seed's chunk file is closed.
@@ -78,7 +78,7 @@ func Export(ctx context.Context, eng *chunkstore.Engine, store, filter, dir stri
 	rw := bufio.NewWriterSize(rf, 1<<20)
 	cw := &seedChunks{dir: dir}
 	defer cw.close()
-	seen := map[container.Fingerprint]bool{}
+	seen := map[dedup.Fingerprint]bool{}
 	var buf []byte
 	for _, it := range items {
 		rr, err := eng.OpenRecipe(ctx, store, it.Name)
@@ -89,7 +89,7 @@ func Export(ctx context.Context, eng *chunkstore.Engine, store, filter, dir stri
 			return Seed{}, err
 		}
 		si := SeedItem{Name: it.Name, Size: rr.Item().Size, Meta: rr.Item().Meta}
-		err = rr.Segments(ctx, func(entries []index.RecipeEntry) error {
+		err = rr.Segments(ctx, func(entries []dedup.RecipeEntry) error {
 			for _, en := range entries {
 				si.Entries++
 				rw.Write(en.FP[:])
@@ -194,7 +194,7 @@ func ImportSeed(ctx context.Context, eng *chunkstore.Engine, dir, store string) 
 		return sd, 0, err
 	}
 	files := make([]*os.File, sd.Files)
-	locs := map[container.Fingerprint]seedLoc{}
+	locs := map[dedup.Fingerprint]seedLoc{}
 	for i := range files {
 		f, err := os.Open(filepath.Join(dir, fmt.Sprintf("chunks-%04d.bin", i)))
 		if err != nil {
@@ -222,7 +222,7 @@ func ImportSeed(ctx context.Context, eng *chunkstore.Engine, dir, store string) 
 	return sd, done, nil
 }
 
-func indexSeedFile(f *os.File, file int, locs map[container.Fingerprint]seedLoc) error {
+func indexSeedFile(f *os.File, file int, locs map[dedup.Fingerprint]seedLoc) error {
 	r := bufio.NewReaderSize(f, 1<<20)
 	var hdr [41]byte
 	var off int64
@@ -232,7 +232,7 @@ func indexSeedFile(f *os.File, file int, locs map[container.Fingerprint]seedLoc)
 		} else if err != nil {
 			return err
 		}
-		var fp container.Fingerprint
+		var fp dedup.Fingerprint
 		copy(fp[:], hdr[:32])
 		n := int(binary.BigEndian.Uint32(hdr[37:]))
 		locs[fp] = seedLoc{file: file, off: off + 41, codec: container.Codec(hdr[32]), raw: int(binary.BigEndian.Uint32(hdr[33:])), len: n}
@@ -244,7 +244,7 @@ func indexSeedFile(f *os.File, file int, locs map[container.Fingerprint]seedLoc)
 }
 
 func importSeedItem(ctx context.Context, eng *chunkstore.Engine, store string, si SeedItem, rr io.Reader,
-	files []*os.File, locs map[container.Fingerprint]seedLoc) error {
+	files []*os.File, locs map[dedup.Fingerprint]seedLoc) error {
 	im, err := eng.ImportReplica(ctx, store, si.Name, chunkstore.WriteOptions{Replace: true, Meta: si.Meta})
 	if err != nil {
 		return err
@@ -252,7 +252,7 @@ func importSeedItem(ctx context.Context, eng *chunkstore.Engine, store string, s
 	defer im.Abort()
 	var buf [36]byte
 	var data []byte
-	batch := make([]index.RecipeEntry, 0, index.SegmentLen)
+	batch := make([]dedup.RecipeEntry, 0, chunkstore.SegmentLen)
 	flush := func() error {
 		missing, err := im.Append(batch)
 		if err != nil {
@@ -280,7 +280,7 @@ func importSeedItem(ctx context.Context, eng *chunkstore.Engine, store string, s
 		if _, err := io.ReadFull(rr, buf[:]); err != nil {
 			return fmt.Errorf("recipes.bin: %w", err)
 		}
-		var en index.RecipeEntry
+		var en dedup.RecipeEntry
 		copy(en.FP[:], buf[:32])
 		en.Len = binary.BigEndian.Uint32(buf[32:])
 		if batch = append(batch, en); len(batch) == cap(batch) {

@@ -10,7 +10,7 @@ import (
 	"time"
 
 	"github.com/backstop-appliance/backstop/chunkstore"
-	"github.com/backstop-appliance/backstop/chunkstore/index"
+	"github.com/backstop-appliance/backstop/dedup"
 )
 
 // Sync runs one pass of a mapping now: it sends the items that are new or
@@ -270,7 +270,7 @@ func (p *pass) sendItem(ctx context.Context, it chunkstore.Item) error {
 	}
 	d := newDigester()
 	var chunks, stored int64
-	err = rr.Segments(ctx, func(entries []index.RecipeEntry) error {
+	err = rr.Segments(ctx, func(entries []dedup.RecipeEntry) error {
 		if err := p.checkBlackout(); err != nil {
 			return err
 		}

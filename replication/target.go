@@ -18,7 +18,7 @@ import (
 
 	"github.com/backstop-appliance/backstop/chunkstore"
 	"github.com/backstop-appliance/backstop/chunkstore/container"
-	"github.com/backstop-appliance/backstop/chunkstore/index"
+	"github.com/backstop-appliance/backstop/dedup"
 	"github.com/backstop-appliance/backstop/internal/appliance"
 )
 
@@ -32,7 +32,7 @@ type digester struct {
 
 func newDigester() *digester { return &digester{h: blake3.New()} }
 
-func (d *digester) add(entries []index.RecipeEntry) {
+func (d *digester) add(entries []dedup.RecipeEntry) {
 	for _, en := range entries {
 		copy(d.b[:], en.FP[:])
 		binary.LittleEndian.PutUint32(d.b[32:], en.Len)
@@ -64,7 +64,7 @@ func itemDigest(ctx context.Context, eng *chunkstore.Engine, store, name string)
 	}
 	defer rr.Close()
 	d := newDigester()
-	if err := rr.Segments(ctx, func(entries []index.RecipeEntry) error { d.add(entries); return nil }); err != nil {
+	if err := rr.Segments(ctx, func(entries []dedup.RecipeEntry) error { d.add(entries); return nil }); err != nil {
 		return chunkstore.Item{}, "", err
 	}
 	return rr.Item(), d.sum(rr.Item().Meta), nil
@@ -107,7 +107,7 @@ type session struct {
 	im    *chunkstore.Importer
 	name  string
 	dig   *digester
-	ents  []index.RecipeEntry
+	ents  []dedup.RecipeEntry
 	out   []byte
 	conn  net.Conn
 	done  chan struct{} // closed when the session has ended
@@ -334,14 +334,14 @@ func (ss *session) handle(ctx context.Context, typ byte, body []byte) error {
 // fingerprint), then adds them in order.
 func (ss *session) putChunks(body []byte) error {
 	type job struct {
-		fp    container.Fingerprint
+		fp    dedup.Fingerprint
 		codec container.Codec
 		data  []byte
 		raw   int
 		res   chunkstore.Checked
 	}
 	var jobs []job
-	err := eachChunk(body, func(fp container.Fingerprint, codec container.Codec, data []byte, raw int) error {
+	err := eachChunk(body, func(fp dedup.Fingerprint, codec container.Codec, data []byte, raw int) error {
 		jobs = append(jobs, job{fp: fp, codec: codec, data: data, raw: raw})
 		return nil
 	})

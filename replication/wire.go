@@ -10,7 +10,7 @@ import (
 
 	"github.com/backstop-appliance/backstop/chunkstore/chunker"
 	"github.com/backstop-appliance/backstop/chunkstore/container"
-	"github.com/backstop-appliance/backstop/chunkstore/index"
+	"github.com/backstop-appliance/backstop/dedup"
 )
 
 // Frame types (see doc.go).
@@ -196,7 +196,7 @@ func (c *frameConn) answer(want byte, out any) error {
 // A recipe frame is a u32 count and count entries of a fingerprint and a
 // u32 raw length; a missing frame is a u32 count and count u32 indexes.
 
-func encodeRecipe(dst []byte, entries []index.RecipeEntry) []byte {
+func encodeRecipe(dst []byte, entries []dedup.RecipeEntry) []byte {
 	dst = binary.BigEndian.AppendUint32(dst[:0], uint32(len(entries)))
 	for _, en := range entries {
 		dst = append(dst, en.FP[:]...)
@@ -205,7 +205,7 @@ func encodeRecipe(dst []byte, entries []index.RecipeEntry) []byte {
 	return dst
 }
 
-func decodeRecipe(dst []index.RecipeEntry, b []byte) ([]index.RecipeEntry, error) {
+func decodeRecipe(dst []dedup.RecipeEntry, b []byte) ([]dedup.RecipeEntry, error) {
 	if len(b) < 4 {
 		return nil, errors.New("short recipe frame")
 	}
@@ -216,7 +216,7 @@ func decodeRecipe(dst []index.RecipeEntry, b []byte) ([]index.RecipeEntry, error
 	}
 	dst = dst[:0]
 	for i := 0; i < n; i++ {
-		var en index.RecipeEntry
+		var en dedup.RecipeEntry
 		copy(en.FP[:], b[i*36:])
 		en.Len = binary.BigEndian.Uint32(b[i*36+32:])
 		dst = append(dst, en)
@@ -253,7 +253,7 @@ func decodeIndexes(b []byte, limit int) ([]int, error) {
 // A chunks frame is chunks one after the other: fingerprint, codec u8,
 // raw length u32, stored length u32, stored bytes.
 
-func appendChunk(dst []byte, fp container.Fingerprint, codec container.Codec, raw int, data []byte) []byte {
+func appendChunk(dst []byte, fp dedup.Fingerprint, codec container.Codec, raw int, data []byte) []byte {
 	dst = append(dst, fp[:]...)
 	dst = append(dst, byte(codec))
 	dst = binary.BigEndian.AppendUint32(dst, uint32(raw))
@@ -262,12 +262,12 @@ func appendChunk(dst []byte, fp container.Fingerprint, codec container.Codec, ra
 }
 
 // eachChunk calls fn for every chunk of a chunks frame.
-func eachChunk(b []byte, fn func(fp container.Fingerprint, codec container.Codec, data []byte, raw int) error) error {
+func eachChunk(b []byte, fn func(fp dedup.Fingerprint, codec container.Codec, data []byte, raw int) error) error {
 	for len(b) > 0 {
 		if len(b) < 41 {
 			return errors.New("short chunk header")
 		}
-		var fp container.Fingerprint
+		var fp dedup.Fingerprint
 		copy(fp[:], b)
 		codec := container.Codec(b[32])
 		raw := int(binary.BigEndian.Uint32(b[33:]))

@@ -12,7 +12,7 @@ import (
 
 	"github.com/backstop-appliance/backstop/chunkstore"
 	"github.com/backstop-appliance/backstop/chunkstore/chunker"
-	"github.com/backstop-appliance/backstop/chunkstore/index"
+	"github.com/backstop-appliance/backstop/dedup"
 	"github.com/backstop-appliance/backstop/replication"
 )
 
@@ -250,9 +250,9 @@ type domainKey struct {
 
 // domainAdmin exports and imports dedup domain keys.
 type domainAdmin interface {
-	Domains() []index.Domain
-	Domain(name string) (index.Domain, error)
-	ImportDomain(name string, key []byte, params chunker.Params) (index.Domain, bool, error)
+	Domains() []dedup.Domain
+	Domain(name string) (dedup.Domain, error)
+	ImportDomain(name string, key []byte, params chunker.Params) (dedup.Domain, bool, error)
 }
 
 func (s *Server) domains(c *gin.Context) (domainAdmin, bool) {

@@ -18,7 +18,7 @@ import (
 
 	"github.com/backstop-appliance/backstop/chunkstore"
 	"github.com/backstop-appliance/backstop/chunkstore/chunker"
-	"github.com/backstop-appliance/backstop/chunkstore/index"
+	"github.com/backstop-appliance/backstop/dedup"
 	"github.com/backstop-appliance/backstop/internal/appliance"
 	"github.com/backstop-appliance/backstop/replication"
 	"github.com/backstop-appliance/backstop/web/ui"
@@ -36,7 +36,7 @@ type storeAdmin interface {
 	CreateStore(name, domain string) (chunkstore.StoreInfo, error)
 	DeleteStore(name string) error
 	SetStoreOptions(name string, o chunkstore.StoreOptions) (chunkstore.StoreInfo, error)
-	CreateDomain(name string, params chunker.Params) (index.Domain, error)
+	CreateDomain(name string, params chunker.Params) (dedup.Domain, error)
 }
 
 // itemAdmin reads and deletes items.

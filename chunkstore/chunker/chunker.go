@@ -1,37 +1,31 @@
 package chunker
 
 import (
-	"errors"
 	"fmt"
 	"io"
+
+	"github.com/backstop-appliance/backstop/dedup"
 )
 
-// Algorithm names a chunking algorithm and the version of its boundary rule.
-// It is recorded per dedup domain: once a domain holds data, its algorithm and
-// parameters never change, or equal data would stop deduplicating.
-type Algorithm string
+// Algorithm names a chunking algorithm and the version of its boundary rule:
+// dedup.ChunkerAlgorithm, recorded per dedup domain.
+type Algorithm = dedup.ChunkerAlgorithm
 
 const (
 	// Gear is the default: a FastCDC-style gear-hash chunker with normalized
 	// chunking. Version 1 of its boundary rule is pinned by testdata/.
-	Gear Algorithm = "gear-v1"
+	Gear = dedup.Gear
 	// Rabin is github.com/restic/chunker's Rabin-fingerprint chunker.
-	Rabin Algorithm = "rabin-v1"
+	Rabin = dedup.Rabin
 )
 
-// ErrParams reports chunking parameters that no chunker accepts.
-var ErrParams = errors.New("chunker: invalid parameters")
+// ErrParams reports chunking parameters that no chunker accepts
+// (dedup.ErrChunkerParams).
+var ErrParams = dedup.ErrChunkerParams
 
-// Params is everything that decides where boundaries fall.
-type Params struct {
-	Algorithm Algorithm `json:"algorithm"`
-	Min       int       `json:"min"` // no chunk is shorter, except the last
-	Avg       int       `json:"avg"` // target average, a power of two
-	Max       int       `json:"max"` // no chunk is longer
-	// Seed selects the gear table (Gear) or the irreducible polynomial
-	// (Rabin, which needs a valid restic/chunker Pol). 0 means the default.
-	Seed uint64 `json:"seed"`
-}
+// Params is everything that decides where boundaries fall: the
+// dedup.ChunkerParams of a domain. Params.Validate checks them.
+type Params = dedup.ChunkerParams
 
 // Chunker splits a stream into content-defined chunks.
 type Chunker interface {

@@ -1,7 +1,6 @@
 package chunker
 
 import (
-	"fmt"
 	"math/bits"
 
 	rchunker "github.com/restic/chunker"
@@ -10,13 +9,11 @@ import (
 // DefaultAvg is the target average chunk size of DefaultParams.
 const DefaultAvg = 64 << 10
 
-// Limits enforced by Params.Validate.
+// Limits that Params.Validate (dedup.ChunkerParams.Validate) enforces, as
+// the tests need them, and the default Rabin polynomial.
 const (
-	minAvg     = 1 << 10  // smallest accepted Avg
-	maxAvg     = 8 << 20  // largest accepted Avg
-	minMin     = 64       // smallest accepted Min: one hash window
-	maxMax     = 64 << 20 // largest accepted Max
-	rabinDeg   = 53       // degree of every accepted Rabin polynomial
+	minMin     = 64 // smallest accepted Min: one hash window
+	rabinDeg   = 53 // degree of every accepted Rabin polynomial
 	defaultPol = rchunker.Pol(0x3DA3358B4DC173)
 )
 
@@ -32,39 +29,6 @@ func DefaultParams() Params {
 		Max:       DefaultAvg * 4,
 		Seed:      0,
 	}
-}
-
-// Validate reports whether some chunker accepts p. Errors wrap ErrParams.
-//
-// Avg must be a power of two from 1 KiB to 8 MiB, and 64 <= Min < Avg < Max
-// <= 64 MiB. For Rabin a nonzero Seed is the polynomial, which must be
-// irreducible over GF(2) and of degree 53, as restic/chunker generates them.
-func (p Params) Validate() error {
-	switch p.Algorithm {
-	case Gear, Rabin:
-	default:
-		return fmt.Errorf("%w: unknown algorithm %q", ErrParams, p.Algorithm)
-	}
-	if p.Avg < minAvg || p.Avg > maxAvg || p.Avg&(p.Avg-1) != 0 {
-		return fmt.Errorf("%w: avg %d is not a power of two from %d to %d",
-			ErrParams, p.Avg, minAvg, maxAvg)
-	}
-	if p.Min < minMin || p.Min >= p.Avg {
-		return fmt.Errorf("%w: min %d is not in [%d, avg %d)",
-			ErrParams, p.Min, minMin, p.Avg)
-	}
-	if p.Max <= p.Avg || p.Max > maxMax {
-		return fmt.Errorf("%w: max %d is not in (avg %d, %d]",
-			ErrParams, p.Max, p.Avg, maxMax)
-	}
-	if p.Algorithm == Rabin && p.Seed != 0 {
-		pol := rchunker.Pol(p.Seed)
-		if pol.Deg() != rabinDeg || !pol.Irreducible() {
-			return fmt.Errorf("%w: seed %#x is not an irreducible polynomial of degree %d",
-				ErrParams, p.Seed, rabinDeg)
-		}
-	}
-	return nil
 }
 
 // avgBits returns log2(Avg) for a validated Avg.

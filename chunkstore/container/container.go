@@ -5,6 +5,8 @@ import (
 	"errors"
 	"fmt"
 	"hash/crc32"
+
+	"github.com/backstop-appliance/backstop/dedup"
 )
 
 // Sizes of the fixed parts of a container.
@@ -27,12 +29,6 @@ var castagnoli = crc32.MakeTable(crc32.Castagnoli)
 // ErrCorrupt reports a container that fails its checks.
 var ErrCorrupt = errors.New("container: corrupt")
 
-// Fingerprint is a keyed BLAKE3-256 digest of a raw chunk.
-type Fingerprint [32]byte
-
-// String returns the fingerprint in hex.
-func (f Fingerprint) String() string { return fmt.Sprintf("%x", f[:]) }
-
 // Header is the fixed-size start of a container.
 type Header struct {
 	ID     uint64
@@ -54,7 +50,7 @@ func (h Header) FooterSize() int64 { return int64(h.Count)*EntrySize + TrailerSi
 
 // Entry describes one chunk record.
 type Entry struct {
-	FP     Fingerprint
+	FP     dedup.Fingerprint
 	Offset uint32 // within the body
 	Stored uint32
 	Raw    uint32
@@ -122,7 +118,7 @@ func ParseFooter(h Header, b []byte) ([]Entry, error) {
 	for i := range entries {
 		p := b[i*EntrySize:]
 		e := Entry{
-			FP:     Fingerprint(p[0:32]),
+			FP:     dedup.Fingerprint(p[0:32]),
 			Offset: binary.LittleEndian.Uint32(p[32:]),
 			Stored: binary.LittleEndian.Uint32(p[36:]),
 			Raw:    binary.LittleEndian.Uint32(p[40:]),
@@ -193,7 +189,7 @@ func (b *Builder) Reset() {
 }
 
 // Add appends a record and returns its offset in the body.
-func (b *Builder) Add(fp Fingerprint, stored []byte, raw int, codec Codec) uint32 {
+func (b *Builder) Add(fp dedup.Fingerprint, stored []byte, raw int, codec Codec) uint32 {
 	off := uint32(len(b.buf) - HeaderSize)
 	b.buf = append(b.buf, stored...)
 	b.entries = append(b.entries, Entry{FP: fp, Offset: off, Stored: uint32(len(stored)), Raw: uint32(raw), Codec: codec})

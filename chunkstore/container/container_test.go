@@ -4,6 +4,8 @@ import (
 	"bytes"
 	"errors"
 	"testing"
+
+	"github.com/backstop-appliance/backstop/dedup"
 )
 
 func build(t testing.TB, chunks [][]byte, codec Codec) []byte {
@@ -14,7 +16,7 @@ func build(t testing.TB, chunks [][]byte, codec Codec) []byte {
 		t.Fatal(err)
 	}
 	for i, ch := range chunks {
-		var fp Fingerprint
+		var fp dedup.Fingerprint
 		fp[0] = byte(i)
 		stored, cd := c.Compress(nil, ch)
 		b.Add(fp, stored, len(ch), cd)
@@ -96,8 +98,8 @@ func FuzzParse(f *testing.F) {
 // the body's, or footers are looked for in the wrong place.
 func TestLenAfterSeal(t *testing.T) {
 	b := NewBuilder(1 << 20)
-	b.Add(Fingerprint{1}, []byte("hello"), 5, Raw)
-	b.Add(Fingerprint{2}, []byte("world!"), 6, Raw)
+	b.Add(dedup.Fingerprint{1}, []byte("hello"), 5, Raw)
+	b.Add(dedup.Fingerprint{2}, []byte("world!"), 6, Raw)
 	buf := b.Seal(1, 1)
 	h, err := ParseHeader(buf)
 	if err != nil {

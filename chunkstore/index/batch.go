@@ -7,14 +7,14 @@ import (
 
 	"github.com/dgraph-io/badger/v4"
 
-	"github.com/backstop-appliance/backstop/chunkstore/container"
+	"github.com/backstop-appliance/backstop/dedup"
 )
 
 // Batch is a set of changes committed together, atomically and durably.
 type Batch struct {
 	d      *DB
 	txn    *badger.Txn
-	chunks []container.Fingerprint
+	chunks []dedup.Fingerprint
 	err    error
 }
 
@@ -51,7 +51,7 @@ func (b *Batch) setJSON(k []byte, v any) {
 func (b *Batch) PutContainer(c ContainerRec) { b.set(key64(pContainer, c.ID), c.encode()) }
 
 // PutChunk records where a chunk is; the filter learns it on Commit.
-func (b *Batch) PutChunk(fp container.Fingerprint, loc Loc) {
+func (b *Batch) PutChunk(fp dedup.Fingerprint, loc Loc) {
 	b.set(chunkKey(fp), loc.encode())
 	b.chunks = append(b.chunks, fp)
 }
@@ -62,11 +62,11 @@ func (b *Batch) DeleteContainer(id uint64) { b.del(key64(pContainer, id)) }
 
 // DeleteChunk removes a chunk's location. The filter keeps the
 // fingerprint: a false positive costs one badger read, nothing more.
-func (b *Batch) DeleteChunk(fp container.Fingerprint) { b.del(chunkKey(fp)) }
+func (b *Batch) DeleteChunk(fp dedup.Fingerprint) { b.del(chunkKey(fp)) }
 
 // Chunk reads a chunk's location within the batch's transaction, so that
 // Commit fails with ErrConflict if another commit changed it meanwhile.
-func (b *Batch) Chunk(fp container.Fingerprint) (Loc, error) {
+func (b *Batch) Chunk(fp dedup.Fingerprint) (Loc, error) {
 	it, err := b.txn.Get(chunkKey(fp))
 	if err != nil {
 		return Loc{}, translate(err)
@@ -80,7 +80,7 @@ func (b *Batch) Chunk(fp container.Fingerprint) (Loc, error) {
 }
 
 // PutSegment stores a recipe segment of item id starting at byte off.
-func (b *Batch) PutSegment(id uint64, off int64, entries []RecipeEntry) {
+func (b *Batch) PutSegment(id uint64, off int64, entries []dedup.RecipeEntry) {
 	var k [8]byte
 	binary.BigEndian.PutUint64(k[:], uint64(off))
 	b.set(key64(pRecipe, id, k[:]...), EncodeSegment(nil, entries))
@@ -102,7 +102,7 @@ func (b *Batch) DeleteItem(it Item) {
 }
 
 // PutDomain stores a domain.
-func (b *Batch) PutDomain(dom Domain) { b.setJSON(key32(pDomain, dom.ID), dom) }
+func (b *Batch) PutDomain(dom dedup.Domain) { b.setJSON(key32(pDomain, dom.ID), dom) }
 
 // PutStore stores a store.
 func (b *Batch) PutStore(s Store) { b.setJSON(key32(pStore, s.ID), s) }

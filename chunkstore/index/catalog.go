@@ -8,8 +8,8 @@ import (
 
 	"github.com/dgraph-io/badger/v4"
 
-	"github.com/backstop-appliance/backstop/chunkstore/chunker"
 	"github.com/backstop-appliance/backstop/chunkstore/container"
+	"github.com/backstop-appliance/backstop/dedup"
 )
 
 // ContainerRec is what the index knows of a container.
@@ -94,16 +94,6 @@ func (d *DB) Containers() ([]ContainerRec, error) {
 	return out, err
 }
 
-// Domain is a dedup domain: its key makes its fingerprints, so equal data
-// in two domains never shares a chunk.
-type Domain struct {
-	ID      uint32         `json:"id"`
-	Name    string         `json:"name"`
-	Key     []byte         `json:"key"`
-	Chunker chunker.Params `json:"chunker"`
-	Created time.Time      `json:"created"`
-}
-
 // Store is a named set of items in one domain.
 type Store struct {
 	ID      uint32    `json:"id"`
@@ -138,7 +128,7 @@ type Item struct {
 }
 
 // Domains returns every domain, by id.
-func (d *DB) Domains() ([]Domain, error) { return scanJSON[Domain](d, []byte{pDomain}) }
+func (d *DB) Domains() ([]dedup.Domain, error) { return scanJSON[dedup.Domain](d, []byte{pDomain}) }
 
 // Stores returns every store, by id.
 func (d *DB) Stores() ([]Store, error) { return scanJSON[Store](d, []byte{pStore}) }
@@ -184,7 +174,7 @@ func (d *DB) Item(store uint32, name string) (Item, error) {
 
 // Segment finds the recipe segment of item id that holds byte off: it
 // returns the segment's starting offset and entries (appended to dst).
-func (d *DB) Segment(id uint64, off int64, dst []RecipeEntry) (int64, []RecipeEntry, error) {
+func (d *DB) Segment(id uint64, off int64, dst []dedup.RecipeEntry) (int64, []dedup.RecipeEntry, error) {
 	var start int64
 	err := d.db.View(func(txn *badger.Txn) error {
 		opts := badger.DefaultIteratorOptions
@@ -210,8 +200,8 @@ func (d *DB) Segment(id uint64, off int64, dst []RecipeEntry) (int64, []RecipeEn
 }
 
 // Segments calls fn for every recipe segment of item id in order.
-func (d *DB) Segments(id uint64, fn func(start int64, entries []RecipeEntry) error) error {
-	var buf []RecipeEntry
+func (d *DB) Segments(id uint64, fn func(start int64, entries []dedup.RecipeEntry) error) error {
+	var buf []dedup.RecipeEntry
 	return d.scan(key64(pRecipe, id), func(k, v []byte) error {
 		var err error
 		if buf, err = DecodeSegment(buf[:0], v); err != nil {
@@ -261,7 +251,7 @@ func (d *DB) DropRecipe(id uint64) error {
 // not marked deleted, or that keep says to keep anyway: committed items,
 // items being written, and deleted ones still being read. Housekeeping
 // marks from it.
-func (d *DB) LiveRecipes(keep func(item uint64) bool, fn func(container.Fingerprint)) error {
+func (d *DB) LiveRecipes(keep func(item uint64) bool, fn func(dedup.Fingerprint)) error {
 	_, deleted, err := d.Marked()
 	if err != nil {
 		return err
@@ -270,7 +260,7 @@ func (d *DB) LiveRecipes(keep func(item uint64) bool, fn func(container.Fingerpr
 	for _, id := range deleted {
 		dead[id] = keep == nil || !keep(id)
 	}
-	var buf []RecipeEntry
+	var buf []dedup.RecipeEntry
 	return d.scan([]byte{pRecipe}, func(k, v []byte) error {
 		if dead[binary.BigEndian.Uint64(k[1:9])] {
 			return nil

@@ -13,6 +13,7 @@ import (
 	"github.com/dgraph-io/badger/v4"
 
 	"github.com/backstop-appliance/backstop/chunkstore/container"
+	"github.com/backstop-appliance/backstop/dedup"
 )
 
 // ErrNotFound reports a key that is not in the index.
@@ -163,7 +164,7 @@ func DecodeLoc(b []byte) (Loc, error) {
 	}, nil
 }
 
-func chunkKey(fp container.Fingerprint) []byte {
+func chunkKey(fp dedup.Fingerprint) []byte {
 	k := make([]byte, 33)
 	k[0] = pChunk
 	copy(k[1:], fp[:])
@@ -172,7 +173,7 @@ func chunkKey(fp container.Fingerprint) []byte {
 
 // Lookup finds a chunk. It asks the filter first, so a new chunk costs no
 // badger read.
-func (d *DB) Lookup(fp container.Fingerprint) (Loc, error) {
+func (d *DB) Lookup(fp dedup.Fingerprint) (Loc, error) {
 	if !d.Filter.MayContain(fp) {
 		return Loc{}, ErrNotFound
 	}
@@ -180,7 +181,7 @@ func (d *DB) Lookup(fp container.Fingerprint) (Loc, error) {
 }
 
 // Chunk reads a chunk's location from badger, bypassing the filter.
-func (d *DB) Chunk(fp container.Fingerprint) (Loc, error) {
+func (d *DB) Chunk(fp dedup.Fingerprint) (Loc, error) {
 	var loc Loc
 	err := d.db.View(func(txn *badger.Txn) error {
 		it, err := txn.Get(chunkKey(fp))
@@ -210,7 +211,7 @@ func (d *DB) LoadFilter() (int, error) {
 	}
 	f := NewFilter(n + n/2)
 	err = d.scanKeys([]byte{pChunk}, func(k []byte) error {
-		f.Add(container.Fingerprint(k[1:33]))
+		f.Add(dedup.Fingerprint(k[1:33]))
 		return nil
 	})
 	if err != nil {

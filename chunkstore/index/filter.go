@@ -5,7 +5,7 @@ import (
 	"math/bits"
 	"sync"
 
-	"github.com/backstop-appliance/backstop/chunkstore/container"
+	"github.com/backstop-appliance/backstop/dedup"
 )
 
 const (
@@ -34,11 +34,11 @@ func newBloom(items int) *bloom {
 	return &bloom{words: make([]uint64, nbits/64), mask: nbits - 1, cap: items}
 }
 
-func probes(fp *container.Fingerprint) (h1, h2 uint64) {
+func probes(fp *dedup.Fingerprint) (h1, h2 uint64) {
 	return binary.LittleEndian.Uint64(fp[0:8]), binary.LittleEndian.Uint64(fp[8:16]) | 1
 }
 
-func (b *bloom) add(fp *container.Fingerprint) {
+func (b *bloom) add(fp *dedup.Fingerprint) {
 	h1, h2 := probes(fp)
 	for i := uint64(0); i < filterProbes; i++ {
 		bit := (h1 + i*h2) & b.mask
@@ -47,7 +47,7 @@ func (b *bloom) add(fp *container.Fingerprint) {
 	b.n++
 }
 
-func (b *bloom) has(fp *container.Fingerprint) bool {
+func (b *bloom) has(fp *dedup.Fingerprint) bool {
 	h1, h2 := probes(fp)
 	for i := uint64(0); i < filterProbes; i++ {
 		bit := (h1 + i*h2) & b.mask
@@ -64,7 +64,7 @@ func NewFilter(expected int) *Filter {
 }
 
 // Add records fp.
-func (f *Filter) Add(fp container.Fingerprint) {
+func (f *Filter) Add(fp dedup.Fingerprint) {
 	f.mu.Lock()
 	defer f.mu.Unlock()
 	last := f.layers[len(f.layers)-1]
@@ -76,7 +76,7 @@ func (f *Filter) Add(fp container.Fingerprint) {
 }
 
 // MayContain reports whether fp may have been added.
-func (f *Filter) MayContain(fp container.Fingerprint) bool {
+func (f *Filter) MayContain(fp dedup.Fingerprint) bool {
 	f.mu.RLock()
 	defer f.mu.RUnlock()
 	for _, l := range f.layers {

@@ -10,12 +10,13 @@ import (
 	"testing"
 
 	"github.com/backstop-appliance/backstop/chunkstore/container"
+	"github.com/backstop-appliance/backstop/dedup"
 )
 
 func TestSegmentRoundTrip(t *testing.T) {
-	var in []RecipeEntry
+	var in []dedup.RecipeEntry
 	for i := range SegmentLen {
-		var e RecipeEntry
+		var e dedup.RecipeEntry
 		rand.Read(e.FP[:])
 		e.Len = uint32(1 + i*977)
 		in = append(in, e)
@@ -36,9 +37,9 @@ func TestSegmentRoundTrip(t *testing.T) {
 
 func TestFilterNoFalseNegatives(t *testing.T) {
 	f := NewFilter(1000)
-	var fps []container.Fingerprint
+	var fps []dedup.Fingerprint
 	for range 300_000 { // forces several layers
-		var fp container.Fingerprint
+		var fp dedup.Fingerprint
 		rand.Read(fp[:])
 		f.Add(fp)
 		fps = append(fps, fp)
@@ -50,7 +51,7 @@ func TestFilterNoFalseNegatives(t *testing.T) {
 	}
 	fp := 0
 	for range 100_000 {
-		var x container.Fingerprint
+		var x dedup.Fingerprint
 		rand.Read(x[:])
 		if f.MayContain(x) {
 			fp++
@@ -70,7 +71,7 @@ func TestDBChunksAndSegments(t *testing.T) {
 	if _, err := d.LoadFilter(); err != nil {
 		t.Fatal(err)
 	}
-	var fp container.Fingerprint
+	var fp dedup.Fingerprint
 	rand.Read(fp[:])
 	if _, err := d.Lookup(fp); !errors.Is(err, ErrNotFound) {
 		t.Fatalf("lookup of a new chunk: %v", err)
@@ -78,8 +79,8 @@ func TestDBChunksAndSegments(t *testing.T) {
 	b := d.NewBatch()
 	loc := Loc{Container: 7, Offset: 100, Stored: 50, Raw: 80, Codec: container.S2}
 	b.PutChunk(fp, loc)
-	b.PutSegment(9, 0, []RecipeEntry{{FP: fp, Len: 80}})
-	b.PutSegment(9, 80, []RecipeEntry{{FP: fp, Len: 80}, {FP: fp, Len: 80}})
+	b.PutSegment(9, 0, []dedup.RecipeEntry{{FP: fp, Len: 80}})
+	b.PutSegment(9, 80, []dedup.RecipeEntry{{FP: fp, Len: 80}, {FP: fp, Len: 80}})
 	if err := b.Commit(); err != nil {
 		t.Fatal(err)
 	}
@@ -104,9 +105,9 @@ func TestDBChunksAndSegments(t *testing.T) {
 }
 
 func FuzzDecodeSegment(f *testing.F) {
-	var e RecipeEntry
+	var e dedup.RecipeEntry
 	e.Len = 4096
-	f.Add(EncodeSegment(nil, []RecipeEntry{e, e}))
+	f.Add(EncodeSegment(nil, []dedup.RecipeEntry{e, e}))
 	f.Add([]byte{0})
 	f.Fuzz(func(t *testing.T, b []byte) {
 		DecodeSegment(nil, b)

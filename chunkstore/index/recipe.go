@@ -5,7 +5,7 @@ import (
 	"errors"
 	"fmt"
 
-	"github.com/backstop-appliance/backstop/chunkstore/container"
+	"github.com/backstop-appliance/backstop/dedup"
 )
 
 // SegmentLen is the most entries a recipe segment holds.
@@ -14,14 +14,8 @@ const SegmentLen = 1024
 // ErrCorrupt reports a value in the index that does not decode.
 var ErrCorrupt = errors.New("index: corrupt value")
 
-// RecipeEntry is one chunk of an item, in order.
-type RecipeEntry struct {
-	FP  container.Fingerprint
-	Len uint32
-}
-
 // EncodeSegment appends the encoding of entries to dst.
-func EncodeSegment(dst []byte, entries []RecipeEntry) []byte {
+func EncodeSegment(dst []byte, entries []dedup.RecipeEntry) []byte {
 	dst = binary.AppendUvarint(dst, uint64(len(entries)))
 	for _, e := range entries {
 		dst = append(dst, e.FP[:]...)
@@ -31,7 +25,7 @@ func EncodeSegment(dst []byte, entries []RecipeEntry) []byte {
 }
 
 // DecodeSegment decodes a recipe segment, appending to dst.
-func DecodeSegment(dst []RecipeEntry, b []byte) ([]RecipeEntry, error) {
+func DecodeSegment(dst []dedup.RecipeEntry, b []byte) ([]dedup.RecipeEntry, error) {
 	n, k := binary.Uvarint(b)
 	if k <= 0 || n > SegmentLen {
 		return dst, fmt.Errorf("%w: recipe segment count", ErrCorrupt)
@@ -41,7 +35,7 @@ func DecodeSegment(dst []RecipeEntry, b []byte) ([]RecipeEntry, error) {
 		if len(b) < 33 {
 			return dst, fmt.Errorf("%w: recipe segment truncated at entry %d", ErrCorrupt, i)
 		}
-		var e RecipeEntry
+		var e dedup.RecipeEntry
 		copy(e.FP[:], b[:32])
 		l, k := binary.Uvarint(b[32:])
 		if k <= 0 || l == 0 || l > 1<<31 {

@@ -17,7 +17,7 @@ import (
 
 	"github.com/backstop-appliance/backstop/chunkstore"
 	"github.com/backstop-appliance/backstop/chunkstore/chunker"
-	"github.com/backstop-appliance/backstop/chunkstore/index"
+	"github.com/backstop-appliance/backstop/dedup"
 	"github.com/backstop-appliance/backstop/nas"
 )
 
@@ -27,7 +27,7 @@ type ManagerEngine interface {
 	Stores() []chunkstore.StoreInfo
 	CreateStore(name, domain string) (chunkstore.StoreInfo, error)
 	DeleteStore(name string) error
-	CreateDomain(name string, params chunker.Params) (index.Domain, error)
+	CreateDomain(name string, params chunker.Params) (dedup.Domain, error)
 }
 
 // ManagerOptions configure a Manager.
