@@ -71,7 +71,7 @@ func (s *Server) get(req *catalystpb.GetRequest, stream catalystpb.Catalyst_GetS
 		s.t.out.Add(int64(proto.Size(m)))
 		return stream.Send(m)
 	}
-	if err := send(&catalystpb.GetResponse{Item: itemPB(r.Item())}); err != nil {
+	if err := send(&catalystpb.GetResponse{Item: catalystpb.ItemPB(r.Item())}); err != nil {
 		return err
 	}
 	buf := make([]byte, getBuf)
@@ -112,7 +112,7 @@ func (s *Server) List(req *catalystpb.ListRequest, stream catalystpb.Catalyst_Li
 		k := min(len(items), listBatch)
 		m := &catalystpb.ListResponse{}
 		for _, it := range items[:k] {
-			m.Items = append(m.Items, itemPB(it))
+			m.Items = append(m.Items, catalystpb.ItemPB(it))
 		}
 		s.t.out.Add(int64(proto.Size(m)))
 		if err := stream.Send(m); err != nil {
@@ -133,7 +133,7 @@ func (s *Server) Stat(ctx context.Context, req *catalystpb.StatRequest) (*cataly
 	if err != nil {
 		return nil, toStatus(err)
 	}
-	return itemPB(it), nil
+	return catalystpb.ItemPB(it), nil
 }
 
 // Delete implements the call of that name.
@@ -164,7 +164,7 @@ func (s *Server) Copy(ctx context.Context, req *catalystpb.CopyRequest) (*cataly
 		return nil, toStatus(err)
 	}
 	s.audit(ctx, "item.copy", dst.Name+"/"+req.GetToName(), "copied from "+src.Name+"/"+req.GetName()+" over catalyst")
-	return itemPB(it), nil
+	return catalystpb.ItemPB(it), nil
 }
 
 // Stats implements the call of that name: the figures of the stores the

@@ -276,7 +276,7 @@ func rawPut(t *testing.T, f *fixture, user string) catalystpb.Catalyst_PutClient
 	t.Helper()
 	cfg := &tls.Config{InsecureSkipVerify: true}
 	conn, err := grpc.NewClient("passthrough:///"+f.addr, grpc.WithTransportCredentials(credentials.NewTLS(cfg)),
-		grpc.WithPerRPCCredentials(catalyst.BasicAuth{User: user, Password: password}))
+		grpc.WithPerRPCCredentials(catalystpb.BasicAuth{User: user, Password: password}))
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -320,7 +320,7 @@ func TestLyingClientIsRefused(t *testing.T) {
 			break
 		}
 	}
-	if err := catalyst.FromStatus(last); !errors.Is(err, chunkstore.ErrFingerprint) {
+	if err := catalystpb.FromStatus(last); !errors.Is(err, chunkstore.ErrFingerprint) {
 		t.Fatalf("lying put: %v", err)
 	}
 	if _, err := c.Stat(context.Background(), "default", "lie"); !errors.Is(err, chunkstore.ErrNotFound) {
@@ -344,7 +344,7 @@ func TestLyingClientIsRefused(t *testing.T) {
 			break
 		}
 	}
-	if err := catalyst.FromStatus(last); !errors.Is(err, chunkstore.ErrMissingChunk) {
+	if err := catalystpb.FromStatus(last); !errors.Is(err, chunkstore.ErrMissingChunk) {
 		t.Fatalf("commit of a chunk never sent: %v", err)
 	}
 	if _, err := c.Stat(context.Background(), "default", "lie"); !errors.Is(err, chunkstore.ErrNotFound) {

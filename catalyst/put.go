@@ -76,9 +76,9 @@ func (s *Server) put(stream catalystpb.Catalyst_PutServer) error {
 	}
 	mode := begin.GetTransfer()
 	if mode == catalystpb.Transfer_TRANSFER_UNSPECIFIED {
-		mode = transferOf(info.Transfer)
+		mode = catalystpb.TransferPB(info.Transfer)
 	}
-	if mode != transferOf(info.Transfer) {
+	if mode != catalystpb.TransferPB(info.Transfer) {
 		return fmt.Errorf("%w: store %q has the %s bandwidth transfer policy", chunkstore.ErrInvalid, info.Name, info.Transfer)
 	}
 	opts := chunkstore.WriteOptions{Replace: begin.GetReplace(), Meta: begin.GetMeta()}
@@ -269,5 +269,5 @@ func (p *putState) committed(it chunkstore.Item) error {
 	p.s.t.puts.Add(1)
 	p.s.t.logical.Add(it.Size)
 	return p.send(&catalystpb.PutResponse{Msg: &catalystpb.PutResponse_Committed{Committed: &catalystpb.PutCommitted{
-		Item: itemPB(it), ReceivedBytes: p.received, ChunksReceived: p.chunks}}})
+		Item: catalystpb.ItemPB(it), ReceivedBytes: p.received, ChunksReceived: p.chunks}}})
 }

@@ -17,7 +17,6 @@ import (
 
 	"github.com/backstop-appliance/backstop/catalyst/catalystpb"
 	"github.com/backstop-appliance/backstop/chunkstore"
-	"github.com/backstop-appliance/backstop/chunkstore/chunker"
 	"github.com/backstop-appliance/backstop/dedup"
 	"github.com/backstop-appliance/backstop/internal/appliance"
 )
@@ -215,40 +214,12 @@ func (s *Server) audit(ctx context.Context, action, object, msg string) {
 	s.opts.Audit.Record(appliance.Event{Kind: appliance.KindAudit, Actor: userFrom(ctx).Name, Action: action, Object: object, Message: msg})
 }
 
-func transferOf(policy string) catalystpb.Transfer {
-	if policy == chunkstore.TransferHigh {
-		return catalystpb.Transfer_TRANSFER_HIGH
-	}
-	return catalystpb.Transfer_TRANSFER_LOW
-}
-
 func storePB(info chunkstore.StoreInfo, dom *dedup.Domain) *catalystpb.Store {
-	st := &catalystpb.Store{Name: info.Name, Domain: info.Domain, Transfer: transferOf(info.Transfer),
+	st := &catalystpb.Store{Name: info.Name, Domain: info.Domain, Transfer: catalystpb.TransferPB(info.Transfer),
 		ImmutableDays: uint32(info.ImmutableDays), Clients: info.Clients}
 	if dom != nil {
-		st.Chunker = ParamsPB(dom.Chunker)
+		st.Chunker = catalystpb.ParamsPB(dom.Chunker)
 		st.DomainKey = dom.Key
 	}
 	return st
-}
-
-// ParamsPB and ParamsFromPB convert chunker parameters.
-func ParamsPB(p chunker.Params) *catalystpb.ChunkerParams {
-	return &catalystpb.ChunkerParams{Algorithm: string(p.Algorithm), Min: uint32(p.Min), Avg: uint32(p.Avg), Max: uint32(p.Max), Seed: p.Seed}
-}
-
-// ParamsFromPB is the inverse of ParamsPB.
-func ParamsFromPB(p *catalystpb.ChunkerParams) chunker.Params {
-	return chunker.Params{Algorithm: chunker.Algorithm(p.GetAlgorithm()), Min: int(p.GetMin()), Avg: int(p.GetAvg()), Max: int(p.GetMax()), Seed: p.GetSeed()}
-}
-
-func itemPB(it chunkstore.Item) *catalystpb.Item {
-	return &catalystpb.Item{Store: it.Store, Name: it.Name, Size: it.Size, Chunks: it.Chunks, NewBytes: it.NewBytes,
-		CreatedUnixNano: it.Created.UnixNano(), ModifiedUnixNano: it.Modified.UnixNano(), Meta: it.Meta}
-}
-
-// ItemFromPB converts an item of the wire.
-func ItemFromPB(p *catalystpb.Item) chunkstore.Item {
-	return chunkstore.Item{Store: p.GetStore(), Name: p.GetName(), Size: p.GetSize(), Chunks: p.GetChunks(), NewBytes: p.GetNewBytes(),
-		Created: time.Unix(0, p.GetCreatedUnixNano()).UTC(), Modified: time.Unix(0, p.GetModifiedUnixNano()).UTC(), Meta: p.GetMeta()}
 }

@@ -1,7 +1,3 @@
-// Package client is the Go client of Backstop's Catalyst protocol: what a
-// backup application links to store and restore items on an appliance,
-// deduplicating on its own side when the store's transfer policy is low
-// bandwidth. See package catalyst for the protocol.
 package client
 
 import (
@@ -21,16 +17,15 @@ import (
 	"google.golang.org/grpc/credentials"
 	"google.golang.org/grpc/credentials/insecure"
 
-	"github.com/backstop-appliance/backstop/catalyst"
 	"github.com/backstop-appliance/backstop/catalyst/catalystpb"
-	"github.com/backstop-appliance/backstop/chunkstore"
-	"github.com/backstop-appliance/backstop/chunkstore/chunker"
 	"github.com/backstop-appliance/backstop/chunkstore/container"
+	"github.com/backstop-appliance/backstop/dedup"
 )
 
 // Options configure a Client.
 type Options struct {
-	// Addr is the appliance's host:port (catalyst.DefaultAddr's port).
+	// Addr is the appliance's host:port (the Catalyst service listens on
+	// port 9387 unless told otherwise).
 	Addr           string
 	User, Password string
 	// CAFile is a PEM file of the certificate(s) to trust, such as the
@@ -66,8 +61,8 @@ type Client struct {
 
 // Store is a store as a client sees it.
 type Store struct {
-	chunkstore.StoreInfo
-	Chunker chunker.Params
+	dedup.StoreInfo
+	Chunker dedup.ChunkerParams
 	Key     []byte // the domain's fingerprint key
 }
 
@@ -107,7 +102,7 @@ func Dial(opts Options) (*Client, error) {
 	}
 	conn, err := grpc.NewClient("passthrough:///"+opts.Addr,
 		grpc.WithTransportCredentials(creds),
-		grpc.WithPerRPCCredentials(catalyst.BasicAuth{User: opts.User, Password: opts.Password, Insecure: opts.Plaintext}),
+		grpc.WithPerRPCCredentials(catalystpb.BasicAuth{User: opts.User, Password: opts.Password, Insecure: opts.Plaintext}),
 		grpc.WithContextDialer(c.dial),
 		grpc.WithDefaultCallOptions(grpc.MaxCallRecvMsgSize(65<<20), grpc.MaxCallSendMsgSize(65<<20)),
 	)
@@ -161,9 +156,9 @@ func (c *Client) Store(ctx context.Context, name string) (*Store, error) {
 	}
 	pb, err := c.api.GetStore(ctx, &catalystpb.GetStoreRequest{Store: name})
 	if err != nil {
-		return nil, catalyst.FromStatus(err)
+		return nil, catalystpb.FromStatus(err)
 	}
-	st = &Store{StoreInfo: storeInfo(pb), Chunker: catalyst.ParamsFromPB(pb.GetChunker()), Key: pb.GetDomainKey()}
+	st = &Store{StoreInfo: catalystpb.StoreInfoFromPB(pb), Chunker: catalystpb.ParamsFromPB(pb.GetChunker()), Key: pb.GetDomainKey()}
 	if err := st.Chunker.Validate(); err != nil {
 		return nil, fmt.Errorf("catalyst client: store %s: %w", name, err)
 	}
@@ -176,42 +171,33 @@ func (c *Client) Store(ctx context.Context, name string) (*Store, error) {
 	return st, nil
 }
 
-func storeInfo(pb *catalystpb.Store) chunkstore.StoreInfo {
-	t := chunkstore.TransferLow
-	if pb.GetTransfer() == catalystpb.Transfer_TRANSFER_HIGH {
-		t = chunkstore.TransferHigh
-	}
-	return chunkstore.StoreInfo{Name: pb.GetName(), Domain: pb.GetDomain(), StoreOptions: chunkstore.StoreOptions{
-		Transfer: t, ImmutableDays: int(pb.GetImmutableDays()), Clients: pb.GetClients()}}
-}
-
 // Stores lists the stores the user may use.
-func (c *Client) Stores(ctx context.Context) ([]chunkstore.StoreInfo, error) {
+func (c *Client) Stores(ctx context.Context) ([]dedup.StoreInfo, error) {
 	resp, err := c.api.ListStores(ctx, &catalystpb.ListStoresRequest{})
 	if err != nil {
-		return nil, catalyst.FromStatus(err)
+		return nil, catalystpb.FromStatus(err)
 	}
-	out := make([]chunkstore.StoreInfo, 0, len(resp.GetStores()))
+	out := make([]dedup.StoreInfo, 0, len(resp.GetStores()))
 	for _, s := range resp.GetStores() {
-		out = append(out, storeInfo(s))
+		out = append(out, catalystpb.StoreInfoFromPB(s))
 	}
 	return out, nil
 }
 
 // Get writes item name (or length bytes of it from offset; length 0: to
 // the end) to w. The server checks every chunk against its fingerprint.
-func (c *Client) Get(ctx context.Context, store, name string, w io.Writer, offset, length int64) (chunkstore.Item, int64, error) {
+func (c *Client) Get(ctx context.Context, store, name string, w io.Writer, offset, length int64) (dedup.Item, int64, error) {
 	ctx, cancel := context.WithCancel(ctx)
 	defer cancel()
 	stream, err := c.api.Get(ctx, &catalystpb.GetRequest{Store: store, Name: name, Offset: offset, Length: length})
 	if err != nil {
-		return chunkstore.Item{}, 0, catalyst.FromStatus(err)
+		return dedup.Item{}, 0, catalystpb.FromStatus(err)
 	}
 	first, err := stream.Recv()
 	if err != nil {
-		return chunkstore.Item{}, 0, catalyst.FromStatus(err)
+		return dedup.Item{}, 0, catalystpb.FromStatus(err)
 	}
-	it := catalyst.ItemFromPB(first.GetItem())
+	it := catalystpb.ItemFromPB(first.GetItem())
 	want := it.Size - offset
 	if length > 0 {
 		want = min(want, length)
@@ -223,7 +209,7 @@ func (c *Client) Get(ctx context.Context, store, name string, w io.Writer, offse
 			break
 		}
 		if err != nil {
-			return it, n, catalyst.FromStatus(err)
+			return it, n, catalystpb.FromStatus(err)
 		}
 		k, err := w.Write(m.GetData())
 		n += int64(k)
@@ -232,65 +218,65 @@ func (c *Client) Get(ctx context.Context, store, name string, w io.Writer, offse
 		}
 	}
 	if n != want {
-		return it, n, fmt.Errorf("%w: got %d bytes of %s/%s, want %d", chunkstore.ErrCorrupt, n, store, name, want)
+		return it, n, fmt.Errorf("%w: got %d bytes of %s/%s, want %d", dedup.ErrCorrupt, n, store, name, want)
 	}
 	return it, n, nil
 }
 
 // List lists the items of a store that match opts.
-func (c *Client) List(ctx context.Context, store string, opts chunkstore.ListOptions) ([]chunkstore.Item, error) {
+func (c *Client) List(ctx context.Context, store string, opts dedup.ListOptions) ([]dedup.Item, error) {
 	stream, err := c.api.List(ctx, &catalystpb.ListRequest{Store: store, Prefix: opts.Prefix, Meta: opts.Meta})
 	if err != nil {
-		return nil, catalyst.FromStatus(err)
+		return nil, catalystpb.FromStatus(err)
 	}
-	var out []chunkstore.Item
+	var out []dedup.Item
 	for {
 		m, err := stream.Recv()
 		if err == io.EOF {
 			return out, nil
 		}
 		if err != nil {
-			return nil, catalyst.FromStatus(err)
+			return nil, catalystpb.FromStatus(err)
 		}
 		for _, it := range m.GetItems() {
-			out = append(out, catalyst.ItemFromPB(it))
+			out = append(out, catalystpb.ItemFromPB(it))
 		}
 	}
 }
 
 // Stat describes one item.
-func (c *Client) Stat(ctx context.Context, store, name string) (chunkstore.Item, error) {
+func (c *Client) Stat(ctx context.Context, store, name string) (dedup.Item, error) {
 	it, err := c.api.Stat(ctx, &catalystpb.StatRequest{Store: store, Name: name})
 	if err != nil {
-		return chunkstore.Item{}, catalyst.FromStatus(err)
+		return dedup.Item{}, catalystpb.FromStatus(err)
 	}
-	return catalyst.ItemFromPB(it), nil
+	return catalystpb.ItemFromPB(it), nil
 }
 
 // Delete removes an item.
 func (c *Client) Delete(ctx context.Context, store, name string) error {
 	_, err := c.api.Delete(ctx, &catalystpb.DeleteRequest{Store: store, Name: name})
-	return catalyst.FromStatus(err)
+	return catalystpb.FromStatus(err)
 }
 
 // Copy makes toStore/toName a copy of store/name without moving data.
-func (c *Client) Copy(ctx context.Context, store, name, toStore, toName string, replace bool) (chunkstore.Item, error) {
+func (c *Client) Copy(ctx context.Context, store, name, toStore, toName string, replace bool) (dedup.Item, error) {
 	it, err := c.api.Copy(ctx, &catalystpb.CopyRequest{Store: store, Name: name, ToStore: toStore, ToName: toName, Replace: replace})
 	if err != nil {
-		return chunkstore.Item{}, catalyst.FromStatus(err)
+		return dedup.Item{}, catalystpb.FromStatus(err)
 	}
-	return catalyst.ItemFromPB(it), nil
+	return catalystpb.ItemFromPB(it), nil
 }
 
 // Stats returns the figures of the stores the user may use.
-func (c *Client) Stats(ctx context.Context) (chunkstore.Stats, error) {
+func (c *Client) Stats(ctx context.Context) (dedup.Stats, error) {
 	resp, err := c.api.Stats(ctx, &catalystpb.StatsRequest{})
 	if err != nil {
-		return chunkstore.Stats{}, catalyst.FromStatus(err)
+		return dedup.Stats{}, catalystpb.FromStatus(err)
 	}
-	st := chunkstore.Stats{LogicalBytes: resp.GetLogicalBytes(), StoredBytes: resp.GetStoredBytes(), DedupRatio: resp.GetDedupRatio(), Items: resp.GetItems()}
+	st := dedup.Stats{LogicalBytes: resp.GetLogicalBytes(), StoredBytes: resp.GetStoredBytes(), DedupRatio: resp.GetDedupRatio(), Items: resp.GetItems()}
 	for _, s := range resp.GetStores() {
-		st.Stores = append(st.Stores, chunkstore.StoreStats{Name: s.GetName(), Domain: s.GetDomain(), Items: s.GetItems(),
+		st.Stores = append(st.Stores, dedup.StoreStats{Name: s.GetName(), Domain: s.GetDomain(), Items: s.GetItems(),
 			LogicalBytes: s.GetLogicalBytes(), StoredBytes: s.GetStoredBytes(), DedupRatio: s.GetDedupRatio()})
 	}
 	return st, nil

@@ -14,11 +14,10 @@ import (
 	"google.golang.org/grpc/status"
 	"google.golang.org/protobuf/proto"
 
-	"github.com/backstop-appliance/backstop/catalyst"
 	"github.com/backstop-appliance/backstop/catalyst/catalystpb"
-	"github.com/backstop-appliance/backstop/chunkstore"
 	"github.com/backstop-appliance/backstop/chunkstore/chunker"
 	"github.com/backstop-appliance/backstop/chunkstore/container"
+	"github.com/backstop-appliance/backstop/dedup"
 )
 
 // PutOptions qualify a put.
@@ -27,7 +26,7 @@ type PutOptions struct {
 	Replace bool
 	// Meta are key/values kept with the item (ls can filter on them).
 	Meta map[string]string
-	// Transfer is chunkstore.TransferLow or TransferHigh; empty follows
+	// Transfer is dedup.TransferLow or TransferHigh; empty follows
 	// the store's policy (the server refuses another).
 	Transfer string
 	// Progress, if not nil, is updated while the put runs.
@@ -42,7 +41,7 @@ type Progress struct {
 
 // PutResult is what a put did.
 type PutResult struct {
-	Item     chunkstore.Item
+	Item     dedup.Item
 	Transfer string
 	// Sent is the bytes of the messages this put sent (gRPC's 5-byte
 	// prefix included, HTTP/2 and TLS framing not: see WireBytes).
@@ -84,7 +83,7 @@ func (c *Client) Put(ctx context.Context, store, name string, r io.Reader, opts 
 // the same data: the connection broke, or the server has not yet noticed
 // that the previous try's connection broke (ErrBusy).
 func Retryable(err error) bool {
-	if errors.Is(err, chunkstore.ErrBusy) {
+	if errors.Is(err, dedup.ErrBusy) {
 		return true
 	}
 	var se interface{ GRPCStatus() *status.Status }
@@ -175,7 +174,7 @@ func (p *put) send(m *catalystpb.PutRequest) error {
 func (p *put) recv() (*catalystpb.PutResponse, error) {
 	m, err := p.stream.Recv()
 	if err == io.EOF {
-		return nil, fmt.Errorf("%w: the server ended the put early", catalyst.ErrProtocol)
+		return nil, fmt.Errorf("%w: the server ended the put early", catalystpb.ErrProtocol)
 	}
 	if err != nil {
 		p.mu.Lock()
@@ -193,11 +192,11 @@ func (p *put) run(ctx context.Context, name string, r io.Reader) error {
 	p.cancel = cancel
 	stream, err := p.c.api.Put(ctx)
 	if err != nil {
-		return catalyst.FromStatus(err)
+		return catalystpb.FromStatus(err)
 	}
 	p.stream = stream
 	transfer := catalystpb.Transfer_TRANSFER_LOW
-	if p.res.Transfer == chunkstore.TransferHigh {
+	if p.res.Transfer == dedup.TransferHigh {
 		transfer = catalystpb.Transfer_TRANSFER_HIGH
 	}
 	begin := &catalystpb.PutBegin{Store: p.st.Name, Name: name, Replace: p.opts.Replace, Meta: p.opts.Meta, Transfer: transfer}
@@ -207,7 +206,7 @@ func (p *put) run(ctx context.Context, name string, r io.Reader) error {
 	if m, err := p.recv(); err != nil {
 		return p.streamErr(err)
 	} else if m.GetReady() == nil {
-		return fmt.Errorf("%w: expected ready", catalyst.ErrProtocol)
+		return fmt.Errorf("%w: expected ready", catalystpb.ErrProtocol)
 	}
 	if transfer == catalystpb.Transfer_TRANSFER_HIGH {
 		err = p.high(r)
@@ -223,9 +222,9 @@ func (p *put) run(ctx context.Context, name string, r io.Reader) error {
 	}
 	done := m.GetCommitted()
 	if done == nil {
-		return fmt.Errorf("%w: expected committed", catalyst.ErrProtocol)
+		return fmt.Errorf("%w: expected committed", catalystpb.ErrProtocol)
 	}
-	p.res.Item = catalyst.ItemFromPB(done.GetItem())
+	p.res.Item = catalystpb.ItemFromPB(done.GetItem())
 	p.res.Chunks = p.res.Item.Chunks
 	return nil
 }
@@ -237,7 +236,7 @@ func (p *put) streamErr(err error) error {
 	rerr := p.rerr
 	p.mu.Unlock()
 	if rerr != nil {
-		return catalyst.FromStatus(rerr)
+		return catalystpb.FromStatus(rerr)
 	}
 	if perr := p.failure(); perr != nil && !errors.Is(perr, errStop) {
 		err = perr
@@ -253,7 +252,7 @@ func (p *put) streamErr(err error) error {
 			}
 		}
 	}
-	return catalyst.FromStatus(err)
+	return catalystpb.FromStatus(err)
 }
 
 func (p *put) high(r io.Reader) error {
@@ -468,12 +467,12 @@ func (p *put) answer(ctx context.Context, out chan<- *catalystpb.PutRequest, pen
 		}
 		miss := m.GetMissing()
 		if miss == nil || miss.GetSeq() != b.seq {
-			return fmt.Errorf("%w: expected the answer to entries %d", catalyst.ErrProtocol, b.seq)
+			return fmt.Errorf("%w: expected the answer to entries %d", catalystpb.ErrProtocol, b.seq)
 		}
 		idx := miss.GetIndex()
 		for _, i := range idx {
 			if int(i) >= len(b.lens) {
-				return fmt.Errorf("%w: answer names entry %d of %d", catalyst.ErrProtocol, i, len(b.lens))
+				return fmt.Errorf("%w: answer names entry %d of %d", catalystpb.ErrProtocol, i, len(b.lens))
 			}
 		}
 		for _, c := range p.compress(b, idx, comps) {
