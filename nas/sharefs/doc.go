@@ -64,8 +64,17 @@
 // crash the previous committed version of every file is intact: Open
 // empties the staging directory, deletes orphans, and deletes every item
 // of the store that no inode points at (commits that never got recorded,
-// previous versions not yet deleted); the engine itself reclaims
+// previous versions not yet deleted) except those under their store's
+// retention, which a later Open deletes; the engine itself reclaims
 // Writers that never committed.
+//
+// # Retention
+//
+// On a store with an immutability period, a file whose committed version
+// is younger than the period (counted from the item's commit) cannot be
+// written, truncated, deleted or replaced by a rename, and reports the
+// read-only attribute (retention.go). A share that cannot open is kept by
+// the Manager as degraded, never fatal (Manager.Degraded).
 //
 // # Shares
 //

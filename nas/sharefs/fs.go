@@ -26,6 +26,10 @@ type Engine interface {
 	Delete(ctx context.Context, store, name string) error
 	List(ctx context.Context, store, prefix string) ([]chunkstore.Item, error)
 	Stats() chunkstore.Stats
+	// Store and Stat tell whether a file's committed version is under
+	// its store's immutability period (see mutable).
+	Store(name string) (chunkstore.StoreInfo, error)
+	Stat(ctx context.Context, store, name string) (chunkstore.Item, error)
 }
 
 // Options configure a share filesystem.
@@ -233,18 +237,27 @@ func (f *FS) recover(ctx context.Context) error {
 	if err != nil {
 		return fmt.Errorf("sharefs: list store %s: %w", f.opts.Store, err)
 	}
-	dropped := 0
+	dropped, kept := 0, 0
 	for _, it := range items {
 		if live[it.Name] {
 			continue
 		}
-		if err := f.eng.Delete(ctx, f.opts.Store, it.Name); err != nil && !errors.Is(err, chunkstore.ErrNotFound) {
+		err := f.eng.Delete(ctx, f.opts.Store, it.Name)
+		switch {
+		case isImmutable(err):
+			kept++ // under retention: the next Open tries again
+			continue
+		case err != nil && !errors.Is(err, chunkstore.ErrNotFound):
 			return fmt.Errorf("sharefs: drop unreferenced item %s: %w", it.Name, err)
 		}
 		dropped++
 	}
 	if dropped > 0 || len(orphans) > 0 {
 		f.log.Info("share filesystem recovered", "store", f.opts.Store, "unreferenced_items", dropped, "orphans", len(orphans))
+	}
+	if kept > 0 {
+		f.log.Info("share filesystem: unreferenced items kept until their retention ends; the next open deletes them",
+			"store", f.opts.Store, "items", kept)
 	}
 	return nil
 }
@@ -434,7 +447,7 @@ func (f *FS) liveInfo(n inode) vfs.Info {
 		nd.overlay(&n)
 		nd.mu.RUnlock()
 	}
-	return n.info()
+	return f.retainedAttrs(context.Background(), n.info(), n.Version)
 }
 
 // ReadDir lists a directory by name.

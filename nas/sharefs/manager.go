@@ -69,13 +69,18 @@ type Manager struct {
 
 type mshare struct {
 	cfg Share
-	fs  *FS
+	fs  *FS   // nil when degraded
+	err error // why the share could not open (degraded); nil when it is online
 }
 
 var _ nas.ShareSource = (*Manager)(nil)
 
 // OpenManager opens the shares of the data directory dir, creating the
-// share "backup" when there is no shares.json yet.
+// share "backup" when there is no shares.json yet. A share that cannot
+// open (damaged metadata, its store unusable) is kept as degraded with
+// its error, never served, and never keeps the other shares or the
+// appliance from starting; see Degraded. Only a shares.json that cannot
+// be read fails OpenManager.
 func OpenManager(ctx context.Context, eng ManagerEngine, dir string, opts ManagerOptions) (*Manager, error) {
 	def := DefaultManagerOptions()
 	if opts.Now == nil {
@@ -98,8 +103,14 @@ func OpenManager(ctx context.Context, eng ManagerEngine, dir string, opts Manage
 	for _, s := range doc.Shares {
 		fs, err := m.openShare(ctx, s, true)
 		if err != nil {
-			m.Close()
-			return nil, fmt.Errorf("sharefs: share %s: %w", s.Name, err)
+			if ctx.Err() != nil {
+				m.Close()
+				return nil, fmt.Errorf("sharefs: share %s: %w", s.Name, err)
+			}
+			err = fmt.Errorf("sharefs: share %s: %w", s.Name, err)
+			m.opts.Logger.Error("share degraded: it cannot open and is not served; the others are", "share", s.Name, "err", err)
+			m.shares[s.Name] = &mshare{cfg: s, err: err}
+			continue
 		}
 		m.shares[s.Name] = &mshare{cfg: s, fs: fs}
 	}
@@ -266,11 +277,29 @@ func (m *Manager) Close() error {
 	m.closed = true
 	var first error
 	for _, s := range m.shares {
+		if s.fs == nil {
+			continue
+		}
 		if err := s.fs.Close(); err != nil && first == nil {
 			first = err
 		}
 	}
 	return first
+}
+
+// Degraded returns the shares that could not open, by name, with why.
+// They are listed by List and Get (Info.Degraded), refused at tree
+// connect, and can be updated or deleted; a restart tries them again.
+func (m *Manager) Degraded() map[string]error {
+	m.mu.RLock()
+	defer m.mu.RUnlock()
+	out := map[string]error{}
+	for n, s := range m.shares {
+		if s.err != nil {
+			out[n] = s.err
+		}
+	}
+	return out
 }
 
 // find returns the share named name (case-insensitive, as SMB names
@@ -294,7 +323,11 @@ func (m *Manager) info(s *mshare, stores []chunkstore.StoreStats) Info {
 		stores = m.eng.Stats().Stores
 	}
 	in := Info{Share: s.cfg.clone(), Figures: Figures{DedupRatio: 1}}
-	in.Files, in.LogicalBytes = s.fs.Usage()
+	if s.err != nil {
+		in.Degraded = s.err.Error()
+	} else {
+		in.Files, in.LogicalBytes = s.fs.Usage()
+	}
 	for _, st := range stores {
 		if st.Name == s.cfg.Store {
 			in.StoredBytes = st.StoredBytes
@@ -397,13 +430,15 @@ func (m *Manager) Update(ctx context.Context, name string, p Patch) (Info, error
 	if err := cfg.validate(); err != nil {
 		return Info{}, err
 	}
-	ms := &mshare{cfg: cfg, fs: old.fs}
+	ms := &mshare{cfg: cfg, fs: old.fs, err: old.err}
 	next := mapsWith(m.shares, cfg.Name, ms)
 	if err := m.saveLocked(next); err != nil {
 		return Info{}, err
 	}
 	m.shares = next
-	ms.fs.SetQuota(cfg.QuotaBytes)
+	if ms.fs != nil {
+		ms.fs.SetQuota(cfg.QuotaBytes)
+	}
 	return m.info(ms, nil), nil
 }
 
@@ -420,8 +455,10 @@ func (m *Manager) Delete(ctx context.Context, name string) error {
 	if err != nil {
 		return err
 	}
-	if err := s.fs.Close(); err != nil {
-		m.opts.Logger.Warn("share delete: close", "share", s.cfg.Name, "err", err)
+	if s.fs != nil {
+		if err := s.fs.Close(); err != nil {
+			m.opts.Logger.Warn("share delete: close", "share", s.cfg.Name, "err", err)
+		}
 	}
 	items, err := m.eng.List(ctx, s.cfg.Store, "")
 	if err != nil && !errors.Is(err, chunkstore.ErrNotFound) {
@@ -447,23 +484,30 @@ func (m *Manager) Delete(ctx context.Context, name string) error {
 	return nil
 }
 
-// reopenAfter reopens a share whose delete failed, so it stays usable.
+// reopenAfter reopens a share whose delete failed, so it stays usable;
+// one that does not reopen stays listed as degraded.
 func (m *Manager) reopenAfter(ctx context.Context, s *mshare, cause error) error {
 	fs, err := m.openShare(ctx, s.cfg, true)
 	if err != nil {
+		s.fs, s.err = nil, fmt.Errorf("sharefs: share %s: %w", s.cfg.Name, err)
 		return fmt.Errorf("sharefs: delete %s: %w (and reopening it: %v)", s.cfg.Name, cause, err)
 	}
-	s.fs = fs
+	s.fs, s.err = fs, nil
 	return fmt.Errorf("sharefs: delete %s: %w", s.cfg.Name, cause)
 }
 
-// Share returns the share name as user sees it.
+// Share returns the share name as user sees it; a degraded share is
+// an error that is vfs.ErrUnavailable (the SMB server refuses the tree
+// connect with STATUS_DEVICE_NOT_READY).
 func (m *Manager) Share(ctx context.Context, name, user string) (nas.Share, error) {
 	m.mu.RLock()
 	defer m.mu.RUnlock()
 	s, err := m.find(name)
 	if err != nil {
 		return nas.Share{}, err
+	}
+	if s.err != nil {
+		return nas.Share{}, fmt.Errorf("%w: %w", ErrDegraded, s.err)
 	}
 	return nasShare(s, user), nil
 }
@@ -479,6 +523,9 @@ func (m *Manager) Shares(ctx context.Context, user string) ([]nas.Share, error) 
 	defer m.mu.RUnlock()
 	var out []nas.Share
 	for _, n := range sortedKeys(m.shares) {
+		if m.shares[n].err != nil {
+			continue // degraded: not served
+		}
 		if sh := nasShare(m.shares[n], user); sh.Access != nas.AccessNone {
 			out = append(out, sh)
 		}

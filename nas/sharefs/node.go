@@ -251,6 +251,9 @@ func (n *node) writeAt(p []byte, off int64) (int, error) {
 	if len(p) == 0 {
 		return 0, nil
 	}
+	if err := n.fs.mutable(context.Background(), n.id, n.version); err != nil {
+		return 0, err
+	}
 	end := off + int64(len(p))
 	if err := n.grow(end); err != nil {
 		return 0, err
@@ -403,6 +406,9 @@ func (n *node) truncate(size int64) error {
 	}
 	if size == n.size {
 		return nil
+	}
+	if err := n.fs.mutable(context.Background(), n.id, n.version); err != nil {
+		return err
 	}
 	if size > n.size {
 		if err := n.grow(size); err != nil {

@@ -79,6 +79,11 @@ func (f *FS) Open(ctx context.Context, path string, flag vfs.OpenFlag) (vfs.File
 	if n.Dir {
 		return &file{fs: f, id: n.ID, flag: flag}, nil
 	}
+	if !created && flag&(vfs.OpenWrite|vfs.OpenTruncate) != 0 {
+		if err := f.mutable(ctx, n.ID, f.committedVersion(n)); err != nil {
+			return nil, wrap("open", path, err)
+		}
+	}
 	nd := f.nodes[n.ID]
 	if nd == nil {
 		nd = newNode(f, n)
@@ -138,7 +143,16 @@ func (f *FS) dropItem(ctx context.Context, id, ver uint64) {
 	if ver == 0 {
 		return
 	}
-	if err := f.eng.Delete(ctx, f.opts.Store, itemName(id, ver)); err != nil {
+	err := f.eng.Delete(ctx, f.opts.Store, itemName(id, ver))
+	if isImmutable(err) {
+		// An intermediate version (a commit a later one replaced in the
+		// same open) under retention: the next Open deletes it once the
+		// period ends.
+		f.log.Debug("share filesystem: old item kept until its retention ends", "store", f.opts.Store,
+			"item", itemName(id, ver), "err", err)
+		return
+	}
+	if err != nil {
 		f.log.Warn("share filesystem: delete old item", "store", f.opts.Store, "item", itemName(id, ver), "err", err)
 	}
 }
@@ -169,6 +183,11 @@ func (f *FS) Remove(ctx context.Context, path string) error {
 		if n.Dir && hasChildren(txn, n.ID) {
 			return vfs.ErrNotEmpty
 		}
+		if !n.Dir {
+			if err := f.mutable(ctx, n.ID, f.committedVersion(n)); err != nil {
+				return err
+			}
+		}
 		if err := delEntry(txn, f.fold, n.Parent, n.Name); err != nil {
 			return err
 		}
@@ -182,6 +201,19 @@ func (f *FS) Remove(ctx context.Context, path string) error {
 	}
 	f.afterUnlink(ctx, n)
 	return nil
+}
+
+// committedVersion is the committed version of file n: its open node's
+// when it has one (the inode may lag by an uncommitted transaction).
+// f.mu is held.
+func (f *FS) committedVersion(n inode) uint64 {
+	nd := f.nodes[n.ID]
+	if nd == nil {
+		return n.Version
+	}
+	nd.mu.RLock()
+	defer nd.mu.RUnlock()
+	return nd.version
 }
 
 // touchDir sets a directory's write and change times.
@@ -252,6 +284,11 @@ func (f *FS) Rename(ctx context.Context, from, to string, replace bool) error {
 				return vfs.ErrNotDir
 			case dst.Dir && hasChildren(txn, dst.ID):
 				return vfs.ErrNotEmpty
+			}
+			if !dst.Dir {
+				if err := f.mutable(ctx, dst.ID, f.committedVersion(dst)); err != nil {
+					return err
+				}
 			}
 			if err := delEntry(txn, f.fold, dp.ID, dst.Name); err != nil {
 				return err

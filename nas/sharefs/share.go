@@ -9,12 +9,16 @@ import (
 
 	"github.com/backstop-appliance/backstop/chunkstore"
 	"github.com/backstop-appliance/backstop/nas"
+	"github.com/backstop-appliance/backstop/nas/vfs"
 )
 
 // Errors of the share manager.
 var (
 	ErrShareExists  = errors.New("sharefs: share already exists")
 	ErrInvalidShare = errors.New("sharefs: invalid share")
+	// ErrDegraded: the share could not open and is not served (it is
+	// vfs.ErrUnavailable for the SMB layer).
+	ErrDegraded = fmt.Errorf("sharefs: share degraded: %w", vfs.ErrUnavailable)
 )
 
 // Access is a user's right on a share, as configured.
@@ -79,6 +83,9 @@ type Figures struct {
 type Info struct {
 	Share
 	Figures
+	// Degraded says why the share could not open (it is not served and
+	// its figures are zero); empty when it is online.
+	Degraded string `json:"degraded,omitempty"`
 }
 
 // Patch changes a share; nil fields stay.

@@ -324,7 +324,7 @@ func (c *conn) treeConnect(r *request) ([]byte, Status) {
 		case errors.Is(err, nas.ErrNoShare):
 			return nil, StatusBadNetworkName
 		case err != nil:
-			return nil, StatusInternalError
+			return nil, statusOf(err) // a degraded share: DEVICE_NOT_READY
 		case sh.Access == nas.AccessNone || sh.FS == nil:
 			return nil, StatusAccessDenied
 		}

@@ -43,6 +43,7 @@ const (
 	StatusDiskFull               Status = 0xC000007F
 	StatusInsufficientResources  Status = 0xC000009A
 	StatusMediaWriteProtected    Status = 0xC00000A2
+	StatusDeviceNotReady         Status = 0xC00000A3
 	StatusFileIsADirectory       Status = 0xC00000BA
 	StatusNotSupported           Status = 0xC00000BB
 	StatusNetworkNameDeleted     Status = 0xC00000C9
@@ -89,6 +90,14 @@ func statusOf(err error) Status {
 		return StatusDirectoryNotEmpty
 	case errors.Is(err, vfs.ErrReadOnly):
 		return StatusMediaWriteProtected
+	case errors.Is(err, vfs.ErrImmutable):
+		// [MS-FSA] 2.1.5.1.2.1: a write or overwrite open of a read-only
+		// file fails with STATUS_ACCESS_DENIED; the volume itself is
+		// writable (new files may be created), so not
+		// MEDIA_WRITE_PROTECTED.
+		return StatusAccessDenied
+	case errors.Is(err, vfs.ErrUnavailable):
+		return StatusDeviceNotReady
 	case errors.Is(err, vfs.ErrNoSpace):
 		return StatusDiskFull
 	case errors.Is(err, vfs.ErrInvalid):

@@ -27,6 +27,15 @@ var (
 	ErrInvalid     = errors.New("vfs: invalid argument")
 	ErrClosed      = errors.New("vfs: file closed")
 	ErrUnsupported = errors.New("vfs: not supported")
+	// ErrImmutable: the file is under retention (its store's
+	// immutability period): it cannot be written, truncated, replaced or
+	// deleted until the period ends. The SMB layer answers
+	// STATUS_ACCESS_DENIED, as Windows does for a read-only file.
+	ErrImmutable = errors.New("vfs: file is immutable")
+	// ErrUnavailable: the filesystem cannot be served (a share that
+	// could not open is degraded). The SMB layer answers
+	// STATUS_DEVICE_NOT_READY.
+	ErrUnavailable = errors.New("vfs: filesystem unavailable")
 )
 
 // File attributes, the MS-FSCC values, kept by the FS as given.

@@ -57,6 +57,11 @@
 // objects and bytes buffered. A session killed mid-write leaves the
 // cartridge as its last committed version.
 //
+// A WORM cartridge, and one whose store has an immutability period while
+// its newest segment is younger than that period, refuses writes and
+// ERASE before the end of data (ErrWORM, ErrRetained); Locked says
+// whether its items may be deleted (retention.go).
+//
 // Capacity counts record bytes. Writing past Capacity - EarlyWarning still
 // succeeds but reports early warning; a record that would not fit is
 // refused whole (end of medium).

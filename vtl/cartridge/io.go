@@ -75,8 +75,8 @@ func (t *Tape) prepareWrite(ctx context.Context, size int64) error {
 		return ErrWriteProtected
 	}
 	if t.pos < t.m.Objects() {
-		if t.opts.WORM {
-			return ErrWORM
+		if err := t.overwritable(); err != nil {
+			return err
 		}
 		if t.w != nil { // cannot happen: motion commits first
 			if err := t.Flush(ctx); err != nil {
@@ -165,10 +165,12 @@ func (t *Tape) Flush(ctx context.Context) error {
 		t.abort()
 		return err
 	}
-	if _, err := t.w.Commit(ctx); err != nil {
+	it, err := t.w.Commit(ctx)
+	if err != nil {
 		t.abort()
 		return err
 	}
+	t.newest = it.Modified
 	live := map[uint64]bool{}
 	for _, sg := range segs {
 		live[sg.seq] = true
@@ -217,8 +219,10 @@ func (t *Tape) Erase(ctx context.Context) error {
 	if t.opts.WriteProtected {
 		return ErrWriteProtected
 	}
-	if t.opts.WORM && t.pos < t.m.Objects() {
-		return ErrWORM
+	if t.pos < t.m.Objects() {
+		if err := t.overwritable(); err != nil {
+			return err
+		}
 	}
 	if err := t.Flush(ctx); err != nil {
 		return err

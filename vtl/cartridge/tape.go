@@ -27,6 +27,11 @@ var (
 	ErrEndOfMedium    = errors.New("cartridge: end of medium") // the write did not
 	ErrWriteProtected = errors.New("cartridge: write protected")
 	ErrWORM           = errors.New("cartridge: WORM cartridge: overwrite refused")
+	// ErrRetained: the cartridge's data is younger than its store's
+	// immutability period; like a WORM cartridge it may be appended to,
+	// never overwritten or erased, until the period ends. It is
+	// chunkstore.ErrImmutable for callers that map the engine's errors.
+	ErrRetained = fmt.Errorf("cartridge: data under retention: overwrite refused: %w", chunkstore.ErrImmutable)
 )
 
 // Options qualify an open cartridge.
@@ -43,8 +48,16 @@ type Options struct {
 	CommitBytes    int64
 	CommitInterval time.Duration
 	WriteProtected bool
-	WORM           bool
-	Now            func() time.Time
+	// WORM: data once written is never overwritten or erased (appends
+	// only), and the cartridge cannot be deleted while it holds data.
+	WORM bool
+	// ImmutableDays is the immutability period of the cartridge's store:
+	// data younger than that is kept as on a WORM cartridge (see
+	// Locked). The engine refuses deleting its items anyway; this makes
+	// the drive refuse the overwrite up front instead of hiding the old
+	// data behind the new.
+	ImmutableDays int
+	Now           func() time.Time
 }
 
 func (o *Options) defaults() {
@@ -75,6 +88,7 @@ type Tape struct {
 	segs      []segment
 	maxSeq    uint64 // highest segment number in use or left behind
 	pos       uint64
+	newest    time.Time // commit time of the newest segment (retention)
 
 	w           *chunkstore.Writer
 	wSeq        uint64    // the segment being written
@@ -100,6 +114,7 @@ func Open(ctx context.Context, eng Engine, store, name string, opts Options) (*T
 	}
 	if len(items) > 0 {
 		t.maxSeq = seqs[len(seqs)-1]
+		t.newest = items[len(items)-1].Modified
 		m, segs, _, err := readTrailer(ctx, eng, store, items[len(items)-1].Name)
 		if err != nil {
 			return nil, err

@@ -267,7 +267,10 @@ func (m *Manager) newBarcodes(rec *libraryRecord, req NewCartridges) ([]string, 
 }
 
 // DeleteCartridge deletes a cartridge and its data. It must not be in a
-// drive.
+// drive. A WORM cartridge that holds data, or one whose data is younger
+// than the library store's immutability period, is refused for every
+// caller (an error that is chunkstore.ErrImmutable, and cartridge.ErrWORM
+// or cartridge.ErrRetained); see cartridge.Locked.
 func (m *Manager) DeleteCartridge(ctx context.Context, name, barcode string) error {
 	l, err := m.runtime(name)
 	if err != nil {
@@ -276,7 +279,8 @@ func (m *Manager) DeleteCartridge(ctx context.Context, name, barcode string) err
 	m.mu.Lock()
 	rec := m.record(name)
 	loc := Location{}
-	found := rec.cartridge(barcode) != nil
+	c := rec.cartridge(barcode)
+	found, worm := c != nil, c != nil && c.WORM
 	if found {
 		loc = rec.location(barcode)
 	}
@@ -286,6 +290,10 @@ func (m *Manager) DeleteCartridge(ctx context.Context, name, barcode string) err
 	}
 	if loc.Type == "drive" {
 		return fmt.Errorf("%w: move %s out of drive %d first", ErrBusy, barcode, loc.Index)
+	}
+	err = cartridge.Locked(ctx, m.eng, storeName(name), barcode, worm, m.immutableDays(name), m.now())
+	if err != nil {
+		return fmt.Errorf("library: delete cartridge %s: %w", barcode, err)
 	}
 	if loc.Type != "vault" {
 		if err := l.changer.Take(barcode); err != nil {

@@ -112,9 +112,10 @@ func (m *Manager) medium(rec *libraryRecord, barcode string) (*tape.Medium, erro
 	}
 	lib := rec.Name
 	return &tape.Medium{
-		Barcode:    barcode,
-		Store:      storeName(lib),
-		Options:    cartridge.Options{Capacity: c.Capacity, WriteProtected: c.WriteProtected, WORM: c.WORM, Now: m.now},
+		Barcode: barcode,
+		Store:   storeName(lib),
+		Options: cartridge.Options{Capacity: c.Capacity, WriteProtected: c.WriteProtected, WORM: c.WORM,
+			ImmutableDays: m.immutableDays(lib), Now: m.now},
 		Attributes: attrs,
 		LoadCount:  c.LoadCount,
 		SaveAttributes: func(a map[uint16][]byte) error {
@@ -129,6 +130,18 @@ func (m *Manager) medium(rec *libraryRecord, barcode string) (*tape.Medium, erro
 			})
 		},
 	}, nil
+}
+
+// immutableDays is the immutability period of library lib's store (0
+// when it cannot be read: the engine still refuses deleting retained
+// items).
+func (m *Manager) immutableDays(lib string) int {
+	st, err := m.eng.Store(storeName(lib))
+	if err != nil {
+		m.log.Warn("vtl: read the library store's options", "library", lib, "err", err)
+		return 0
+	}
+	return st.ImmutableDays
 }
 
 // Moved records the changer's new layout.

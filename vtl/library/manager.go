@@ -38,6 +38,8 @@ type Engine interface {
 	DeleteStore(name string) error
 	List(ctx context.Context, store, prefix string) ([]chunkstore.Item, error)
 	Stats() chunkstore.Stats
+	// Store gives a library store's immutability period.
+	Store(name string) (chunkstore.StoreInfo, error)
 }
 
 // Options configure a Manager.

@@ -20,6 +20,10 @@
 //	end of medium (WRITE)          VOLUME OVERFLOW, EOM, 00/02, nothing written
 //	write protected                DATA PROTECT, 27/00
 //	WORM overwrite                 DATA PROTECT, 30/0C
+//	overwrite or ERASE of data     DATA PROTECT, 30/0C (WORM MEDIUM -
+//	  under retention                OVERWRITE ATTEMPTED, SPC-4 table of
+//	                                 ASC/ASCQ): an immutable library's
+//	                                 cartridges behave as WORM media
 //	no cartridge / unloaded        NOT READY, 3A/00
 //	record map damaged             MEDIUM ERROR, 31/00
 //

@@ -34,7 +34,8 @@ func sense(err error, residual int64, infoValid bool) error {
 		s.EOM = true
 	case errors.Is(err, cartridge.ErrWriteProtected):
 		return scsi.NewSense(scsi.KeyDataProtect, scsi.CodeWriteProtected)
-	case errors.Is(err, cartridge.ErrWORM):
+	case errors.Is(err, cartridge.ErrWORM), errors.Is(err, cartridge.ErrRetained):
+		// data under retention behaves as on WORM media: appends only
 		return scsi.NewSense(scsi.KeyDataProtect, scsi.CodeWORMOverwrite)
 	case errors.Is(err, cartridge.ErrFormat):
 		return scsi.NewSense(scsi.KeyMediumError, scsi.CodeMediumFormatCorrupted)
