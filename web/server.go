@@ -101,11 +101,9 @@ type State interface {
 type Options struct {
 	// Addr is where to listen, e.g. "0.0.0.0:8443" or "127.0.0.1:0".
 	Addr string
-	// CertFile and KeyFile are a certificate the admin supplies (PEM).
-	// Both empty: a self-signed certificate kept in TLSDir.
-	CertFile, KeyFile string
-	// TLSDir holds the self-signed cert.pem and key.pem (DATA/tls).
-	TLSDir string
+	// Certificate is the appliance's TLS certificate (see
+	// appliance.Certificate); required.
+	Certificate *tls.Certificate
 	// UI holds the web UI's files, served at / (index.html for any
 	// unknown path outside /api/). Nil serves no UI; DefaultOptions
 	// has the embedded UI of package ui.
@@ -207,11 +205,8 @@ func New(eng Engine, state State, opts Options) (*Server, error) {
 	if opts.Addr == "" {
 		opts.Addr = def.Addr
 	}
-	if (opts.CertFile == "") != (opts.KeyFile == "") {
-		return nil, errors.New("web: a certificate needs both CertFile and KeyFile")
-	}
-	if opts.CertFile == "" && opts.TLSDir == "" {
-		return nil, errors.New("web: no certificate and no TLSDir to keep a self-signed one")
+	if opts.Certificate == nil {
+		return nil, errors.New("web: no certificate")
 	}
 	s := &Server{
 		eng: eng, state: state, opts: opts, log: opts.Logger, now: opts.Now,
@@ -230,8 +225,7 @@ func New(eng Engine, state State, opts Options) (*Server, error) {
 // Handler is the server's HTTP handler, for tests and embedding.
 func (s *Server) Handler() http.Handler { return s.router }
 
-// Start loads or makes the certificate, listens on Options.Addr and serves
-// in the background. It returns once the server is listening. The sampler
+// Start listens on Options.Addr and serves in the background. It returns once the server is listening. The sampler
 // stops when ctx is done or at Shutdown.
 func (s *Server) Start(ctx context.Context) error {
 	s.mu.Lock()
@@ -239,15 +233,11 @@ func (s *Server) Start(ctx context.Context) error {
 	if s.srv != nil {
 		return ErrStarted
 	}
-	cert, err := s.certificate()
-	if err != nil {
-		return err
-	}
 	ln, err := net.Listen("tcp", s.opts.Addr)
 	if err != nil {
 		return fmt.Errorf("web: listen %s: %w", s.opts.Addr, err)
 	}
-	cfg := &tls.Config{Certificates: []tls.Certificate{cert}, MinVersion: tls.VersionTLS12}
+	cfg := &tls.Config{Certificates: []tls.Certificate{*s.opts.Certificate}, MinVersion: tls.VersionTLS12}
 	s.listener = ln
 	s.srv = &http.Server{
 		Handler:           s.router,

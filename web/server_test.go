@@ -46,6 +46,16 @@ func (c *clock) Advance(d time.Duration) {
 
 const testPassword = "correct horse battery"
 
+// testCert is the self-signed certificate the appliance keeps in dir.
+func testCert(t *testing.T, dir string) *tls.Certificate {
+	t.Helper()
+	c, err := appliance.Certificate("", "", dir)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return &c
+}
+
 // env is a running server over a real engine and appliance state.
 type env struct {
 	t      *testing.T
@@ -99,7 +109,7 @@ func newEnv(t *testing.T, opts ...envOption) *env {
 	}
 	o := DefaultOptions()
 	o.Addr = "127.0.0.1:0"
-	o.TLSDir = filepath.Join(dir, "tls")
+	o.Certificate = testCert(t, filepath.Join(dir, "tls"))
 	o.Now = clk.Now
 	o.Version = "test"
 	o.UI = fstest.MapFS{
@@ -136,18 +146,12 @@ func (e *env) start(o Options) {
 		}
 		cancel()
 	})
-	certFile := o.CertFile
-	if certFile == "" {
-		certFile = filepath.Join(o.TLSDir, certFileName)
-	}
-	pemBytes, err := os.ReadFile(certFile)
+	leaf, err := x509.ParseCertificate(o.Certificate.Certificate[0])
 	if err != nil {
 		t.Fatal(err)
 	}
 	pool := x509.NewCertPool()
-	if !pool.AppendCertsFromPEM(pemBytes) {
-		t.Fatal("no certificate in", certFile)
-	}
+	pool.AddCert(leaf)
 	e.srv = srv
 	e.base = "https://" + srv.Addr()
 	e.client = &http.Client{Transport: &http.Transport{TLSClientConfig: &tls.Config{RootCAs: pool}}}
@@ -312,9 +316,7 @@ func TestNewOptions(t *testing.T) {
 		name string
 		opts Options
 	}{
-		{"cert without key", Options{CertFile: "c.pem", TLSDir: "x"}},
-		{"key without cert", Options{KeyFile: "k.pem", TLSDir: "x"}},
-		{"no certificate and no TLS dir", Options{}},
+		{"no certificate", Options{}},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
 			if _, err := New(nil, nil, tc.opts); err == nil {
@@ -338,7 +340,7 @@ func TestPanicAndInternalErrors(t *testing.T) {
 	e := newEnv(t)
 	var logs bytes.Buffer
 	o := DefaultOptions()
-	o.TLSDir = t.TempDir()
+	o.Certificate = testCert(t, t.TempDir())
 	o.Logger = slog.New(slog.NewTextHandler(&logs, nil))
 	srv, err := New(e.api, e.state, o)
 	if err != nil {

@@ -62,7 +62,7 @@ func cmdServe(ctx context.Context, e *env, args []string) error {
 
 	var cat *catalyst.Server
 	if *catalystAddr != "off" && *catalystAddr != "" {
-		certificate, err := web.Certificate(*cert, *key, filepath.Join(eng.Dir(), "tls"))
+		certificate, err := appliance.Certificate(*cert, *key, filepath.Join(eng.Dir(), "tls"))
 		if err != nil {
 			return err
 		}
@@ -91,8 +91,11 @@ func cmdServe(ctx context.Context, e *env, args []string) error {
 
 	opts := web.DefaultOptions()
 	opts.Libraries = libs
-	opts.Addr, opts.CertFile, opts.KeyFile = *webAddr, *cert, *key
-	opts.TLSDir = filepath.Join(eng.Dir(), "tls")
+	webCert, err := appliance.Certificate(*cert, *key, filepath.Join(eng.Dir(), "tls"))
+	if err != nil {
+		return err
+	}
+	opts.Addr, opts.Certificate = *webAddr, &webCert
 	opts.Version, opts.Logger = version, log
 	if cat != nil {
 		opts.Catalyst = cat
@@ -179,7 +182,7 @@ func cmdServe(ctx context.Context, e *env, args []string) error {
 // startReplication runs the replication service on addr with the
 // appliance's certificate.
 func startReplication(ctx context.Context, eng *chunkstore.Engine, state *appliance.State, log *slog.Logger, addr, cert, key string) (*replication.Service, string, error) {
-	c, err := web.Certificate(cert, key, filepath.Join(eng.Dir(), "tls"))
+	c, err := appliance.Certificate(cert, key, filepath.Join(eng.Dir(), "tls"))
 	if err != nil {
 		return nil, "", err
 	}
