@@ -72,6 +72,10 @@ func translate(err error) *apiError {
 		errors.Is(err, chunkstore.ErrNotEmpty), errors.Is(err, chunkstore.ErrBusy),
 		errors.Is(err, chunkstore.ErrImmutable), errors.Is(err, chunkstore.ErrReadOnly), errors.Is(err, appliance.ErrLastAdmin):
 		return errorf(http.StatusConflict, codeConflict, "%s", clean(err))
+	case errors.Is(err, appliance.ErrBlackout):
+		return errorf(http.StatusConflict, codeBlackout, "%s", clean(err))
+	case errors.Is(err, appliance.ErrJobBusy), errors.Is(err, appliance.ErrNotRunning):
+		return errorf(http.StatusConflict, codeConflict, "%s", clean(err))
 	case errors.Is(err, chunkstore.ErrMaintenance):
 		return errorf(http.StatusConflict, codeConflict, "housekeeping or verify is running; they take turns")
 	case errors.Is(err, appliance.ErrBadCredentials):

@@ -47,24 +47,11 @@ type itemAdmin interface {
 	Usage(ctx context.Context, store string) (map[string]int64, error)
 }
 
-// verifier scrubs the volumes.
-type verifier interface {
-	Verify(ctx context.Context, progress func(chunkstore.VerifyProgress)) (chunkstore.VerifyReport, error)
-}
-
-// housekeeper reclaims the space of deleted items.
-type housekeeper interface {
-	GC(ctx context.Context, opts chunkstore.GCOptions) (chunkstore.GCReport, error)
-	PlanGC(ctx context.Context, threshold float64) (chunkstore.GCPlan, error)
-}
-
 // Engine is what the server needs of a *chunkstore.Engine.
 type Engine interface {
 	statsSource
 	storeAdmin
 	itemAdmin
-	verifier
-	housekeeper
 }
 
 // userAdmin manages users and checks passwords.
@@ -120,10 +107,9 @@ type Options struct {
 	// SessionIdle and SessionMax bound a session's life: unused, and
 	// at most.
 	SessionIdle, SessionMax time.Duration
-	// MaintenanceTick is how often a job waiting out a blackout window
-	// looks at the clock again, and how often automatic housekeeping
-	// checks whether it is due.
-	MaintenanceTick time.Duration
+	// Core is the appliance core: verify, housekeeping, health; required.
+	// The server does not start or stop it.
+	Core *appliance.Core
 	// Catalyst, if set, is the Catalyst service whose traffic the status,
 	// the dashboard and /metrics show.
 	Catalyst CatalystTraffic
@@ -139,15 +125,14 @@ type Options struct {
 func DefaultOptions() Options {
 	static, _ := fs.Sub(ui.FS, "static") // cannot fail: "static" is a valid path
 	return Options{
-		UI:              static,
-		Addr:            "0.0.0.0:8443",
-		Version:         "dev",
-		Now:             time.Now,
-		Logger:          slog.New(slog.NewTextHandler(io.Discard, nil)),
-		SampleInterval:  10 * time.Second,
-		SessionIdle:     15 * time.Minute,
-		SessionMax:      24 * time.Hour,
-		MaintenanceTick: 30 * time.Second,
+		UI:             static,
+		Addr:           "0.0.0.0:8443",
+		Version:        "dev",
+		Now:            time.Now,
+		Logger:         slog.New(slog.NewTextHandler(io.Discard, nil)),
+		SampleInterval: 10 * time.Second,
+		SessionIdle:    15 * time.Minute,
+		SessionMax:     24 * time.Hour,
 	}
 }
 
@@ -168,10 +153,10 @@ type Server struct {
 	sessions *sessions
 	limiter  *limiter
 	history  *history
-	verify   *verifyJob
-	hk       *housekeepingJob
-	// jobsMu serialises starting jobs: verify and housekeeping take turns.
-	jobsMu sync.Mutex
+	verify   verification
+	hk       housekeeping
+	hkFigs   housekeepingFigures
+	health   healthReporter
 
 	mu       sync.Mutex
 	srv      *http.Server
@@ -199,14 +184,14 @@ func New(eng Engine, state State, opts Options) (*Server, error) {
 	if opts.SessionMax <= 0 {
 		opts.SessionMax = def.SessionMax
 	}
-	if opts.MaintenanceTick <= 0 {
-		opts.MaintenanceTick = def.MaintenanceTick
-	}
 	if opts.Addr == "" {
 		opts.Addr = def.Addr
 	}
 	if opts.Certificate == nil {
 		return nil, errors.New("web: no certificate")
+	}
+	if opts.Core == nil {
+		return nil, errors.New("web: no appliance core")
 	}
 	s := &Server{
 		eng: eng, state: state, opts: opts, log: opts.Logger, now: opts.Now,
@@ -215,8 +200,8 @@ func New(eng Engine, state State, opts Options) (*Server, error) {
 		limiter:  newLimiter(opts.Now, loginFailures, loginWindow),
 		history:  newHistory(opts.SampleInterval),
 	}
-	s.verify = newVerifyJob(s)
-	s.hk = newHousekeepingJob(s)
+	hk := opts.Core.Housekeeping()
+	s.verify, s.hk, s.hkFigs, s.health = opts.Core.Verify(), hk, hk, opts.Core.Health()
 	s.reg = s.newRegistry()
 	s.router = s.routes()
 	return s, nil
@@ -250,14 +235,10 @@ func (s *Server) Start(ctx context.Context) error {
 	}
 	bg, stop := context.WithCancel(context.WithoutCancel(ctx))
 	s.stop = stop
-	s.bg.Add(3)
+	s.bg.Add(2)
 	go func() {
 		defer s.bg.Done()
 		s.runSampler(ctx, bg)
-	}()
-	go func() {
-		defer s.bg.Done()
-		s.runAutoHousekeeping(bg)
 	}()
 	srv, tl := s.srv, tls.NewListener(ln, cfg)
 	go func() {
@@ -282,8 +263,8 @@ func (s *Server) Addr() string {
 }
 
 // Shutdown stops accepting connections, waits for requests in flight
-// (until ctx is done), then stops the sampler, automatic housekeeping and
-// any verify or housekeeping run.
+// (until ctx is done), then stops the sampler. The core's jobs are the
+// core's to stop (appliance.Core.Shutdown).
 func (s *Server) Shutdown(ctx context.Context) error {
 	s.mu.Lock()
 	srv, stop := s.srv, s.stop
@@ -295,8 +276,6 @@ func (s *Server) Shutdown(ctx context.Context) error {
 		}
 		stop()
 	}
-	s.bg.Wait() // automatic housekeeping starts no run after this
-	s.verify.stop()
-	s.hk.stop()
+	s.bg.Wait()
 	return err
 }

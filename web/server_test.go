@@ -64,6 +64,8 @@ type env struct {
 	eng    *chunkstore.Engine
 	api    Engine // what the server is given: eng or a wrapper
 	state  *appliance.State
+	core   *appliance.Core
+	tick   time.Duration // the core's MaintenanceTick; 0: its default
 	srv    *Server
 	client *http.Client
 	base   string
@@ -73,6 +75,9 @@ type env struct {
 type envOption func(*env, *Options)
 
 func withOptions(f func(*Options)) envOption { return func(_ *env, o *Options) { f(o) } }
+
+// withTick sets the core's MaintenanceTick.
+func withTick(d time.Duration) envOption { return func(e *env, _ *Options) { e.tick = d } }
 
 // withEngine serves a wrapper of the engine.
 func withEngine(wrap func(*chunkstore.Engine) Engine) envOption {
@@ -131,6 +136,10 @@ func newEnv(t *testing.T, opts ...envOption) *env {
 func (e *env) start(o Options) {
 	t := e.t
 	t.Helper()
+	if o.Core == nil {
+		o.Core = e.newCore(o.Logger)
+	}
+	e.core = o.Core
 	srv, err := New(e.api, e.state, o)
 	if err != nil {
 		t.Fatal(err)
@@ -155,6 +164,23 @@ func (e *env) start(o Options) {
 	e.srv = srv
 	e.base = "https://" + srv.Addr()
 	e.client = &http.Client{Transport: &http.Transport{TLSClientConfig: &tls.Config{RootCAs: pool}}}
+}
+
+// newCore starts an appliance core over the env's engine (or its wrapper)
+// and state, stopped at the end of the test.
+func (e *env) newCore(log *slog.Logger) *appliance.Core {
+	t := e.t
+	t.Helper()
+	core := appliance.NewCore(e.api.(appliance.Engine), e.state, appliance.CoreOptions{Now: e.clock.Now, Logger: log, MaintenanceTick: e.tick})
+	if err := core.Start(t.Context()); err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() {
+		if err := core.Shutdown(context.Background()); err != nil {
+			t.Error(err)
+		}
+	})
+	return core
 }
 
 // response is what a request got.
@@ -341,6 +367,7 @@ func TestPanicAndInternalErrors(t *testing.T) {
 	var logs bytes.Buffer
 	o := DefaultOptions()
 	o.Certificate = testCert(t, t.TempDir())
+	o.Core = e.core
 	o.Logger = slog.New(slog.NewTextHandler(&logs, nil))
 	srv, err := New(e.api, e.state, o)
 	if err != nil {

@@ -59,6 +59,12 @@ func cmdServe(ctx context.Context, e *env, args []string) error {
 	if err := firstAdmin(e, state, eng.Dir()); err != nil {
 		return err
 	}
+	core := appliance.NewCore(eng, state, appliance.CoreOptions{Logger: log})
+	core.Health().Set(appliance.ComponentEngine, appliance.OK, "")
+	if err := core.Start(ctx); err != nil {
+		return err
+	}
+	defer core.Shutdown(context.Background()) // on error paths; a second call does nothing
 
 	var cat *catalyst.Server
 	if *catalystAddr != "off" && *catalystAddr != "" {
@@ -95,7 +101,7 @@ func cmdServe(ctx context.Context, e *env, args []string) error {
 	if err != nil {
 		return err
 	}
-	opts.Addr, opts.Certificate = *webAddr, &webCert
+	opts.Addr, opts.Certificate, opts.Core = *webAddr, &webCert, core
 	opts.Version, opts.Logger = version, log
 	if cat != nil {
 		opts.Catalyst = cat
@@ -118,6 +124,7 @@ func cmdServe(ctx context.Context, e *env, args []string) error {
 	if err := srv.Start(ctx); err != nil {
 		return err
 	}
+	core.Health().Set(appliance.ComponentWeb, appliance.OK, "")
 	var smbSrv *smb2.Server
 	var smbLn net.Listener
 	if *smbAddr != "" {
@@ -171,6 +178,9 @@ func cmdServe(ctx context.Context, e *env, args []string) error {
 	defer cancel()
 	if err := srv.Shutdown(shut); err != nil {
 		log.Warn("web server shutdown", "err", err)
+	}
+	if err := core.Shutdown(shut); err != nil {
+		log.Warn("appliance core shutdown", "err", err)
 	}
 	if isrv != nil {
 		isrv.Close() // sessions end with a nexus loss before the libraries close
