@@ -157,6 +157,7 @@ type Server struct {
 	hk       housekeeping
 	hkFigs   housekeepingFigures
 	health   healthReporter
+	policy   accessPolicy
 
 	mu       sync.Mutex
 	srv      *http.Server
@@ -202,6 +203,7 @@ func New(eng Engine, state State, opts Options) (*Server, error) {
 	}
 	hk := opts.Core.Housekeeping()
 	s.verify, s.hk, s.hkFigs, s.health = opts.Core.Verify(), hk, hk, opts.Core.Health()
+	s.policy = opts.Core.Policy()
 	s.reg = s.newRegistry()
 	s.router = s.routes()
 	return s, nil

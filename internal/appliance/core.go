@@ -76,6 +76,7 @@ type Core struct {
 	log    *slog.Logger
 	now    func() time.Time
 	health *Health
+	policy Policy
 	hk     *HousekeepingJob
 	verify *VerifyJob
 	// jobsMu serialises starting jobs: verify and housekeeping take turns.
@@ -107,6 +108,9 @@ func (c *Core) Verify() *VerifyJob { return c.verify }
 
 // Health is the registry of the appliance's parts and their state.
 func (c *Core) Health() *Health { return c.health }
+
+// Policy is the access policy every front end asks.
+func (c *Core) Policy() Policy { return c.policy }
 
 // Start runs automatic housekeeping in the background until Shutdown.
 func (c *Core) Start(context.Context) error {
