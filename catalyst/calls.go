@@ -35,7 +35,7 @@ func (s *Server) ListStores(ctx context.Context, _ *catalystpb.ListStoresRequest
 	u := userFrom(ctx)
 	out := &catalystpb.ListStoresResponse{}
 	for _, info := range s.eng.Stores() {
-		if info.Allows(u.Name) {
+		if s.mayUse(u, info) {
 			out.Stores = append(out.Stores, storePB(info, nil))
 		}
 	}
@@ -173,7 +173,7 @@ func (s *Server) Stats(ctx context.Context, _ *catalystpb.StatsRequest) (*cataly
 	u := userFrom(ctx)
 	allowed := map[string]bool{}
 	for _, info := range s.eng.Stores() {
-		allowed[info.Name] = info.Allows(u.Name)
+		allowed[info.Name] = s.mayUse(u, info)
 	}
 	st := s.eng.Stats()
 	out := &catalystpb.StatsResponse{}

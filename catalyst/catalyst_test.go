@@ -25,7 +25,6 @@ import (
 	"github.com/backstop-appliance/backstop/chunkstore"
 	"github.com/backstop-appliance/backstop/chunkstore/chunker"
 	"github.com/backstop-appliance/backstop/internal/appliance"
-	"github.com/backstop-appliance/backstop/web"
 )
 
 const password = "correct horse battery"
@@ -65,7 +64,7 @@ func setupWith(t testing.TB, opts chunkstore.Options) *fixture {
 		}
 	}
 	tlsDir := filepath.Join(dir, "tls")
-	cert, err := web.Certificate("", "", tlsDir)
+	cert, err := appliance.Certificate("", "", tlsDir)
 	if err != nil {
 		t.Fatal(err)
 	}

@@ -59,6 +59,14 @@ type Options struct {
 	Now         func() time.Time
 	// Audit, if set, records deletes and copies.
 	Audit Recorder
+	// Policy decides which stores a user may use and change; nil: the
+	// appliance's (appliance.Policy).
+	Policy Policy
+}
+
+// Policy decides what a user may do (appliance.Policy).
+type Policy interface {
+	Allow(u appliance.User, action appliance.Action, target appliance.Target) error
 }
 
 // Traffic are the service's running totals since it started.
@@ -191,20 +199,37 @@ func (s *Server) Traffic() Traffic {
 }
 
 // allowed returns the store if the caller may use it; write needs the
-// operator role.
+// operator role. The policy decides.
 func (s *Server) allowed(ctx context.Context, store string, write bool) (chunkstore.StoreInfo, error) {
 	u := userFrom(ctx)
-	if write && !u.Role.Allows(appliance.RoleOperator) {
-		return chunkstore.StoreInfo{}, fmt.Errorf("%w: user %q (%s) may not change items", ErrPermission, u.Name, u.Role)
+	if write {
+		// The role first, before the store is looked up (its client list
+		// is checked below).
+		if err := s.policy().Allow(u, appliance.ActionWrite, appliance.Store(store, nil)); err != nil {
+			return chunkstore.StoreInfo{}, fmt.Errorf("%w: user %q (%s) may not change items", ErrPermission, u.Name, u.Role)
+		}
 	}
 	info, err := s.eng.Store(store)
 	if err != nil {
 		return info, err
 	}
-	if !info.Allows(u.Name) {
+	if !s.mayUse(u, info) {
 		return chunkstore.StoreInfo{}, fmt.Errorf("%w: user %q may not use store %q", ErrPermission, u.Name, store)
 	}
 	return info, nil
+}
+
+// mayUse reports whether the policy lets u read the store's items.
+func (s *Server) mayUse(u appliance.User, info chunkstore.StoreInfo) bool {
+	return s.policy().Allow(u, appliance.ActionRead, appliance.Store(info.Name, info.Clients)) == nil
+}
+
+// policy is Options.Policy or the appliance's.
+func (s *Server) policy() Policy {
+	if s.opts.Policy == nil {
+		return appliance.Policy{}
+	}
+	return s.opts.Policy
 }
 
 func (s *Server) audit(ctx context.Context, action, object, msg string) {

@@ -5,6 +5,7 @@ import (
 	"crypto/sha256"
 	"crypto/subtle"
 	"encoding/base64"
+	"errors"
 	"fmt"
 	"net/http"
 	"strings"
@@ -175,11 +176,26 @@ func unsafeMethod(m string) bool {
 	return true
 }
 
-// require is middleware that lets only users of at least role through.
-func (s *Server) require(role appliance.Role) gin.HandlerFunc {
+// accessPolicy decides what a user may do (appliance.Policy).
+type accessPolicy interface {
+	Allow(u appliance.User, action appliance.Action, target appliance.Target) error
+}
+
+// forbidden words a refusal of the policy for the API.
+func forbidden(err error) error {
+	var d *appliance.Denial
+	if errors.As(err, &d) && d.Need != "" {
+		return errorf(http.StatusForbidden, codeForbidden, "this needs the %s role", d.Need)
+	}
+	return errorf(http.StatusForbidden, codeForbidden, "%s", clean(err))
+}
+
+// require is middleware that lets through only users the policy allows
+// action on the appliance's objects.
+func (s *Server) require(action appliance.Action) gin.HandlerFunc {
 	return func(c *gin.Context) {
-		if !user(c).Role.Allows(role) {
-			s.fail(c, errorf(http.StatusForbidden, codeForbidden, "this needs the %s role", role))
+		if err := s.policy.Allow(user(c), action, appliance.Appliance()); err != nil {
+			s.fail(c, forbidden(err))
 			return
 		}
 		c.Next()

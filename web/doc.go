@@ -1,11 +1,16 @@
 // Package web is the appliance's HTTPS server: the REST API under /api/v1,
-// its OpenAPI document, Prometheus metrics at /metrics, sessions, TLS and
-// the embedded web UI.
+// its OpenAPI document, Prometheus metrics at /metrics, sessions and the
+// embedded web UI. It is a mapping from HTTP onto the appliance core
+// (internal/appliance): the core runs verify and housekeeping, keeps the
+// health shown in GET /api/v1/status, decides access (every route asks its
+// Policy) and sorts errors into kinds, which errors.go maps to statuses and
+// codes.
 //
-// The server depends on the engine and on the appliance state through small
-// interfaces declared here (statsSource, storeAdmin, itemAdmin, verifier,
-// housekeeper, userAdmin, settingsStore, eventLog); cmd/backstop wires the
-// real ones.
+// The server depends on the engine, the appliance state and the core
+// through small interfaces declared here (statsSource, storeAdmin,
+// itemAdmin, userAdmin, settingsStore, eventLog, housekeeping,
+// verification, healthReporter, accessPolicy); cmd/backstop wires the real
+// ones and gives it the appliance's certificate (appliance.Certificate).
 //
 // # Wire format
 //
@@ -32,30 +37,8 @@
 //
 // # Background jobs
 //
-// Verify and housekeeping run in the background on one job runner (job.go):
-// one run of each at a time, and never both at once (they take turns, as
-// the engine's maintenance lock demands; starting one while the other runs
-// answers 409 conflict). A job's state is idle, running, paused, blackout
-// (running, but waiting for a blackout window to end), done, failed or
-// cancelled. Pause and blackout windows hold the engine inside its progress
-// callback (verify) or its Wait callback between sweep batches
-// (housekeeping); a job waiting out a window looks at the clock again every
-// Options.MaintenanceTick. Cancel ends a run through its context and
-// returns once it has stopped; Shutdown cancels any run. Neither may start
-// inside a blackout window (409 blackout). Each run records a system event
-// when it starts and when it ends, and when it starts and stops waiting
-// for a window.
-//
-// Automatic housekeeping (Settings.Housekeeping, on and hourly by default):
-// every MaintenanceTick the server looks whether interval_minutes have
-// passed on its clock since its last dry run; if so, outside blackout
-// windows and while neither job runs, it runs a dry run and starts
-// housekeeping when the dry run found space to reclaim.
-//
-// # Files
-//
-// With no certificate supplied, the server keeps a self-signed one in its
-// TLS directory (DATA/tls): cert.pem (the certificate, PEM) and key.pem (the
-// ECDSA P-256 private key, PKCS#8 PEM, mode 0600), generated on first start
-// and valid for 10 years.
+// /api/v1/verify and /api/v1/housekeeping start, pause, resume and cancel
+// the core's jobs (see internal/appliance): starting one while the other
+// runs, or pausing one that does not run, answers 409 conflict; starting
+// one inside a blackout window 409 blackout.
 package web

@@ -10,7 +10,6 @@ import (
 
 	"github.com/gin-gonic/gin"
 
-	"github.com/backstop-appliance/backstop/chunkstore"
 	"github.com/backstop-appliance/backstop/internal/appliance"
 )
 
@@ -57,27 +56,56 @@ type errorDetail struct {
 	Message string `json:"message"`
 }
 
-// translate maps an error from the engine, the appliance state or this
-// package to what the client sees.
+// httpKind is how the API answers each kind of failure: its status and
+// error code. Unknown errors and a full appliance are internal errors.
+func httpKind(k appliance.Kind) (status int, code string, ok bool) {
+	switch k {
+	case appliance.KindNotFound:
+		return http.StatusNotFound, codeNotFound, true
+	case appliance.KindInvalid:
+		return http.StatusBadRequest, codeInvalid, true
+	case appliance.KindExists, appliance.KindConflict, appliance.KindImmutable, appliance.KindBusy:
+		return http.StatusConflict, codeConflict, true
+	case appliance.KindBlackout:
+		return http.StatusConflict, codeBlackout, true
+	case appliance.KindUnauthenticated:
+		return http.StatusUnauthorized, codeUnauthenticated, true
+	case appliance.KindForbidden:
+		return http.StatusForbidden, codeForbidden, true
+	}
+	return 0, "", false
+}
+
+// translate maps an error from the engine, the appliance core or this
+// package to what the client sees; nil for an internal error.
 func translate(err error) *apiError {
 	var ae *apiError
-	switch {
-	case errors.As(err, &ae):
+	if errors.As(err, &ae) {
 		return ae
-	case errors.Is(err, chunkstore.ErrNotFound), errors.Is(err, appliance.ErrNotFound):
-		return errorf(http.StatusNotFound, codeNotFound, "%s", clean(err))
-	case errors.Is(err, chunkstore.ErrInvalid), errors.Is(err, appliance.ErrInvalid):
-		return errorf(http.StatusBadRequest, codeInvalid, "%s", clean(err))
-	case errors.Is(err, chunkstore.ErrExists), errors.Is(err, appliance.ErrExists),
-		errors.Is(err, chunkstore.ErrNotEmpty), errors.Is(err, chunkstore.ErrBusy),
-		errors.Is(err, chunkstore.ErrImmutable), errors.Is(err, chunkstore.ErrReadOnly), errors.Is(err, appliance.ErrLastAdmin):
-		return errorf(http.StatusConflict, codeConflict, "%s", clean(err))
-	case errors.Is(err, chunkstore.ErrMaintenance):
-		return errorf(http.StatusConflict, codeConflict, "housekeeping or verify is running; they take turns")
-	case errors.Is(err, appliance.ErrBadCredentials):
-		return errorf(http.StatusUnauthorized, codeUnauthenticated, "wrong user name or password")
 	}
-	return nil
+	k := appliance.Classify(err)
+	status, code, ok := httpKind(k)
+	if !ok {
+		return nil
+	}
+	msg := clean(err)
+	switch k {
+	case appliance.KindBusy:
+		msg = "housekeeping or verify is running; they take turns"
+	case appliance.KindUnauthenticated:
+		msg = "wrong user name or password"
+	}
+	return errorf(status, code, "%s", msg)
+}
+
+// serviceError maps an error of one of the services (shares, libraries,
+// replication) that matches its rules, worded by msg; any other error is
+// returned as it is, for translate.
+func serviceError(err error, rules []appliance.KindRule, msg func(error) string) error {
+	if status, code, ok := httpKind(appliance.Match(err, rules)); ok {
+		return errorf(status, code, "%s", msg(err))
+	}
+	return err
 }
 
 // clean drops the package prefixes ("chunkstore: ") from a message meant

@@ -44,7 +44,7 @@ func (s *Server) listEvents(c *gin.Context) {
 		s.fail(c, invalid("kind %q: audit or system", kind))
 		return
 	}
-	if !user(c).Role.Allows(appliance.RoleAdmin) {
+	if s.policy.Allow(user(c), appliance.ActionAdmin, appliance.Appliance()) != nil {
 		if kind == "audit" {
 			s.fail(c, errorf(http.StatusForbidden, codeForbidden, "the audit log needs the admin role"))
 			return

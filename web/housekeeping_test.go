@@ -125,7 +125,7 @@ func TestHousekeepingReclaims(t *testing.T) {
 	}
 
 	// Nothing deleted yet: the dry run finds nothing to reclaim.
-	var plan gcPlanView
+	var plan appliance.HousekeepingPlan
 	e.do(req{method: "GET", path: "/api/v1/housekeeping/plan", auth: "ro"}).decode(t, &plan)
 	if plan.ReclaimBytes != 0 || plan.Threshold != chunkstore.DefaultGCThreshold || plan.LiveBytes == 0 {
 		t.Fatalf("plan before delete %+v", plan)
@@ -335,7 +335,7 @@ func feed(step chan struct{}) (stop func()) {
 }
 
 func TestHousekeepingBlackout(t *testing.T) {
-	e, g := newGated(t, withOptions(func(o *Options) { o.MaintenanceTick = 5 * time.Millisecond }))
+	e, g := newGated(t, withTick(5*time.Millisecond))
 	e.garbage("g3", randomData(1, 1<<20), randomData(2, 1<<20))
 	blackoutNow(e, true)
 	e.run([]check{
@@ -390,28 +390,28 @@ func TestHousekeepingBlackout(t *testing.T) {
 }
 
 func TestAutoHousekeeping(t *testing.T) {
-	e, g := newGated(t, withOptions(func(o *Options) { o.MaintenanceTick = 5 * time.Millisecond }))
+	e, g := newGated(t, withTick(5*time.Millisecond))
 	ctx := context.Background()
 
 	// One check at a time: nothing to reclaim, a run not started.
-	if !e.srv.autoHousekeeping(ctx) {
+	if !e.core.AutoHousekeeping(ctx) {
 		t.Fatal("no dry run")
 	}
-	if st := e.srv.hk.status(); st.State != jobIdle || st.Plan == nil || st.Plan.ReclaimBytes != 0 {
+	if st := e.core.Housekeeping().Status(); st.State != jobIdle || st.Plan == nil || st.Plan.ReclaimBytes != 0 {
 		t.Fatalf("nothing to reclaim %+v", st)
 	}
 	e.garbage("g4", randomData(1, 1<<20), randomData(2, 1<<20))
 	blackoutNow(e, true)
-	if e.srv.autoHousekeeping(ctx) {
+	if e.core.AutoHousekeeping(ctx) {
 		t.Fatal("dry run inside a blackout window")
 	}
 	blackoutNow(e, false)
 	e.run([]check{{"verify", req{method: "POST", path: "/api/v1/verify", auth: "op"}, 202, ""}})
-	if e.srv.autoHousekeeping(ctx) {
+	if e.core.AutoHousekeeping(ctx) {
 		t.Fatal("dry run while verify runs")
 	}
 	e.run([]check{{"cancel verify", req{method: "POST", path: "/api/v1/verify/cancel", auth: "op"}, 200, ""}})
-	if st := e.srv.hk.status(); st.State != jobIdle || st.Plan.ReclaimBytes != 0 {
+	if st := e.core.Housekeeping().Status(); st.State != jobIdle || st.Plan.ReclaimBytes != 0 {
 		t.Fatalf("ran anyway %+v", st)
 	}
 
@@ -455,10 +455,10 @@ func TestHousekeepingShutdown(t *testing.T) {
 	g.gcStep <- struct{}{} // now held in the job's Wait, paused
 	ctx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
 	defer cancel()
-	if err := e.srv.Shutdown(ctx); err != nil {
+	if err := e.core.Shutdown(ctx); err != nil {
 		t.Fatal(err)
 	}
-	if st := e.srv.hk.status(); st.State != jobCancelled {
+	if st := e.core.Housekeeping().Status(); st.State != jobCancelled {
 		t.Fatalf("after shutdown %+v", st)
 	}
 	// What was deleted is still reclaimable: nothing half-done.

@@ -2,12 +2,12 @@ package web
 
 import (
 	"context"
-	"errors"
 	"net/http"
 	"strings"
 
 	"github.com/gin-gonic/gin"
 
+	"github.com/backstop-appliance/backstop/internal/appliance"
 	"github.com/backstop-appliance/backstop/vtl/changer"
 	"github.com/backstop-appliance/backstop/vtl/library"
 	"github.com/backstop-appliance/backstop/vtl/tape"
@@ -50,19 +50,22 @@ func viewLibrary(in library.Info) libraryView {
 	return v
 }
 
-// translateLibrary maps the VTL's errors.
-func translateLibrary(err error) *apiError {
-	switch {
-	case errors.Is(err, library.ErrNotFound):
-		return errorf(http.StatusNotFound, codeNotFound, "%s", cleanVTL(err))
-	case errors.Is(err, library.ErrInvalid), errors.Is(err, changer.ErrBadElement):
-		return errorf(http.StatusBadRequest, codeInvalid, "%s", cleanVTL(err))
-	case errors.Is(err, library.ErrExists), errors.Is(err, library.ErrNotEmpty), errors.Is(err, library.ErrBusy),
-		errors.Is(err, library.ErrNoSlot), errors.Is(err, changer.ErrSourceEmpty), errors.Is(err, changer.ErrDestFull),
-		errors.Is(err, changer.ErrPrevented), errors.Is(err, tape.ErrPrevented), errors.Is(err, tape.ErrFull):
-		return errorf(http.StatusConflict, codeConflict, "%s", cleanVTL(err))
+// libraryKinds sorts the VTL's errors.
+func libraryKinds() []appliance.KindRule {
+	return []appliance.KindRule{
+		{Err: library.ErrNotFound, Kind: appliance.KindNotFound},
+		{Err: library.ErrInvalid, Kind: appliance.KindInvalid},
+		{Err: changer.ErrBadElement, Kind: appliance.KindInvalid},
+		{Err: library.ErrExists, Kind: appliance.KindExists},
+		{Err: library.ErrNotEmpty, Kind: appliance.KindConflict},
+		{Err: library.ErrBusy, Kind: appliance.KindConflict},
+		{Err: library.ErrNoSlot, Kind: appliance.KindConflict},
+		{Err: changer.ErrSourceEmpty, Kind: appliance.KindConflict},
+		{Err: changer.ErrDestFull, Kind: appliance.KindConflict},
+		{Err: changer.ErrPrevented, Kind: appliance.KindConflict},
+		{Err: tape.ErrPrevented, Kind: appliance.KindConflict},
+		{Err: tape.ErrFull, Kind: appliance.KindConflict},
 	}
-	return nil
 }
 
 func cleanVTL(err error) string {
@@ -83,11 +86,7 @@ func (s *Server) vtl(c *gin.Context) {
 }
 
 func (s *Server) failVTL(c *gin.Context, err error) {
-	if ae := translateLibrary(err); ae != nil {
-		s.fail(c, ae)
-		return
-	}
-	s.fail(c, err)
+	s.fail(c, serviceError(err, libraryKinds(), cleanVTL))
 }
 
 // listEmulations handles GET /api/v1/library-emulations.

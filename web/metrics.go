@@ -8,6 +8,8 @@ import (
 	"github.com/prometheus/client_golang/prometheus"
 	"github.com/prometheus/client_golang/prometheus/collectors"
 	"github.com/prometheus/client_golang/prometheus/promhttp"
+
+	"github.com/backstop-appliance/backstop/internal/appliance"
 )
 
 // newRegistry makes the server's own Prometheus registry: engine counters
@@ -43,19 +45,24 @@ func (s *Server) newRegistry() *prometheus.Registry {
 		gauge("backstop_dedup_ratio", "Logical bytes over stored bytes.",
 			func() float64 { return s.eng.Stats().DedupRatio }),
 		gauge("backstop_verify_progress_ratio", "How far the current or last verify is, 0 to 1.",
-			s.verify.progressRatio),
+			s.verify.ProgressRatio),
 		gauge("backstop_housekeeping_progress_ratio", "How far the current or last housekeeping run is, 0 to 1.",
-			s.hk.progressRatio),
+			s.hkFigs.ProgressRatio),
 		counter("backstop_housekeeping_reclaimed_bytes_total", "Bytes housekeeping gave back to the file system since start.",
-			s.hk.reclaimed.Load),
-		s.hk.runs,
+			s.hkFigs.ReclaimedBytes),
 		gauge("backstop_housekeeping_last_duration_seconds", "How long the last finished housekeeping run took.",
-			s.hk.lastDuration),
+			func() float64 { return s.hkFigs.LastDuration().Seconds() }),
 		s.requests,
 		replicationCollector{s},
 		collectors.NewGoCollector(),
 		collectors.NewProcessCollector(collectors.ProcessCollectorOpts{}),
 	)
+	for _, result := range []string{appliance.JobDone, appliance.JobFailed, appliance.JobCancelled} {
+		reg.MustRegister(prometheus.NewCounterFunc(prometheus.CounterOpts{
+			Name: "backstop_housekeeping_runs_total", Help: "Housekeeping runs finished since start, by result (done, failed, cancelled).",
+			ConstLabels: prometheus.Labels{"result": result},
+		}, func() float64 { return float64(s.hkFigs.Runs(result)) }))
+	}
 	reg.MustRegister(s.catalystMetrics()...)
 	return reg
 }

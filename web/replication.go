@@ -2,7 +2,6 @@ package web
 
 import (
 	"context"
-	"errors"
 	"fmt"
 	"net/http"
 	"time"
@@ -13,6 +12,7 @@ import (
 	"github.com/backstop-appliance/backstop/chunkstore"
 	"github.com/backstop-appliance/backstop/chunkstore/chunker"
 	"github.com/backstop-appliance/backstop/dedup"
+	"github.com/backstop-appliance/backstop/internal/appliance"
 	"github.com/backstop-appliance/backstop/replication"
 )
 
@@ -52,15 +52,18 @@ func (s *Server) replOn(c *gin.Context) {
 
 // replFail maps the replication service's errors, then the rest.
 func (s *Server) replFail(c *gin.Context, err error) {
-	switch {
-	case errors.Is(err, replication.ErrNotFound):
-		err = errorf(http.StatusNotFound, codeNotFound, "%s", replClean(err))
-	case errors.Is(err, replication.ErrInvalid):
-		err = errorf(http.StatusBadRequest, codeInvalid, "%s", replClean(err))
-	case errors.Is(err, replication.ErrExists), errors.Is(err, replication.ErrState), errors.Is(err, chunkstore.ErrReadOnly):
-		err = errorf(http.StatusConflict, codeConflict, "%s", replClean(err))
+	s.fail(c, serviceError(err, replicationKinds(), replClean))
+}
+
+// replicationKinds sorts the replication service's errors.
+func replicationKinds() []appliance.KindRule {
+	return []appliance.KindRule{
+		{Err: replication.ErrNotFound, Kind: appliance.KindNotFound},
+		{Err: replication.ErrInvalid, Kind: appliance.KindInvalid},
+		{Err: replication.ErrExists, Kind: appliance.KindExists},
+		{Err: replication.ErrState, Kind: appliance.KindConflict},
+		{Err: chunkstore.ErrReadOnly, Kind: appliance.KindImmutable},
 	}
-	s.fail(c, err)
 }
 
 func replClean(err error) string {

@@ -18,12 +18,9 @@ import (
 func withReplication(addr *string) envOption {
 	return func(e *env, o *Options) {
 		t := e.t
-		cert, err := Certificate("", "", filepath.Join(e.dir, "tls"))
-		if err != nil {
-			t.Fatal(err)
-		}
+		cert := testCert(t, filepath.Join(e.dir, "tls"))
 		ro := replication.DefaultOptions()
-		ro.Dir, ro.Certificate, ro.State = filepath.Join(e.dir, "replication"), cert, e.state
+		ro.Dir, ro.Certificate, ro.State = filepath.Join(e.dir, "replication"), *cert, e.state
 		ro.Poll, ro.RetryMin, ro.RetryMax = 20*time.Millisecond, 10*time.Millisecond, 100*time.Millisecond
 		svc, err := replication.New(e.eng, ro)
 		if err != nil {

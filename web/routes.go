@@ -39,8 +39,8 @@ func (s *Server) routes() *gin.Engine {
 	api.POST("/sessions", s.login)
 
 	authed := api.Group("", s.authenticate)
-	operator := authed.Group("", s.require(appliance.RoleOperator))
-	admin := authed.Group("", s.require(appliance.RoleAdmin))
+	operator := authed.Group("", s.require(appliance.ActionWrite))
+	admin := authed.Group("", s.require(appliance.ActionAdmin))
 
 	authed.GET("/sessions/current", s.currentSessionInfo)
 	authed.DELETE("/sessions/current", s.logout)

@@ -47,24 +47,11 @@ type itemAdmin interface {
 	Usage(ctx context.Context, store string) (map[string]int64, error)
 }
 
-// verifier scrubs the volumes.
-type verifier interface {
-	Verify(ctx context.Context, progress func(chunkstore.VerifyProgress)) (chunkstore.VerifyReport, error)
-}
-
-// housekeeper reclaims the space of deleted items.
-type housekeeper interface {
-	GC(ctx context.Context, opts chunkstore.GCOptions) (chunkstore.GCReport, error)
-	PlanGC(ctx context.Context, threshold float64) (chunkstore.GCPlan, error)
-}
-
 // Engine is what the server needs of a *chunkstore.Engine.
 type Engine interface {
 	statsSource
 	storeAdmin
 	itemAdmin
-	verifier
-	housekeeper
 }
 
 // userAdmin manages users and checks passwords.
@@ -101,11 +88,9 @@ type State interface {
 type Options struct {
 	// Addr is where to listen, e.g. "0.0.0.0:8443" or "127.0.0.1:0".
 	Addr string
-	// CertFile and KeyFile are a certificate the admin supplies (PEM).
-	// Both empty: a self-signed certificate kept in TLSDir.
-	CertFile, KeyFile string
-	// TLSDir holds the self-signed cert.pem and key.pem (DATA/tls).
-	TLSDir string
+	// Certificate is the appliance's TLS certificate (see
+	// appliance.Certificate); required.
+	Certificate *tls.Certificate
 	// UI holds the web UI's files, served at / (index.html for any
 	// unknown path outside /api/). Nil serves no UI; DefaultOptions
 	// has the embedded UI of package ui.
@@ -122,10 +107,9 @@ type Options struct {
 	// SessionIdle and SessionMax bound a session's life: unused, and
 	// at most.
 	SessionIdle, SessionMax time.Duration
-	// MaintenanceTick is how often a job waiting out a blackout window
-	// looks at the clock again, and how often automatic housekeeping
-	// checks whether it is due.
-	MaintenanceTick time.Duration
+	// Core is the appliance core: verify, housekeeping, health; required.
+	// The server does not start or stop it.
+	Core *appliance.Core
 	// Catalyst, if set, is the Catalyst service whose traffic the status,
 	// the dashboard and /metrics show.
 	Catalyst CatalystTraffic
@@ -141,15 +125,14 @@ type Options struct {
 func DefaultOptions() Options {
 	static, _ := fs.Sub(ui.FS, "static") // cannot fail: "static" is a valid path
 	return Options{
-		UI:              static,
-		Addr:            "0.0.0.0:8443",
-		Version:         "dev",
-		Now:             time.Now,
-		Logger:          slog.New(slog.NewTextHandler(io.Discard, nil)),
-		SampleInterval:  10 * time.Second,
-		SessionIdle:     15 * time.Minute,
-		SessionMax:      24 * time.Hour,
-		MaintenanceTick: 30 * time.Second,
+		UI:             static,
+		Addr:           "0.0.0.0:8443",
+		Version:        "dev",
+		Now:            time.Now,
+		Logger:         slog.New(slog.NewTextHandler(io.Discard, nil)),
+		SampleInterval: 10 * time.Second,
+		SessionIdle:    15 * time.Minute,
+		SessionMax:     24 * time.Hour,
 	}
 }
 
@@ -170,10 +153,11 @@ type Server struct {
 	sessions *sessions
 	limiter  *limiter
 	history  *history
-	verify   *verifyJob
-	hk       *housekeepingJob
-	// jobsMu serialises starting jobs: verify and housekeeping take turns.
-	jobsMu sync.Mutex
+	verify   verification
+	hk       housekeeping
+	hkFigs   housekeepingFigures
+	health   healthReporter
+	policy   accessPolicy
 
 	mu       sync.Mutex
 	srv      *http.Server
@@ -201,17 +185,14 @@ func New(eng Engine, state State, opts Options) (*Server, error) {
 	if opts.SessionMax <= 0 {
 		opts.SessionMax = def.SessionMax
 	}
-	if opts.MaintenanceTick <= 0 {
-		opts.MaintenanceTick = def.MaintenanceTick
-	}
 	if opts.Addr == "" {
 		opts.Addr = def.Addr
 	}
-	if (opts.CertFile == "") != (opts.KeyFile == "") {
-		return nil, errors.New("web: a certificate needs both CertFile and KeyFile")
+	if opts.Certificate == nil {
+		return nil, errors.New("web: no certificate")
 	}
-	if opts.CertFile == "" && opts.TLSDir == "" {
-		return nil, errors.New("web: no certificate and no TLSDir to keep a self-signed one")
+	if opts.Core == nil {
+		return nil, errors.New("web: no appliance core")
 	}
 	s := &Server{
 		eng: eng, state: state, opts: opts, log: opts.Logger, now: opts.Now,
@@ -220,8 +201,9 @@ func New(eng Engine, state State, opts Options) (*Server, error) {
 		limiter:  newLimiter(opts.Now, loginFailures, loginWindow),
 		history:  newHistory(opts.SampleInterval),
 	}
-	s.verify = newVerifyJob(s)
-	s.hk = newHousekeepingJob(s)
+	hk := opts.Core.Housekeeping()
+	s.verify, s.hk, s.hkFigs, s.health = opts.Core.Verify(), hk, hk, opts.Core.Health()
+	s.policy = opts.Core.Policy()
 	s.reg = s.newRegistry()
 	s.router = s.routes()
 	return s, nil
@@ -230,8 +212,7 @@ func New(eng Engine, state State, opts Options) (*Server, error) {
 // Handler is the server's HTTP handler, for tests and embedding.
 func (s *Server) Handler() http.Handler { return s.router }
 
-// Start loads or makes the certificate, listens on Options.Addr and serves
-// in the background. It returns once the server is listening. The sampler
+// Start listens on Options.Addr and serves in the background. It returns once the server is listening. The sampler
 // stops when ctx is done or at Shutdown.
 func (s *Server) Start(ctx context.Context) error {
 	s.mu.Lock()
@@ -239,15 +220,11 @@ func (s *Server) Start(ctx context.Context) error {
 	if s.srv != nil {
 		return ErrStarted
 	}
-	cert, err := s.certificate()
-	if err != nil {
-		return err
-	}
 	ln, err := net.Listen("tcp", s.opts.Addr)
 	if err != nil {
 		return fmt.Errorf("web: listen %s: %w", s.opts.Addr, err)
 	}
-	cfg := &tls.Config{Certificates: []tls.Certificate{cert}, MinVersion: tls.VersionTLS12}
+	cfg := &tls.Config{Certificates: []tls.Certificate{*s.opts.Certificate}, MinVersion: tls.VersionTLS12}
 	s.listener = ln
 	s.srv = &http.Server{
 		Handler:           s.router,
@@ -260,14 +237,10 @@ func (s *Server) Start(ctx context.Context) error {
 	}
 	bg, stop := context.WithCancel(context.WithoutCancel(ctx))
 	s.stop = stop
-	s.bg.Add(3)
+	s.bg.Add(2)
 	go func() {
 		defer s.bg.Done()
 		s.runSampler(ctx, bg)
-	}()
-	go func() {
-		defer s.bg.Done()
-		s.runAutoHousekeeping(bg)
 	}()
 	srv, tl := s.srv, tls.NewListener(ln, cfg)
 	go func() {
@@ -292,8 +265,8 @@ func (s *Server) Addr() string {
 }
 
 // Shutdown stops accepting connections, waits for requests in flight
-// (until ctx is done), then stops the sampler, automatic housekeeping and
-// any verify or housekeeping run.
+// (until ctx is done), then stops the sampler. The core's jobs are the
+// core's to stop (appliance.Core.Shutdown).
 func (s *Server) Shutdown(ctx context.Context) error {
 	s.mu.Lock()
 	srv, stop := s.srv, s.stop
@@ -305,8 +278,6 @@ func (s *Server) Shutdown(ctx context.Context) error {
 		}
 		stop()
 	}
-	s.bg.Wait() // automatic housekeeping starts no run after this
-	s.verify.stop()
-	s.hk.stop()
+	s.bg.Wait()
 	return err
 }

@@ -46,6 +46,16 @@ func (c *clock) Advance(d time.Duration) {
 
 const testPassword = "correct horse battery"
 
+// testCert is the self-signed certificate the appliance keeps in dir.
+func testCert(t *testing.T, dir string) *tls.Certificate {
+	t.Helper()
+	c, err := appliance.Certificate("", "", dir)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return &c
+}
+
 // env is a running server over a real engine and appliance state.
 type env struct {
 	t      *testing.T
@@ -54,6 +64,8 @@ type env struct {
 	eng    *chunkstore.Engine
 	api    Engine // what the server is given: eng or a wrapper
 	state  *appliance.State
+	core   *appliance.Core
+	tick   time.Duration // the core's MaintenanceTick; 0: its default
 	srv    *Server
 	client *http.Client
 	base   string
@@ -63,6 +75,9 @@ type env struct {
 type envOption func(*env, *Options)
 
 func withOptions(f func(*Options)) envOption { return func(_ *env, o *Options) { f(o) } }
+
+// withTick sets the core's MaintenanceTick.
+func withTick(d time.Duration) envOption { return func(e *env, _ *Options) { e.tick = d } }
 
 // withEngine serves a wrapper of the engine.
 func withEngine(wrap func(*chunkstore.Engine) Engine) envOption {
@@ -99,7 +114,7 @@ func newEnv(t *testing.T, opts ...envOption) *env {
 	}
 	o := DefaultOptions()
 	o.Addr = "127.0.0.1:0"
-	o.TLSDir = filepath.Join(dir, "tls")
+	o.Certificate = testCert(t, filepath.Join(dir, "tls"))
 	o.Now = clk.Now
 	o.Version = "test"
 	o.UI = fstest.MapFS{
@@ -121,6 +136,10 @@ func newEnv(t *testing.T, opts ...envOption) *env {
 func (e *env) start(o Options) {
 	t := e.t
 	t.Helper()
+	if o.Core == nil {
+		o.Core = e.newCore(o.Logger)
+	}
+	e.core = o.Core
 	srv, err := New(e.api, e.state, o)
 	if err != nil {
 		t.Fatal(err)
@@ -136,21 +155,32 @@ func (e *env) start(o Options) {
 		}
 		cancel()
 	})
-	certFile := o.CertFile
-	if certFile == "" {
-		certFile = filepath.Join(o.TLSDir, certFileName)
-	}
-	pemBytes, err := os.ReadFile(certFile)
+	leaf, err := x509.ParseCertificate(o.Certificate.Certificate[0])
 	if err != nil {
 		t.Fatal(err)
 	}
 	pool := x509.NewCertPool()
-	if !pool.AppendCertsFromPEM(pemBytes) {
-		t.Fatal("no certificate in", certFile)
-	}
+	pool.AddCert(leaf)
 	e.srv = srv
 	e.base = "https://" + srv.Addr()
 	e.client = &http.Client{Transport: &http.Transport{TLSClientConfig: &tls.Config{RootCAs: pool}}}
+}
+
+// newCore starts an appliance core over the env's engine (or its wrapper)
+// and state, stopped at the end of the test.
+func (e *env) newCore(log *slog.Logger) *appliance.Core {
+	t := e.t
+	t.Helper()
+	core := appliance.NewCore(e.api.(appliance.Engine), e.state, appliance.CoreOptions{Now: e.clock.Now, Logger: log, MaintenanceTick: e.tick})
+	if err := core.Start(t.Context()); err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() {
+		if err := core.Shutdown(context.Background()); err != nil {
+			t.Error(err)
+		}
+	})
+	return core
 }
 
 // response is what a request got.
@@ -312,9 +342,7 @@ func TestNewOptions(t *testing.T) {
 		name string
 		opts Options
 	}{
-		{"cert without key", Options{CertFile: "c.pem", TLSDir: "x"}},
-		{"key without cert", Options{KeyFile: "k.pem", TLSDir: "x"}},
-		{"no certificate and no TLS dir", Options{}},
+		{"no certificate", Options{}},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
 			if _, err := New(nil, nil, tc.opts); err == nil {
@@ -338,7 +366,8 @@ func TestPanicAndInternalErrors(t *testing.T) {
 	e := newEnv(t)
 	var logs bytes.Buffer
 	o := DefaultOptions()
-	o.TLSDir = t.TempDir()
+	o.Certificate = testCert(t, t.TempDir())
+	o.Core = e.core
 	o.Logger = slog.New(slog.NewTextHandler(&logs, nil))
 	srv, err := New(e.api, e.state, o)
 	if err != nil {

@@ -2,12 +2,12 @@ package web
 
 import (
 	"context"
-	"errors"
 	"net/http"
 	"strings"
 
 	"github.com/gin-gonic/gin"
 
+	"github.com/backstop-appliance/backstop/internal/appliance"
 	"github.com/backstop-appliance/backstop/nas"
 	"github.com/backstop-appliance/backstop/nas/sharefs"
 )
@@ -33,19 +33,21 @@ type createShareRequest struct {
 	Users         map[string]sharefs.Access `json:"users"`
 }
 
+// shareKinds sorts the share manager's errors.
+func shareKinds() []appliance.KindRule {
+	return []appliance.KindRule{
+		{Err: nas.ErrNoShare, Kind: appliance.KindNotFound},
+		{Err: sharefs.ErrInvalidShare, Kind: appliance.KindInvalid},
+		{Err: sharefs.ErrShareExists, Kind: appliance.KindExists},
+	}
+}
+
 // shareErr maps the share manager's errors to what the client sees.
 func shareErr(err error) error {
-	msg := strings.ReplaceAll(err.Error(), "sharefs: ", "")
-	msg = strings.ReplaceAll(msg, "nas: ", "")
-	switch {
-	case errors.Is(err, nas.ErrNoShare):
-		return errorf(http.StatusNotFound, codeNotFound, "%s", msg)
-	case errors.Is(err, sharefs.ErrInvalidShare):
-		return errorf(http.StatusBadRequest, codeInvalid, "%s", msg)
-	case errors.Is(err, sharefs.ErrShareExists):
-		return errorf(http.StatusConflict, codeConflict, "%s", msg)
-	}
-	return err
+	return serviceError(err, shareKinds(), func(err error) string {
+		msg := strings.ReplaceAll(err.Error(), "sharefs: ", "")
+		return strings.ReplaceAll(msg, "nas: ", "")
+	})
 }
 
 // shares is the share manager or an error when the server has none.

@@ -7,6 +7,8 @@ import (
 	"time"
 
 	"github.com/gin-gonic/gin"
+
+	"github.com/backstop-appliance/backstop/internal/appliance"
 )
 
 // historySpan is how far back the throughput history reaches.
@@ -27,6 +29,9 @@ type statusView struct {
 	RestoredBytes int64   `json:"restored_bytes"`
 	NewChunks     int64   `json:"new_chunks"`
 	DupChunks     int64   `json:"dup_chunks"`
+	// Health is the appliance's parts and their states (the core's
+	// health registry).
+	Health appliance.HealthReport `json:"health"`
 }
 
 // getStatus handles GET /api/v1/status.
@@ -37,7 +42,7 @@ func (s *Server) getStatus(c *gin.Context) {
 		CapacityBytes: st.CapacityBytes, StoredBytes: st.StoredBytes, LogicalBytes: st.LogicalBytes,
 		DedupRatio: st.DedupRatio, Items: st.Items, Stores: len(st.Stores), Containers: st.Containers,
 		Volumes: st.Volumes, IngestedBytes: co.IngestedBytes, RestoredBytes: co.RestoredBytes,
-		NewChunks: co.NewChunks, DupChunks: co.DupChunks,
+		NewChunks: co.NewChunks, DupChunks: co.DupChunks, Health: s.health.Report(),
 	})
 }
 
@@ -128,4 +133,9 @@ func (s *Server) runSampler(ctx, stop context.Context) {
 // getHistory handles GET /api/v1/status/history.
 func (s *Server) getHistory(c *gin.Context) {
 	c.JSON(http.StatusOK, historyView{IntervalSeconds: s.history.interval.Seconds(), Samples: s.history.samples()})
+}
+
+// healthReporter reads the core's health registry.
+type healthReporter interface {
+	Report() appliance.HealthReport
 }

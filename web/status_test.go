@@ -5,6 +5,8 @@ import (
 	"net/http"
 	"testing"
 	"time"
+
+	"github.com/backstop-appliance/backstop/internal/appliance"
 )
 
 func TestStatus(t *testing.T) {
@@ -73,5 +75,18 @@ func TestHistoryRing(t *testing.T) {
 		if s.IngestPerSec != 100 || s.RestorePerSec != 10 {
 			t.Fatalf("rates %+v", s)
 		}
+	}
+}
+
+// TestStatusHealth: the status shows the core's health registry.
+func TestStatusHealth(t *testing.T) {
+	e := newEnv(t)
+	e.core.Health().Set(appliance.ComponentSMB, appliance.Failed, "listen :445: permission denied")
+	var st struct {
+		Health appliance.HealthReport `json:"health"`
+	}
+	e.do(req{method: "GET", path: "/api/v1/status", auth: "ro"}).decode(t, &st)
+	if st.Health.State != appliance.Failed || len(st.Health.Components) != 1 || st.Health.Components[0].Reason != "listen :445: permission denied" {
+		t.Fatalf("health %+v", st.Health)
 	}
 }

@@ -73,8 +73,12 @@ func (s *Server) checkUserName(c *gin.Context) {
 
 // selfOrAdmin lets admins and the user named in the path through.
 func (s *Server) selfOrAdmin(c *gin.Context) {
-	if u := user(c); u.Name != c.Param("name") && !u.Role.Allows(appliance.RoleAdmin) {
-		s.fail(c, errorf(http.StatusForbidden, codeForbidden, "this needs the admin role"))
+	action := appliance.ActionWrite
+	if c.Request.Method == http.MethodGet {
+		action = appliance.ActionRead
+	}
+	if err := s.policy.Allow(user(c), action, appliance.Account(c.Param("name"))); err != nil {
+		s.fail(c, forbidden(err))
 		return
 	}
 	c.Next()
@@ -103,7 +107,7 @@ func (s *Server) patchUser(c *gin.Context) {
 		s.fail(c, invalid("nothing to change: give role or password"))
 		return
 	}
-	if req.Role != nil && !user(c).Role.Allows(appliance.RoleAdmin) {
+	if req.Role != nil && s.policy.Allow(user(c), appliance.ActionAdmin, appliance.Account(name)) != nil {
 		s.fail(c, errorf(http.StatusForbidden, codeForbidden, "changing a role needs the admin role"))
 		return
 	}

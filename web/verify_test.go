@@ -177,10 +177,10 @@ func TestVerifyShutdown(t *testing.T) {
 	e.run([]check{{"pause", req{method: "POST", path: "/api/v1/verify/pause", auth: "op"}, 200, ""}})
 	ctx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
 	defer cancel()
-	if err := e.srv.Shutdown(ctx); err != nil {
+	if err := e.core.Shutdown(ctx); err != nil {
 		t.Fatal(err)
 	}
-	if st := e.srv.verify.status(); st.State != verifyCancelled {
+	if st := e.core.Verify().Status(); st.State != verifyCancelled {
 		t.Fatalf("after shutdown %+v", st)
 	}
 }

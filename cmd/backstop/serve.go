@@ -59,10 +59,16 @@ func cmdServe(ctx context.Context, e *env, args []string) error {
 	if err := firstAdmin(e, state, eng.Dir()); err != nil {
 		return err
 	}
+	core := appliance.NewCore(eng, state, appliance.CoreOptions{Logger: log})
+	core.Health().Set(appliance.ComponentEngine, appliance.OK, "")
+	if err := core.Start(ctx); err != nil {
+		return err
+	}
+	defer core.Shutdown(context.Background()) // on error paths; a second call does nothing
 
 	var cat *catalyst.Server
 	if *catalystAddr != "off" && *catalystAddr != "" {
-		certificate, err := web.Certificate(*cert, *key, filepath.Join(eng.Dir(), "tls"))
+		certificate, err := appliance.Certificate(*cert, *key, filepath.Join(eng.Dir(), "tls"))
 		if err != nil {
 			return err
 		}
@@ -91,8 +97,11 @@ func cmdServe(ctx context.Context, e *env, args []string) error {
 
 	opts := web.DefaultOptions()
 	opts.Libraries = libs
-	opts.Addr, opts.CertFile, opts.KeyFile = *webAddr, *cert, *key
-	opts.TLSDir = filepath.Join(eng.Dir(), "tls")
+	webCert, err := appliance.Certificate(*cert, *key, filepath.Join(eng.Dir(), "tls"))
+	if err != nil {
+		return err
+	}
+	opts.Addr, opts.Certificate, opts.Core = *webAddr, &webCert, core
 	opts.Version, opts.Logger = version, log
 	if cat != nil {
 		opts.Catalyst = cat
@@ -115,6 +124,7 @@ func cmdServe(ctx context.Context, e *env, args []string) error {
 	if err := srv.Start(ctx); err != nil {
 		return err
 	}
+	core.Health().Set(appliance.ComponentWeb, appliance.OK, "")
 	var smbSrv *smb2.Server
 	var smbLn net.Listener
 	if *smbAddr != "" {
@@ -169,6 +179,9 @@ func cmdServe(ctx context.Context, e *env, args []string) error {
 	if err := srv.Shutdown(shut); err != nil {
 		log.Warn("web server shutdown", "err", err)
 	}
+	if err := core.Shutdown(shut); err != nil {
+		log.Warn("appliance core shutdown", "err", err)
+	}
 	if isrv != nil {
 		isrv.Close() // sessions end with a nexus loss before the libraries close
 	}
@@ -179,7 +192,7 @@ func cmdServe(ctx context.Context, e *env, args []string) error {
 // startReplication runs the replication service on addr with the
 // appliance's certificate.
 func startReplication(ctx context.Context, eng *chunkstore.Engine, state *appliance.State, log *slog.Logger, addr, cert, key string) (*replication.Service, string, error) {
-	c, err := web.Certificate(cert, key, filepath.Join(eng.Dir(), "tls"))
+	c, err := appliance.Certificate(cert, key, filepath.Join(eng.Dir(), "tls"))
 	if err != nil {
 		return nil, "", err
 	}

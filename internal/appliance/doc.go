@@ -1,7 +1,48 @@
-// Package appliance keeps the appliance's own configuration and records in
-// the data directory beside the engine (which owns DIR/index and
-// DIR/volumes): users and their roles, password hashes, blackout-window
-// settings, and the event and audit log.
+// Package appliance is the appliance core: what the appliance does, as
+// opposed to how a protocol carries it. Front ends (web, catalyst, nas,
+// vtl, replication) are mappings from their protocols onto it; it imports
+// none of them.
+//
+// It owns:
+//
+//   - State: the appliance's own configuration and records in the data
+//     directory beside the engine (which owns DIR/index and DIR/volumes):
+//     users and their roles, password hashes, settings (blackout windows,
+//     automatic housekeeping), and the event and audit log.
+//   - Certificate: the TLS certificate the web server, Catalyst and
+//     replication share (cert.go).
+//   - Core: the background jobs (job.go: one verify and one housekeeping
+//     run at a time, never both; pause, resume, cancel; blackout windows
+//     hold a run and refuse a start with ErrBlackout; a system event when a
+//     run starts, waits, goes on and ends), automatic housekeeping, and the
+//     health registry (health.go). Start runs automatic housekeeping,
+//     Shutdown stops it and any run. It needs of the engine only GC,
+//     PlanGC and Verify (Engine).
+//   - Policy: the one decision of what a user may do (policy.go), which web
+//     and Catalyst ask.
+//   - Kind: errors of the engine and the core sorted into a few kinds
+//     (kind.go), which each front end maps to its protocol's answers.
+//
+// # Jobs
+//
+// A job's state is idle, running, paused, blackout (running, but waiting
+// for a blackout window to end), done, failed or cancelled. Pause and
+// blackout windows hold the engine inside its progress callback (verify)
+// or its Wait callback between sweep batches (housekeeping); a job waiting
+// out a window looks at the clock again every CoreOptions.MaintenanceTick.
+// Automatic housekeeping (Settings.Housekeeping, on and hourly by default):
+// every MaintenanceTick the core looks whether interval_minutes have passed
+// on its clock since its last dry run; if so, outside blackout windows and
+// while neither job runs, it runs a dry run and starts housekeeping when
+// the dry run found space to reclaim.
+//
+// # Health
+//
+// Each part (engine, web, catalyst, smb, iscsi, replication, verify) is ok,
+// degraded or failed, with a reason and the time it entered that state;
+// the appliance's state is the worst of them. Whoever knows sets a part:
+// serve when a service starts or fails, the verify job "degraded, damaged"
+// when a verify finds damage and ok after a clean one.
 //
 // A State is opened on DIR/appliance, which it creates (mode 0700) and locks
 // with flock on DIR/appliance/lock, so one process at a time has it. It keeps
@@ -86,4 +127,10 @@
 //
 // lock is flock'ed by the process that has the directory open and holds its
 // pid.
+//
+// DIR/tls (beside DIR/appliance) holds the self-signed certificate when the
+// admin gives none: cert.pem (PEM) and key.pem (the ECDSA P-256 private key,
+// PKCS#8 PEM, mode 0600), generated on first start and valid for 10 years,
+// for this host, localhost and the loopback addresses. The key is written
+// first; a key without a certificate is reported, never replaced.
 package appliance

@@ -1,4 +1,4 @@
-package web
+package appliance
 
 import (
 	"crypto/ecdsa"
@@ -18,7 +18,7 @@ import (
 	"time"
 )
 
-// Files of the self-signed certificate in Options.TLSDir.
+// Files of the self-signed certificate in the TLS directory.
 const (
 	certFileName = "cert.pem"
 	keyFileName  = "key.pem"
@@ -26,19 +26,6 @@ const (
 
 // certLifetime is how long a self-signed certificate is valid.
 const certLifetime = 10 * 365 * 24 * time.Hour
-
-// certificate loads the admin's certificate, or the self-signed one in
-// TLSDir, making that on first start.
-func (s *Server) certificate() (tls.Certificate, error) {
-	if s.opts.CertFile != "" {
-		cert, err := tls.LoadX509KeyPair(s.opts.CertFile, s.opts.KeyFile)
-		if err != nil {
-			return cert, fmt.Errorf("web: load certificate %s: %w", s.opts.CertFile, err)
-		}
-		return cert, nil
-	}
-	return selfSigned(s.opts.TLSDir, s.now())
-}
 
 // selfSigned loads cert.pem and key.pem from dir, generating them if
 // neither exists.
@@ -50,11 +37,11 @@ func selfSigned(dir string, now time.Time) (tls.Certificate, error) {
 	case certErr == nil && keyErr == nil:
 		cert, err := tls.LoadX509KeyPair(certPath, keyPath)
 		if err != nil {
-			return cert, fmt.Errorf("web: load self-signed certificate in %s: %w", dir, err)
+			return cert, fmt.Errorf("appliance: load self-signed certificate in %s: %w", dir, err)
 		}
 		return cert, nil
 	case !errors.Is(certErr, fs.ErrNotExist) || !errors.Is(keyErr, fs.ErrNotExist):
-		return tls.Certificate{}, fmt.Errorf("web: %s: need both %s and %s, or neither to make new ones: %w",
+		return tls.Certificate{}, fmt.Errorf("appliance: %s: need both %s and %s, or neither to make new ones: %w",
 			dir, certFileName, keyFileName, errors.Join(certErr, keyErr))
 	}
 	certPEM, keyPEM, err := generateCert(now)
@@ -62,19 +49,19 @@ func selfSigned(dir string, now time.Time) (tls.Certificate, error) {
 		return tls.Certificate{}, err
 	}
 	if err := os.MkdirAll(dir, 0o700); err != nil {
-		return tls.Certificate{}, fmt.Errorf("web: tls directory: %w", err)
+		return tls.Certificate{}, fmt.Errorf("appliance: tls directory: %w", err)
 	}
 	// The key first: a crash between the two leaves only a key, which the
 	// next start reports rather than silently replaces.
-	if err := writeFileAtomic(keyPath, keyPEM, 0o600); err != nil {
+	if err := writePEM(keyPath, keyPEM, 0o600); err != nil {
 		return tls.Certificate{}, err
 	}
-	if err := writeFileAtomic(certPath, certPEM, 0o644); err != nil {
+	if err := writePEM(certPath, certPEM, 0o644); err != nil {
 		return tls.Certificate{}, err
 	}
 	cert, err := tls.X509KeyPair(certPEM, keyPEM)
 	if err != nil {
-		return cert, fmt.Errorf("web: generated certificate: %w", err)
+		return cert, fmt.Errorf("appliance: generated certificate: %w", err)
 	}
 	return cert, nil
 }
@@ -84,11 +71,11 @@ func selfSigned(dir string, now time.Time) (tls.Certificate, error) {
 func generateCert(now time.Time) (certPEM, keyPEM []byte, err error) {
 	key, err := ecdsa.GenerateKey(elliptic.P256(), rand.Reader)
 	if err != nil {
-		return nil, nil, fmt.Errorf("web: generate key: %w", err)
+		return nil, nil, fmt.Errorf("appliance: generate key: %w", err)
 	}
 	serial, err := rand.Int(rand.Reader, new(big.Int).Lsh(big.NewInt(1), 127))
 	if err != nil {
-		return nil, nil, fmt.Errorf("web: serial number: %w", err)
+		return nil, nil, fmt.Errorf("appliance: serial number: %w", err)
 	}
 	host, _ := os.Hostname()
 	names := []string{"localhost"}
@@ -109,41 +96,41 @@ func generateCert(now time.Time) (certPEM, keyPEM []byte, err error) {
 	}
 	der, err := x509.CreateCertificate(rand.Reader, tmpl, tmpl, &key.PublicKey, key)
 	if err != nil {
-		return nil, nil, fmt.Errorf("web: create certificate: %w", err)
+		return nil, nil, fmt.Errorf("appliance: create certificate: %w", err)
 	}
 	keyDER, err := x509.MarshalPKCS8PrivateKey(key)
 	if err != nil {
-		return nil, nil, fmt.Errorf("web: encode key: %w", err)
+		return nil, nil, fmt.Errorf("appliance: encode key: %w", err)
 	}
 	return pem.EncodeToMemory(&pem.Block{Type: "CERTIFICATE", Bytes: der}),
 		pem.EncodeToMemory(&pem.Block{Type: "PRIVATE KEY", Bytes: keyDER}), nil
 }
 
-// writeFileAtomic writes a temporary file in the same directory, syncs it
+// writePEM writes a temporary file in the same directory, syncs it
 // and renames it over path.
-func writeFileAtomic(path string, data []byte, mode os.FileMode) error {
+func writePEM(path string, data []byte, mode os.FileMode) error {
 	f, err := os.CreateTemp(filepath.Dir(path), ".tmp-"+filepath.Base(path))
 	if err != nil {
-		return fmt.Errorf("web: write %s: %w", path, err)
+		return fmt.Errorf("appliance: write %s: %w", path, err)
 	}
 	defer os.Remove(f.Name())
 	if err := f.Chmod(mode); err != nil {
 		f.Close()
-		return fmt.Errorf("web: write %s: %w", path, err)
+		return fmt.Errorf("appliance: write %s: %w", path, err)
 	}
 	if _, err := f.Write(data); err != nil {
 		f.Close()
-		return fmt.Errorf("web: write %s: %w", path, err)
+		return fmt.Errorf("appliance: write %s: %w", path, err)
 	}
 	if err := f.Sync(); err != nil {
 		f.Close()
-		return fmt.Errorf("web: write %s: %w", path, err)
+		return fmt.Errorf("appliance: write %s: %w", path, err)
 	}
 	if err := f.Close(); err != nil {
-		return fmt.Errorf("web: write %s: %w", path, err)
+		return fmt.Errorf("appliance: write %s: %w", path, err)
 	}
 	if err := os.Rename(f.Name(), path); err != nil {
-		return fmt.Errorf("web: write %s: %w", path, err)
+		return fmt.Errorf("appliance: write %s: %w", path, err)
 	}
 	if d, err := os.Open(filepath.Dir(path)); err == nil {
 		_ = d.Sync()
@@ -152,17 +139,29 @@ func writeFileAtomic(path string, data []byte, mode os.FileMode) error {
 	return nil
 }
 
-// Certificate is the appliance's TLS certificate for services other than
-// the web server (Catalyst): certFile and keyFile when given, else the
-// self-signed one in tlsDir, made on first use. The web server uses the
-// same one.
+// Certificate is the appliance's TLS certificate, which the web server,
+// Catalyst and replication share: certFile and keyFile (PEM) when the
+// admin gives them, else the self-signed one in tlsDir (DATA/tls), made on
+// first use: cert.pem and key.pem (ECDSA P-256, PKCS#8, mode 0600), valid
+// for 10 years, for this host, localhost and the loopback addresses.
 func Certificate(certFile, keyFile, tlsDir string) (tls.Certificate, error) {
+	return certificate(certFile, keyFile, tlsDir, time.Now())
+}
+
+// certificate is Certificate with the clock given.
+func certificate(certFile, keyFile, tlsDir string, now time.Time) (tls.Certificate, error) {
+	if (certFile == "") != (keyFile == "") {
+		return tls.Certificate{}, fmt.Errorf("%w: a certificate needs both its file and its key file", ErrInvalid)
+	}
 	if certFile != "" {
 		cert, err := tls.LoadX509KeyPair(certFile, keyFile)
 		if err != nil {
-			return cert, fmt.Errorf("web: load certificate %s: %w", certFile, err)
+			return cert, fmt.Errorf("appliance: load certificate %s: %w", certFile, err)
 		}
 		return cert, nil
 	}
-	return selfSigned(tlsDir, time.Now())
+	if tlsDir == "" {
+		return tls.Certificate{}, fmt.Errorf("%w: no certificate and no directory to keep a self-signed one", ErrInvalid)
+	}
+	return selfSigned(tlsDir, now)
 }

@@ -1,0 +1,181 @@
+package appliance
+
+import (
+	"context"
+	"errors"
+	"io"
+	"log/slog"
+	"sync"
+	"time"
+
+	"github.com/backstop-appliance/backstop/chunkstore"
+)
+
+// Engine is what the core needs of the dedup engine (a *chunkstore.Engine):
+// housekeeping, its dry run, and verify.
+type Engine interface {
+	GC(ctx context.Context, opts chunkstore.GCOptions) (chunkstore.GCReport, error)
+	PlanGC(ctx context.Context, threshold float64) (chunkstore.GCPlan, error)
+	Verify(ctx context.Context, progress func(chunkstore.VerifyProgress)) (chunkstore.VerifyReport, error)
+}
+
+// Ledger is what the core needs of the appliance state (a *State): the
+// settings, whose blackout windows and automatic housekeeping it obeys,
+// and the event log its jobs write to.
+type Ledger interface {
+	Settings() Settings
+	Record(Event) Event
+}
+
+// CoreOptions configure a Core. Start from DefaultCoreOptions; zero fields
+// take its values.
+type CoreOptions struct {
+	Now    func() time.Time
+	Logger *slog.Logger
+	// MaintenanceTick is how often a job waiting out a blackout window
+	// looks at the clock again, and how often automatic housekeeping
+	// checks whether it is due.
+	MaintenanceTick time.Duration
+}
+
+// DefaultCoreOptions are the settings backstop serve uses.
+func DefaultCoreOptions() CoreOptions {
+	return CoreOptions{
+		Now:             time.Now,
+		Logger:          slog.New(slog.NewTextHandler(io.Discard, nil)),
+		MaintenanceTick: 30 * time.Second,
+	}
+}
+
+func (o CoreOptions) withDefaults() CoreOptions {
+	d := DefaultCoreOptions()
+	if o.Now == nil {
+		o.Now = d.Now
+	}
+	if o.Logger == nil {
+		o.Logger = d.Logger
+	}
+	if o.MaintenanceTick <= 0 {
+		o.MaintenanceTick = d.MaintenanceTick
+	}
+	return o
+}
+
+// ErrCoreStarted is returned by Start when the core was started before.
+var ErrCoreStarted = errors.New("appliance: core already started")
+
+// Core is the appliance core: what the appliance does, whichever protocol
+// asks. It runs the background jobs (verify, housekeeping and automatic
+// housekeeping, inside the blackout windows' limits), keeps the health of
+// the appliance's parts and holds the access policy. Front ends map their
+// protocol onto it. It is safe for concurrent use.
+type Core struct {
+	eng    Engine
+	ledger Ledger
+	opts   CoreOptions
+	log    *slog.Logger
+	now    func() time.Time
+	health *Health
+	policy Policy
+	hk     *HousekeepingJob
+	verify *VerifyJob
+	// jobsMu serialises starting jobs: verify and housekeeping take turns.
+	jobsMu sync.Mutex
+
+	mu      sync.Mutex
+	started bool
+	stop    context.CancelFunc
+	bg      sync.WaitGroup
+}
+
+// NewCore makes the core over the engine and the appliance state. Its
+// jobs may be started at once; automatic housekeeping runs from Start to
+// Shutdown.
+func NewCore(eng Engine, ledger Ledger, opts CoreOptions) *Core {
+	opts = opts.withDefaults()
+	c := &Core{eng: eng, ledger: ledger, opts: opts, log: opts.Logger, now: opts.Now,
+		health: newHealth(opts.Now)}
+	c.hk = newHousekeepingJob(c)
+	c.verify = newVerifyJob(c)
+	return c
+}
+
+// Housekeeping is the housekeeping job.
+func (c *Core) Housekeeping() *HousekeepingJob { return c.hk }
+
+// Verify is the verify job.
+func (c *Core) Verify() *VerifyJob { return c.verify }
+
+// Health is the registry of the appliance's parts and their state.
+func (c *Core) Health() *Health { return c.health }
+
+// Policy is the access policy every front end asks.
+func (c *Core) Policy() Policy { return c.policy }
+
+// Start runs automatic housekeeping in the background until Shutdown.
+func (c *Core) Start(context.Context) error {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	if c.started {
+		return ErrCoreStarted
+	}
+	c.started = true
+	bg, stop := context.WithCancel(context.Background())
+	c.stop = stop
+	c.bg.Add(1)
+	go func() {
+		defer c.bg.Done()
+		c.runAutoHousekeeping(bg)
+	}()
+	return nil
+}
+
+// Shutdown stops automatic housekeeping, then cancels any verify or
+// housekeeping run and waits for it, or for ctx. It may be called more
+// than once, and without Start.
+func (c *Core) Shutdown(ctx context.Context) error {
+	c.mu.Lock()
+	stop := c.stop
+	c.mu.Unlock()
+	if stop != nil {
+		stop()
+	}
+	c.bg.Wait() // automatic housekeeping starts no run after this
+	return errors.Join(c.verify.stop(ctx), c.hk.stop(ctx))
+}
+
+// startJob starts one of the core's jobs unless a blackout window holds
+// or the other job runs: verify and housekeeping take turns, as the
+// engine's maintenance lock demands.
+func (c *Core) startJob(name string, start func() error) error {
+	c.jobsMu.Lock()
+	defer c.jobsMu.Unlock()
+	return c.startJobLocked(name, start)
+}
+
+// startJobLocked is startJob for a caller that holds jobsMu.
+func (c *Core) startJobLocked(name string, start func() error) error {
+	if c.inBlackout() {
+		return refuse(ErrBlackout, "a blackout window is in force; %s may not start now", name)
+	}
+	if name != "verify" && c.verify.active() {
+		return refuse(ErrJobBusy, "verify is running; %s waits until it ends (they take turns)", name)
+	}
+	if name != "housekeeping" && c.hk.active() {
+		return refuse(ErrJobBusy, "housekeeping is running; %s waits until it ends (they take turns)", name)
+	}
+	return start()
+}
+
+// inBlackout reports whether a blackout window holds now.
+func (c *Core) inBlackout() bool {
+	return c.ledger.Settings().InBlackout(c.now())
+}
+
+// record stamps and records an event.
+func (c *Core) record(e Event) {
+	if e.Time.IsZero() {
+		e.Time = c.now().UTC()
+	}
+	c.ledger.Record(e)
+}
