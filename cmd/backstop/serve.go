@@ -3,7 +3,6 @@ package main
 import (
 	"context"
 	"crypto/rand"
-	"errors"
 	"fmt"
 	"log/slog"
 	"math/big"
@@ -116,23 +115,17 @@ func cmdServe(ctx context.Context, e *env, args []string) error {
 		return err
 	}
 	var smbSrv *smb2.Server
-	var smbLn net.Listener
 	if *smbAddr != "" {
 		so := smb2.DefaultOptions()
-		so.Logger = log
+		so.Logger, so.Addr = log, *smbAddr
 		smbSrv = smb2.New(shares, state, so)
-		if smbLn, err = net.Listen("tcp", *smbAddr); err != nil {
+		if err = smbSrv.Start(ctx); err != nil {
 			shut, cancel := context.WithTimeout(context.Background(), 5*time.Second)
 			defer cancel()
 			_ = srv.Shutdown(shut)
 			return fmt.Errorf("smb: %w", err)
 		}
-		go func() {
-			if err := smbSrv.Serve(smbLn); err != nil && !errors.Is(err, smb2.ErrServerClosed) {
-				log.Error("smb server", "err", err)
-			}
-		}()
-		defer smbSrv.Close()
+		defer smbSrv.Shutdown(context.Background())
 	}
 	var isrv *iscsi.Server
 	var iaddr string
@@ -152,8 +145,8 @@ func cmdServe(ctx context.Context, e *env, args []string) error {
 	if cat != nil {
 		fmt.Fprintf(e.stdout, "  catalyst (client-side dedup, TLS): %s\n", cat.Addr())
 	}
-	if smbLn != nil {
-		fmt.Fprintf(e.stdout, "  SMB shares: %s (users and passwords of the appliance)\n", smbLn.Addr())
+	if smbSrv != nil {
+		fmt.Fprintf(e.stdout, "  SMB shares: %s (users and passwords of the appliance)\n", smbSrv.Addr())
 	}
 	if isrv != nil {
 		printISCSI(e, iaddr, libs)
