@@ -130,10 +130,12 @@ func cmdServe(ctx context.Context, e *env, args []string) error {
 	var isrv *iscsi.Server
 	var iaddr string
 	if *iscsiAddr != "" {
-		if isrv, iaddr, err = startISCSI(ctx, *iscsiAddr, libs, log); err != nil {
+		isrv = newISCSI(*iscsiAddr, libs, log)
+		if err = isrv.Start(ctx); err != nil {
 			srv.Shutdown(context.Background())
-			return err
+			return fmt.Errorf("iscsi: %w", err)
 		}
+		iaddr = isrv.Addr()
 	}
 	st := eng.Stats()
 	fmt.Fprintf(e.stdout, "backstop %s serving data directory %s\n", version, eng.Dir())
@@ -163,7 +165,7 @@ func cmdServe(ctx context.Context, e *env, args []string) error {
 		log.Warn("web server shutdown", "err", err)
 	}
 	if isrv != nil {
-		isrv.Close() // sessions end with a nexus loss before the libraries close
+		isrv.Shutdown(shut) // sessions end with a nexus loss before the libraries close
 	}
 	state.Record(appliance.Event{Kind: appliance.KindSystem, Action: "appliance.stop", Message: "backstop stopped"})
 	return nil
