@@ -103,7 +103,7 @@ func cmdServe(ctx context.Context, e *env, args []string) error {
 		if err != nil {
 			return err
 		}
-		defer rsvc.Close()
+		defer rsvc.Shutdown(context.Background())
 		opts.Replication = rsvc
 		replInfo = fmt.Sprintf("  replication: %s (certificate sha256 %s)\n", addr, rsvc.Identity().Fingerprint)
 	}
@@ -179,23 +179,16 @@ func startReplication(ctx context.Context, eng *chunkstore.Engine, state *applia
 		return nil, "", err
 	}
 	ro := replication.DefaultOptions()
-	ro.Dir, ro.Certificate, ro.State, ro.Logger = filepath.Join(eng.Dir(), "replication"), c, state, log
+	ro.Dir, ro.Certificate, ro.State, ro.Logger, ro.Addr = filepath.Join(eng.Dir(), "replication"), c, state, log, addr
 	svc, err := replication.New(eng, ro)
 	if err != nil {
 		return nil, "", err
 	}
-	ln, err := net.Listen("tcp", addr)
-	if err != nil {
-		svc.Close()
-		return nil, "", fmt.Errorf("replication: listen %s: %w", addr, err)
+	if err := svc.Start(ctx); err != nil {
+		svc.Shutdown(context.Background())
+		return nil, "", err
 	}
-	go func() {
-		if err := svc.Serve(ctx, ln); err != nil {
-			log.Error("replication service stopped", "err", err)
-		}
-	}()
-	svc.Start()
-	return svc, ln.Addr().String(), nil
+	return svc, svc.Addr(), nil
 }
 
 // firstAdmin creates the admin user of a new appliance.
