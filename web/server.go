@@ -292,7 +292,8 @@ func (s *Server) Addr() string {
 }
 
 // Shutdown stops accepting connections, waits for requests in flight
-// (until ctx is done), then stops the sampler, automatic housekeeping and
+// (until ctx is done: then it closes their connections and returns an
+// error wrapping ctx.Err()), then stops the sampler, automatic housekeeping and
 // any verify or housekeeping run.
 func (s *Server) Shutdown(ctx context.Context) error {
 	s.mu.Lock()
@@ -301,6 +302,7 @@ func (s *Server) Shutdown(ctx context.Context) error {
 	var err error
 	if srv != nil {
 		if err = srv.Shutdown(ctx); err != nil {
+			_ = srv.Close() // ctx expired: cut the requests still running
 			err = fmt.Errorf("web: shutdown: %w", err)
 		}
 		stop()
