@@ -167,19 +167,22 @@ func (s *Server) Addr() string {
 	return s.ln.Addr().String()
 }
 
-// Shutdown lets calls in progress finish until ctx ends, then cuts them:
-// a cut put stores no item.
+// Shutdown lets calls in progress finish until ctx ends, then cuts them
+// and returns ctx.Err(): a cut put stores no item. It returns when the
+// server's goroutines have.
 func (s *Server) Shutdown(ctx context.Context) error {
 	stopped := make(chan struct{})
 	go func() {
 		s.grpc.GracefulStop()
 		close(stopped)
 	}()
+	var err error
 	select {
 	case <-stopped:
 	case <-ctx.Done():
 		s.grpc.Stop()
 		<-stopped
+		err = ctx.Err()
 	}
 	s.mu.Lock()
 	done := s.done
@@ -187,7 +190,7 @@ func (s *Server) Shutdown(ctx context.Context) error {
 	if done != nil {
 		<-done
 	}
-	return nil
+	return err
 }
 
 // Traffic returns the running totals.

@@ -3,6 +3,14 @@
 // answers which chunks its domain lacks, and the source sends those as
 // stored (compressed), which the target checks and commits item by item.
 //
+// # Lifecycle
+//
+// A Service is both sides. New loads its state; Start(ctx) listens on
+// Options.Addr for sources (internal/netsvc's accept loop) and starts the
+// mappings' loops (StartLoops, when Options.ManualLoops leaves them to
+// the caller); Shutdown(ctx) ends the sessions, whose imports abort, and
+// the loops, waits for them all and saves the replicas' figures.
+//
 // # Domains
 //
 // Fingerprints are BLAKE3 keyed by the dedup domain. A target can only say

@@ -97,7 +97,7 @@ func TestContinuous(t *testing.T) {
 	a := newNode(t, t.TempDir(), engineOptions())
 	b := newNode(t, t.TempDir(), engineOptions())
 	a.mapTo(b, "m", "default", "copy", "")
-	a.svc.Start()
+	a.svc.StartLoops()
 	a.put("default", "one", testData(31, 1<<20))
 	waitFor(t, "first item replicated", func() bool {
 		_, err := b.eng.Stat(context.Background(), "copy", "one")

@@ -73,15 +73,13 @@ func loadOrMakeCert(dir string) (tls.Certificate, error) {
 // node is one appliance: engine, appliance state, replication service
 // listening on loopback.
 type node struct {
-	t      testing.TB
-	dir    string
-	eng    *chunkstore.Engine
-	state  *appliance.State
-	svc    *Service
-	addr   string
-	cancel context.CancelFunc
-	done   chan struct{}
-	clock  atomic.Int64 // offset added to the real time, ns
+	t     testing.TB
+	dir   string
+	eng   *chunkstore.Engine
+	state *appliance.State
+	svc   *Service
+	addr  string
+	clock atomic.Int64 // offset added to the real time, ns
 }
 
 func newNode(t testing.TB, dir string, eo chunkstore.Options) *node {
@@ -101,34 +99,31 @@ func newNode(t testing.TB, dir string, eo chunkstore.Options) *node {
 	o.State = st
 	o.Poll, o.RetryMin, o.RetryMax = 20*time.Millisecond, 5*time.Millisecond, 50*time.Millisecond
 	o.Now = func() time.Time { return time.Now().Add(time.Duration(n.clock.Load())) }
+	o.Addr, o.ManualLoops = "127.0.0.1:0", true
 	svc, err := New(eng, o)
 	if err != nil {
 		t.Fatal(err)
 	}
-	ln, err := net.Listen("tcp", "127.0.0.1:0")
-	if err != nil {
+	if err := svc.Start(context.Background()); err != nil {
 		t.Fatal(err)
 	}
-	ctx, cancel := context.WithCancel(context.Background())
-	n.eng, n.state, n.svc, n.addr, n.cancel, n.done = eng, st, svc, ln.Addr().String(), cancel, make(chan struct{})
-	go func() {
-		defer close(n.done)
-		svc.Serve(ctx, ln)
-	}()
+	n.eng, n.state, n.svc, n.addr = eng, st, svc, svc.Addr()
 	t.Cleanup(n.close)
 	return n
 }
 
 func (n *node) close() {
-	if n.cancel == nil {
+	if n.svc == nil {
 		return
 	}
-	n.cancel()
-	<-n.done
-	n.svc.Close()
+	ctx, cancel := context.WithTimeout(context.Background(), time.Minute)
+	defer cancel()
+	if err := n.svc.Shutdown(ctx); err != nil {
+		n.t.Errorf("replication shutdown: %v", err)
+	}
 	n.eng.Close()
 	n.state.Close()
-	n.cancel = nil
+	n.svc = nil
 }
 
 func (n *node) fp() string { return n.svc.Identity().Fingerprint }

@@ -4,7 +4,6 @@ import (
 	"context"
 	"errors"
 	"fmt"
-	"net"
 	"os"
 	"os/exec"
 	"path/filepath"
@@ -54,6 +53,7 @@ func runTarget(dir, trust string) error {
 	}
 	o := DefaultOptions()
 	o.Dir, o.Certificate, o.State = filepath.Join(dir, "replication"), cert, st
+	o.Addr = "127.0.0.1:0"
 	svc, err := New(eng, o)
 	if err != nil {
 		return err
@@ -61,18 +61,17 @@ func runTarget(dir, trust string) error {
 	if _, err := svc.AddSource("src", trust); err != nil && !errors.Is(err, ErrExists) {
 		return err
 	}
-	ln, err := net.Listen("tcp", "127.0.0.1:0")
-	if err != nil {
+	if err := svc.Start(context.Background()); err != nil {
 		return err
 	}
 	tmp := filepath.Join(dir, "addr.tmp")
-	if err := os.WriteFile(tmp, []byte(ln.Addr().String()), 0o600); err != nil {
+	if err := os.WriteFile(tmp, []byte(svc.Addr()), 0o600); err != nil {
 		return err
 	}
 	if err := os.Rename(tmp, filepath.Join(dir, "addr")); err != nil {
 		return err
 	}
-	return svc.Serve(context.Background(), ln)
+	select {} // until killed
 }
 
 // runSource runs the mappings of the appliance in dir until killed.
@@ -96,7 +95,9 @@ func runSource(dir string) error {
 	if err != nil {
 		return err
 	}
-	svc.Start()
+	if err := svc.Start(context.Background()); err != nil {
+		return err
+	}
 	select {}
 }
 

@@ -10,7 +10,6 @@ import (
 	"fmt"
 	"io"
 	"log/slog"
-	"net"
 	"os"
 	"path/filepath"
 	"slices"
@@ -19,6 +18,7 @@ import (
 
 	"github.com/backstop-appliance/backstop/chunkstore"
 	"github.com/backstop-appliance/backstop/internal/appliance"
+	"github.com/backstop-appliance/backstop/internal/netsvc"
 )
 
 // State is what the service needs of the appliance: its events and its
@@ -30,6 +30,12 @@ type State interface {
 
 // Options configure a Service. Start from DefaultOptions.
 type Options struct {
+	// Addr is host:port where sources connect (default 0.0.0.0:9389);
+	// port 0 picks one.
+	Addr string
+	// ManualLoops leaves the mappings' loops to StartLoops instead of
+	// Start (tests that drive runs themselves).
+	ManualLoops bool
 	// Dir keeps config.json and the journals (DATA/replication).
 	Dir string
 	// Certificate identifies this appliance to the others, both ways.
@@ -47,7 +53,7 @@ type Options struct {
 
 // DefaultOptions are what backstop serve uses.
 func DefaultOptions() Options {
-	return Options{Poll: 2 * time.Second, RetryMin: time.Second, RetryMax: time.Minute, DialTimeout: 15 * time.Second,
+	return Options{Addr: "0.0.0.0:9389", Poll: 2 * time.Second, RetryMin: time.Second, RetryMax: time.Minute, DialTimeout: 15 * time.Second,
 		Logger: slog.New(slog.NewTextHandler(io.Discard, nil)), Now: time.Now}
 }
 
@@ -68,10 +74,12 @@ type Service struct {
 	runs    map[string]*run
 	// sessions: the source session writing each replica store.
 	sessions map[string]*session
-	// startedFlag: Start ran, new mappings start their loop at once.
+	// startedFlag: StartLoops ran, new mappings start their loop at once.
 	startedFlag bool
 
-	wg     sync.WaitGroup
+	// accept accepts the sources' connections and tracks their sessions.
+	accept *netsvc.Server
+	wg     sync.WaitGroup // the mappings' loops
 	ctx    context.Context
 	cancel context.CancelFunc
 }
@@ -79,6 +87,9 @@ type Service struct {
 // New loads the service's state from opts.Dir.
 func New(eng *chunkstore.Engine, opts Options) (*Service, error) {
 	def := DefaultOptions()
+	if opts.Addr == "" {
+		opts.Addr = def.Addr
+	}
 	if opts.Poll <= 0 {
 		opts.Poll = def.Poll
 	}
@@ -115,6 +126,7 @@ func New(eng *chunkstore.Engine, opts Options) (*Service, error) {
 	s.serverTLS = &tls.Config{Certificates: []tls.Certificate{opts.Certificate}, MinVersion: tls.VersionTLS13,
 		ClientAuth: tls.RequireAnyClientCert}
 	s.ctx, s.cancel = context.WithCancel(context.Background())
+	s.accept = netsvc.New(s.serveConn, netsvc.Options{Addr: opts.Addr, Logger: opts.Logger})
 	for _, m := range s.cfg.Mappings {
 		s.runs[m.Name] = newRun()
 	}
@@ -137,8 +149,25 @@ type Identity struct {
 // Identity returns this appliance's certificate fingerprint.
 func (s *Service) Identity() Identity { return Identity{Fingerprint: s.self} }
 
-// Start runs the mappings' loops until Close.
-func (s *Service) Start() {
+// Start listens on Options.Addr for sources and, unless
+// Options.ManualLoops, starts the mappings' loops; both run until
+// Shutdown. A listen error is returned as "replication: listen ADDR: ...".
+func (s *Service) Start(ctx context.Context) error {
+	if err := s.accept.Start(ctx); err != nil {
+		return fmt.Errorf("replication: listen %s: %w", s.opts.Addr, err)
+	}
+	if !s.opts.ManualLoops {
+		s.StartLoops()
+	}
+	return nil
+}
+
+// Addr is the address sources connect to, or "" before Start.
+func (s *Service) Addr() string { return s.accept.Addr() }
+
+// StartLoops runs the mappings' loops until Shutdown (Start does, unless
+// Options.ManualLoops).
+func (s *Service) StartLoops() {
 	s.mu.Lock()
 	defer s.mu.Unlock()
 	s.startedFlag = true
@@ -160,51 +189,27 @@ func (s *Service) startLoop(name string) {
 	}()
 }
 
-// Serve accepts sources' connections on ln until ctx ends or Close.
-func (s *Service) Serve(ctx context.Context, ln net.Listener) error {
-	stop := context.AfterFunc(ctx, func() { ln.Close() })
-	defer stop()
-	stop2 := context.AfterFunc(s.ctx, func() { ln.Close() })
-	defer stop2()
-	// Sessions count in s.wg: Close waits for them (their imports end
-	// before the engine closes).
-	var conns sync.WaitGroup
-	defer conns.Wait()
-	for {
-		c, err := ln.Accept()
-		if err != nil {
-			if ctx.Err() != nil || s.ctx.Err() != nil || errors.Is(err, net.ErrClosed) {
-				return nil
-			}
-			return fmt.Errorf("replication: accept: %w", err)
-		}
-		s.mu.Lock()
-		if s.ctx.Err() != nil { // Close has begun
-			s.mu.Unlock()
-			c.Close()
-			return nil
-		}
-		conns.Add(1)
-		s.wg.Add(1)
-		s.mu.Unlock()
-		go func() {
-			defer s.wg.Done()
-			defer conns.Done()
-			sctx, cancel := context.WithCancel(s.ctx)
-			stop := context.AfterFunc(ctx, cancel)
-			s.serveConn(sctx, c)
-			stop()
-			cancel()
-		}()
-	}
-}
-
-// Close stops the loops and the sessions, and saves the figures.
-func (s *Service) Close() error {
+// Shutdown stops accepting, ends the sessions (their imports abort
+// before the engine closes) and the mappings' loops, waits for them all,
+// and saves the figures. When ctx expires first it returns ctx.Err()
+// and saves nothing: a goroutine may still change them.
+func (s *Service) Shutdown(ctx context.Context) error {
 	s.mu.Lock()
 	s.cancel()
 	s.mu.Unlock()
-	s.wg.Wait()
+	if err := s.accept.Shutdown(ctx); err != nil {
+		return err
+	}
+	loops := make(chan struct{})
+	go func() {
+		s.wg.Wait()
+		close(loops)
+	}()
+	select {
+	case <-loops:
+	case <-ctx.Done():
+		return ctx.Err()
+	}
 	s.mu.Lock()
 	defer s.mu.Unlock()
 	return s.saveLocked()

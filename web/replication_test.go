@@ -2,7 +2,6 @@ package web
 
 import (
 	"context"
-	"net"
 	"net/http"
 	"path/filepath"
 	"strings"
@@ -22,20 +21,22 @@ func withReplication(addr *string) envOption {
 		ro := replication.DefaultOptions()
 		ro.Dir, ro.Certificate, ro.State = filepath.Join(e.dir, "replication"), *cert, e.state
 		ro.Poll, ro.RetryMin, ro.RetryMax = 20*time.Millisecond, 10*time.Millisecond, 100*time.Millisecond
+		ro.Addr = "127.0.0.1:0"
 		svc, err := replication.New(e.eng, ro)
 		if err != nil {
 			t.Fatal(err)
 		}
-		ln, err := net.Listen("tcp", "127.0.0.1:0")
-		if err != nil {
+		if err := svc.Start(context.Background()); err != nil {
 			t.Fatal(err)
 		}
-		*addr = ln.Addr().String()
-		ctx, cancel := context.WithCancel(context.Background())
-		done := make(chan struct{})
-		go func() { defer close(done); svc.Serve(ctx, ln) }()
-		svc.Start()
-		t.Cleanup(func() { cancel(); <-done; svc.Close() })
+		*addr = svc.Addr()
+		t.Cleanup(func() {
+			ctx, cancel := context.WithTimeout(context.Background(), time.Minute)
+			defer cancel()
+			if err := svc.Shutdown(ctx); err != nil {
+				t.Errorf("replication shutdown: %v", err)
+			}
+		})
 		o.Replication = svc
 	}
 }

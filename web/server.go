@@ -265,8 +265,9 @@ func (s *Server) Addr() string {
 }
 
 // Shutdown stops accepting connections, waits for requests in flight
-// (until ctx is done), then stops the sampler. The core's jobs are the
-// core's to stop (appliance.Core.Shutdown).
+// (until ctx is done: then it closes their connections and returns an
+// error wrapping ctx.Err()), then stops the sampler. The core's jobs are
+// the core's to stop (appliance.Core.Shutdown).
 func (s *Server) Shutdown(ctx context.Context) error {
 	s.mu.Lock()
 	srv, stop := s.srv, s.stop
@@ -274,6 +275,7 @@ func (s *Server) Shutdown(ctx context.Context) error {
 	var err error
 	if srv != nil {
 		if err = srv.Shutdown(ctx); err != nil {
+			_ = srv.Close() // ctx expired: cut the requests still running
 			err = fmt.Errorf("web: shutdown: %w", err)
 		}
 		stop()

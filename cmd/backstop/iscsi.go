@@ -1,10 +1,8 @@
 package main
 
 import (
-	"context"
 	"fmt"
 	"log/slog"
-	"net"
 
 	"github.com/backstop-appliance/backstop/vtl/iscsi"
 	"github.com/backstop-appliance/backstop/vtl/library"
@@ -23,21 +21,11 @@ func (v vtlTargets) Targets() []iscsi.Target {
 	return out
 }
 
-// startISCSI listens on addr and serves the libraries until ctx ends.
-func startISCSI(ctx context.Context, addr string, libs *library.Manager, log *slog.Logger) (*iscsi.Server, string, error) {
-	ln, err := net.Listen("tcp", addr)
-	if err != nil {
-		return nil, "", fmt.Errorf("iscsi: %w", err)
-	}
+// newISCSI makes the iSCSI server of the libraries' targets on addr.
+func newISCSI(addr string, libs *library.Manager, log *slog.Logger) *iscsi.Server {
 	opts := iscsi.DefaultOptions()
-	opts.Logger = log
-	srv := iscsi.New(vtlTargets{libs}, opts)
-	go func() {
-		if err := srv.Serve(ctx, ln); err != nil && err != iscsi.ErrServerClosed && ctx.Err() == nil {
-			log.Error("iscsi server", "err", err)
-		}
-	}()
-	return srv, ln.Addr().String(), nil
+	opts.Addr, opts.Logger = addr, log
+	return iscsi.New(vtlTargets{libs}, opts)
 }
 
 // printISCSI tells where the libraries' targets are.

@@ -3,48 +3,30 @@ package main
 import (
 	"context"
 	"crypto/rand"
-	"errors"
 	"fmt"
 	"log/slog"
 	"math/big"
 	"net"
 	"os"
 	"path/filepath"
-	"time"
 
 	"github.com/backstop-appliance/backstop/catalyst"
-	"github.com/backstop-appliance/backstop/chunkstore"
 	"github.com/backstop-appliance/backstop/internal/appliance"
-	"github.com/backstop-appliance/backstop/nas/sharefs"
-	"github.com/backstop-appliance/backstop/nas/smb2"
-	"github.com/backstop-appliance/backstop/replication"
-	"github.com/backstop-appliance/backstop/vtl/iscsi"
-	"github.com/backstop-appliance/backstop/vtl/library"
-	"github.com/backstop-appliance/backstop/web"
 )
 
+// serveFlags are the flags of backstop serve.
+type serveFlags struct {
+	web, iscsi, catalyst, smb, replication string
+	cert, key                              string
+	level                                  slog.Level
+}
+
 func cmdServe(ctx context.Context, e *env, args []string) error {
-	fs := e.flags(false)
-	fs.StringVar(&e.capacity, "capacity", "", "capacity limit for the volumes (e.g. 500G; default: free disk space)")
-	webAddr := fs.String("web", "0.0.0.0:8443", "HTTPS address of the web UI and REST API")
-	iscsiAddr := fs.String("iscsi", "0.0.0.0:3260", `iSCSI address of the virtual tape libraries ("" for none)`)
-	cert := fs.String("tls-cert", "", "certificate (PEM) for the web server; default: self-signed, kept in DIR/tls")
-	key := fs.String("tls-key", "", "private key (PEM) for --tls-cert")
-	logLevel := fs.String("log-level", "info", "debug, info, warn or error")
-	catalystAddr := fs.String("catalyst", catalyst.DefaultAddr, `address of the Catalyst client-side dedup service (TLS, same certificate); "off" disables it`)
-	smbAddr := fs.String("smb", "0.0.0.0:445", `SMB2/3 address of the shares ("" for none)`)
-	replAddr := fs.String("replication", "0.0.0.0:9389", `address of the replication service (TLS, mutual; "" for none)`)
-	if _, err := e.parseArgs(fs, args, "Usage: backstop serve [--data DIR] [--web ADDR] [--tls-cert FILE --tls-key FILE] [--catalyst ADDR] [--smb ADDR] [--iscsi ADDR] [--replication ADDR] [--capacity SIZE]\n\nOn first start it creates the user admin with a random password, prints it once and\nwrites it to DIR/initial-admin-password, unless BACKSTOP_ADMIN_PASSWORD is set.", 0, 0, "takes no arguments"); err != nil {
+	f, err := parseServe(e, args)
+	if err != nil {
 		return err
 	}
-	if (*cert == "") != (*key == "") {
-		return e.usageError(fs, "--tls-cert and --tls-key go together")
-	}
-	var level slog.Level
-	if err := level.UnmarshalText([]byte(*logLevel)); err != nil {
-		return e.usageError(fs, "bad --log-level: "+err.Error())
-	}
-	log := slog.New(slog.NewTextHandler(e.stderr, &slog.HandlerOptions{Level: level}))
+	log := slog.New(slog.NewTextHandler(e.stderr, &slog.HandlerOptions{Level: f.level}))
 
 	eng, err := e.open(ctx, true)
 	if err != nil {
@@ -59,161 +41,52 @@ func cmdServe(ctx context.Context, e *env, args []string) error {
 	if err := firstAdmin(e, state, eng.Dir()); err != nil {
 		return err
 	}
-	core := appliance.NewCore(eng, state, appliance.CoreOptions{Logger: log})
-	core.Health().Set(appliance.ComponentEngine, appliance.OK, "")
-	if err := core.Start(ctx); err != nil {
-		return err
-	}
-	defer core.Shutdown(context.Background()) // on error paths; a second call does nothing
 
-	var cat *catalyst.Server
-	if *catalystAddr != "off" && *catalystAddr != "" {
-		certificate, err := appliance.Certificate(*cert, *key, filepath.Join(eng.Dir(), "tls"))
-		if err != nil {
-			return err
-		}
-		cat = catalyst.New(eng, state, catalyst.Options{Addr: *catalystAddr, Certificate: &certificate, Logger: log, Audit: state})
-		if err := cat.Start(ctx); err != nil {
-			return err
-		}
-		defer func() {
-			shut, cancel := context.WithTimeout(context.Background(), 10*time.Second)
-			defer cancel()
-			cat.Shutdown(shut)
-		}()
-	}
-	mo := sharefs.DefaultManagerOptions()
-	mo.Logger = log
-	shares, err := sharefs.OpenManager(ctx, eng, eng.Dir(), mo)
-	if err != nil {
+	a := &frontEnds{list: serviceList{log: log}}
+	defer a.close() // services first, in reverse; then libraries and shares
+	if err := a.build(ctx, eng, state, f, log); err != nil {
 		return err
 	}
-	defer shares.Close()
-	libs, err := library.Open(ctx, filepath.Join(eng.Dir(), "vtl"), eng, library.Options{Default: true, Logger: log})
-	if err != nil {
+	if err := a.list.start(ctx); err != nil {
 		return err
 	}
-	defer libs.Close(context.Background()) // commits what the drives hold
-
-	opts := web.DefaultOptions()
-	opts.Libraries = libs
-	webCert, err := appliance.Certificate(*cert, *key, filepath.Join(eng.Dir(), "tls"))
-	if err != nil {
-		return err
-	}
-	opts.Addr, opts.Certificate, opts.Core = *webAddr, &webCert, core
-	opts.Version, opts.Logger = version, log
-	if cat != nil {
-		opts.Catalyst = cat
-	}
-	opts.Shares = shares
-	var replInfo string
-	if *replAddr != "" {
-		rsvc, addr, err := startReplication(ctx, eng, state, log, *replAddr, *cert, *key)
-		if err != nil {
-			return err
-		}
-		defer rsvc.Close()
-		opts.Replication = rsvc
-		replInfo = fmt.Sprintf("  replication: %s (certificate sha256 %s)\n", addr, rsvc.Identity().Fingerprint)
-	}
-	srv, err := web.New(eng, state, opts)
-	if err != nil {
-		return err
-	}
-	if err := srv.Start(ctx); err != nil {
-		return err
-	}
-	core.Health().Set(appliance.ComponentWeb, appliance.OK, "")
-	var smbSrv *smb2.Server
-	var smbLn net.Listener
-	if *smbAddr != "" {
-		so := smb2.DefaultOptions()
-		so.Logger = log
-		smbSrv = smb2.New(shares, state, so)
-		if smbLn, err = net.Listen("tcp", *smbAddr); err != nil {
-			shut, cancel := context.WithTimeout(context.Background(), 5*time.Second)
-			defer cancel()
-			_ = srv.Shutdown(shut)
-			return fmt.Errorf("smb: %w", err)
-		}
-		go func() {
-			if err := smbSrv.Serve(smbLn); err != nil && !errors.Is(err, smb2.ErrServerClosed) {
-				log.Error("smb server", "err", err)
-			}
-		}()
-		defer smbSrv.Close()
-	}
-	var isrv *iscsi.Server
-	var iaddr string
-	if *iscsiAddr != "" {
-		if isrv, iaddr, err = startISCSI(ctx, *iscsiAddr, libs, log); err != nil {
-			srv.Shutdown(context.Background())
-			return err
-		}
-	}
-	st := eng.Stats()
-	fmt.Fprintf(e.stdout, "backstop %s serving data directory %s\n", version, eng.Dir())
-	fmt.Fprintf(e.stdout, "  %d items, %s logical, %s stored (dedup %.2fx), capacity %s\n",
-		st.Items, human(st.LogicalBytes), human(st.StoredBytes), st.DedupRatio, human(st.CapacityBytes))
-	for _, u := range urls(srv.Addr()) {
-		fmt.Fprintf(e.stdout, "  web UI and REST API: %s\n", u)
-	}
-	if cat != nil {
-		fmt.Fprintf(e.stdout, "  catalyst (client-side dedup, TLS): %s\n", cat.Addr())
-	}
-	if smbLn != nil {
-		fmt.Fprintf(e.stdout, "  SMB shares: %s (users and passwords of the appliance)\n", smbLn.Addr())
-	}
-	if isrv != nil {
-		printISCSI(e, iaddr, libs)
-	}
-	fmt.Fprint(e.stdout, replInfo)
-	fmt.Fprintln(e.stdout, "  the data directory is held: backstop put/get/ls on it refuse until this stops (Ctrl-C or SIGTERM)")
+	a.print(e, eng)
 	state.Record(appliance.Event{Kind: appliance.KindSystem, Action: "appliance.start", Message: "backstop " + version + " started"})
 
 	<-ctx.Done()
 	fmt.Fprintln(e.stdout, "backstop: stopping")
-	shut, cancel := context.WithTimeout(context.Background(), 30*time.Second)
-	defer cancel()
-	if err := srv.Shutdown(shut); err != nil {
-		log.Warn("web server shutdown", "err", err)
-	}
-	if err := core.Shutdown(shut); err != nil {
-		log.Warn("appliance core shutdown", "err", err)
-	}
-	if isrv != nil {
-		isrv.Close() // sessions end with a nexus loss before the libraries close
-	}
+	a.list.stop()
 	state.Record(appliance.Event{Kind: appliance.KindSystem, Action: "appliance.stop", Message: "backstop stopped"})
 	return nil
 }
 
-// startReplication runs the replication service on addr with the
-// appliance's certificate.
-func startReplication(ctx context.Context, eng *chunkstore.Engine, state *appliance.State, log *slog.Logger, addr, cert, key string) (*replication.Service, string, error) {
-	c, err := appliance.Certificate(cert, key, filepath.Join(eng.Dir(), "tls"))
-	if err != nil {
-		return nil, "", err
+// parseServe parses serve's flags; their names and defaults are a
+// contract with scripts and unit files.
+func parseServe(e *env, args []string) (serveFlags, error) {
+	var f serveFlags
+	fs := e.flags(false)
+	fs.StringVar(&e.capacity, "capacity", "", "capacity limit for the volumes (e.g. 500G; default: free disk space)")
+	fs.StringVar(&f.web, "web", "0.0.0.0:8443", "HTTPS address of the web UI and REST API")
+	fs.StringVar(&f.iscsi, "iscsi", "0.0.0.0:3260", `iSCSI address of the virtual tape libraries ("" for none)`)
+	fs.StringVar(&f.cert, "tls-cert", "", "certificate (PEM) for the web server; default: self-signed, kept in DIR/tls")
+	fs.StringVar(&f.key, "tls-key", "", "private key (PEM) for --tls-cert")
+	logLevel := fs.String("log-level", "info", "debug, info, warn or error")
+	fs.StringVar(&f.catalyst, "catalyst", catalyst.DefaultAddr, `address of the Catalyst client-side dedup service (TLS, same certificate); "off" disables it`)
+	fs.StringVar(&f.smb, "smb", "0.0.0.0:445", `SMB2/3 address of the shares ("" for none)`)
+	fs.StringVar(&f.replication, "replication", "0.0.0.0:9389", `address of the replication service (TLS, mutual; "" for none)`)
+	if _, err := e.parseArgs(fs, args, "Usage: backstop serve [--data DIR] [--web ADDR] [--tls-cert FILE --tls-key FILE] [--catalyst ADDR] [--smb ADDR] [--iscsi ADDR] [--replication ADDR] [--capacity SIZE]\n\nOn first start it creates the user admin with a random password, prints it once and\nwrites it to DIR/initial-admin-password, unless BACKSTOP_ADMIN_PASSWORD is set.", 0, 0, "takes no arguments"); err != nil {
+		return f, err
 	}
-	ro := replication.DefaultOptions()
-	ro.Dir, ro.Certificate, ro.State, ro.Logger = filepath.Join(eng.Dir(), "replication"), c, state, log
-	svc, err := replication.New(eng, ro)
-	if err != nil {
-		return nil, "", err
+	if (f.cert == "") != (f.key == "") {
+		return f, e.usageError(fs, "--tls-cert and --tls-key go together")
 	}
-	ln, err := net.Listen("tcp", addr)
-	if err != nil {
-		svc.Close()
-		return nil, "", fmt.Errorf("replication: listen %s: %w", addr, err)
+	if err := f.level.UnmarshalText([]byte(*logLevel)); err != nil {
+		return f, e.usageError(fs, "bad --log-level: "+err.Error())
 	}
-	go func() {
-		if err := svc.Serve(ctx, ln); err != nil {
-			log.Error("replication service stopped", "err", err)
-		}
-	}()
-	svc.Start()
-	return svc, ln.Addr().String(), nil
+	if f.catalyst == "off" {
+		f.catalyst = ""
+	}
+	return f, nil
 }
 
 // firstAdmin creates the admin user of a new appliance.

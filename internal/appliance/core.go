@@ -94,7 +94,7 @@ type Core struct {
 func NewCore(eng Engine, ledger Ledger, opts CoreOptions) *Core {
 	opts = opts.withDefaults()
 	c := &Core{eng: eng, ledger: ledger, opts: opts, log: opts.Logger, now: opts.Now,
-		health: newHealth(opts.Now)}
+		health: NewHealth(opts.Now)}
 	c.hk = newHousekeepingJob(c)
 	c.verify = newVerifyJob(c)
 	return c

@@ -66,7 +66,8 @@ type Health struct {
 	parts map[string]ComponentHealth
 }
 
-func newHealth(now func() time.Time) *Health {
+// NewHealth returns an empty registry whose times come from now.
+func NewHealth(now func() time.Time) *Health {
 	return &Health{now: now, parts: map[string]ComponentHealth{}}
 }
 

@@ -7,7 +7,7 @@ import (
 
 func TestHealth(t *testing.T) {
 	now := testNow
-	h := newHealth(func() time.Time { return now })
+	h := NewHealth(func() time.Time { return now })
 	if r := h.Report(); r.State != OK || len(r.Components) != 0 {
 		t.Fatalf("empty %+v", r)
 	}

@@ -14,6 +14,7 @@ import (
 	"path/filepath"
 	"strings"
 	"testing"
+	"time"
 	"unicode/utf16"
 
 	"golang.org/x/crypto/md4"
@@ -65,21 +66,19 @@ func startSMB(t *testing.T) *smbEnv {
 	}
 	opts := smb2.DefaultOptions()
 	opts.Logger = slog.New(slog.NewTextHandler(io.Discard, nil))
+	opts.Addr = "127.0.0.1:0"
 	srv := smb2.New(me.m, smbUsers{smbUser: smbPass}, opts)
-	ln, err := net.Listen("tcp", "127.0.0.1:0")
-	if err != nil {
+	if err := srv.Start(context.Background()); err != nil {
 		t.Fatal(err)
 	}
-	done := make(chan struct{})
-	go func() {
-		defer close(done)
-		_ = srv.Serve(ln)
-	}()
 	t.Cleanup(func() {
-		srv.Close()
-		<-done
+		ctx, cancel := context.WithTimeout(context.Background(), time.Minute)
+		defer cancel()
+		if err := srv.Shutdown(ctx); err != nil {
+			t.Errorf("smb shutdown: %v", err)
+		}
 	})
-	return &smbEnv{managerEnv: me, addr: ln.Addr().String()}
+	return &smbEnv{managerEnv: me, addr: srv.Addr()}
 }
 
 // smbclient runs smbclient on share with opts and arguments.

@@ -57,4 +57,13 @@
 // notifications. Requests of one connection are served in order; a
 // blocking lock, a create waiting for an oplock break and a change notify
 // go async (an interim STATUS_PENDING, the final response later).
+//
+// # Lifecycle
+//
+// New, then Start(ctx) listens on Options.Addr (internal/netsvc's accept
+// loop) and Shutdown(ctx) stops it: the listener and every connection
+// close, and Shutdown waits for the connections and for the goroutines
+// they started (oplock break notifications, lock waiters, creates
+// waiting for a break, durable handle expiries), then closes every open
+// file, durable ones included.
 package smb2

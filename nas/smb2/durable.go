@@ -47,7 +47,8 @@ func (srv *Server) keepDurable(o *open) {
 	t.mu.Unlock()
 	srv.mu.Lock()
 	srv.durable[o.id.Persistent] = o
-	o.expire = time.AfterFunc(timeout, func() { srv.dropDurable(o) })
+	// Shutdown waits for an expiry under way and drops the others itself.
+	o.expire = time.AfterFunc(timeout, func() { srv.goTracked(func() { srv.dropDurable(o) }) })
 	srv.mu.Unlock()
 }
 

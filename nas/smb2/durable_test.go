@@ -90,7 +90,7 @@ func durableCreate(name string, ctxName string, ctxData []byte) []byte {
 // ordinary handle is closed with its connection.
 func TestDurableReconnect(t *testing.T) {
 	srv := New(testShares{}, testUsers{}, Options{Logger: slog.New(slog.NewTextHandler(io.Discard, nil))})
-	defer srv.Close()
+	defer shutdown(t, srv)
 	fs := vfs.NewMemFS(1 << 30)
 	share := nas.Share{Name: "data", FS: fs, Access: nas.AccessReadWrite}
 	a := newRawConn(t, srv, 1, share)

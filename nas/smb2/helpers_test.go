@@ -4,9 +4,9 @@ import (
 	"context"
 	"io"
 	"log/slog"
-	"net"
 	"strings"
 	"testing"
+	"time"
 	"unicode/utf16"
 
 	"golang.org/x/crypto/md4"
@@ -66,6 +66,16 @@ type testEnv struct {
 	encFS *vfs.MemFS
 }
 
+// shutdown shuts srv down, failing the test if that takes over a minute.
+func shutdown(t testing.TB, srv *Server) {
+	t.Helper()
+	ctx, cancel := context.WithTimeout(context.Background(), time.Minute)
+	defer cancel()
+	if err := srv.Shutdown(ctx); err != nil {
+		t.Errorf("shutdown: %v", err)
+	}
+}
+
 // startServer serves a read-write share "data", a read-only "ro" and an
 // encrypted "enc" on 127.0.0.1:0.
 func startServer(t testing.TB, opts Options) *testEnv {
@@ -79,20 +89,14 @@ func startServer(t testing.TB, opts Options) *testEnv {
 	if opts.Logger == nil {
 		opts.Logger = slog.New(slog.NewTextHandler(io.Discard, nil))
 	}
+	if opts.Addr == "" {
+		opts.Addr = "127.0.0.1:0"
+	}
 	env.srv = New(shares, testUsers{testUser: testPass}, opts)
-	ln, err := net.Listen("tcp", "127.0.0.1:0")
-	if err != nil {
+	if err := env.srv.Start(context.Background()); err != nil {
 		t.Fatal(err)
 	}
-	env.addr = ln.Addr().String()
-	done := make(chan struct{})
-	go func() {
-		defer close(done)
-		_ = env.srv.Serve(ln)
-	}()
-	t.Cleanup(func() {
-		env.srv.Close()
-		<-done
-	})
+	env.addr = env.srv.Addr()
+	t.Cleanup(func() { shutdown(t, env.srv) })
 	return env
 }

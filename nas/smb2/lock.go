@@ -199,7 +199,7 @@ func (c *conn) waitLock(r *request, o *open, el lockElem, wait <-chan struct{}) 
 	var once sync.Once
 	cancelled := make(chan struct{})
 	p := c.goAsync(r, func() { once.Do(func() { close(cancelled) }) })
-	r.afterSend = func() { go c.lockWaiter(r, o, el, p, wait, cancelled) }
+	r.afterSend = func() { c.srv.goTracked(func() { c.lockWaiter(r, o, el, p, wait, cancelled) }) }
 }
 
 func (c *conn) lockWaiter(r *request, o *open, el lockElem, p *pendingReq, wait <-chan struct{}, cancelled chan struct{}) {

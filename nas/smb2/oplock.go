@@ -92,7 +92,7 @@ func (c *conn) breakFor(key fileKey, toNone bool) []chan struct{} {
 	for _, n := range notify {
 		// Not from this goroutine: the holder's connection may be slow
 		// to read, and this request must not wait on it.
-		go n.send()
+		c.srv.goTracked(n.send)
 	}
 	return waits
 }
@@ -111,7 +111,7 @@ func (c *conn) breakLevelII(o *open) {
 	}
 	t.mu.Unlock()
 	for _, n := range notify {
-		go n.send()
+		c.srv.goTracked(n.send)
 	}
 }
 
@@ -216,13 +216,13 @@ func (c *conn) asyncCreate(r *request, q createReq, path string, key fileKey, wa
 	cancelled := make(chan struct{})
 	p := c.goAsync(r, func() { once.Do(func() { close(cancelled) }) })
 	r.afterSend = func() {
-		go func() {
+		c.srv.goTracked(func() {
 			if !c.waitBreaks(key, waits, cancelled) {
 				c.finishAsync(r, p, nil, StatusCancelled)
 				return
 			}
 			body, st := c.createOpen(r, q, path)
 			c.finishAsync(r, p, body, st)
-		}()
+		})
 	}
 }

@@ -1,9 +1,11 @@
 package smb2
 
 import (
+	"context"
 	"io"
 	"log/slog"
 	"testing"
+	"time"
 
 	"github.com/backstop-appliance/backstop/nas"
 	"github.com/backstop-appliance/backstop/nas/vfs"
@@ -42,7 +44,7 @@ func (rc *rawConn) recv(t *testing.T) (header, []byte) {
 // the break to level II, then completes with level II itself.
 func TestOplockBreak(t *testing.T) {
 	srv := New(testShares{}, testUsers{}, Options{Logger: slog.New(slog.NewTextHandler(io.Discard, nil))})
-	defer srv.Close()
+	defer shutdown(t, srv)
 	share := nas.Share{Name: "data", FS: vfs.NewMemFS(1 << 30), Access: nas.AccessReadWrite}
 	a := newRawConn(t, srv, 1, share)
 	b := newRawConn(t, srv, 2, share)
@@ -87,5 +89,50 @@ func TestOplockBreak(t *testing.T) {
 	h, brk = a.recv(t)
 	if h.Command != cmdOplockBreak || brk[2] != oplockNone {
 		t.Fatalf("level II break: cmd %d level %#x", h.Command, brk[2])
+	}
+}
+
+// TestShutdownWaitsForAsync: Shutdown returns only after the goroutine of
+// a create waiting for an oplock break has sent its final response. The
+// test holds the connection's write lock, so that goroutine cannot end
+// until the test lets it; a Shutdown that did not wait for it would
+// return at once.
+func TestShutdownWaitsForAsync(t *testing.T) {
+	srv := New(testShares{}, testUsers{}, Options{Logger: slog.New(slog.NewTextHandler(io.Discard, nil))})
+	share := nas.Share{Name: "data", FS: vfs.NewMemFS(1 << 30), Access: nas.AccessReadWrite}
+	a := newRawConn(t, srv, 1, share)
+	b := newRawConn(t, srv, 2, share)
+	batch := createBody("f.txt", dispOpenIf, 0)
+	batch[3] = oplockBatch
+	if st, body := a.do(t, cmdCreate, batch); st != StatusSuccess || body[2] != oplockBatch {
+		t.Fatalf("first open: %v", st)
+	}
+	b.send(t, cmdCreate, batch)
+	if h, _ := b.recv(t); h.Status != StatusPending {
+		t.Fatalf("second open: %v, want STATUS_PENDING", h.Status)
+	}
+	if h, _ := a.recv(t); h.Command != cmdOplockBreak {
+		t.Fatalf("break notification: cmd %d", h.Command)
+	}
+
+	b.c.wmu.Lock()
+	b.c.cancel() // b's connection ends: the waiting create gives up and answers
+	done := make(chan error, 1)
+	go func() { done <- srv.Shutdown(context.Background()) }()
+	select {
+	case err := <-done:
+		b.c.wmu.Unlock()
+		t.Fatalf("Shutdown returned (%v) while the create's goroutine was still running", err)
+	case <-time.After(100 * time.Millisecond):
+	}
+	b.peer.Close() // the final response fails to send
+	b.c.wmu.Unlock()
+	select {
+	case err := <-done:
+		if err != nil {
+			t.Fatal(err)
+		}
+	case <-time.After(10 * time.Second):
+		t.Fatal("Shutdown did not return after the create's goroutine could end")
 	}
 }

@@ -1,6 +1,7 @@
 package smb2
 
 import (
+	"context"
 	"crypto/rand"
 	"errors"
 	"log/slog"
@@ -9,11 +10,9 @@ import (
 	"sync/atomic"
 	"time"
 
+	"github.com/backstop-appliance/backstop/internal/netsvc"
 	"github.com/backstop-appliance/backstop/nas"
 )
-
-// ErrServerClosed is returned by Serve after Close.
-var ErrServerClosed = errors.New("smb2: server closed")
 
 // ErrUnknownUser is what an NTHasher returns for a user it does not know.
 var ErrUnknownUser = errors.New("smb2: unknown user")
@@ -26,6 +25,9 @@ type NTHasher interface {
 
 // Options configure a Server.
 type Options struct {
+	// Addr is host:port to listen on (default 0.0.0.0:445); port 0
+	// picks one.
+	Addr   string
 	Logger *slog.Logger
 	Now    func() time.Time
 	// NetBIOSName and Domain are announced in NTLM challenges.
@@ -49,6 +51,7 @@ type Options struct {
 // DefaultOptions returns the defaults.
 func DefaultOptions() Options {
 	return Options{
+		Addr:           "0.0.0.0:445",
 		Logger:         slog.Default(),
 		Now:            time.Now,
 		NetBIOSName:    "BACKSTOP",
@@ -63,6 +66,9 @@ func DefaultOptions() Options {
 
 func (o Options) withDefaults() Options {
 	d := DefaultOptions()
+	if o.Addr == "" {
+		o.Addr = d.Addr
+	}
 	if o.Logger == nil {
 		o.Logger = d.Logger
 	}
@@ -107,92 +113,47 @@ type Server struct {
 	nextFile    atomic.Uint64
 	nextAsync   atomic.Uint64
 
-	mu        sync.Mutex
-	listeners map[net.Listener]struct{}
-	conns     map[*conn]struct{}
-	durable   map[uint64]*open // disconnected durable opens by persistent id
-	closed    bool
-	wg        sync.WaitGroup
+	// loop accepts the connections and tracks them and every goroutine
+	// they start (oplock breaks, lock waits, durable expiry).
+	loop *netsvc.Server
+
+	mu      sync.Mutex
+	conns   map[*conn]struct{}
+	durable map[uint64]*open // disconnected durable opens by persistent id
 }
 
-// New returns a server of the shares, authenticating against users.
+// New returns a server of the shares, authenticating against users. It
+// does not listen until Start.
 func New(shares nas.ShareSource, users NTHasher, opts Options) *Server {
 	opts = opts.withDefaults()
 	s := &Server{
-		opts:      opts,
-		shares:    shares,
-		users:     users,
-		start:     opts.Now(),
-		files:     newFileTable(),
-		listeners: map[net.Listener]struct{}{},
-		conns:     map[*conn]struct{}{},
-		durable:   map[uint64]*open{},
+		opts:    opts,
+		shares:  shares,
+		users:   users,
+		start:   opts.Now(),
+		files:   newFileTable(),
+		conns:   map[*conn]struct{}{},
+		durable: map[uint64]*open{},
 	}
+	s.loop = netsvc.New(s.serveConn, netsvc.Options{Addr: opts.Addr, Logger: opts.Logger})
 	_, _ = rand.Read(s.guid[:])
 	s.nextSession.Store(uint64(opts.Now().UnixNano()) & 0xFFFFFFFF << 16)
 	return s
 }
 
-// Serve accepts connections on ln until Close; it always returns an
-// error (ErrServerClosed after Close).
-func (s *Server) Serve(ln net.Listener) error {
-	s.mu.Lock()
-	if s.closed {
-		s.mu.Unlock()
-		return ErrServerClosed
-	}
-	s.listeners[ln] = struct{}{}
-	s.mu.Unlock()
-	for {
-		nc, err := ln.Accept()
-		if err != nil {
-			s.mu.Lock()
-			closed := s.closed
-			delete(s.listeners, ln)
-			s.mu.Unlock()
-			if closed {
-				return ErrServerClosed
-			}
-			var ne net.Error
-			if errors.As(err, &ne) && ne.Timeout() {
-				time.Sleep(10 * time.Millisecond)
-				continue
-			}
-			return err
-		}
-		c := newConn(s, nc)
-		s.mu.Lock()
-		if s.closed {
-			s.mu.Unlock()
-			nc.Close()
-			return ErrServerClosed
-		}
-		s.conns[c] = struct{}{}
-		s.wg.Add(1)
-		s.mu.Unlock()
-		go func() {
-			defer s.wg.Done()
-			c.serve()
-			s.mu.Lock()
-			delete(s.conns, c)
-			s.mu.Unlock()
-		}()
-	}
-}
+// Start listens on Options.Addr and serves in the background until
+// Shutdown. It returns the listen error as is ("listen tcp ADDR: ...").
+func (s *Server) Start(ctx context.Context) error { return s.loop.Start(ctx) }
 
-// Close stops the listeners, closes every connection and every open
-// file (durable ones included), and waits for the connections to end.
-func (s *Server) Close() error {
-	s.mu.Lock()
-	s.closed = true
-	for ln := range s.listeners {
-		ln.Close()
-	}
-	for c := range s.conns {
-		c.nc.Close()
-	}
-	s.mu.Unlock()
-	s.wg.Wait()
+// Addr is the address the server listens on, or "" before Start.
+func (s *Server) Addr() string { return s.loop.Addr() }
+
+// Shutdown stops accepting, closes every connection and waits for their
+// goroutines and those they started (oplock breaks, lock waits), then
+// closes every open file, durable ones included. When ctx expires first
+// it returns ctx.Err() after closing what it can.
+func (s *Server) Shutdown(ctx context.Context) error {
+	err := s.loop.Shutdown(ctx)
 	s.mu.Lock()
 	var parked []*open
 	for _, o := range s.durable {
@@ -202,10 +163,27 @@ func (s *Server) Close() error {
 	for _, o := range parked {
 		s.dropDurable(o)
 	}
-	return nil
+	return err
 }
 
-// Addr-less helpers for tests and the CLI.
+// serveConn serves one accepted connection until it ends. Its requests
+// do not see the loop's ctx: at Shutdown a request under way (a CLOSE
+// committing a file) finishes, the closed socket ends the read loop, and
+// teardown cancels what waits (as it does when a client goes away).
+func (s *Server) serveConn(_ context.Context, nc net.Conn) {
+	c := newConn(s, nc)
+	s.mu.Lock()
+	s.conns[c] = struct{}{}
+	s.mu.Unlock()
+	c.serve()
+	s.mu.Lock()
+	delete(s.conns, c)
+	s.mu.Unlock()
+}
+
+// goTracked runs f in a goroutine Shutdown waits for; once Shutdown has
+// begun it runs nothing (the connections f would answer are closing).
+func (s *Server) goTracked(f func()) { s.loop.Go(func(context.Context) { f() }) }
 
 // ConnCount reports the connections being served.
 func (s *Server) ConnCount() int {

@@ -8,6 +8,7 @@ import (
 
 	"github.com/backstop-appliance/backstop/vtl/iscsi"
 	"testing"
+	"time"
 
 	"github.com/backstop-appliance/backstop/vtl/iscsi/initiator"
 )
@@ -238,6 +239,11 @@ func TestManySessions(t *testing.T) {
 		if err := <-errs; err != nil {
 			t.Error(err)
 		}
+	}
+	// The target ends a session just after it answers the logout.
+	deadline := time.Now().Add(10 * time.Second)
+	for len(f.srv.Sessions()) != 0 && time.Now().Before(deadline) {
+		time.Sleep(10 * time.Millisecond)
 	}
 	if got := len(f.srv.Sessions()); got != 0 {
 		t.Errorf("%d sessions left", got)

@@ -4,7 +4,9 @@
 //
 // # Architecture
 //
-// A Server accepts TCP connections and runs each one through login
+// A Server (New, then Start(ctx) on Options.Addr, Addr, Shutdown(ctx))
+// accepts TCP connections through internal/netsvc's loop and runs each
+// one through login
 // (security negotiation with CHAP or none, then operational negotiation)
 // into either a discovery session, which answers SendTargets with the
 // portal address the initiator connected to, or a normal session on one
@@ -26,7 +28,8 @@
 // here, as vtl/scsi's LUNSet contract says; everything else goes to the
 // device. A device's Reset hears of nexus arrival and loss (login, the end
 // of a session, session reinstatement), LOGICAL UNIT RESET and TARGET
-// WARM/COLD RESET.
+// WARM/COLD RESET. Shutdown closes every connection and returns when each
+// session has ended that way, so the devices may be closed after it.
 //
 // # Wire format
 //

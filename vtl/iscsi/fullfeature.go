@@ -1,6 +1,7 @@
 package iscsi
 
 import (
+	"context"
 	"errors"
 	"net"
 	"strconv"
@@ -175,7 +176,9 @@ func (ss *session) taskMgmt(p *wire.PDU) error {
 		respond()
 		return nil
 	}
-	go respond() // the reader goes on: an aborted write may still get Data-Out
+	// The reader goes on: an aborted write may still get Data-Out. After
+	// Shutdown began nothing runs: the connection is closing anyway.
+	c.srv.loop.Go(func(context.Context) { respond() })
 	return nil
 }
 

@@ -2,8 +2,6 @@ package iscsi_test
 
 import (
 	"context"
-	"errors"
-	"net"
 	"sync"
 	"testing"
 	"time"
@@ -30,38 +28,41 @@ const (
 )
 
 type fixture struct {
-	srv   *iscsi.Server
-	addr  string
-	src   *source
-	tape  *memTape
-	chg   *memTape
-	errCh chan error
+	srv  *iscsi.Server
+	addr string
+	src  *source
+	tape *memTape
+	chg  *memTape
+}
+
+// shutdown shuts srv down, failing the test if that takes over a minute.
+func shutdown(t testing.TB, srv *iscsi.Server) {
+	t.Helper()
+	ctx, cancel := context.WithTimeout(context.Background(), time.Minute)
+	defer cancel()
+	if err := srv.Shutdown(ctx); err != nil {
+		t.Errorf("shutdown: %v", err)
+	}
 }
 
 // start runs a server on 127.0.0.1:0 with one target (LUN 0 a changer,
 // LUN 1 a tape) and stops it when the test ends.
 func start(t testing.TB, mod func(*iscsi.Options, *source)) *fixture {
 	t.Helper()
-	f := &fixture{src: &source{}, tape: newMemTape(0x01), chg: newMemTape(0x08), errCh: make(chan error, 1)}
+	f := &fixture{src: &source{}, tape: newMemTape(0x01), chg: newMemTape(0x08)}
 	f.src.targets = []iscsi.Target{{Name: tgtName, Alias: "test library", LUNs: lunSet{0: f.chg, 1: f.tape}}}
 	opts := iscsi.DefaultOptions()
 	opts.NopInterval = 0
 	if mod != nil {
 		mod(&opts, f.src)
 	}
+	opts.Addr = "127.0.0.1:0"
 	f.srv = iscsi.New(f.src, opts)
-	ln, err := net.Listen("tcp", "127.0.0.1:0")
-	if err != nil {
+	if err := f.srv.Start(context.Background()); err != nil {
 		t.Fatal(err)
 	}
-	f.addr = ln.Addr().String()
-	go func() { f.errCh <- f.srv.Serve(context.Background(), ln) }()
-	t.Cleanup(func() {
-		f.srv.Close()
-		if err := <-f.errCh; !errors.Is(err, iscsi.ErrServerClosed) {
-			t.Errorf("Serve: %v", err)
-		}
-	})
+	f.addr = f.srv.Addr()
+	t.Cleanup(func() { shutdown(t, f.srv) })
 	return f
 }
 

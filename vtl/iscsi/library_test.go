@@ -5,7 +5,6 @@ import (
 	"context"
 	"encoding/binary"
 	"fmt"
-	"net"
 	"path/filepath"
 	"strings"
 	"testing"
@@ -50,16 +49,14 @@ func startLibrary(t *testing.T) *libFixture {
 	if err != nil {
 		t.Fatal(err)
 	}
-	srv := iscsi.New(libTargets{libs}, iscsi.DefaultOptions())
-	ln, err := net.Listen("tcp", "127.0.0.1:0")
-	if err != nil {
+	opts := iscsi.DefaultOptions()
+	opts.Addr = "127.0.0.1:0"
+	srv := iscsi.New(libTargets{libs}, opts)
+	if err := srv.Start(ctx); err != nil {
 		t.Fatal(err)
 	}
-	done := make(chan struct{})
-	go func() { srv.Serve(ctx, ln); close(done) }()
 	t.Cleanup(func() {
-		srv.Close()
-		<-done
+		shutdown(t, srv) // sessions end with a nexus loss before the libraries close
 		libs.Close(ctx)
 		eng.Close()
 	})
@@ -67,7 +64,7 @@ func startLibrary(t *testing.T) *libFixture {
 	if len(ts) == 0 {
 		t.Fatal("no default library")
 	}
-	return &libFixture{addr: ln.Addr().String(), target: ts[0].Name, eng: eng}
+	return &libFixture{addr: srv.Addr(), target: ts[0].Name, eng: eng}
 }
 
 func (f *libFixture) dial(t *testing.T, c initiator.Config) *initiator.Session {

@@ -204,16 +204,15 @@ func TestCHAPResponseVector(t *testing.T) {
 // TestDiscoveryAddress: SendTargets answers with the address the
 // connection arrived on, here IPv6 loopback (bracketed, RFC 7143 13.8).
 func TestDiscoveryAddress(t *testing.T) {
-	ln, err := net.Listen("tcp", "[::1]:0")
-	if err != nil {
+	src := &source{targets: []iscsi.Target{{Name: tgtName, LUNs: lunSet{}}}}
+	opts := iscsi.DefaultOptions()
+	opts.Addr = "[::1]:0"
+	srv := iscsi.New(src, opts)
+	if err := srv.Start(context.Background()); err != nil {
 		t.Skipf("no IPv6 loopback here: %v", err)
 	}
-	src := &source{targets: []iscsi.Target{{Name: tgtName, LUNs: lunSet{}}}}
-	srv := iscsi.New(src, iscsi.DefaultOptions())
-	done := make(chan struct{})
-	go func() { srv.Serve(context.Background(), ln); close(done) }()
-	defer func() { srv.Close(); <-done }()
-	s, err := initiator.Dial(ctxT(t), ln.Addr().String(), initiator.Config{InitiatorName: initName})
+	defer shutdown(t, srv)
+	s, err := initiator.Dial(ctxT(t), srv.Addr(), initiator.Config{InitiatorName: initName})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -222,7 +221,7 @@ func TestDiscoveryAddress(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	_, port, _ := net.SplitHostPort(ln.Addr().String())
+	_, port, _ := net.SplitHostPort(srv.Addr())
 	if want := "[::1]:" + port + ",1"; len(got[tgtName]) != 1 || got[tgtName][0] != want {
 		t.Fatalf("got %v, want %s", got, want)
 	}

@@ -2,18 +2,15 @@ package iscsi
 
 import (
 	"context"
-	"errors"
 	"fmt"
 	"log/slog"
 	"net"
 	"sync"
 	"time"
 
+	"github.com/backstop-appliance/backstop/internal/netsvc"
 	"github.com/backstop-appliance/backstop/vtl/scsi"
 )
-
-// ErrServerClosed is returned by Serve after Close.
-var ErrServerClosed = errors.New("iscsi: server closed")
 
 // CHAP is the authentication a target (or discovery) requires. An empty
 // User means no authentication. A non-empty MutualUser makes the target
@@ -55,6 +52,9 @@ type Limits struct {
 
 // Options configure a Server.
 type Options struct {
+	// Addr is host:port to listen on (default 0.0.0.0:3260); port 0
+	// picks one.
+	Addr   string
 	Limits Limits
 	// DiscoveryCHAP is required of discovery sessions when set.
 	DiscoveryCHAP CHAP
@@ -76,6 +76,7 @@ type Options struct {
 // DefaultOptions returns the defaults documented in docs/iscsi.md.
 func DefaultOptions() Options {
 	return Options{
+		Addr: "0.0.0.0:3260",
 		Limits: Limits{
 			MaxRecvDataSegmentLength: 262144,
 			MaxBurstLength:           16776192,
@@ -101,13 +102,13 @@ type Server struct {
 	opts Options
 	log  *slog.Logger
 
-	mu        sync.Mutex
-	closed    bool
-	listeners map[net.Listener]struct{}
-	conns     map[*conn]struct{}
-	sessions  map[sessionKey]*session
-	nextTSIH  uint16
-	wg        sync.WaitGroup
+	// loop accepts the connections and tracks them and the goroutines
+	// they start.
+	loop *netsvc.Server
+
+	mu       sync.Mutex
+	sessions map[sessionKey]*session
+	nextTSIH uint16
 }
 
 type sessionKey struct {
@@ -115,8 +116,12 @@ type sessionKey struct {
 	isid              [6]byte
 }
 
-// New returns a server exposing src's targets.
+// New returns a server exposing src's targets. It does not listen until
+// Start.
 func New(src Source, opts Options) *Server {
+	if opts.Addr == "" {
+		opts.Addr = DefaultOptions().Addr
+	}
 	if opts.Logger == nil {
 		opts.Logger = slog.New(slog.DiscardHandler)
 	}
@@ -129,97 +134,32 @@ func New(src Source, opts Options) *Server {
 	if opts.LoginTimeout <= 0 {
 		opts.LoginTimeout = 30 * time.Second
 	}
-	return &Server{
-		src: src, opts: opts, log: opts.Logger,
-		listeners: map[net.Listener]struct{}{},
-		conns:     map[*conn]struct{}{},
-		sessions:  map[sessionKey]*session{},
-	}
+	s := &Server{src: src, opts: opts, log: opts.Logger, sessions: map[sessionKey]*session{}}
+	s.loop = netsvc.New(s.serveConn, netsvc.Options{Addr: opts.Addr, Logger: opts.Logger})
+	return s
 }
 
-// ListenAndServe listens on addr and serves until ctx ends or Close.
-func (s *Server) ListenAndServe(ctx context.Context, addr string) error {
-	ln, err := net.Listen("tcp", addr)
-	if err != nil {
-		return err
-	}
-	return s.Serve(ctx, ln)
-}
+// Start listens on Options.Addr and serves in the background until
+// Shutdown. It returns the listen error as is ("listen tcp ADDR: ...").
+func (s *Server) Start(ctx context.Context) error { return s.loop.Start(ctx) }
 
-// Serve accepts connections on ln until ctx ends or Close. It closes ln.
-func (s *Server) Serve(ctx context.Context, ln net.Listener) error {
-	s.mu.Lock()
-	if s.closed {
-		s.mu.Unlock()
-		ln.Close()
-		return ErrServerClosed
-	}
-	s.listeners[ln] = struct{}{}
-	s.mu.Unlock()
-	stop := context.AfterFunc(ctx, func() { ln.Close() })
-	defer stop()
-	defer func() {
-		s.mu.Lock()
-		delete(s.listeners, ln)
-		s.mu.Unlock()
-		ln.Close()
-	}()
-	for {
-		nc, err := ln.Accept()
-		if err != nil {
-			s.mu.Lock()
-			closed := s.closed
-			s.mu.Unlock()
-			if closed {
-				return ErrServerClosed
-			}
-			if ctx.Err() != nil {
-				return ctx.Err()
-			}
-			var ne net.Error
-			if errors.As(err, &ne) && ne.Timeout() {
-				time.Sleep(10 * time.Millisecond)
-				continue
-			}
-			return err
-		}
-		if tc, ok := nc.(*net.TCPConn); ok {
-			tc.SetNoDelay(true)
-		}
-		c := newConn(s, nc)
-		s.mu.Lock()
-		if s.closed {
-			s.mu.Unlock()
-			nc.Close()
-			return ErrServerClosed
-		}
-		s.conns[c] = struct{}{}
-		s.wg.Add(1)
-		s.mu.Unlock()
-		go func() {
-			defer s.wg.Done()
-			c.serve()
-			s.mu.Lock()
-			delete(s.conns, c)
-			s.mu.Unlock()
-		}()
-	}
-}
+// Addr is the address the server listens on, or "" before Start.
+func (s *Server) Addr() string { return s.loop.Addr() }
 
-// Close stops the listeners, drops every connection (each session ends
-// with a nexus loss) and waits for their goroutines.
-func (s *Server) Close() error {
-	s.mu.Lock()
-	s.closed = true
-	for ln := range s.listeners {
-		ln.Close()
+// Shutdown stops accepting and drops every connection: each session ends
+// with a nexus loss (its tasks aborted, its devices told) before
+// Shutdown returns, so the libraries may close after it. When ctx
+// expires first it returns ctx.Err().
+func (s *Server) Shutdown(ctx context.Context) error { return s.loop.Shutdown(ctx) }
+
+// serveConn serves one accepted connection: login, then full feature
+// phase. Its session does not see ctx: a command under way finishes, and
+// the closed socket ends the session as a client's loss would.
+func (s *Server) serveConn(_ context.Context, nc net.Conn) {
+	if tc, ok := nc.(*net.TCPConn); ok {
+		_ = tc.SetNoDelay(true)
 	}
-	for c := range s.conns {
-		c.nc.Close()
-	}
-	s.mu.Unlock()
-	s.wg.Wait()
-	return nil
+	newConn(s, nc).serve()
 }
 
 // SessionInfo describes a logged-in session.

@@ -10,10 +10,10 @@ import (
 	"flag"
 	"fmt"
 	"log/slog"
-	"net"
 	"os"
 	"os/signal"
 	"syscall"
+	"time"
 	"unicode/utf16"
 
 	"golang.org/x/crypto/md4"
@@ -83,18 +83,14 @@ func run(data, listen, share, user, pass string, debug bool) error {
 	}
 	opts := smb2.DefaultOptions()
 	opts.Logger = log
+	opts.Addr = listen
 	srv := smb2.New(m, users{user: h.Sum(nil)}, opts)
-	ln, err := net.Listen("tcp", listen)
-	if err != nil {
+	if err := srv.Start(ctx); err != nil {
 		return err
 	}
-	go func() {
-		<-ctx.Done()
-		srv.Close()
-	}()
-	fmt.Println("listening on", ln.Addr())
-	if err := srv.Serve(ln); err != nil && err != smb2.ErrServerClosed {
-		return err
-	}
-	return nil
+	fmt.Println("listening on", srv.Addr())
+	<-ctx.Done()
+	shut, cancel := context.WithTimeout(context.Background(), 30*time.Second)
+	defer cancel()
+	return srv.Shutdown(shut)
 }

@@ -9,11 +9,11 @@ import (
 	"flag"
 	"fmt"
 	"log/slog"
-	"net"
 	"os"
 	"os/signal"
 	"strings"
 	"syscall"
+	"time"
 	"unicode/utf16"
 
 	"golang.org/x/crypto/md4"
@@ -69,21 +69,20 @@ func main() {
 	log := slog.New(slog.NewTextHandler(os.Stderr, &slog.HandlerOptions{Level: level}))
 	opts := smb2.DefaultOptions()
 	opts.Logger = log
+	opts.Addr = *listen
 	srv := smb2.New(shares{strings.ToLower(*share): {Name: *share, FS: vfs.NewMemFS(1 << 40), Access: nas.AccessReadWrite}},
 		users{*user: h.Sum(nil)}, opts)
-	ln, err := net.Listen("tcp", *listen)
-	if err != nil {
+	ctx, stop := signal.NotifyContext(context.Background(), syscall.SIGINT, syscall.SIGTERM)
+	defer stop()
+	if err := srv.Start(ctx); err != nil {
 		fmt.Fprintln(os.Stderr, err)
 		os.Exit(1)
 	}
-	go func() {
-		ch := make(chan os.Signal, 1)
-		signal.Notify(ch, syscall.SIGINT, syscall.SIGTERM)
-		<-ch
-		srv.Close()
-	}()
-	fmt.Println("listening on", ln.Addr())
-	if err := srv.Serve(ln); err != nil && err != smb2.ErrServerClosed {
+	fmt.Println("listening on", srv.Addr())
+	<-ctx.Done()
+	shut, cancel := context.WithTimeout(context.Background(), 30*time.Second)
+	defer cancel()
+	if err := srv.Shutdown(shut); err != nil {
 		fmt.Fprintln(os.Stderr, err)
 		os.Exit(1)
 	}

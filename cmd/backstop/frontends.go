@@ -1,0 +1,144 @@
+package main
+
+import (
+	"context"
+	"crypto/tls"
+	"fmt"
+	"log/slog"
+	"path/filepath"
+
+	"github.com/backstop-appliance/backstop/catalyst"
+	"github.com/backstop-appliance/backstop/chunkstore"
+	"github.com/backstop-appliance/backstop/internal/appliance"
+	"github.com/backstop-appliance/backstop/nas/sharefs"
+	"github.com/backstop-appliance/backstop/nas/smb2"
+	"github.com/backstop-appliance/backstop/replication"
+	"github.com/backstop-appliance/backstop/vtl/iscsi"
+	"github.com/backstop-appliance/backstop/vtl/library"
+	"github.com/backstop-appliance/backstop/web"
+)
+
+// frontEnds are the appliance's protocol services and what they serve
+// beside the engine: the shares and the tape libraries. A nil service is
+// switched off by its flag.
+type frontEnds struct {
+	shares *sharefs.Manager
+	libs   *library.Manager
+	cat    *catalyst.Server
+	repl   *replication.Service
+	web    *web.Server
+	smb    *smb2.Server
+	iscsi  *iscsi.Server
+	core   *appliance.Core
+	list   serviceList
+}
+
+// build opens the shares and the libraries and makes the services, in
+// the order they start: Catalyst, replication, web, SMB, iSCSI. Stopping
+// goes the other way, so iSCSI sessions end (a nexus loss each) before
+// the libraries close.
+func (a *frontEnds) build(ctx context.Context, eng *chunkstore.Engine, state *appliance.State, f serveFlags, log *slog.Logger) error {
+	c, err := appliance.Certificate(f.cert, f.key, filepath.Join(eng.Dir(), "tls"))
+	if err != nil {
+		return err
+	}
+	cert := &c
+	a.core = appliance.NewCore(eng, state, appliance.CoreOptions{Logger: log})
+	a.core.Health().Set(appliance.ComponentEngine, appliance.OK, "")
+	a.list.health = a.core.Health()
+	// The core runs the jobs web starts; it stops after every front end.
+	a.list.add("appliance core", "", "", coreService{a.core})
+	if f.catalyst != "" {
+		a.cat = catalyst.New(eng, state, catalyst.Options{Addr: f.catalyst, Certificate: cert, Logger: log, Audit: state})
+		a.list.add("catalyst server", "", appliance.ComponentCatalyst, a.cat)
+	}
+	mo := sharefs.DefaultManagerOptions()
+	mo.Logger = log
+	if a.shares, err = sharefs.OpenManager(ctx, eng, eng.Dir(), mo); err != nil {
+		return err
+	}
+	if a.libs, err = library.Open(ctx, filepath.Join(eng.Dir(), "vtl"), eng, library.Options{Default: true, Logger: log}); err != nil {
+		return err
+	}
+	if f.replication != "" {
+		ro := replication.DefaultOptions()
+		ro.Addr, ro.Dir, ro.Certificate, ro.State, ro.Logger = f.replication, filepath.Join(eng.Dir(), "replication"), *cert, state, log
+		if a.repl, err = replication.New(eng, ro); err != nil {
+			return err
+		}
+		a.list.add("replication service", "", appliance.ComponentReplication, a.repl)
+	}
+	if a.web, err = newWeb(eng, state, f, cert, log, a); err != nil {
+		return err
+	}
+	a.list.add("web server", "", appliance.ComponentWeb, a.web)
+	if f.smb != "" {
+		so := smb2.DefaultOptions()
+		so.Addr, so.Logger = f.smb, log
+		a.smb = smb2.New(a.shares, state, so)
+		a.list.add("smb server", "smb", appliance.ComponentSMB, a.smb)
+	}
+	if f.iscsi != "" {
+		a.iscsi = newISCSI(f.iscsi, a.libs, log)
+		a.list.add("iscsi server", "iscsi", appliance.ComponentISCSI, a.iscsi)
+	}
+	return nil
+}
+
+// newWeb makes the web server over the engine, the state and the other
+// front ends.
+func newWeb(eng *chunkstore.Engine, state *appliance.State, f serveFlags, cert *tls.Certificate, log *slog.Logger, a *frontEnds) (*web.Server, error) {
+	opts := web.DefaultOptions()
+	opts.Libraries, opts.Shares = a.libs, a.shares
+	opts.Addr, opts.Certificate, opts.Core = f.web, cert, a.core
+	opts.Version, opts.Logger = version, log
+	if a.cat != nil {
+		opts.Catalyst = a.cat
+	}
+	if a.repl != nil {
+		opts.Replication = a.repl
+	}
+	return web.New(eng, state, opts)
+}
+
+// print tells where each service listens.
+func (a *frontEnds) print(e *env, eng *chunkstore.Engine) {
+	st := eng.Stats()
+	fmt.Fprintf(e.stdout, "backstop %s serving data directory %s\n", version, eng.Dir())
+	fmt.Fprintf(e.stdout, "  %d items, %s logical, %s stored (dedup %.2fx), capacity %s\n",
+		st.Items, human(st.LogicalBytes), human(st.StoredBytes), st.DedupRatio, human(st.CapacityBytes))
+	for _, u := range urls(a.web.Addr()) {
+		fmt.Fprintf(e.stdout, "  web UI and REST API: %s\n", u)
+	}
+	if a.cat != nil {
+		fmt.Fprintf(e.stdout, "  catalyst (client-side dedup, TLS): %s\n", a.cat.Addr())
+	}
+	if a.smb != nil {
+		fmt.Fprintf(e.stdout, "  SMB shares: %s (users and passwords of the appliance)\n", a.smb.Addr())
+	}
+	if a.iscsi != nil {
+		printISCSI(e, a.iscsi.Addr(), a.libs)
+	}
+	if a.repl != nil {
+		fmt.Fprintf(e.stdout, "  replication: %s (certificate sha256 %s)\n", a.repl.Addr(), a.repl.Identity().Fingerprint)
+	}
+	fmt.Fprintln(e.stdout, "  the data directory is held: backstop put/get/ls on it refuse until this stops (Ctrl-C or SIGTERM)")
+}
+
+// close stops the services, then commits what the drives hold and closes
+// the libraries and the shares.
+func (a *frontEnds) close() {
+	a.list.stop()
+	if a.libs != nil {
+		a.libs.Close(context.Background()) // commits what the drives hold
+	}
+	if a.shares != nil {
+		a.shares.Close()
+	}
+}
+
+// coreService runs the appliance core in the service list; it listens on
+// nothing.
+type coreService struct{ *appliance.Core }
+
+func (coreService) Addr() string { return "" }

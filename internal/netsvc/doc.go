@@ -1,0 +1,24 @@
+// Package netsvc is the accept loop the appliance's raw-TCP front ends
+// (SMB, iSCSI, replication) share: the single place where their
+// connections are accepted.
+//
+// # Lifecycle
+//
+// New makes a Server around a Handler. Start binds the listener on
+// Options.Addr and returns once it accepts (a bind error is returned).
+// Each connection runs the Handler in its own goroutine with a context
+// that is cancelled at Shutdown. Go starts other goroutines a service
+// needs (oplock breaks, lock waits, background loops) under the same
+// tracking. Shutdown closes the listener, cancels every context, closes
+// every connection (the protocols served here have no graceful end: a
+// client reconnects and recovers), and returns when every goroutine the
+// Server started has returned, or returns ctx.Err() when ctx expires
+// first. A second Shutdown waits again.
+//
+// # Accept errors
+//
+// A temporary accept error (a timeout, or the process or system out of
+// file descriptors, buffers or memory) is retried after a pause that
+// doubles from 5 ms to 1 s, as net/http does; any other error ends the
+// accept loop and is logged, while the open connections go on.
+package netsvc
