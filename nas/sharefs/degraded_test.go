@@ -9,6 +9,7 @@ import (
 	"os"
 	"path/filepath"
 	"testing"
+	"time"
 
 	gosmb2 "github.com/hirochachacha/go-smb2"
 
@@ -108,21 +109,19 @@ func serveSMB(t *testing.T, m *Manager) *gosmb2.Session {
 	t.Helper()
 	opts := smb2.DefaultOptions()
 	opts.Logger = slog.New(slog.NewTextHandler(io.Discard, nil))
+	opts.Addr = "127.0.0.1:0"
 	srv := smb2.New(m, smbUsers{smbUser: smbPass}, opts)
-	ln, err := net.Listen("tcp", "127.0.0.1:0")
-	if err != nil {
+	if err := srv.Start(context.Background()); err != nil {
 		t.Fatal(err)
 	}
-	done := make(chan struct{})
-	go func() {
-		defer close(done)
-		_ = srv.Serve(ln)
-	}()
 	t.Cleanup(func() {
-		srv.Close()
-		<-done
+		ctx, cancel := context.WithTimeout(context.Background(), time.Minute)
+		defer cancel()
+		if err := srv.Shutdown(ctx); err != nil {
+			t.Errorf("smb shutdown: %v", err)
+		}
 	})
-	nc, err := net.Dial("tcp", ln.Addr().String())
+	nc, err := net.Dial("tcp", srv.Addr())
 	if err != nil {
 		t.Fatal(err)
 	}
