@@ -16,6 +16,7 @@ import (
 // the session it belongs to.
 type conn struct {
 	srv *Server
+	lim *bounds
 	nc  net.Conn
 	br  *bufio.Reader
 	p   params
@@ -33,12 +34,18 @@ type conn struct {
 }
 
 func newConn(s *Server, nc net.Conn) *conn {
-	return &conn{srv: s, nc: nc, br: bufio.NewReaderSize(nc, 64<<10), p: defaultParams(), pingTTT: wire.Reserved}
+	return &conn{srv: s, lim: s.bounds(), nc: nc, br: bufio.NewReaderSize(nc, 64<<10), p: defaultParams(), pingTTT: wire.Reserved}
 }
 
 func (c *conn) serve() {
 	defer c.nc.Close()
+	addr := addrKey(c.nc.RemoteAddr())
+	if !c.lim.admitLogin(addr) {
+		c.srv.log.Debug("iscsi: too many logins under way, connection closed", "remote", c.nc.RemoteAddr().String())
+		return
+	}
 	ss, err := c.login()
+	c.lim.loginDone(addr)
 	if err != nil {
 		if !errors.Is(err, io.EOF) {
 			c.srv.log.Info("iscsi: login failed", "remote", c.nc.RemoteAddr().String(), "err", err)

@@ -25,6 +25,7 @@ const (
 	loginInvalidRequest   = 0x020b
 	loginTargetError      = 0x0300
 	loginSessionTypeUnsup = 0x0209
+	loginOutOfResources   = 0x0302
 )
 
 // Login stages.
@@ -60,6 +61,7 @@ type loginState struct {
 	neg       *negotiator
 	tpgtSent  bool
 	cmdSN     uint32
+	sess      *session // made by the last step: its window goes in the reply
 }
 
 // login runs the login phase and returns the session the connection
@@ -69,6 +71,8 @@ func (c *conn) login() (*session, error) {
 	defer c.nc.SetDeadline(time.Time{})
 	st := &loginState{}
 	var pending []byte // data of PDUs with the Continue bit
+	defer func() { c.lim.addText(-len(pending)) }()
+	total := 0 // text of the whole login
 	for {
 		req, err := wire.ReadPDU(c.br, wire.Digests{}, 8192)
 		if err != nil {
@@ -82,7 +86,14 @@ func (c *conn) login() (*session, error) {
 			c.statSN = req.Uint32(28)
 		}
 		st.cmdSN = req.Uint32(24)
+		if total += len(req.Data); total > c.lim.maxText {
+			// RFC 7143 11.13.5: 0200h, an initiator error not covered
+			// by a more specific detail; the connection is dropped.
+			c.loginReply(st, req, nil, false, req.Flags()>>2&3, loginInitiatorError)
+			return nil, fmt.Errorf("iscsi: login text over %d bytes", c.lim.maxText)
+		}
 		pending = append(pending, req.Data...)
+		c.lim.addText(len(req.Data))
 		if req.Flags()&wire.FlagContinue != 0 {
 			if err := c.loginReply(st, req, nil, false, req.Flags()>>2&3, loginSuccess); err != nil {
 				return nil, err
@@ -90,6 +101,7 @@ func (c *conn) login() (*session, error) {
 			continue
 		}
 		data := pending
+		c.lim.addText(-len(pending))
 		pending = nil
 		ss, done, err := c.loginStep(st, req, data)
 		if err != nil {
@@ -168,6 +180,11 @@ func (c *conn) loginStep(st *loginState, req *wire.PDU, data []byte) (*session, 
 		p.maxRecv = 8192
 	}
 	ss := newSession(c, st)
+	if !c.lim.admitSession(c.reinstates(ss.key)) {
+		return nil, false, fail(loginOutOfResources, "%d sessions: MaxSessions", c.lim.maxSessions)
+	}
+	ss.counted = true
+	st.sess = ss
 	if !st.discovery {
 		c.srv.register(ss)
 		ss.arrived() // before the initiator can send a command
@@ -175,6 +192,7 @@ func (c *conn) loginStep(st *loginState, req *wire.PDU, data []byte) (*session, 
 	err = c.loginReply(st, req, out, true, byte(nsg), loginSuccess, ss.tsih)
 	if err != nil {
 		c.srv.unregister(ss)
+		c.lim.sessionEnded()
 		return nil, false, err
 	}
 	c.p = p
@@ -182,6 +200,15 @@ func (c *conn) loginStep(st *loginState, req *wire.PDU, data []byte) (*session, 
 		"discovery", st.discovery, "remote", c.nc.RemoteAddr().String(),
 		"header_digest", c.p.headerDigest, "data_digest", c.p.dataDigest)
 	return ss, true, nil
+}
+
+// reinstates reports whether a session with key is logged in, which a
+// new login with the same key replaces (RFC 7143 6.3.5).
+func (c *conn) reinstates(key sessionKey) bool {
+	c.srv.mu.Lock()
+	defer c.srv.mu.Unlock()
+	_, ok := c.srv.sessions[key]
+	return ok
 }
 
 // loginFirst checks the keys of the first request: who logs in to what.
@@ -316,6 +343,10 @@ func (c *conn) loginReply(st *loginState, req *wire.PDU, kv wire.Text, transit b
 	p.SetUint32(16, req.ITT())
 	p.SetUint32(28, st.cmdSN)
 	p.SetUint32(32, st.cmdSN+uint32(c.srv.opts.QueueDepth)-1)
+	if st.sess != nil {
+		_, max := st.sess.window()
+		p.SetUint32(32, max)
+	}
 	p.BHS[36], p.BHS[37] = byte(status>>8), byte(status)
 	if status == loginSuccess {
 		p.Data = kv.Encode()

@@ -68,9 +68,36 @@ type Options struct {
 	// pings it with a NOP-In; NopTimeout how long it waits for the answer
 	// before dropping the connection. Zero disables pings.
 	NopInterval, NopTimeout time.Duration
-	// LoginTimeout bounds the whole login phase.
+	// LoginTimeout bounds the whole login phase, from the connection's
+	// accept to the last Login Response.
 	LoginTimeout time.Duration
 	Logger       *slog.Logger
+
+	// The limits below bound what a peer can make the target hold; zero
+	// means the Default... constant (bounds.go, docs/iscsi.md "Limits").
+
+	// MaxLoginText bounds the key=value text of a whole login phase,
+	// over all its PDUs; beyond it the login fails with 0200h.
+	MaxLoginText int
+	// MaxPendingLogins bounds the connections that have not completed
+	// login, in all and per source address; beyond them a new
+	// connection is closed at once.
+	MaxPendingLogins, MaxPendingLoginsPerAddr int
+	// MaxSessions bounds the normal sessions; beyond it a login fails
+	// with 0302h out of resources.
+	MaxSessions int
+	// MaxSessionWriteBytes and MaxWriteBytes bound the buffers of
+	// R2T-solicited write data per session and for the whole target
+	// (each at least MaxTransfer); a write waits for its R2T until its
+	// buffer fits.
+	MaxSessionWriteBytes, MaxWriteBytes int
+	// MaxSessionUnsolicitedBytes bounds the immediate and unsolicited
+	// write data a session may hold (at least its FirstBurstLength): the
+	// CmdSN window opens only as far as FirstBurstLength per command
+	// fits in it.
+	MaxSessionUnsolicitedBytes int
+
+	state *bounds // made at first use by Server.bounds
 }
 
 // DefaultOptions returns the defaults documented in docs/iscsi.md.

@@ -13,6 +13,8 @@ import (
 type session struct {
 	srv       *Server
 	conn      *conn
+	lim       *bounds
+	counted   bool // holds a slot of MaxSessions
 	key       sessionKey
 	tsih      uint16
 	discovery bool
@@ -32,6 +34,17 @@ type session struct {
 	closing  bool
 	execDone chan struct{}
 
+	// dmu guards the write data of the tasks (buf, received, R2T
+	// state): the reader fills it, a grant of buffer space (which may
+	// come from another goroutine) enlarges it and sends the R2T.
+	dmu    sync.Mutex
+	budget sessionBudget // guarded by lim.mu
+
+	// unsolCost is what one command may bring unasked (FirstBurstLength,
+	// zero if the session negotiated no unsolicited data); the window
+	// keeps budget.unsol + unused window × unsolCost within unsolCap.
+	unsolCost, unsolCap int64
+
 	// text response continuation (reader goroutine only)
 	textTTT  uint32
 	textRest []byte
@@ -39,13 +52,18 @@ type session struct {
 
 func newSession(c *conn, st *loginState) *session {
 	ss := &session{
-		srv: c.srv, conn: c, discovery: st.discovery, target: st.target,
+		srv: c.srv, conn: c, lim: c.lim, discovery: st.discovery, target: st.target,
 		done: make(chan struct{}), tasks: map[uint32]*task{}, execDone: make(chan struct{}),
 		expCmdSN: st.cmdSN, textTTT: wire.Reserved,
 	}
 	copy(ss.key.isid[:], st.first.BHS[8:14])
 	ss.key.initiator, ss.key.target = st.initiator, st.target.Name
-	ss.maxCmdSN = ss.expCmdSN + uint32(c.srv.opts.QueueDepth) - 1
+	if p := st.neg.p; !st.discovery && (p.immediateData || !p.initialR2T) {
+		ss.unsolCost = int64(p.firstBurst)
+		ss.unsolCap = max(c.lim.maxSessUnsol, ss.unsolCost)
+	}
+	ss.maxCmdSN = ss.expCmdSN - 1
+	ss.maxCmdSNLocked()
 	ss.cond = sync.NewCond(&ss.mu)
 	ss.nexus = fmt.Sprintf("%s,i,0x%x,%s,t,0x%x", st.initiator, ss.key.isid, st.target.Name, c.srv.opts.PortalGroupTag)
 	ss.ctx, ss.cancel = context.WithCancel(context.Background())
@@ -88,6 +106,9 @@ func (ss *session) end() {
 		}
 		ss.srv.unregister(ss)
 	}
+	if ss.counted {
+		ss.lim.sessionEnded()
+	}
 	close(ss.done)
 }
 
@@ -101,11 +122,25 @@ func (ss *session) window() (uint32, uint32) {
 // maxCmdSNLocked opens the window as far as the queue depth allows for
 // the tasks outstanding, never shrinking it.
 func (ss *session) maxCmdSNLocked() uint32 {
-	m := ss.expCmdSN - 1 + uint32(ss.srv.opts.QueueDepth) - uint32(len(ss.tasks))
+	slots := ss.srv.opts.QueueDepth - len(ss.tasks)
+	if ss.unsolCost > 0 {
+		slots = min(slots, int((ss.unsolCap-ss.budget.unsol.Load())/ss.unsolCost))
+	}
+	m := ss.expCmdSN - 1 + uint32(slots)
 	if int32(m-ss.maxCmdSN) > 0 {
 		ss.maxCmdSN = m
 	}
 	return ss.maxCmdSN
+}
+
+// full reports whether an immediate command, which the window does not
+// hold back, finds no room: the queue is full or its unsolicited data
+// would not fit.
+func (ss *session) full() bool {
+	ss.mu.Lock()
+	defer ss.mu.Unlock()
+	return len(ss.tasks) >= ss.srv.opts.QueueDepth ||
+		ss.unsolCost > 0 && ss.budget.unsol.Load()+ss.unsolCost > ss.unsolCap
 }
 
 // checkCmdSN applies the CmdSN rules (RFC 7143 4.2.2.1) to a request and
@@ -134,11 +169,15 @@ func (ss *session) executor() {
 			ss.cond.Wait()
 		}
 		if ss.closing {
-			for _, t := range ss.queue {
+			left := ss.queue
+			for _, t := range left {
 				t.finish()
 			}
 			ss.queue = nil
 			ss.mu.Unlock()
+			for _, t := range left {
+				ss.releaseData(t)
+			}
 			return
 		}
 		t := ss.queue[0]
@@ -160,4 +199,5 @@ func (ss *session) complete(t *task) {
 	}
 	t.finish()
 	ss.mu.Unlock()
+	ss.releaseData(t)
 }

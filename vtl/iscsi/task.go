@@ -29,8 +29,13 @@ type task struct {
 	preset   *scsi.Response // answered without the device
 	finished bool
 
-	// write data, reader goroutine only
+	// write data, guarded by session.dmu. Until its buffer is granted
+	// (resv), a write that needs R2T-solicited data holds only a buffer
+	// for its unsolicited part; then buf grows to the whole EDTL.
 	buf            []byte
+	held           int          // len(buf) counted as unsolicited data
+	resv           *reservation // of the whole EDTL, nil if none is needed
+	granted        bool         // buf has the whole EDTL
 	received       int
 	unsolicitedEnd int
 	ttt            uint32 // of the outstanding R2T, Reserved if none
@@ -76,6 +81,12 @@ func (ss *session) scsiCommand(p *wire.PDU) error {
 	if !ss.checkCmdSN(p) {
 		return nil // outside the window: silently ignored
 	}
+	if p.Immediate() && ss.full() {
+		// Immediate commands bypass the window: one that finds no room
+		// is answered TASK SET FULL at once; its Data-Out is dropped.
+		ss.respond(t, scsi.Response{Status: scsi.StatusTaskSetFull})
+		return nil
+	}
 	if t.write && int(t.edtl) > ss.srv.opts.MaxTransfer {
 		t.preset = &scsi.Response{Status: scsi.StatusCheckCondition, Sense: senseBytes(0x05, 0x24, 0x00)}
 	}
@@ -84,16 +95,75 @@ func (ss *session) scsiCommand(p *wire.PDU) error {
 	ss.queue = append(ss.queue, t)
 	ss.mu.Unlock()
 	if t.write && t.preset == nil {
-		t.buf = make([]byte, t.edtl)
-		t.received = copy(t.buf, p.Data)
-		t.unsolicitedEnd = t.received
+		ss.dmu.Lock()
+		defer ss.dmu.Unlock()
+		t.unsolicitedEnd = len(p.Data)
 		if flags&wire.FlagFinal == 0 && !c.p.initialR2T {
 			t.unsolicitedEnd = min(c.p.firstBurst, int(t.edtl))
 		}
+		ss.writeBuffer(t)
+		t.received = copy(t.buf, p.Data)
 		return ss.moreData(t)
 	}
 	ss.markReady(t)
 	return nil
+}
+
+// writeBuffer gives a new write its buffer (session.dmu held). Data the
+// initiator sends unasked (at most FirstBurstLength) always has room; a
+// write that needs R2T-solicited data asks for a buffer of its whole
+// EDTL, and until that is granted holds only its unsolicited part and
+// gets no R2T. So the data buffered is bounded by MaxWriteBytes plus
+// FirstBurstLength per outstanding command, however many writes of
+// whatever length the initiator announces.
+func (ss *session) writeBuffer(t *task) {
+	if t.unsolicitedEnd >= int(t.edtl) {
+		t.buf = make([]byte, t.edtl)
+		t.held = len(t.buf)
+		ss.lim.holdUnsolicited(&ss.budget, t.held)
+		return
+	}
+	t.resv = &reservation{n: int64(t.edtl), sb: &ss.budget, onGrant: func() { ss.granted(t) }}
+	if ss.lim.reserve(t.resv) {
+		t.buf, t.granted = make([]byte, t.edtl), true
+		return
+	}
+	t.buf = make([]byte, t.unsolicitedEnd)
+	t.held = len(t.buf)
+	ss.lim.holdUnsolicited(&ss.budget, t.held)
+}
+
+// granted is called, in a goroutine of its own, when a write that waited
+// for its buffer gets it: the buffer grows to the EDTL and the R2T goes.
+func (ss *session) granted(t *task) {
+	ss.dmu.Lock()
+	defer ss.dmu.Unlock()
+	ss.mu.Lock()
+	dead := t.aborted || t.finished || ss.closing
+	ss.mu.Unlock()
+	if dead || t.resv == nil {
+		return // releaseData gives the reservation back
+	}
+	buf := make([]byte, t.edtl)
+	copy(buf, t.buf[:t.received])
+	ss.lim.holdUnsolicited(&ss.budget, -t.held)
+	t.buf, t.held, t.granted = buf, 0, true
+	ss.moreData(t) // a failed send has closed the connection
+}
+
+// releaseData gives back what a finished task held of the write budget.
+func (ss *session) releaseData(t *task) {
+	if !t.write {
+		return
+	}
+	ss.dmu.Lock()
+	held, resv := t.held, t.resv
+	t.held, t.resv, t.buf = 0, nil, nil
+	ss.dmu.Unlock()
+	if held != 0 {
+		ss.lim.holdUnsolicited(&ss.budget, -held)
+	}
+	ss.lim.release(resv)
 }
 
 // extendedCDB returns the CDB bytes beyond 16 from an Extended CDB AHS.
@@ -126,6 +196,8 @@ func (ss *session) moreData(t *task) error {
 		return nil
 	case t.received < t.unsolicitedEnd:
 		return nil
+	case !t.granted:
+		return nil // waits for its buffer; granted sends the R2T
 	case t.ttt != wire.Reserved && t.received < t.r2tEnd:
 		return nil
 	}
@@ -149,10 +221,13 @@ func (ss *session) moreData(t *task) error {
 
 // dataOut takes a Data-Out PDU in the reader goroutine.
 func (ss *session) dataOut(p *wire.PDU) error {
+	ss.dmu.Lock()
+	defer ss.dmu.Unlock()
 	ss.mu.Lock()
 	t := ss.tasks[p.ITT()]
+	aborted := t != nil && t.aborted
 	ss.mu.Unlock()
-	if t == nil || t.buf == nil || t.aborted {
+	if t == nil || t.buf == nil || aborted {
 		return nil // a task that ended or was aborted: its data is dropped
 	}
 	ttt, off := p.Uint32(20), int(p.Uint32(40))
@@ -245,6 +320,7 @@ func (ss *session) respond(t *task, resp scsi.Response) {
 			p.BHS[1] |= wire.FlagStatus | rflags
 			p.BHS[3] = resp.Status
 			p.SetUint32(44, resid)
+			ss.releaseData(t)
 			ss.forget(t)
 			kind = statusAdvance
 		}
@@ -273,6 +349,7 @@ func (ss *session) respond(t *task, resp scsi.Response) {
 		binary.BigEndian.PutUint16(p.Data, uint16(len(resp.Sense)))
 		copy(p.Data[2:], resp.Sense)
 	}
+	ss.releaseData(t)
 	ss.forget(t)
 	c.send(p, statusAdvance)
 }
