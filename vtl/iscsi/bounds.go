@@ -78,21 +78,10 @@ func newBounds(o Options) *bounds {
 	return b
 }
 
-// bounds returns the server's accounting, made at first use: Options
-// carries it so that the Server needs no field of its own.
-func (s *Server) bounds() *bounds {
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	if s.opts.state == nil {
-		s.opts.state = newBounds(s.opts)
-	}
-	return s.opts.state
-}
-
 // Buffered reports what the server holds for its peers now: logins under
 // way, sessions, and the bytes of login text and write data buffered.
 func (s *Server) Buffered() Buffered {
-	b := s.bounds()
+	b := s.limits
 	b.mu.Lock()
 	defer b.mu.Unlock()
 	return Buffered{PendingLogins: b.pending, Sessions: b.sessions, LoginText: b.text,

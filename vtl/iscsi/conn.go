@@ -34,7 +34,7 @@ type conn struct {
 }
 
 func newConn(s *Server, nc net.Conn) *conn {
-	return &conn{srv: s, lim: s.bounds(), nc: nc, br: bufio.NewReaderSize(nc, 64<<10), p: defaultParams(), pingTTT: wire.Reserved}
+	return &conn{srv: s, lim: s.limits, nc: nc, br: bufio.NewReaderSize(nc, 64<<10), p: defaultParams(), pingTTT: wire.Reserved}
 }
 
 func (c *conn) serve() {

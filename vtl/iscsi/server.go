@@ -96,8 +96,6 @@ type Options struct {
 	// CmdSN window opens only as far as FirstBurstLength per command
 	// fits in it.
 	MaxSessionUnsolicitedBytes int
-
-	state *bounds // made at first use by Server.bounds
 }
 
 // DefaultOptions returns the defaults documented in docs/iscsi.md.
@@ -132,6 +130,8 @@ type Server struct {
 	// loop accepts the connections and tracks them and the goroutines
 	// they start.
 	loop *netsvc.Server
+	// limits counts what peers hold against Options' bounds.
+	limits *bounds
 
 	mu       sync.Mutex
 	sessions map[sessionKey]*session
@@ -161,7 +161,7 @@ func New(src Source, opts Options) *Server {
 	if opts.LoginTimeout <= 0 {
 		opts.LoginTimeout = 30 * time.Second
 	}
-	s := &Server{src: src, opts: opts, log: opts.Logger, sessions: map[sessionKey]*session{}}
+	s := &Server{src: src, opts: opts, log: opts.Logger, sessions: map[sessionKey]*session{}, limits: newBounds(opts)}
 	s.loop = netsvc.New(s.serveConn, netsvc.Options{Addr: opts.Addr, Logger: opts.Logger})
 	return s
 }
