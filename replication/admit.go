@@ -99,8 +99,9 @@ type gateStats struct {
 type gate struct {
 	slots                                      chan struct{}
 	accepted, overCap, refused, hellos, frames atomic.Int64
-	// tap, when set (tests), sees every frame a session receives.
-	tap func(typ byte, body []byte)
+	// tap, when set (tests: fuzz seeds), sees every frame a session
+	// receives.
+	tap atomic.Pointer[func(typ byte, body []byte)]
 }
 
 func newGate(l Limits) *gate { return &gate{slots: make(chan struct{}, l.MaxConns)} }
@@ -172,3 +173,8 @@ func asDenied(err error, self string) error {
 	return &RemoteError{Code: codeDenied, Message: fmt.Sprintf(
 		"the target refused certificate %s at the TLS handshake: pair this appliance as a replication source on the target first", self)}
 }
+
+// preAuthConnBound is the documented heap a connection may hold before
+// its certificate is checked: the TLS handshake's state and one record
+// buffer (docs/replication.md, TestHostileHeap).
+const preAuthConnBound = 64 << 10

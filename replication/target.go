@@ -192,8 +192,8 @@ func (ss *session) recv() (byte, []byte, error) {
 	if errors.Is(err, ErrFrameSize) {
 		return 0, nil, ss.fail(codeInvalid, err)
 	}
-	if err == nil && ss.s.gate.tap != nil {
-		ss.s.gate.tap(typ, body)
+	if tap := ss.s.gate.tap.Load(); err == nil && tap != nil {
+		(*tap)(typ, body)
 	}
 	return typ, body, err
 }
