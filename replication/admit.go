@@ -90,7 +90,7 @@ type gateStats struct {
 	Accepted  int64 // connections admitted under MaxConns
 	OverCap   int64 // connections closed at once, over MaxConns
 	Refused   int64 // handshakes failed: untrusted certificate, timeout, not TLS
-	Hellos    int64 // hello frames read
+	Hellos    int64 // first frames read (the hello, or what came in its place)
 	FrameHeap int64 // bytes of frame buffers allocated, all sessions together
 }
 
