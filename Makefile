@@ -45,7 +45,9 @@ FUZZ_TARGETS = FuzzParse:./chunkstore/container/ FuzzDecodeSegment:./chunkstore/
 	FuzzDecodeValues:./chunkstore/index/ FuzzGear:./chunkstore/chunker/ \
 	FuzzHandleFrame:./nas/smb2/ FuzzNegToken:./nas/smb2/ \
 	FuzzExecute:./vtl/scsi/ FuzzDrive:./vtl/tape/ FuzzRecordMap:./vtl/cartridge/ \
-	FuzzReadPDU:./vtl/iscsi/wire/ FuzzParseText:./vtl/iscsi/wire/
+	FuzzReadPDU:./vtl/iscsi/wire/ FuzzParseText:./vtl/iscsi/wire/ \
+	FuzzFrames:./replication/ FuzzChunkList:./replication/ FuzzPutRequest:./catalyst/ \
+	FuzzMetaRecords:./nas/sharefs/
 fuzz:
 	@for t in $(FUZZ_TARGETS); do \
 		echo "fuzz $${t%%:*} for $(FUZZTIME)"; \

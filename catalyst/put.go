@@ -4,6 +4,7 @@ import (
 	"errors"
 	"fmt"
 	"io"
+	"math"
 	"runtime"
 	"sync"
 
@@ -90,8 +91,7 @@ func (s *Server) put(stream catalystpb.Catalyst_PutServer) error {
 
 // checkJob is a received chunk being checked by a worker.
 type checkJob struct {
-	fp    dedup.Fingerprint
-	chunk *catalystpb.Chunk
+	chunk decodedChunk
 	res   chunkstore.Checked
 	done  chan struct{}
 }
@@ -118,7 +118,7 @@ func (p *putState) low(store, name string, opts chunkstore.WriteOptions) error {
 			defer workers.Done()
 			for j := range jobs {
 				c := j.chunk
-				j.res = im.Check(j.fp, container.Codec(c.GetCodec()), c.GetData(), int(c.GetRawLen()))
+				j.res = im.Check(c.fp, c.codec, c.data, c.raw)
 				close(j.done)
 			}
 		}()
@@ -176,11 +176,11 @@ func (p *putState) low(store, name string, opts chunkstore.WriteOptions) error {
 				return err
 			}
 		case *catalystpb.PutRequest_Chunk:
-			j := &checkJob{chunk: m.Chunk, done: make(chan struct{})}
-			if len(m.Chunk.GetFp()) != len(j.fp) {
-				return fmt.Errorf("%w: fingerprint of %d bytes", ErrProtocol, len(m.Chunk.GetFp()))
+			c, err := decodeChunk(m.Chunk)
+			if err != nil {
+				return err
 			}
-			copy(j.fp[:], m.Chunk.GetFp())
+			j := &checkJob{chunk: c, done: make(chan struct{})}
 			jobs <- j
 			pending = append(pending, j)
 			if err := settle(checkAhead); err != nil {
@@ -218,6 +218,32 @@ func decodeEntries(m *catalystpb.Entries, dst []dedup.RecipeEntry) ([]dedup.Reci
 		dst = append(dst, en)
 	}
 	return dst, nil
+}
+
+// decodedChunk is a chunk message's fields as the importer takes them.
+type decodedChunk struct {
+	fp    dedup.Fingerprint
+	codec container.Codec
+	data  []byte
+	raw   int
+}
+
+// decodeChunk reads a chunk message from a client. The importer checks
+// the rest (codec known, lengths in the domain's bounds, fingerprint).
+func decodeChunk(m *catalystpb.Chunk) (decodedChunk, error) {
+	var c decodedChunk
+	if len(m.GetFp()) != len(c.fp) {
+		return c, fmt.Errorf("%w: fingerprint of %d bytes", ErrProtocol, len(m.GetFp()))
+	}
+	copy(c.fp[:], m.GetFp())
+	// The enum is an int32 on the wire; a codec is a byte. Converting
+	// 258 would make it 2 (zstd); corpus entry codec-258 of
+	// FuzzPutRequest.
+	if codec := m.GetCodec(); codec < 0 || codec > math.MaxUint8 {
+		return c, fmt.Errorf("%w: codec %d", ErrProtocol, codec)
+	}
+	c.codec, c.data, c.raw = container.Codec(m.GetCodec()), m.GetData(), int(m.GetRawLen())
+	return c, nil
 }
 
 func (p *putState) high(store, name string, opts chunkstore.WriteOptions) error {

@@ -29,6 +29,10 @@
 // Each appliance has one certificate (the web server's). A target trusts a
 // source by the SHA-256 of its certificate (Service.AddSource), a source
 // checks the target's certificate against the fingerprint in the mapping.
+// The target checks the source's certificate during the TLS handshake, so
+// an unpaired client never has a frame read; the first frame must be the
+// hello, small and within a deadline, and each frame type has its own size
+// cap after it (Limits, admit.go).
 // A replica store is bound to the one source that created it; it is
 // read-only to everything else (chunkstore replica stores) until promoted.
 //

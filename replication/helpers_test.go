@@ -84,6 +84,12 @@ type node struct {
 
 func newNode(t testing.TB, dir string, eo chunkstore.Options) *node {
 	t.Helper()
+	return newNodeWith(t, dir, eo, nil)
+}
+
+// newNodeWith is newNode with tweak applied to the service's options.
+func newNodeWith(t testing.TB, dir string, eo chunkstore.Options, tweak func(*Options)) *node {
+	t.Helper()
 	n := &node{t: t, dir: dir}
 	eng, err := chunkstore.Open(context.Background(), filepath.Join(dir, "data"), eo)
 	if err != nil {
@@ -100,6 +106,9 @@ func newNode(t testing.TB, dir string, eo chunkstore.Options) *node {
 	o.Poll, o.RetryMin, o.RetryMax = 20*time.Millisecond, 5*time.Millisecond, 50*time.Millisecond
 	o.Now = func() time.Time { return time.Now().Add(time.Duration(n.clock.Load())) }
 	o.Addr, o.ManualLoops = "127.0.0.1:0", true
+	if tweak != nil {
+		tweak(&o)
+	}
 	svc, err := New(eng, o)
 	if err != nil {
 		t.Fatal(err)

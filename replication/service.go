@@ -49,12 +49,16 @@ type Options struct {
 	DialTimeout time.Duration
 	Logger      *slog.Logger
 	Now         func() time.Time
+
+	// Limits bound what a source's connection may cost this appliance,
+	// before and after its certificate is known (DefaultLimits).
+	Limits Limits
 }
 
 // DefaultOptions are what backstop serve uses.
 func DefaultOptions() Options {
 	return Options{Addr: "0.0.0.0:9389", Poll: 2 * time.Second, RetryMin: time.Second, RetryMax: time.Minute, DialTimeout: 15 * time.Second,
-		Logger: slog.New(slog.NewTextHandler(io.Discard, nil)), Now: time.Now}
+		Limits: DefaultLimits(), Logger: slog.New(slog.NewTextHandler(io.Discard, nil)), Now: time.Now}
 }
 
 // Service is both sides of replication on one appliance: the mappings it
@@ -66,6 +70,7 @@ type Service struct {
 	serverTLS *tls.Config
 	self      string // our certificate's fingerprint
 	limit     *bucket
+	gate      *gate // admits sources' connections (admit.go)
 
 	mu      sync.Mutex
 	cfg     config
@@ -102,6 +107,7 @@ func New(eng *chunkstore.Engine, opts Options) (*Service, error) {
 	if opts.DialTimeout <= 0 {
 		opts.DialTimeout = def.DialTimeout
 	}
+	opts.Limits = opts.Limits.withDefaults()
 	if opts.Logger == nil {
 		opts.Logger = def.Logger
 	}
@@ -123,8 +129,11 @@ func New(eng *chunkstore.Engine, opts Options) (*Service, error) {
 		return nil, err
 	}
 	s.limit = newBucket(s.cfg.Settings.LimitBytesPerSec, opts.Now)
+	s.gate = newGate(opts.Limits)
+	// A source is checked during the handshake: an unpaired certificate
+	// fails it, so not one frame of its is read.
 	s.serverTLS = &tls.Config{Certificates: []tls.Certificate{opts.Certificate}, MinVersion: tls.VersionTLS13,
-		ClientAuth: tls.RequireAnyClientCert}
+		ClientAuth: tls.RequireAnyClientCert, VerifyConnection: s.verifySource}
 	s.ctx, s.cancel = context.WithCancel(context.Background())
 	s.accept = netsvc.New(s.serveConn, netsvc.Options{Addr: opts.Addr, Logger: opts.Logger})
 	for _, m := range s.cfg.Mappings {

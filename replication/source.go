@@ -106,7 +106,7 @@ func (p *pass) run(ctx context.Context) error {
 	h := hello{Version: protocolVersion, Source: m.Name, SourceStore: m.SourceStore, Store: m.TargetStore,
 		DomainName: dom.Name, DomainKey: dom.Key, Chunker: dom.Chunker}
 	if err := p.fc.call(msgHello, h, msgOK, nil); err != nil {
-		return err
+		return asDenied(err, s.self)
 	}
 	items, err := s.eng.ListItems(ctx, m.SourceStore, chunkstore.ListOptions{Prefix: m.Filter})
 	if err != nil {
@@ -170,6 +170,8 @@ func (p *pass) dial(ctx context.Context) error {
 	}
 	p.conn, p.stop = raw, context.AfterFunc(ctx, func() { raw.Close() })
 	p.fc = newFrameConn(tc)
+	lim := s.opts.Limits
+	p.fc.limit = func(byte) int { return lim.MaxFrame }
 	return nil
 }
 

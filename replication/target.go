@@ -2,7 +2,6 @@ package replication
 
 import (
 	"context"
-	"crypto/tls"
 	"encoding/binary"
 	"encoding/hex"
 	"encoding/json"
@@ -113,22 +112,26 @@ type session struct {
 	done  chan struct{} // closed when the session has ended
 }
 
-// serveConn runs the target side of one connection.
+// serveConn runs the target side of one connection: at most
+// Limits.MaxConns at once, the handshake (which refuses an unpaired
+// certificate) within HandshakeTimeout, the hello within HelloTimeout.
 func (s *Service) serveConn(ctx context.Context, raw net.Conn) {
 	defer raw.Close()
-	tc := tls.Server(raw, s.serverTLS)
-	hctx, cancel := context.WithTimeout(ctx, 30*time.Second)
-	err := tc.HandshakeContext(hctx)
-	cancel()
+	if !s.gate.enter() {
+		s.log.Warn("replication: connection refused: too many at once", "peer", raw.RemoteAddr(), "max", s.opts.Limits.MaxConns)
+		return
+	}
+	defer s.gate.leave()
+	stop := context.AfterFunc(ctx, func() { raw.Close() })
+	defer stop()
+	tc, peer, err := s.handshake(raw)
 	if err != nil {
 		s.log.Info("replication: handshake failed", "peer", raw.RemoteAddr(), "err", err)
 		return
 	}
-	certs := tc.ConnectionState().PeerCertificates
-	if len(certs) == 0 {
-		return
-	}
-	ss := &session{s: s, fc: newFrameConn(tc), peer: Fingerprint(certs[0].Raw), conn: raw, done: make(chan struct{})}
+	fc := newFrameConn(tc)
+	fc.grown = func(n int) { s.gate.frames.Add(int64(n)) }
+	ss := &session{s: s, fc: fc, peer: peer, conn: raw, done: make(chan struct{})}
 	defer func() {
 		if ss.im != nil {
 			ss.im.Abort()
@@ -140,8 +143,6 @@ func (s *Service) serveConn(ctx context.Context, raw net.Conn) {
 		s.mu.Unlock()
 		close(ss.done)
 	}()
-	stop := context.AfterFunc(ctx, func() { raw.Close() })
-	defer stop()
 	if err := ss.run(ctx); err != nil && ctx.Err() == nil {
 		s.log.Info("replication: source session ended", "peer", raw.RemoteAddr(), "store", ss.store, "err", err)
 	}
@@ -184,11 +185,31 @@ func (ss *session) ok(v any) error {
 	return err
 }
 
-func (ss *session) run(ctx context.Context) error {
+// recv reads a frame, answering one over its type's size with an err
+// frame before the connection ends.
+func (ss *session) recv() (byte, []byte, error) {
 	typ, body, err := ss.fc.recv()
+	if errors.Is(err, ErrFrameSize) {
+		return 0, nil, ss.fail(codeInvalid, err)
+	}
+	if tap := ss.s.gate.tap.Load(); err == nil && tap != nil {
+		(*tap)(typ, body)
+	}
+	return typ, body, err
+}
+
+// hello reads the first frame, small and within HelloTimeout, and opens
+// the replica it names.
+func (ss *session) hello() error {
+	lim := ss.s.opts.Limits
+	ss.fc.limit = lim.beforeHello
+	ss.conn.SetReadDeadline(time.Now().Add(lim.HelloTimeout))
+	typ, body, err := ss.recv()
 	if err != nil {
 		return err
 	}
+	ss.conn.SetReadDeadline(time.Time{})
+	ss.s.gate.hellos.Add(1)
 	if typ != msgHello {
 		return ss.fail(codeInvalid, fmt.Errorf("frame type %d before hello", typ))
 	}
@@ -199,6 +220,7 @@ func (ss *session) run(ctx context.Context) error {
 	if h.Version != protocolVersion {
 		return ss.fail(codeInvalid, fmt.Errorf("protocol version %d (this appliance speaks %d)", h.Version, protocolVersion))
 	}
+	// Checked at the handshake too; the source may have been removed since.
 	if !ss.s.trusted(ss.peer) {
 		return ss.fail(codeDenied, fmt.Errorf("this appliance does not trust certificate %s: pair it as a replication source first", ss.peer))
 	}
@@ -209,13 +231,25 @@ func (ss *session) run(ctx context.Context) error {
 		}
 		return ss.fail(code, err)
 	}
+	dom, err := ss.s.eng.StoreDomain(h.Store)
+	if err != nil {
+		return ss.failErr(err)
+	}
+	ss.fc.limit = lim.session(dom.Chunker)
 	ss.store = h.Store
+	return nil
+}
+
+func (ss *session) run(ctx context.Context) error {
+	if err := ss.hello(); err != nil {
+		return err
+	}
 	ss.s.takeOver(ss)
 	if err := ss.ok(nil); err != nil {
 		return err
 	}
 	for {
-		typ, body, err := ss.fc.recv()
+		typ, body, err := ss.recv()
 		if err != nil {
 			return err
 		}

@@ -8,6 +8,7 @@ import (
 	"fmt"
 	"io"
 
+	"github.com/backstop-appliance/backstop/chunkstore"
 	"github.com/backstop-appliance/backstop/chunkstore/chunker"
 	"github.com/backstop-appliance/backstop/chunkstore/container"
 	"github.com/backstop-appliance/backstop/dedup"
@@ -32,8 +33,20 @@ const (
 const protocolVersion = 1
 
 // maxFrame bounds a frame body: a chunks frame holds up to chunksFrame
-// bytes of chunk data plus one largest chunk.
+// bytes of chunk data plus one largest chunk. It is Limits.MaxFrame's
+// default; the target caps each frame type lower (Limits).
 const maxFrame = 64 << 20
+
+// chunkHeader is the size of a chunk's header in a chunks frame.
+const chunkHeader = 41
+
+// recipeFrameMax is the largest recipe frame a source sends: a count and
+// one recipe segment (the engine's segments hold at most SegmentLen).
+const recipeFrameMax = 4 + 36*chunkstore.SegmentLen
+
+// missingFrameMax is the largest missing frame: a count and an index per
+// entry of a recipe frame.
+const missingFrameMax = 4 + 4*chunkstore.SegmentLen
 
 // chunksFrame is the chunk data the source packs into one frame. The
 // target acts on whole frames, so a cut link loses at most one frame of
@@ -99,15 +112,29 @@ type committed struct {
 	Size int64 `json:"size"`
 }
 
+// ErrFrameSize is a frame longer than its type allows: the connection
+// ends, since what follows its header cannot be trusted to be a frame.
+var ErrFrameSize = errors.New("replication: frame too large")
+
+// frameConn reads and writes frames. limit caps each received frame's body
+// by its type before any of it is read or buffered; the frame buffer grows
+// to the largest frame accepted, so limit bounds the connection's memory.
 type frameConn struct {
-	r   *bufio.Reader
-	w   *bufio.Writer
-	hdr [5]byte
-	buf []byte
+	r     *bufio.Reader
+	w     *bufio.Writer
+	hdr   [5]byte
+	buf   []byte
+	limit func(typ byte) int
+	// grown, when set, counts the bytes of frame buffer allocated.
+	grown func(n int)
 }
 
+// frameBufSize is each direction's buffer of a frameConn.
+const frameBufSize = 256 << 10
+
 func newFrameConn(rw io.ReadWriter) *frameConn {
-	return &frameConn{r: bufio.NewReaderSize(rw, 256<<10), w: bufio.NewWriterSize(rw, 256<<10)}
+	return &frameConn{r: bufio.NewReaderSize(rw, frameBufSize), w: bufio.NewWriterSize(rw, frameBufSize),
+		limit: func(byte) int { return maxFrame }}
 }
 
 // send writes one frame; flush sends it on.
@@ -137,11 +164,14 @@ func (c *frameConn) recv() (byte, []byte, error) {
 		return 0, nil, err
 	}
 	n := binary.BigEndian.Uint32(c.hdr[1:])
-	if n > maxFrame {
-		return 0, nil, fmt.Errorf("replication: frame of %d bytes (at most %d)", n, maxFrame)
+	if limit := c.limit(c.hdr[0]); int64(n) > int64(limit) {
+		return 0, nil, fmt.Errorf("%w: type %d of %d bytes (at most %d)", ErrFrameSize, c.hdr[0], n, limit)
 	}
 	if cap(c.buf) < int(n) {
 		c.buf = make([]byte, n)
+		if c.grown != nil {
+			c.grown(int(n))
+		}
 	}
 	body := c.buf[:n]
 	if _, err := io.ReadFull(c.r, body); err != nil {
@@ -264,7 +294,7 @@ func appendChunk(dst []byte, fp dedup.Fingerprint, codec container.Codec, raw in
 // eachChunk calls fn for every chunk of a chunks frame.
 func eachChunk(b []byte, fn func(fp dedup.Fingerprint, codec container.Codec, data []byte, raw int) error) error {
 	for len(b) > 0 {
-		if len(b) < 41 {
+		if len(b) < chunkHeader {
 			return errors.New("short chunk header")
 		}
 		var fp dedup.Fingerprint
@@ -272,7 +302,7 @@ func eachChunk(b []byte, fn func(fp dedup.Fingerprint, codec container.Codec, da
 		codec := container.Codec(b[32])
 		raw := int(binary.BigEndian.Uint32(b[33:]))
 		n := int(binary.BigEndian.Uint32(b[37:]))
-		b = b[41:]
+		b = b[chunkHeader:]
 		if n > len(b) {
 			return fmt.Errorf("chunk of %d bytes in %d left", n, len(b))
 		}
