@@ -215,7 +215,10 @@ func (e *Engine) open(ctx context.Context) error {
 	if err := e.loadCatalog(); err != nil {
 		return err
 	}
-	return e.recover(ctx)
+	if err := e.recover(ctx); err != nil {
+		return err
+	}
+	return e.buildRefs()
 }
 
 func (e *Engine) loadCatalog() error {
