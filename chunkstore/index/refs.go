@@ -279,3 +279,12 @@ func (d *DB) Refs(store uint32) ([]Ref, error) {
 	})
 	return out, err
 }
+
+// DropRefs deletes every reference key and the mark that says they are
+// built, so that the next open builds them again from the recipes.
+func (d *DB) DropRefs() error {
+	if err := d.db.DropPrefix([]byte{pRef}); err != nil {
+		return translate(err)
+	}
+	return translate(d.db.Update(func(txn *badger.Txn) error { return txn.Delete(refsBuilt) }))
+}
