@@ -207,4 +207,3 @@ func TestCrossStorePutFigures(t *testing.T) {
 		t.Fatal("second backup reads back different")
 	}
 }
-

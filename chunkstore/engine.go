@@ -414,6 +414,10 @@ func (e *Engine) DeleteStore(name string) error {
 			return fmt.Errorf("%w: %q has an item being written", ErrNotEmpty, name)
 		}
 	}
+	// Store ids are reused: the next store must not inherit these.
+	if err := e.idx.DropStoreRefs(s.ID); err != nil {
+		return e.translate(err)
+	}
 	b := e.idx.NewBatch()
 	b.DeleteStore(s.ID)
 	if err := b.Commit(); err != nil {

@@ -310,3 +310,31 @@ func TestCrossStoreDedupOnTheServer(t *testing.T) {
 		}
 	}
 }
+
+// TestDeletedStoreLeavesNoRefs: a store created with the id of a deleted
+// one inherits none of its references, not even those of a cut import.
+func TestDeletedStoreLeavesNoRefs(t *testing.T) {
+	e := openTest(t, t.TempDir(), testOptions())
+	defer e.Close()
+	if _, err := e.CreateStore("a", DefaultDomain); err != nil {
+		t.Fatal(err)
+	}
+	data := testData(71, 1<<20)
+	put(t, e, DefaultStore, "x", data) // the pool keeps the chunks
+	if _, _, err := importData(t, e, "a", "cut", data, 5); err != nil {
+		t.Fatal(err)
+	}
+	ents, _ := clientChunks(t, e, "a", data)
+	if n := referencedBy(t, e, "a", fpsOf(ents)); n == 0 {
+		t.Fatal("a cut import's chunks are not remembered for its retry")
+	}
+	if err := e.DeleteStore("a"); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := e.CreateStore("newcomer", DefaultDomain); err != nil {
+		t.Fatal(err)
+	}
+	if n := referencedBy(t, e, "newcomer", fpsOf(ents)); n != 0 {
+		t.Fatalf("a new store inherits %d references of a deleted one", n)
+	}
+}

@@ -288,3 +288,10 @@ func (d *DB) DropRefs() error {
 	}
 	return translate(d.db.Update(func(txn *badger.Txn) error { return txn.Delete(refsBuilt) }))
 }
+
+// DropStoreRefs deletes every reference key of store: before the store is
+// deleted, so that a store created later with its id inherits none (those
+// of cut imports outlive the items).
+func (d *DB) DropStoreRefs(store uint32) error {
+	return translate(d.db.DropPrefix(key32(pRef, store)))
+}
