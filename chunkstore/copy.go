@@ -43,12 +43,12 @@ func (e *Engine) CopyItem(ctx context.Context, src, name, dst, dstName string, r
 	e.inflight.land(w.flight, false)
 	b := e.idx.NewBatch()
 	defer b.Discard()
-	b.MarkPending(w.id)
+	b.MarkPending(w.id, w.store.ID)
 	w.marked = true
 	var n int
 	err = e.idx.Segments(it.ID, func(start int64, entries []dedup.RecipeEntry) error {
-		b.PutSegment(w.id, start, append([]dedup.RecipeEntry(nil), entries...))
-		if n++; n%64 == 0 {
+		b.PutSegment(w.store.ID, w.id, start, append([]dedup.RecipeEntry(nil), entries...))
+		if n++; n%maxFlushSegs == 0 {
 			if err := b.Commit(); err != nil {
 				return err
 			}

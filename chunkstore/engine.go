@@ -218,7 +218,10 @@ func (e *Engine) open(ctx context.Context) error {
 	if err := e.loadCatalog(); err != nil {
 		return err
 	}
-	return e.recover(ctx)
+	if err := e.recover(ctx); err != nil {
+		return err
+	}
+	return e.buildRefs()
 }
 
 func (e *Engine) loadCatalog() error {
@@ -406,6 +409,10 @@ func (e *Engine) DeleteStore(name string) error {
 		if len(k) > 4 && k[:4] == string(storeKey(s.ID)) {
 			return fmt.Errorf("%w: %q has an item being written", ErrNotEmpty, name)
 		}
+	}
+	// Store ids are reused: the next store must not inherit these.
+	if err := e.idx.DropStoreRefs(s.ID); err != nil {
+		return e.translate(err)
 	}
 	b := e.idx.NewBatch()
 	b.DeleteStore(s.ID)

@@ -8,8 +8,17 @@ import "github.com/backstop-appliance/backstop/chunkstore/index"
 // containers when the disk is the bottleneck.
 func (w *Writer) flusher() {
 	var err error
-	for j := range w.flushQ {
-		group := []flushJob{j}
+	var next *flushJob
+	for {
+		var group []flushJob
+		if next != nil {
+			group, next = append(group, *next), nil
+		} else if j, ok := <-w.flushQ; ok {
+			group = append(group, j)
+		} else {
+			break
+		}
+		segs := len(group[0].segs)
 	more:
 		for len(group) < builders {
 			select {
@@ -17,6 +26,11 @@ func (w *Writer) flusher() {
 				if !ok {
 					break more
 				}
+				if segs+len(j.segs) > maxFlushSegs {
+					next = &j // a batch of its own: badger bounds a transaction
+					break more
+				}
+				segs += len(j.segs)
 				group = append(group, j)
 			default:
 				break more
@@ -44,6 +58,12 @@ func (w *Writer) flusher() {
 	w.flushed <- err
 }
 
+// maxFlushSegs bounds the recipe segments of one flush's index batch: each
+// brings up to index.SegmentLen reference keys, and badger refuses a
+// transaction of more than about 50,000 entries (15% of a 32 MiB memtable
+// in 96-byte nodes).
+const maxFlushSegs = 16
+
 func (w *Writer) flush(group []flushJob) error {
 	e := w.e
 	e.appendMu.RLock()
@@ -51,7 +71,7 @@ func (w *Writer) flush(group []flushJob) error {
 	b := e.idx.NewBatch()
 	defer b.Discard()
 	if !w.marked {
-		b.MarkPending(w.id)
+		b.MarkPending(w.id, w.store.ID)
 		w.marked = true
 	}
 	var recs []index.ContainerRec
@@ -81,7 +101,7 @@ func (w *Writer) flush(group []flushJob) error {
 	}
 	for _, j := range group {
 		for _, s := range j.segs {
-			b.PutSegment(w.id, s.off, s.entries)
+			b.PutSegment(w.store.ID, w.id, s.off, s.entries)
 		}
 	}
 	if err := b.Commit(); err != nil {

@@ -18,8 +18,8 @@ var (
 	// ErrFingerprint reports a chunk whose bytes do not hash to the
 	// fingerprint (or length) the caller gave for it.
 	ErrFingerprint = dedup.ErrFingerprint
-	// ErrMissingChunk reports a commit whose recipe names a chunk the
-	// store's domain does not hold and the caller never supplied.
+	// ErrMissingChunk reports a commit whose recipe names a chunk that
+	// neither the store's live items name nor the caller supplied.
 	ErrMissingChunk = dedup.ErrMissingChunk
 )
 
@@ -28,7 +28,9 @@ var (
 // and fingerprints with the store's domain (StoreDomain), then:
 //
 //   - Append gives the recipe in order, in batches of entries
-//     (fingerprint and length), and answers which of them the domain lacks;
+//     (fingerprint and length), and answers which of them the caller must
+//     send: every chunk that the store's own live items do not name and
+//     that this import was not sent, even when the domain holds it;
 //   - Put supplies the bytes of each of those, raw or compressed; the
 //     engine decompresses, recomputes the keyed fingerprint and refuses a
 //     mismatch;
@@ -36,6 +38,13 @@ var (
 //     item, if a chunk of the recipe was never supplied.
 //
 // Missing asks about fingerprints without adding them to the recipe.
+//
+// The answers never depend on data outside the store: a chunk only another
+// store (or no store) holds is "missing" alike, so a client holding the
+// domain key learns nothing by asking, and cannot name such a chunk in a
+// recipe without sending its bytes. A chunk sent that the domain holds
+// already is checked and dropped (the pool keeps one copy). With
+// WriteOptions.DomainWide the whole domain answers instead.
 //
 // Supplied chunks go into containers through the same builder, group
 // commit and in-flight table as a Writer's, so they are indexed, and
@@ -55,10 +64,17 @@ type Importer struct {
 	// (in a container still being filled or flushed, or borrowed), with
 	// their raw length; owed are chunks the recipe names, still to supply.
 	have, owed map[dedup.Fingerprint]uint32
+	// recv are the chunks this import was sent and checked: it may name
+	// them whatever the store holds.
+	recv       *fpSet
 	sealed     []*flight // our containers on their way to the index
-	entries    int64
-	puts       int
-	err        error
+	domainWide bool
+	// known and refd are Missing's and Append's scratch.
+	known   []dedup.Fingerprint
+	refd    []bool
+	entries int64
+	puts    int
+	err     error
 }
 
 // ImportStats count an import's traffic.
@@ -69,6 +85,9 @@ type ImportStats struct {
 	// Held is how many supplied chunks the import tracks itself because
 	// they are not in the index yet: its memory is about 60 bytes each.
 	Held int
+	// Received is how many distinct chunks the import was sent (8 bytes
+	// each in memory).
+	Received int
 }
 
 // Import starts item name in store, built from supplied chunks. It ends
@@ -82,7 +101,8 @@ func (e *Engine) Import(ctx context.Context, store, name string, opts WriteOptio
 		w.abortIdle()
 		return nil, fmt.Errorf("chunkstore: %w", err)
 	}
-	im := &Importer{w: w, have: map[dedup.Fingerprint]uint32{}, owed: map[dedup.Fingerprint]uint32{}}
+	im := &Importer{w: w, have: map[dedup.Fingerprint]uint32{}, owed: map[dedup.Fingerprint]uint32{},
+		recv: newFPSet(), domainWide: opts.DomainWide}
 	im.tools.New = func() any {
 		h, _ := blake3.NewKeyed(w.dom.Key)
 		comp, _ := container.NewCompressor(e.codec) // checked above
@@ -93,33 +113,75 @@ func (e *Engine) Import(ctx context.Context, store, name string, opts WriteOptio
 
 // Stats are the import's figures so far.
 func (im *Importer) Stats() ImportStats {
-	return ImportStats{Entries: im.entries, Owed: len(im.owed), Put: im.puts, Held: len(im.have)}
+	return ImportStats{Entries: im.entries, Owed: len(im.owed), Put: im.puts, Held: len(im.have), Received: im.recv.len()}
 }
 
 // Progress reports how far the import has come.
 func (im *Importer) Progress() Progress { return im.w.Progress() }
 
-// Missing returns the indexes of the fingerprints in fps that the store's
-// domain does not hold (and this import was not given). Only the store's
-// own domain is consulted: a chunk of another domain is missing.
+// Missing returns the indexes of the fingerprints in fps that the caller
+// must send: those this import was not sent and that no live item of the
+// store names (see Importer). It does not change the import.
 func (im *Importer) Missing(fps []dedup.Fingerprint) ([]int, error) {
 	if im.err != nil {
 		return nil, im.err
 	}
+	held, err := im.holds(func(i int) dedup.Fingerprint { return fps[i] }, len(fps))
+	if err != nil {
+		return nil, im.fail(err)
+	}
 	var out []int
-	for i, fp := range fps {
-		if _, ok := im.have[fp]; ok {
-			continue
-		}
-		_, found, err := im.w.e.lookupIn(im.w.dom, fp)
-		if err != nil {
-			return nil, im.fail(err)
-		}
-		if !found {
+	for i := range fps {
+		if _, ok := held[i]; !ok {
 			out = append(out, i)
 		}
 	}
 	return out, nil
+}
+
+// holds finds which of n fingerprints (fp(i)) the caller may use without
+// sending them: supplied in this import, or in the domain and named by a
+// live item of the store (or, DomainWide, in the domain). It returns
+// their locations by index (zero for a chunk not indexed yet).
+func (im *Importer) holds(fp func(int) dedup.Fingerprint, n int) (map[int]index.Loc, error) {
+	w := im.w
+	held := map[int]index.Loc{}
+	im.known = im.known[:0]
+	var at []int
+	for i := range n {
+		f := fp(i)
+		if raw, ok := im.have[f]; ok {
+			held[i] = index.Loc{Raw: raw}
+			continue
+		}
+		loc, found, err := w.e.lookupIn(w.dom, f)
+		if err != nil {
+			return nil, err
+		}
+		if !found {
+			continue
+		}
+		if im.domainWide || im.recv.has(f) {
+			held[i] = loc
+			continue
+		}
+		im.known = append(im.known, f)
+		at = append(at, i)
+		held[i] = loc // until the store's references say otherwise
+	}
+	if len(at) == 0 {
+		return held, nil
+	}
+	im.refd = append(im.refd[:0], make([]bool, len(at))...)
+	if err := w.e.referenced(w.store.ID, im.known, im.refd); err != nil {
+		return nil, err
+	}
+	for k, i := range at {
+		if !im.refd[k] {
+			delete(held, i)
+		}
+	}
+	return held, nil
 }
 
 // Append adds entries to the end of the recipe and returns the indexes of
@@ -131,6 +193,10 @@ func (im *Importer) Append(entries []dedup.RecipeEntry) ([]int, error) {
 	}
 	w := im.w
 	im.prune()
+	held, err := im.holds(func(i int) dedup.Fingerprint { return entries[i].FP }, len(entries))
+	if err != nil {
+		return nil, im.fail(err)
+	}
 	var missing []int
 	for i, en := range entries {
 		if en.Len == 0 || int(en.Len) > w.dom.Chunker.Max {
@@ -145,13 +211,14 @@ func (im *Importer) Append(entries []dedup.RecipeEntry) ([]int, error) {
 				return nil, im.fail(fmt.Errorf("%w: chunk %s named with lengths %d and %d", ErrFingerprint, en.FP, n, en.Len))
 			}
 		} else {
-			loc, found, err := w.e.lookupIn(w.dom, en.FP)
+			// Only a chunk the caller may use is checked against its
+			// length: for any other, an error would tell that the domain
+			// holds it.
+			loc, ok := held[i]
 			switch {
-			case err != nil:
-				return nil, im.fail(err)
-			case found && loc.Raw != en.Len:
+			case ok && loc.Raw != en.Len:
 				return nil, im.fail(fmt.Errorf("%w: chunk %s is %d bytes, the recipe says %d", ErrFingerprint, en.FP, loc.Raw, en.Len))
-			case !found:
+			case !ok:
 				im.owed[en.FP] = en.Len
 				missing = append(missing, i)
 			}
@@ -261,6 +328,11 @@ func (im *Importer) PutChecked(c Checked) error {
 	}
 	delete(im.owed, fp)
 	im.puts++
+	if im.recv.add(fp) {
+		// The item's new bytes count what was sent, as sent (or as the
+		// engine compressed it), whether or not the pool had it.
+		w.stored.Add(int64(len(c.stored)))
+	}
 	if _, ok := im.have[fp]; ok {
 		return nil
 	}
@@ -362,7 +434,13 @@ func (im *Importer) Abort() error {
 	}
 	w.end = true
 	defer w.release()
-	err := im.finish(im.err == nil)
+	keep := im.err == nil
+	err := im.finish(keep)
+	if keep && err == nil {
+		if kerr := im.keepReceived(); kerr != nil {
+			w.e.log.Warn("import: could not record the chunks of a cut import; a retry sends them again", "err", kerr)
+		}
+	}
 	w.cleanup()
 	return err
 }

@@ -31,8 +31,11 @@ type job struct {
 	codec  container.Codec
 	fp     dedup.Fingerprint
 	found  bool
-	err    error
-	ready  chan struct{}
+	// storeNew: a chunk the domain holds that no live item of the
+	// writer's store names; it counts in the item's new bytes.
+	storeNew bool
+	err      error
+	ready    chan struct{}
 }
 
 // run is the pipeline: this goroutine chunks, workers hash, look up and
@@ -86,16 +89,25 @@ func (w *Writer) run(src io.Reader) {
 func (w *Writer) work(jobs <-chan *job) {
 	h, _ := blake3.NewKeyed(w.dom.Key)
 	comp, cerr := container.NewCompressor(w.e.codec)
+	fps, refd := make([]dedup.Fingerprint, 1), make([]bool, 1)
 	for j := range jobs {
 		h.Reset()
 		h.Write(j.data)
 		h.Sum(j.fp[:0])
-		j.found, j.err = false, cerr
+		j.found, j.storeNew, j.err = false, false, cerr
 		if j.err == nil {
 			_, j.found, j.err = w.e.dedupLookup(j.fp)
 		}
 		w.looked.Add(1)
-		if j.err == nil && !j.found {
+		if j.err == nil && j.found {
+			// The item's figures are the store's: a chunk only another
+			// store holds is new here, and is compressed to count it as if
+			// the pool lacked it.
+			fps[0] = j.fp
+			j.err = w.e.referenced(w.store.ID, fps, refd)
+			j.storeNew = !refd[0]
+		}
+		if j.err == nil && (!j.found || j.storeNew) {
 			j.stored, j.codec = comp.Compress(j.cbuf, j.data)
 			if j.codec != container.Raw {
 				j.cbuf = j.stored[:0]
@@ -149,9 +161,11 @@ func (w *Writer) add(j *job) error {
 	if !j.found {
 		carrier = w.e.inflight.claim(j.fp, w.flight)
 	}
+	storeNew := j.storeNew
 	switch {
 	case !j.found && carrier == nil:
 		w.keep(j.fp, j.stored, n, j.codec)
+		storeNew = true
 		if w.builder.Full() {
 			if err := w.seal(); err != nil {
 				return err
@@ -160,10 +174,29 @@ func (w *Writer) add(j *job) error {
 	case carrier != nil && carrier.owner != w:
 		w.borrowed[carrier] = append(w.borrowed[carrier], borrowed{fp: j.fp, stored: append([]byte(nil), j.stored...), raw: n, codec: j.codec})
 		w.dupChunks.Add(1)
+		refd := []bool{false}
+		if err := w.e.referenced(w.store.ID, []dedup.Fingerprint{j.fp}, refd); err != nil {
+			return err
+		}
+		storeNew = !refd[0]
+	case carrier != nil: // ours, earlier in this item: counted then
+		w.dupChunks.Add(1)
 	default:
 		w.dupChunks.Add(1)
 	}
+	if storeNew {
+		w.countNew(j.fp, len(j.stored))
+	}
 	return w.appendEntry(j.fp, n)
+}
+
+// countNew adds a chunk the store did not reference to the item's new
+// bytes, once per item: the figure depends on the store and the item
+// alone, never on what other stores of the domain hold.
+func (w *Writer) countNew(fp dedup.Fingerprint, stored int) {
+	if w.counted.add(fp) {
+		w.stored.Add(int64(stored))
+	}
 }
 
 // appendEntry adds a chunk of n bytes to the item's recipe. Every recipe
@@ -202,7 +235,6 @@ func (w *Writer) endSegment() {
 
 func (w *Writer) keep(fp dedup.Fingerprint, stored []byte, n int, codec container.Codec) {
 	w.builder.Add(fp, stored, n, codec)
-	w.stored.Add(int64(len(stored)))
 	w.newChunks.Add(1)
 }
 

@@ -126,9 +126,16 @@ func (e *Engine) SetReplica(name string, on bool) (StoreInfo, error) {
 }
 
 // ImportReplica is Import for replication: it may write into a replica
-// store, which Import refuses.
+// store, which Import refuses, and it answers against the whole dedup
+// domain (WriteOptions.DomainWide). The peer is an appliance an
+// administrator paired with mutual TLS, and a replica's domain holds only
+// stores of domains whose key administrators shared between appliances,
+// so the whole domain is one tenant's; answering store by store would send
+// again every chunk another replica of the domain holds (fan-in, failback).
+// See docs/security.md for the figures.
 func (e *Engine) ImportReplica(ctx context.Context, store, name string, opts WriteOptions) (*Importer, error) {
 	opts.replica = true
+	opts.DomainWide = true
 	return e.Import(ctx, store, name, opts)
 }
 

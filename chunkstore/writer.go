@@ -28,15 +28,26 @@ type WriteOptions struct {
 	// Meta are user key/values kept with the item.
 	Meta map[string]string
 
+	// DomainWide lets an Importer answer Missing and Append against the
+	// whole dedup domain instead of the store's own references and what
+	// the import received. Only for a peer an administrator trusts with
+	// every store of the domain; see docs/security.md. Writers ignore it.
+	DomainWide bool
+
 	replica bool // replication writing into a replica store
 }
 
 // Progress is how far a stream has come.
 type Progress struct {
-	Bytes       int64 `json:"bytes"`        // logical bytes chunked so far
-	StoredBytes int64 `json:"stored_bytes"` // bytes this stream added to volumes
-	NewChunks   int64 `json:"new_chunks"`
-	DupChunks   int64 `json:"dup_chunks"`
+	Bytes int64 `json:"bytes"` // logical bytes chunked so far
+	// StoredBytes is the item's new bytes so far: the stored size of the
+	// distinct chunks no live item of its store named. It does not depend
+	// on what other stores hold.
+	StoredBytes int64 `json:"stored_bytes"`
+	// NewChunks and DupChunks are the pool's (administrators' figures):
+	// chunks this stream added to the volumes, and the others.
+	NewChunks int64 `json:"new_chunks"`
+	DupChunks int64 `json:"dup_chunks"`
 }
 
 // Writer streams a new item into a store. Write (or io.Copy into it), then
@@ -59,7 +70,12 @@ type Writer struct {
 	// started: the pipeline runs (begin)
 	started bool
 
+	// stored is the item's new bytes: the stored size of the distinct
+	// chunks the store's live items did not name (counted once, in
+	// counted). newChunks and dupChunks are the pool's: chunks this stream
+	// added to the volumes, and the others.
 	bytes, stored, newChunks, dupChunks atomic.Int64
+	counted                             *fpSet
 
 	// looked counts chunks the workers looked up, appended those the
 	// sequencer put in the recipe: housekeeping waits for the two to meet.
@@ -118,7 +134,7 @@ func (e *Engine) Create(ctx context.Context, store, name string, opts WriteOptio
 	e.writing[key] = true
 	e.streams.Add(1)
 	e.mu.Unlock()
-	w := &Writer{e: e, store: s, dom: dom, name: name, key: key, opts: opts, borrowed: map[*flight][]borrowed{}}
+	w := &Writer{e: e, store: s, dom: dom, name: name, key: key, opts: opts, borrowed: map[*flight][]borrowed{}, counted: newFPSet()}
 	if err := w.start(); err != nil {
 		w.release()
 		return nil, err
@@ -393,7 +409,7 @@ func (e *Engine) commitItem(w *Writer) (Item, *index.Item, error) {
 	}
 	b := e.idx.NewBatch()
 	for _, s := range w.segs {
-		b.PutSegment(w.id, s.off, s.entries)
+		b.PutSegment(w.store.ID, w.id, s.off, s.entries)
 	}
 	if old != nil {
 		b.DeleteItem(*old)

@@ -79,15 +79,18 @@ func (b *Batch) Chunk(fp dedup.Fingerprint) (Loc, error) {
 	return loc, translate(err)
 }
 
-// PutSegment stores a recipe segment of item id starting at byte off.
-func (b *Batch) PutSegment(id uint64, off int64, entries []dedup.RecipeEntry) {
+// PutSegment stores a recipe segment of item id of store starting at byte
+// off, and the store's reference keys for the segment's chunks. A batch
+// should hold at most 16 segments: badger bounds a transaction's entries.
+func (b *Batch) PutSegment(store uint32, id uint64, off int64, entries []dedup.RecipeEntry) {
 	var k [8]byte
 	binary.BigEndian.PutUint64(k[:], uint64(off))
 	b.set(key64(pRecipe, id, k[:]...), EncodeSegment(nil, entries))
+	b.putRefs(store, id, entries)
 }
 
-// MarkPending marks item id as being written.
-func (b *Batch) MarkPending(id uint64) { b.set(key64(pPending, id), nil) }
+// MarkPending marks item id of store as being written.
+func (b *Batch) MarkPending(id uint64, store uint32) { b.set(key64(pPending, id), markValue(store)) }
 
 // PutItem stores a committed item and clears its pending mark.
 func (b *Batch) PutItem(it Item) {
@@ -98,7 +101,7 @@ func (b *Batch) PutItem(it Item) {
 // DeleteItem removes an item's record and marks its recipe for removal.
 func (b *Batch) DeleteItem(it Item) {
 	b.del(key32(pItem, it.Store, []byte(it.Name)...))
-	b.set(key64(pDeleted, it.ID), nil)
+	b.set(key64(pDeleted, it.ID), markValue(it.Store))
 }
 
 // PutDomain stores a domain.

@@ -226,20 +226,33 @@ func (d *DB) Marked() (pending, deleted []uint64, err error) {
 	return pending, deleted, err
 }
 
-// DropRecipe deletes the recipe of item id and then its 'p' or 'x' mark,
-// in batches, so it can be interrupted and run again.
+// DropRecipe deletes the recipe of item id, the reference keys its
+// segments put, and then its 'p' or 'x' mark, in batches, so it can be
+// interrupted and run again: the mark, deleted last, names the store.
 func (d *DB) DropRecipe(id uint64) error {
-	var keys [][]byte
-	if err := d.scanKeys(key64(pRecipe, id), func(k []byte) error {
-		keys = append(keys, append([]byte(nil), k...))
-		return nil
-	}); err != nil {
+	store, refs, err := d.markStore(id)
+	if err != nil {
 		return err
 	}
-	keys = append(keys, key64(pPending, id), key64(pDeleted, id))
 	wb := d.db.NewWriteBatch()
 	defer wb.Cancel()
-	for _, k := range keys {
+	var buf []dedup.RecipeEntry
+	err = d.scan(key64(pRecipe, id), func(k, v []byte) error {
+		if refs {
+			var err error
+			if buf, err = DecodeSegment(buf[:0], v); err != nil {
+				return err
+			}
+			if err := dropRefs(wb, store, id, buf); err != nil {
+				return err
+			}
+		}
+		return wb.Delete(append([]byte(nil), k...))
+	})
+	if err != nil {
+		return translate(err)
+	}
+	for _, k := range [][]byte{key64(pPending, id), key64(pDeleted, id)} {
 		if err := wb.Delete(k); err != nil {
 			return translate(err)
 		}

@@ -29,6 +29,8 @@ const (
 	pRecipe    = 'r'
 	pPending   = 'p'
 	pDeleted   = 'x'
+	pRef       = 'R'
+	pCatalog   = 'm'
 )
 
 // dropEmptyLogs removes zero-length value-log and memtable files. A crash

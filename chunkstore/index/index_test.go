@@ -79,8 +79,8 @@ func TestDBChunksAndSegments(t *testing.T) {
 	b := d.NewBatch()
 	loc := Loc{Container: 7, Offset: 100, Stored: 50, Raw: 80, Codec: container.S2}
 	b.PutChunk(fp, loc)
-	b.PutSegment(9, 0, []dedup.RecipeEntry{{FP: fp, Len: 80}})
-	b.PutSegment(9, 80, []dedup.RecipeEntry{{FP: fp, Len: 80}, {FP: fp, Len: 80}})
+	b.PutSegment(1, 9, 0, []dedup.RecipeEntry{{FP: fp, Len: 80}})
+	b.PutSegment(1, 9, 80, []dedup.RecipeEntry{{FP: fp, Len: 80}, {FP: fp, Len: 80}})
 	if err := b.Commit(); err != nil {
 		t.Fatal(err)
 	}

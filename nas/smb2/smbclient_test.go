@@ -8,13 +8,14 @@ import (
 	"math/rand"
 	"regexp"
 
-	"github.com/backstop-appliance/backstop/nas/vfs"
 	"net"
 	"os"
 	"os/exec"
 	"path/filepath"
 	"strings"
 	"testing"
+
+	"github.com/backstop-appliance/backstop/nas/vfs"
 )
 
 // smbclient runs Samba's smbclient against the test server with the

@@ -6,9 +6,10 @@ import (
 	"fmt"
 	"math/rand/v2"
 
-	"github.com/backstop-appliance/backstop/vtl/iscsi"
 	"testing"
 	"time"
+
+	"github.com/backstop-appliance/backstop/vtl/iscsi"
 
 	"github.com/backstop-appliance/backstop/vtl/iscsi/initiator"
 )
