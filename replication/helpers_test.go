@@ -24,6 +24,7 @@ import (
 	"github.com/backstop-appliance/backstop/chunkstore"
 	"github.com/backstop-appliance/backstop/chunkstore/chunker"
 	"github.com/backstop-appliance/backstop/internal/appliance"
+	"github.com/backstop-appliance/backstop/internal/testwait"
 )
 
 // engineOptions are small so that tests cross container boundaries.
@@ -124,7 +125,7 @@ func (n *node) close() {
 		return
 	}
 	n.cancel()
-	<-n.done
+	testwait.Recv(n.t, n.done)
 	n.svc.Close()
 	n.eng.Close()
 	n.state.Close()

@@ -18,6 +18,7 @@ import (
 
 	"golang.org/x/crypto/md4"
 
+	"github.com/backstop-appliance/backstop/internal/testwait"
 	"github.com/backstop-appliance/backstop/nas/smb2"
 	"github.com/backstop-appliance/backstop/nas/vfs"
 )
@@ -77,7 +78,7 @@ func startSMB(t *testing.T) *smbEnv {
 	}()
 	t.Cleanup(func() {
 		srv.Close()
-		<-done
+		testwait.Recv(t, done)
 	})
 	return &smbEnv{managerEnv: me, addr: ln.Addr().String()}
 }

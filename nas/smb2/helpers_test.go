@@ -11,6 +11,7 @@ import (
 
 	"golang.org/x/crypto/md4"
 
+	"github.com/backstop-appliance/backstop/internal/testwait"
 	"github.com/backstop-appliance/backstop/nas"
 	"github.com/backstop-appliance/backstop/nas/vfs"
 )
@@ -92,7 +93,7 @@ func startServer(t testing.TB, opts Options) *testEnv {
 	}()
 	t.Cleanup(func() {
 		env.srv.Close()
-		<-done
+		testwait.Recv(t, done)
 	})
 	return env
 }

@@ -9,6 +9,7 @@ import (
 	"github.com/backstop-appliance/backstop/vtl/iscsi"
 	"testing"
 
+	"github.com/backstop-appliance/backstop/internal/testwait"
 	"github.com/backstop-appliance/backstop/vtl/iscsi/initiator"
 )
 
@@ -235,7 +236,7 @@ func TestManySessions(t *testing.T) {
 		}()
 	}
 	for range n {
-		if err := <-errs; err != nil {
+		if err := testwait.Recv(t, errs); err != nil {
 			t.Error(err)
 		}
 	}

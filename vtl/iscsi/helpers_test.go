@@ -8,6 +8,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/backstop-appliance/backstop/internal/testwait"
 	"github.com/backstop-appliance/backstop/vtl/iscsi"
 	"github.com/backstop-appliance/backstop/vtl/iscsi/initiator"
 )
@@ -58,7 +59,7 @@ func start(t testing.TB, mod func(*iscsi.Options, *source)) *fixture {
 	go func() { f.errCh <- f.srv.Serve(context.Background(), ln) }()
 	t.Cleanup(func() {
 		f.srv.Close()
-		if err := <-f.errCh; !errors.Is(err, iscsi.ErrServerClosed) {
+		if err := testwait.Recv(t, f.errCh); !errors.Is(err, iscsi.ErrServerClosed) {
 			t.Errorf("Serve: %v", err)
 		}
 	})

@@ -11,6 +11,7 @@ import (
 	"testing"
 
 	"github.com/backstop-appliance/backstop/chunkstore"
+	"github.com/backstop-appliance/backstop/internal/testwait"
 	"github.com/backstop-appliance/backstop/vtl/iscsi"
 	"github.com/backstop-appliance/backstop/vtl/iscsi/initiator"
 	"github.com/backstop-appliance/backstop/vtl/iscsi/wire"
@@ -59,7 +60,7 @@ func startLibrary(t *testing.T) *libFixture {
 	go func() { srv.Serve(ctx, ln); close(done) }()
 	t.Cleanup(func() {
 		srv.Close()
-		<-done
+		testwait.Recv(t, done)
 		libs.Close(ctx)
 		eng.Close()
 	})
