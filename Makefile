@@ -1,8 +1,12 @@
 # Backstop: build, test and benchmark.
-#   make test    vet + the whole test suite (race detector on, then the long
-#                crash tests, then the browser tests of the web UI, which
-#                install Debian's chromium and playwright-core from npm if
-#                missing); what CI runs
+#   make check   the quick one: gofmt, go vet, golangci-lint (pinned; installed
+#                on first use into a cache outside the clone), and the unit
+#                tests with -race -short (fuzz seed corpora included); no root,
+#                no network once modules and the lint tool are fetched
+#   make test    make check, then the integration suites (the long crash
+#                tests, the browser tests of the web UI, which install
+#                Debian's chromium and playwright-core from npm if missing,
+#                smbclient, smbtorture, libiscsi, qemu); what CI runs
 #   make bench   Go micro-benchmarks, then the end-to-end benchmark on real
 #                data against restic and borg (downloads a Go module's
 #                releases through the module proxy, installs restic/borg)
@@ -11,19 +15,52 @@ GO        ?= go
 BENCH_DIR ?= /tmp/backstop-bench
 VERSION   ?= $(shell git describe --always --dirty 2>/dev/null || echo dev)
 
-.PHONY: all build test test-hk test-vtldev vet fuzz bench bench-go bench-e2e bench-synthetic bench-catalyst test-catalyst test-smb bench-smb test-sharefs bench-sharefs torture-sharefs test-iscsi test-vtl-qemu test-vtl-btape vtl-conformance bench-vtl bench-repl test-repl clean
+.PHONY: all build check fmt lint test-unit test test-hk test-vtldev vet fuzz bench bench-go bench-e2e bench-synthetic bench-catalyst test-catalyst test-smb bench-smb test-sharefs bench-sharefs torture-sharefs test-iscsi test-vtl-qemu test-vtl-btape vtl-conformance bench-vtl bench-repl test-repl clean
 
 all: build
 
 build:
 	$(GO) build -trimpath -ldflags "-X main.version=$(VERSION)" -o backstop ./cmd/backstop
 
-vet:
+# golangci-lint at a pinned version (.golangci.yml is its config), kept in
+# the user's cache, never in the clone: go install'ed there on first use,
+# or linked to $(go env GOPATH)/bin/golangci-lint when that is the same
+# version; after that make check needs no network.
+GOLANGCI_LINT_VERSION ?= 2.15.0
+LINT_CACHE ?= $(or $(XDG_CACHE_HOME),$(HOME)/.cache)/backstop/golangci-lint-v$(GOLANGCI_LINT_VERSION)
+GOLANGCI_LINT ?= $(LINT_CACHE)/golangci-lint
+
+# Flags of the unit tests in make check (-count=1: CI and make test never
+# take a cached result; make check TESTFLAGS= lets go test cache them).
+TESTFLAGS ?= -count=1
+
+check: fmt vet lint test-unit
+
+fmt:
 	@test -z "$$(gofmt -l $$(git ls-files '*.go'))" || { echo "gofmt needed:"; gofmt -l $$(git ls-files '*.go'); exit 1; }
+
+vet: fmt
 	$(GO) vet ./...
 
-test: vet
-	$(GO) test -race -short -count=1 ./...
+lint: $(GOLANGCI_LINT)
+	$(GOLANGCI_LINT) run ./...
+
+$(GOLANGCI_LINT):
+	@mkdir -p $(LINT_CACHE)
+	@gp="$$($(GO) env GOPATH)/bin/golangci-lint"; \
+	if [ -x "$$gp" ] && "$$gp" version 2>/dev/null | grep -q "has version $(GOLANGCI_LINT_VERSION) "; then \
+		ln -sf "$$gp" $@; \
+	else \
+		echo "installing golangci-lint v$(GOLANGCI_LINT_VERSION) into $(LINT_CACHE)"; \
+		GOBIN=$(LINT_CACHE) $(GO) install github.com/golangci/golangci-lint/v2/cmd/golangci-lint@v$(GOLANGCI_LINT_VERSION); \
+	fi
+
+# The unit tests: what needs root, Debian packages, qemu or more than a few
+# seconds skips under -short and runs in make test below.
+test-unit:
+	$(GO) test -race -short -timeout 5m $(TESTFLAGS) ./...
+
+test: check
 	$(GO) test -count=1 -run 'TestCrash$$|TestGCCrash$$|TestLargeStream|FullDisk' ./chunkstore/
 	$(MAKE) --no-print-directory test-vtldev
 	$(MAKE) --no-print-directory fuzz FUZZTIME=5s

@@ -164,7 +164,7 @@ func Open(ctx context.Context, dir string, opts Options) (*Engine, error) {
 		dropLater:  map[uint64]bool{},
 	}
 	if err := e.open(ctx); err != nil {
-		e.release()
+		_ = e.release() // the open error is the one to report
 		return nil, err
 	}
 	return e, nil

@@ -394,7 +394,8 @@ func (im *Importer) Commit(ctx context.Context) (Item, error) {
 	}
 	if im.err == nil && len(im.owed) > 0 {
 		for fp := range im.owed {
-			im.fail(fmt.Errorf("%w: %d chunks never supplied, such as %s", ErrMissingChunk, len(im.owed), fp))
+			// fail records the error in im.err, which is returned below.
+			_ = im.fail(fmt.Errorf("%w: %d chunks never supplied, such as %s", ErrMissingChunk, len(im.owed), fp))
 			break
 		}
 	}

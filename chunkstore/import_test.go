@@ -13,6 +13,7 @@ import (
 	"github.com/backstop-appliance/backstop/chunkstore/chunker"
 	"github.com/backstop-appliance/backstop/chunkstore/container"
 	"github.com/backstop-appliance/backstop/dedup"
+	"github.com/backstop-appliance/backstop/internal/testwait"
 )
 
 // clientChunks chunks and fingerprints data the way a client does, with
@@ -110,7 +111,7 @@ func TestImportRoundTrip(t *testing.T) {
 		}
 	}
 	for _, f := range im.sealed { // wait for the flusher to land them
-		<-f.done
+		testwait.Recv(t, f.done)
 	}
 	im.Append(nil)
 	if st := im.Stats(); st.Put != len(missing) || st.Held >= len(missing)/2 {

@@ -13,6 +13,7 @@ import (
 
 	"github.com/backstop-appliance/backstop/chunkstore"
 	"github.com/backstop-appliance/backstop/internal/appliance"
+	"github.com/backstop-appliance/backstop/internal/testwait"
 )
 
 // TestMain doubles as the target appliance of TestKillTarget, run as a
@@ -163,7 +164,7 @@ func TestKillTarget(t *testing.T) {
 	if err := a.svc.Sync(ctx, "m"); err == nil {
 		t.Fatal("the pass survived the kill of the target")
 	}
-	<-killed
+	testwait.Recv(t, killed)
 	tp.cmd.Wait()
 	before := p.bytes.Load()
 	p.onBytes.Store(nil)
@@ -231,7 +232,7 @@ func TestKillSource(t *testing.T) {
 		}
 	}
 	p.onBytes.Store(&onBytes)
-	<-killed
+	testwait.Recv(t, killed)
 	src.Wait()
 	p.onBytes.Store(nil)
 	before := p.bytes.Load()

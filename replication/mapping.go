@@ -49,14 +49,13 @@ type run struct {
 	needList bool // reconcile with the target's listing at the next pass
 	j        *journal
 
-	state                 string
-	lastError             string
-	lastErrorAt           time.Time
-	errors                int64
-	lastBytes, lastWire   int64
-	lastDur               time.Duration
-	alerted               bool
-	passSent, passLogical int64 // the running pass so far
+	state               string
+	lastError           string
+	lastErrorAt         time.Time
+	errors              int64
+	lastBytes, lastWire int64
+	lastDur             time.Duration
+	alerted             bool
 }
 
 func newRun() *run {

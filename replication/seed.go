@@ -92,8 +92,9 @@ func Export(ctx context.Context, eng *chunkstore.Engine, store, filter, dir stri
 		err = rr.Segments(ctx, func(entries []dedup.RecipeEntry) error {
 			for _, en := range entries {
 				si.Entries++
-				rw.Write(en.FP[:])
-				rw.Write(binary.BigEndian.AppendUint32(nil, en.Len))
+				// bufio.Writer keeps its first error; rw.Flush below returns it.
+				_, _ = rw.Write(en.FP[:])
+				_, _ = rw.Write(binary.BigEndian.AppendUint32(nil, en.Len))
 				if seen[en.FP] {
 					continue
 				}

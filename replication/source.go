@@ -126,7 +126,9 @@ func (p *pass) run(ctx context.Context) error {
 		if err := p.fc.call(msgDelete, begin{Name: name}, msgOK, nil); err != nil {
 			return fmt.Errorf("delete %q: %w", name, err)
 		}
-		p.record(name, nil, func(j *journal) { j.ItemsDeleted++ })
+		// The delete succeeded; a journal that failed to save it does not
+		// fail the pass (as before: this refactor changes no behaviour).
+		_ = p.record(name, nil, func(j *journal) { j.ItemsDeleted++ })
 	}
 	for _, it := range send {
 		if err := p.checkBlackout(); err != nil {

@@ -149,7 +149,8 @@ func (s *Service) serveConn(ctx context.Context, raw net.Conn) {
 }
 
 func (ss *session) fail(code string, err error) error {
-	ss.fc.sendJSON(msgErr, RemoteError{Code: code, Message: err.Error()})
+	// Best effort: the connection may be what failed; err is what we return.
+	_ = ss.fc.sendJSON(msgErr, RemoteError{Code: code, Message: err.Error()})
 	ss.fc.flush()
 	return err
 }

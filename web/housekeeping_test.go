@@ -11,6 +11,7 @@ import (
 
 	"github.com/backstop-appliance/backstop/chunkstore"
 	"github.com/backstop-appliance/backstop/internal/appliance"
+	"github.com/backstop-appliance/backstop/internal/testwait"
 )
 
 // gcGatedEngine makes housekeeping wait for a step before each of its
@@ -259,7 +260,7 @@ func TestHousekeepingPauseResumeCancel(t *testing.T) {
 	case <-time.After(50 * time.Millisecond):
 	}
 	e.run([]check{{"resume", req{method: "POST", path: "/api/v1/housekeeping/resume", auth: "op"}, 200, ""}})
-	<-g.passed
+	testwait.Recv(t, g.passed)
 	st = e.waitHK(func(st housekeepingStatus) bool { return !active(st.State) })
 	if st.State != jobDone || st.Report.ReclaimedBytes == 0 || st.ContainersDone != st.Containers {
 		t.Fatalf("done %+v", st)
@@ -367,7 +368,7 @@ func TestHousekeepingBlackout(t *testing.T) {
 	}
 	e.clock.Advance(3 * time.Hour)
 	e.tokens = map[string]string{} // sessions ended while the clock moved
-	<-g.passed
+	testwait.Recv(t, g.passed)
 	st = e.waitHK(func(st housekeepingStatus) bool { return !active(st.State) })
 	if st.State != jobDone || st.Report.ReclaimedBytes == 0 {
 		t.Fatalf("after the window %+v", st)
@@ -424,7 +425,7 @@ func TestAutoHousekeeping(t *testing.T) {
 	e.clock.Advance(61 * time.Minute)
 	e.tokens = map[string]string{}
 	g.gcStep <- struct{}{}
-	<-g.passed
+	testwait.Recv(t, g.passed)
 	st = e.waitHK(func(st housekeepingStatus) bool { return st.Report != nil })
 	if st.State != jobDone || !st.Auto || st.Report.ReclaimedBytes == 0 || st.Plan.ReclaimBytes == 0 {
 		t.Fatalf("automatic run %+v", st)
@@ -487,11 +488,11 @@ func TestHousekeepingEngineBusy(t *testing.T) {
 		})
 		done <- err
 	}()
-	<-held
+	testwait.Recv(t, held)
 	e.run([]check{{"start", req{method: "POST", path: "/api/v1/housekeeping", auth: "op"}, 202, ""}})
 	st := e.waitHK(func(st housekeepingStatus) bool { return !active(st.State) })
 	close(hold)
-	if err := <-done; err != nil {
+	if err := testwait.Recv(t, done); err != nil {
 		t.Fatal(err)
 	}
 	if st.State != jobFailed || !strings.Contains(st.Error, "already running") || st.Report == nil || st.Report.State != jobFailed {

@@ -11,6 +11,8 @@ import (
 	"regexp"
 	"strings"
 	"testing"
+
+	"github.com/backstop-appliance/backstop/internal/testwait"
 )
 
 // serveInProcess runs "backstop serve" until the test ends and returns the
@@ -28,7 +30,7 @@ func serveInProcess(t *testing.T, dir string) string {
 	}()
 	t.Cleanup(func() {
 		cancel()
-		if err := <-done; err != nil {
+		if err := testwait.Recv(t, done); err != nil {
 			t.Errorf("serve: %v", err)
 		}
 	})

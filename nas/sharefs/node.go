@@ -420,7 +420,7 @@ func (n *node) truncate(size int64) error {
 				return err
 			}
 		}
-		n.fs.reserve(size - n.size)
+		_ = n.fs.reserve(size - n.size) // shrinking: never over quota
 		n.dirty.remove(size, max(n.size, size))
 		if n.stage != nil {
 			if err := n.stage.Truncate(size); err != nil {

@@ -6,6 +6,7 @@ import (
 	"net"
 	"testing"
 
+	"github.com/backstop-appliance/backstop/internal/testwait"
 	"github.com/backstop-appliance/backstop/nas"
 	"github.com/backstop-appliance/backstop/nas/vfs"
 )
@@ -53,7 +54,7 @@ func (rc *rawConn) do(t *testing.T, cmd uint16, body []byte) (Status, []byte) {
 	if _, err := io.ReadFull(rc.peer, resp); err != nil {
 		t.Fatal(err)
 	}
-	if err := <-errc; err != nil {
+	if err := testwait.Recv(t, errc); err != nil {
 		t.Fatal(err)
 	}
 	return Status(le.Uint32(resp[8:])), resp[headerSize:]
@@ -108,7 +109,7 @@ func TestDurableReconnect(t *testing.T) {
 	if st, _ := a.do(t, cmdWrite, write); st != StatusSuccess {
 		t.Fatalf("write: %v", st)
 	}
-	st, body = a.do(t, cmdCreate, durableCreate("plain.bin", "QFid", nil))
+	st, _ = a.do(t, cmdCreate, durableCreate("plain.bin", "QFid", nil))
 	if st != StatusSuccess {
 		t.Fatalf("plain create: %v", st)
 	}

@@ -11,6 +11,7 @@ import (
 
 	"github.com/backstop-appliance/backstop/vtl/iscsi"
 
+	"github.com/backstop-appliance/backstop/internal/testwait"
 	"github.com/backstop-appliance/backstop/vtl/iscsi/initiator"
 )
 
@@ -237,7 +238,7 @@ func TestManySessions(t *testing.T) {
 		}()
 	}
 	for range n {
-		if err := <-errs; err != nil {
+		if err := testwait.Recv(t, errs); err != nil {
 			t.Error(err)
 		}
 	}

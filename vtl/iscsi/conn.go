@@ -54,8 +54,9 @@ func (c *conn) serve() {
 	}
 	c.sess = ss
 	ss.start()
+	// readLoop returns only when the connection ends, always with an error.
 	err = c.readLoop()
-	if err != nil && !errors.Is(err, io.EOF) && !errors.Is(err, net.ErrClosed) && !errors.Is(err, errLogout) {
+	if !errors.Is(err, io.EOF) && !errors.Is(err, net.ErrClosed) && !errors.Is(err, errLogout) {
 		c.srv.log.Info("iscsi: connection ends", "remote", c.nc.RemoteAddr().String(), "err", err)
 	}
 	c.nc.Close()

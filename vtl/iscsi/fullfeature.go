@@ -167,7 +167,7 @@ func (ss *session) taskMgmt(p *wire.PDU) error {
 		r.BHS[1] = wire.FlagFinal
 		r.BHS[2] = response
 		r.SetUint32(16, p.ITT())
-		c.send(r, statusAdvance)
+		_ = c.send(r, statusAdvance) // a write error is kept in c.werr and ends the connection
 		if fn == tmfTargetColdReset && response == tmfComplete {
 			c.nc.Close() // a cold reset ends the connection after the response
 		}

@@ -109,7 +109,7 @@ func (c *conn) login() (*session, error) {
 			if le, ok := err.(*loginError); ok {
 				status = le.status
 			}
-			c.loginReply(st, req, nil, false, req.Flags()>>2&3, status)
+			_ = c.loginReply(st, req, nil, false, req.Flags()>>2&3, status) // best effort: err is what we return
 			return nil, err
 		}
 		if done {

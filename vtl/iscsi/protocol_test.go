@@ -8,6 +8,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/backstop-appliance/backstop/internal/testwait"
 	"github.com/backstop-appliance/backstop/vtl/iscsi"
 	"github.com/backstop-appliance/backstop/vtl/iscsi/initiator"
 	"github.com/backstop-appliance/backstop/vtl/iscsi/wire"
@@ -39,7 +40,7 @@ func TestNopTimeout(t *testing.T) {
 	c := cfg()
 	c.IgnorePings = true
 	s := f.dial(t, c)
-	<-s.Done() // the target closed the silent connection
+	testwait.Recv(t, s.Done()) // the target closed the silent connection
 	eventually(t, "no session left", func() bool { return len(f.srv.Sessions()) == 0 })
 }
 
@@ -57,7 +58,7 @@ func TestTaskManagement(t *testing.T) {
 		_, err := s.Command(cctx, 1, []byte{0xf0, 0, 0, 0, 0, 0}, nil, 0)
 		res <- err
 	}()
-	<-f.tape.started
+	testwait.Recv(t, f.tape.started)
 	itt := s.LastITT()
 	resp, err := s.TaskMgmt(ctx, initiator.AbortTask, 1, itt, s.CmdSN()-1)
 	if err != nil || resp != 0 {
@@ -69,7 +70,7 @@ func TestTaskManagement(t *testing.T) {
 	case <-time.After(100 * time.Millisecond):
 	}
 	cancel()
-	<-res
+	testwait.Recv(t, res)
 
 	tests := []struct {
 		name     string
@@ -113,7 +114,7 @@ func TestTaskManagement(t *testing.T) {
 		_, err := s.Command(cctx2, 1, []byte{0xf0, 0, 0, 0, 0, 0}, nil, 0)
 		res <- err
 	}()
-	<-f.tape.started
+	testwait.Recv(t, f.tape.started)
 	if resp, err := s.TaskMgmt(ctx, initiator.LUNReset, 1, 0, 0); err != nil || resp != 0 {
 		t.Fatalf("LUN reset: %v %d", err, resp)
 	}
@@ -121,8 +122,8 @@ func TestTaskManagement(t *testing.T) {
 	if resp, err := s.TaskMgmt(ctx, initiator.TargetColdReset, 0, 0, 0); err != nil || resp != 0 {
 		t.Fatalf("cold reset: %v %d", err, resp)
 	}
-	<-s.Done()
-	<-res
+	testwait.Recv(t, s.Done())
+	testwait.Recv(t, res)
 	eventually(t, "nexus loss", func() bool {
 		k := f.tape.resetKinds()
 		return k[len(k)-1] == scsi.ResetNexusLoss
@@ -149,7 +150,7 @@ func TestAbortWriteWaitingForData(t *testing.T) {
 		r, _ := s.RoundTrip(ctx, p)
 		r2t <- r
 	}()
-	got := <-r2t
+	got := testwait.Recv(t, r2t)
 	if got == nil || got.Opcode() != wire.OpR2T || got.Uint32(44) != 1000 {
 		t.Fatalf("no R2T: %+v", got)
 	}
@@ -214,7 +215,7 @@ func TestReject(t *testing.T) {
 	b = nop.Append(nil, s.Digests())
 	b[wire.BHSLen] ^= 0xff
 	s.SendBytes(b)
-	<-s.Done()
+	testwait.Recv(t, s.Done())
 	eventually(t, "session gone", func() bool { return len(f.srv.Sessions()) == 0 })
 }
 
@@ -266,7 +267,7 @@ func TestSessionLifecycle(t *testing.T) {
 	}
 	// Same initiator and ISID again: the old session is reinstated.
 	s2 := f.dial(t, c)
-	<-s.Done()
+	testwait.Recv(t, s.Done())
 	if len(f.srv.Sessions()) != 1 || s2.TSIH() == s.TSIH() {
 		t.Fatalf("after reinstatement %+v", f.srv.Sessions())
 	}
@@ -302,7 +303,7 @@ func TestWriteDataAfterDrop(t *testing.T) {
 		r, _ := s.RoundTrip(ctxT(t), p)
 		got <- r
 	}()
-	r2t := <-got
+	r2t := testwait.Recv(t, got)
 	d := &wire.PDU{}
 	d.SetOpcode(wire.OpDataOut, false)
 	d.SetLUN(wire.EncodeLUN(1))

@@ -351,7 +351,7 @@ func (ss *session) respond(t *task, resp scsi.Response) {
 	}
 	ss.releaseData(t)
 	ss.forget(t)
-	c.send(p, statusAdvance)
+	_ = c.send(p, statusAdvance) // a write error is kept in c.werr and ends the connection
 }
 
 // forget drops a task from the outstanding set before its final status

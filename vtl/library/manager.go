@@ -83,7 +83,7 @@ func Open(ctx context.Context, dir string, eng Engine, opts Options) (*Manager, 
 		rec := &m.file.Libraries[i]
 		l, err := m.build(ctx, rec)
 		if err != nil {
-			m.closeAll(ctx)
+			_ = m.closeAll(ctx) // the build error is the one to report
 			return nil, fmt.Errorf("library %s: %w", rec.Name, err)
 		}
 		m.libs[rec.Name] = l
@@ -94,7 +94,7 @@ func Open(ctx context.Context, dir string, eng Engine, opts Options) (*Manager, 
 		}
 		if opts.Default {
 			if err := m.createDefault(ctx); err != nil {
-				m.closeAll(ctx)
+				_ = m.closeAll(ctx) // the createDefault error is the one to report
 				return nil, err
 			}
 		}

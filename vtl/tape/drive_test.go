@@ -56,18 +56,6 @@ func exec(t *testing.T, d scsi.Device, c string, out []byte) scsi.Response {
 	return d.Execute(context.Background(), &scsi.Command{CDB: cdb(c), Nexus: nexus, DataOut: out, ExpectedLen: 1 << 24})
 }
 
-// senseOf returns "key/asc/ascq" plus the flags and information.
-func senseOf(r scsi.Response) *scsi.SenseError {
-	if r.Status != scsi.StatusCheckCondition {
-		return nil
-	}
-	s, err := scsi.ParseSense(r.Sense)
-	if err != nil {
-		panic(err)
-	}
-	return s
-}
-
 type want struct {
 	status byte
 	sense  string // hex of the 18 sense bytes, "" when GOOD

@@ -323,7 +323,9 @@ func ParseTargets(t wire.Text) map[string][]string {
 		switch kv.Key {
 		case "TargetName":
 			cur = kv.Value
-			out[cur] = out[cur]
+			if _, ok := out[cur]; !ok {
+				out[cur] = nil // listed even without an address
+			}
 		case "TargetAddress":
 			if cur != "" {
 				out[cur] = append(out[cur], strings.TrimSpace(kv.Value))

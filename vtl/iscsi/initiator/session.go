@@ -284,7 +284,9 @@ func (s *Session) handle(p *wire.PDU) error {
 			break
 		}
 		off, n := int(p.Uint32(40)), int(p.Uint32(44))
-		go s.sendData(c, p.Uint32(20), off, n)
+		// A write error has no caller to go to here; the call waiting for
+		// its status sees the broken connection.
+		go func() { _ = s.sendData(c, p.Uint32(20), off, n) }()
 		return nil
 	case wire.OpDataIn:
 		if c == nil {
