@@ -72,7 +72,9 @@ func (im *Importer) keepReceived() error {
 		return w.e.translate(err)
 	}
 	for _, s := range w.segs {
-		add(s.entries)
+		if err := add(s.entries); err != nil {
+			return w.e.translate(err)
+		}
 	}
 	return w.e.translate(w.e.idx.PutReceived(w.store.ID, fps, conts))
 }

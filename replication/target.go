@@ -143,7 +143,7 @@ func (s *Service) serveConn(ctx context.Context, raw net.Conn) {
 		s.mu.Unlock()
 		close(ss.done)
 	}()
-	if err := ss.run(ctx); err != nil && ctx.Err() == nil {
+	if err := ss.run(ctx); ctx.Err() == nil { // run ends only with an error
 		s.log.Info("replication: source session ended", "peer", raw.RemoteAddr(), "store", ss.store, "err", err)
 	}
 }

@@ -44,10 +44,6 @@ const chunkHeader = 41
 // one recipe segment (the engine's segments hold at most SegmentLen).
 const recipeFrameMax = 4 + 36*chunkstore.SegmentLen
 
-// missingFrameMax is the largest missing frame: a count and an index per
-// entry of a recipe frame.
-const missingFrameMax = 4 + 4*chunkstore.SegmentLen
-
 // chunksFrame is the chunk data the source packs into one frame. The
 // target acts on whole frames, so a cut link loses at most one frame of
 // what it carried.

@@ -89,7 +89,7 @@ func (c *conn) login() (*session, error) {
 		if total += len(req.Data); total > c.lim.maxText {
 			// RFC 7143 11.13.5: 0200h, an initiator error not covered
 			// by a more specific detail; the connection is dropped.
-			c.loginReply(st, req, nil, false, req.Flags()>>2&3, loginInitiatorError)
+			_ = c.loginReply(st, req, nil, false, req.Flags()>>2&3, loginInitiatorError) // the connection is dropped either way
 			return nil, fmt.Errorf("iscsi: login text over %d bytes", c.lim.maxText)
 		}
 		pending = append(pending, req.Data...)

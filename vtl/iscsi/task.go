@@ -148,7 +148,7 @@ func (ss *session) granted(t *task) {
 	copy(buf, t.buf[:t.received])
 	ss.lim.holdUnsolicited(&ss.budget, -t.held)
 	t.buf, t.held, t.granted = buf, 0, true
-	ss.moreData(t) // a failed send has closed the connection
+	_ = ss.moreData(t) // a failed send has closed the connection
 }
 
 // releaseData gives back what a finished task held of the write budget.
