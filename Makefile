@@ -61,7 +61,7 @@ test-unit:
 	$(GO) test -race -short -timeout 5m $(TESTFLAGS) ./...
 
 test: check
-	$(GO) test -count=1 -run 'TestCrash$$|TestGCCrash$$|TestLargeStream|FullDisk' ./chunkstore/
+	$(GO) test -count=1 -run 'TestCrash$$|TestHousekeepingCrash$$|TestLargeStream|FullDisk' ./chunkstore/
 	$(MAKE) --no-print-directory test-vtldev
 	$(MAKE) --no-print-directory fuzz FUZZTIME=5s
 	$(MAKE) --no-print-directory test-sharefs
@@ -107,8 +107,8 @@ bench-go:
 	mkdir -p $(RESULTS_DIR)
 	$(GO) test -run '^$$' -bench . -count 5 ./chunkstore/chunker/ | tee $(RESULTS_DIR)/chunker.txt
 	$(GO) test -run '^$$' -bench 'Ingest$$|Restore' -benchtime 3x -count 3 ./chunkstore/ | tee $(RESULTS_DIR)/engine.txt
-	$(GO) test -run '^$$' -bench 'GC$$|Verify|IngestDuringGC' -benchtime 3x -count 3 ./chunkstore/ | tee $(RESULTS_DIR)/housekeeping.txt
-	$(GO) test -run '^$$' -bench 'IndexMemory|GCMemory|GCThreshold' -benchtime 1x ./chunkstore/ | tee $(RESULTS_DIR)/memory.txt
+	$(GO) test -run '^$$' -bench 'Housekeeping$$|Verify|IngestDuringHousekeeping' -benchtime 3x -count 3 ./chunkstore/ | tee $(RESULTS_DIR)/housekeeping.txt
+	$(GO) test -run '^$$' -bench 'IndexMemory|HousekeepingMemory|HousekeepingThreshold' -benchtime 1x ./chunkstore/ | tee $(RESULTS_DIR)/memory.txt
 
 # Real data against restic and borg (installs them, fetches the data set).
 bench-e2e: build

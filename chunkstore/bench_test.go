@@ -153,13 +153,13 @@ func BenchmarkIndexMemory(b *testing.B) {
 	b.ReportMetric(float64(open[1].filter)/float64(open[1].chunks), "filter-bytes/chunk")
 }
 
-// BenchmarkGCMemory measures the memory housekeeping adds to an open
+// BenchmarkHousekeepingMemory measures the memory housekeeping adds to an open
 // engine (peak anonymous memory during the run, above what the engine
 // held before it: heap and badger's caches, not badger's mmap'd tables,
 // which the kernel can drop), on data directories of one and two million
 // chunks with half of them deleted. The difference between the two, per
 // chunk, is what grows with the data.
-func BenchmarkGCMemory(b *testing.B) {
+func BenchmarkHousekeepingMemory(b *testing.B) {
 	if b.N > 1 {
 		b.Skip("one round is the measurement")
 	}
@@ -170,14 +170,14 @@ func BenchmarkGCMemory(b *testing.B) {
 		chunks[k] = memChild(b, "ingest", dir, n).chunks
 		memChild(b, "open", dir, 0) // badger settles what the ingest left
 		gc := memChild(b, "gc", dir, 0)
-		extra[k] = gc.peakAnon - gc.gcBefore
+		extra[k] = gc.peakAnon - gc.hkBefore
 	}
 	b.ReportMetric(float64(extra[0])/(1<<20), "gc-added-anon-MiB@1M")
 	b.ReportMetric(float64(extra[1])/(1<<20), "gc-added-anon-MiB@2M")
 	b.ReportMetric(float64(extra[1]-extra[0])/float64(chunks[1]-chunks[0]), "gc-anon-bytes/chunk")
 }
 
-type memResult struct{ rss, hwm, anon, chunks, filter, peakAnon, gcBefore int64 }
+type memResult struct{ rss, hwm, anon, chunks, filter, peakAnon, hkBefore int64 }
 
 func memChild(b *testing.B, phase, dir string, chunks int64) memResult {
 	cmd := exec.Command(os.Args[0], "-test.run=^TestMemChild$")
@@ -189,7 +189,7 @@ func memChild(b *testing.B, phase, dir string, chunks int64) memResult {
 	var r memResult
 	for _, l := range strings.Split(string(out), "\n") {
 		var x int64
-		fmt.Sscanf(l, "GCREP %d %d %d %d", &x, &x, &x, &r.gcBefore)
+		fmt.Sscanf(l, "GCREP %d %d %d %d", &x, &x, &x, &r.hkBefore)
 		if _, err := fmt.Sscanf(l, "MEM %d %d %d %d %d %d", &r.rss, &r.hwm, &r.anon, &r.chunks, &r.filter, &r.peakAnon); err == nil {
 			return r
 		}
@@ -261,7 +261,7 @@ func TestMemChild(t *testing.T) {
 		runtime.GC()
 		before := procStatus(t, "RssAnon")
 		peakAnon.Store(before)
-		rep, err := e.GC(context.Background(), GCOptions{NoThrottle: true})
+		rep, err := e.Housekeep(context.Background(), HousekeepingOptions{NoThrottle: true})
 		if err != nil {
 			t.Fatal(err)
 		}

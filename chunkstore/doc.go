@@ -83,7 +83,7 @@
 //
 // # Housekeeping
 //
-// Engine.GC gives back the space of chunks no live recipe uses; one run at a
+// Engine.Housekeep gives back the space of chunks no live recipe uses; one run at a
 // time, never beside verify (ErrMaintenance).
 //
 //   - Mark: a Bloom filter, the live set, gets every chunk of every recipe
@@ -94,7 +94,7 @@
 //     mark takes it exclusively to switch the live set on, then waits for the
 //     lookups made before that to reach their writers' recipes.
 //   - Plan: containers with nothing live, then those whose live share of the
-//     body is below the threshold (DefaultGCThreshold, 0.8), are candidates.
+//     body is below the threshold (DefaultHousekeepingThreshold, 0.8), are candidates.
 //   - Sweep, in batches of at most 64 MiB: live chunks are copied as stored
 //     into new containers, which are appended and fsynced.
 //   - Commit: holding the fence lock exclusively, one badger transaction

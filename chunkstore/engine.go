@@ -111,7 +111,7 @@ type Engine struct {
 	pins       map[uint64]int  // item id: readers open
 	dropLater  map[uint64]bool // item id: recipe to drop at the last unpin
 	streams    sync.WaitGroup
-	fence      gcFence
+	fence      hkFence
 	// maint is held by housekeeping or verify: one at a time.
 	maint sync.Mutex
 	// appendMu is held shared from a container's append to its index

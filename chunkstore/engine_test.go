@@ -466,9 +466,9 @@ func TestRollingVerify(t *testing.T) {
 	}
 }
 
-// TestPlanGC writes 20 generations, deletes 15, and checks that the plan
+// TestPlanHousekeeping writes 20 generations, deletes 15, and checks that the plan
 // finds the space of the deleted generations and nothing of the survivors.
-func TestPlanGC(t *testing.T) {
+func TestPlanHousekeeping(t *testing.T) {
 	e := openTest(t, t.TempDir(), testOptions())
 	defer e.Close()
 	ctx := context.Background()
@@ -480,7 +480,7 @@ func TestPlanGC(t *testing.T) {
 		it := put(t, e, DefaultStore, fmt.Sprint(g), append(append([]byte(nil), base...), testData(uint64(100+g), 256<<10)...))
 		newBytes[g] = it.NewBytes
 	}
-	before, err := e.PlanGC(ctx, 0.5)
+	before, err := e.PlanHousekeeping(ctx, 0.5)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -496,7 +496,7 @@ func TestPlanGC(t *testing.T) {
 			deleted += newBytes[g] // generation 0's own chunks include the base
 		}
 	}
-	after, err := e.PlanGC(ctx, 0.5)
+	after, err := e.PlanHousekeeping(ctx, 0.5)
 	if err != nil {
 		t.Fatal(err)
 	}

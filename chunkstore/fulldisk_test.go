@@ -62,16 +62,16 @@ func TestFullDisk(t *testing.T) {
 	}
 }
 
-// TestGCFullDisk fills a real small file system, deletes half of what it
+// TestHousekeepingFullDisk fills a real small file system, deletes half of what it
 // holds, and runs housekeeping on the full disk: it must free space
 // (dropping containers needs none), lose nothing, and leave room for new
 // backups.
-func TestGCFullDisk(t *testing.T) {
+func TestHousekeepingFullDisk(t *testing.T) {
 	if testing.Short() {
 		t.Skip("slow under -race; make test runs it in its crash and full-disk step, without -short")
 	}
 	if os.Geteuid() != 0 {
-		t.Skip("needs root to mount a small tmpfs; TestGCFull covers the capacity limit")
+		t.Skip("needs root to mount a small tmpfs; TestHousekeepingFull covers the capacity limit")
 	}
 	dir := t.TempDir()
 	if out, err := exec.Command("mount", "-t", "tmpfs", "-o", "size=160m", "tmpfs", dir).CombinedOutput(); err != nil {
@@ -107,7 +107,7 @@ func TestGCFullDisk(t *testing.T) {
 		}
 		delete(items, name)
 	}
-	rep, err := e.GC(ctx, GCOptions{})
+	rep, err := e.Housekeep(ctx, HousekeepingOptions{})
 	if err != nil && !errors.Is(err, ErrFull) {
 		t.Fatalf("housekeeping on a full disk: %v", err)
 	}

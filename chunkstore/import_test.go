@@ -343,10 +343,10 @@ func TestImmutability(t *testing.T) {
 	}
 }
 
-// TestImportDuringGC: chunks an import found present (its recipe names
+// TestImportDuringHousekeeping: chunks an import found present (its recipe names
 // them, its commit is still to come) survive a housekeeping run that finds
 // no committed item using them; chunks a cut import left behind do not.
-func TestImportDuringGC(t *testing.T) {
+func TestImportDuringHousekeeping(t *testing.T) {
 	e := openTest(t, t.TempDir(), testOptions())
 	defer e.Close()
 	ctx := context.Background()
@@ -368,24 +368,24 @@ func TestImportDuringGC(t *testing.T) {
 		im.Abort()
 		t.Fatalf("append: %d missing, %v", len(missing), err)
 	}
-	if _, err := e.GC(ctx, GCOptions{NoThrottle: true}); err != nil {
+	if _, err := e.Housekeep(ctx, HousekeepingOptions{NoThrottle: true}); err != nil {
 		t.Fatal(err)
 	}
 	if _, err := im.Commit(ctx); err != nil {
 		t.Fatal(err)
 	}
 	if got := get(t, e, DefaultStore, "new"); !bytes.Equal(got, data) {
-		t.Fatal("item committed across a GC reads back different")
+		t.Fatal("item committed across housekeeping reads back different")
 	}
 	// A cut import's chunks are garbage once no item uses them.
 	if _, _, err := importData(t, e, DefaultStore, "cut", testData(13, 1<<20), 10); err != nil {
 		t.Fatal(err)
 	}
 	before := e.Stats().StoredBytes
-	if _, err := e.GC(ctx, GCOptions{NoThrottle: true}); err != nil {
+	if _, err := e.Housekeep(ctx, HousekeepingOptions{NoThrottle: true}); err != nil {
 		t.Fatal(err)
 	}
 	if after := e.Stats().StoredBytes; after >= before {
-		t.Fatalf("GC kept a cut import's chunks: %d -> %d stored bytes", before, after)
+		t.Fatalf("housekeeping kept a cut import's chunks: %d -> %d stored bytes", before, after)
 	}
 }

@@ -150,7 +150,7 @@ run_backstop() {
 	for ((i = 0; i < N - KEEP; i++)); do names+=("$(gen_name "$i")"); done
 	((${#names[@]})) && "$BACKSTOP" rm --data "$D" --store default "${names[@]}" >"$W/logs/backstop-rm.log"
 	PRUNE_BEFORE[backstop]=$(du_b "$D")
-	timed backstop-gc "$BACKSTOP" gc --data "$D"
+	timed backstop-gc "$BACKSTOP" housekeeping --data "$D"
 	PRUNE_T[backstop]=$T_SEC PRUNE_RSS[backstop]=$T_RSS PRUNE_AFTER[backstop]=$(du_b "$D")
 	timed backstop-verify "$BACKSTOP" verify --data "$D"
 	CHECK_T[backstop]=$T_SEC CHECK_RSS[backstop]=$T_RSS
@@ -256,7 +256,7 @@ report() {
 	done
 	echo
 	echo "Housekeeping: all but the newest $KEEP generations deleted (backstop rm, restic forget" \
-		"--keep-last, borg prune --keep-last), then space reclaimed (backstop gc, restic prune," \
+		"--keep-last, borg prune --keep-last), then space reclaimed (backstop housekeeping, restic prune," \
 		"borg compact) and everything read back and checked (backstop verify, restic check" \
 		"--read-data, borg check --verify-data)."
 	echo

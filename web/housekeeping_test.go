@@ -14,20 +14,20 @@ import (
 	"github.com/backstop-appliance/backstop/internal/testwait"
 )
 
-// gcGatedEngine makes housekeeping wait for a step before each of its
+// hkGatedEngine makes housekeeping wait for a step before each of its
 // Wait calls (one per sweep batch) and tells when the job's own Wait let
 // it go on.
-type gcGatedEngine struct {
+type hkGatedEngine struct {
 	gatedEngine
-	gcStep chan struct{}
+	hkStep chan struct{}
 	passed chan struct{}
 }
 
-func (g gcGatedEngine) GC(ctx context.Context, opts chunkstore.GCOptions) (chunkstore.GCReport, error) {
+func (g hkGatedEngine) Housekeep(ctx context.Context, opts chunkstore.HousekeepingOptions) (chunkstore.HousekeepingReport, error) {
 	wait := opts.Wait
 	opts.Wait = func(ctx context.Context) error {
 		select {
-		case <-g.gcStep:
+		case <-g.hkStep:
 		case <-ctx.Done():
 		}
 		err := wait(ctx)
@@ -36,13 +36,13 @@ func (g gcGatedEngine) GC(ctx context.Context, opts chunkstore.GCOptions) (chunk
 		}
 		return err
 	}
-	return g.Engine.GC(ctx, opts)
+	return g.Engine.Housekeep(ctx, opts)
 }
 
-func newGated(t *testing.T, opts ...envOption) (*env, gcGatedEngine) {
-	var g gcGatedEngine
+func newGated(t *testing.T, opts ...envOption) (*env, hkGatedEngine) {
+	var g hkGatedEngine
 	opts = append(opts, withEngine(func(eng *chunkstore.Engine) Engine {
-		g = gcGatedEngine{gatedEngine{eng, make(chan struct{})}, make(chan struct{}), make(chan struct{}, 16)}
+		g = hkGatedEngine{gatedEngine{eng, make(chan struct{})}, make(chan struct{}), make(chan struct{}, 16)}
 		return g
 	}))
 	return newEnv(t, opts...), g
@@ -128,7 +128,7 @@ func TestHousekeepingReclaims(t *testing.T) {
 	// Nothing deleted yet: the dry run finds nothing to reclaim.
 	var plan appliance.HousekeepingPlan
 	e.do(req{method: "GET", path: "/api/v1/housekeeping/plan", auth: "ro"}).decode(t, &plan)
-	if plan.ReclaimBytes != 0 || plan.Threshold != chunkstore.DefaultGCThreshold || plan.LiveBytes == 0 {
+	if plan.ReclaimBytes != 0 || plan.Threshold != chunkstore.DefaultHousekeepingThreshold || plan.LiveBytes == 0 {
 		t.Fatalf("plan before delete %+v", plan)
 	}
 	e.run([]check{{"delete drop", req{method: "DELETE", path: "/api/v1/stores/default/items/drop", auth: "op"}, 204, ""}})
@@ -189,7 +189,7 @@ func TestHousekeepingReclaims(t *testing.T) {
 	// replaced.
 	e.run([]check{{"start again", req{method: "POST", path: "/api/v1/housekeeping", auth: "admin"}, 202, ""}})
 	st = e.waitHK(func(st housekeepingStatus) bool { return !active(st.State) })
-	if st.State != jobDone || st.Report.ReclaimedBytes != 0 || st.Threshold != chunkstore.DefaultGCThreshold {
+	if st.State != jobDone || st.Report.ReclaimedBytes != 0 || st.Threshold != chunkstore.DefaultHousekeepingThreshold {
 		t.Fatalf("second run %+v", st)
 	}
 }
@@ -249,7 +249,7 @@ func TestHousekeepingPauseResumeCancel(t *testing.T) {
 		{"dry run meanwhile", req{method: "GET", path: "/api/v1/housekeeping/plan", auth: "ro"}, 409, codeConflict},
 	})
 	// The engine reaches its Wait before the first batch and is held there.
-	g.gcStep <- struct{}{}
+	g.hkStep <- struct{}{}
 	st := e.waitHK(func(st housekeepingStatus) bool { return st.Phase == "sweep" })
 	if st.State != jobPaused || st.ContainersDone != 0 || st.Containers == 0 {
 		t.Fatalf("paused %+v", st)
@@ -350,7 +350,7 @@ func TestHousekeepingBlackout(t *testing.T) {
 	// A running job that meets a window waits until it ends.
 	e.run([]check{{"start", req{method: "POST", path: "/api/v1/housekeeping", auth: "op"}, 202, ""}})
 	blackoutNow(e, true)
-	g.gcStep <- struct{}{}
+	g.hkStep <- struct{}{}
 	st := e.waitHK(hkState(jobBlackout))
 	if st.ContainersDone != 0 {
 		t.Fatalf("in blackout %+v", st)
@@ -424,7 +424,7 @@ func TestAutoHousekeeping(t *testing.T) {
 	}
 	e.clock.Advance(61 * time.Minute)
 	e.tokens = map[string]string{}
-	g.gcStep <- struct{}{}
+	g.hkStep <- struct{}{}
 	testwait.Recv(t, g.passed)
 	st = e.waitHK(func(st housekeepingStatus) bool { return st.Report != nil })
 	if st.State != jobDone || !st.Auto || st.Report.ReclaimedBytes == 0 || st.Plan.ReclaimBytes == 0 {
@@ -453,7 +453,7 @@ func TestHousekeepingShutdown(t *testing.T) {
 	e.garbage("g5", randomData(1, 1<<20), randomData(2, 1<<20))
 	e.run([]check{{"start", req{method: "POST", path: "/api/v1/housekeeping", auth: "op"}, 202, ""}})
 	e.run([]check{{"pause", req{method: "POST", path: "/api/v1/housekeeping/pause", auth: "op"}, 200, ""}})
-	g.gcStep <- struct{}{} // now held in the job's Wait, paused
+	g.hkStep <- struct{}{} // now held in the job's Wait, paused
 	ctx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
 	defer cancel()
 	if err := e.core.Shutdown(ctx); err != nil {
@@ -463,7 +463,7 @@ func TestHousekeepingShutdown(t *testing.T) {
 		t.Fatalf("after shutdown %+v", st)
 	}
 	// What was deleted is still reclaimable: nothing half-done.
-	plan, err := e.eng.PlanGC(context.Background(), 0.8)
+	plan, err := e.eng.PlanHousekeeping(context.Background(), 0.8)
 	if err != nil || plan.ReclaimBytes == 0 {
 		t.Fatalf("plan after shutdown %+v %v", plan, err)
 	}

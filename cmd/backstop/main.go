@@ -28,7 +28,7 @@ Usage:
   backstop rm     [--data DIR] [--store S] NAME...   delete items
   backstop stats  [--data DIR] [--json]              logical and stored bytes, dedup ratio
   backstop verify [--data DIR] [--slice N]           read back and check every chunk (or 1/N)
-  backstop gc     [--data DIR] [--dry-run]           reclaim the space of deleted items
+  backstop housekeeping [--data DIR] [--dry-run]     reclaim the space of deleted items ("gc" too)
   backstop replication export|import [--data DIR] [--store S] SEEDDIR   seed a replica
   backstop domain export|import|store [--data DIR] NAME ARG   share a dedup domain key
   backstop version
@@ -72,7 +72,8 @@ func run(args []string, stdin io.Reader, stdout, stderr io.Writer) int {
 	}
 	commands := map[string]func(context.Context, *env, []string) error{
 		"serve": cmdServe, "put": cmdPut, "get": cmdGet, "ls": cmdLs, "rm": cmdRm,
-		"stats": cmdStats, "verify": cmdVerify, "gc": cmdGC,
+		"stats": cmdStats, "verify": cmdVerify,
+		"housekeeping": cmdHousekeeping, "gc": cmdHousekeeping, // gc: its name before 0.2
 		"replication": cmdReplication, "domain": cmdDomain,
 	}
 	switch args[0] {

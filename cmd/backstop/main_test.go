@@ -78,21 +78,21 @@ func TestPutGetLsRmStats(t *testing.T) {
 		t.Fatalf("ls after rm: %q", out)
 	}
 	// "two" holds the same data as "one": nothing became reclaimable.
-	code, out, _ = cli(t, nil, "gc", "--data", dir, "--dry-run", "--json")
+	code, out, _ = cli(t, nil, "housekeeping", "--data", dir, "--dry-run", "--json")
 	var plan struct {
 		Reclaim int64 `json:"reclaim_bytes"`
 		Live    int64 `json:"live_chunks"`
 		Chunks  int64 `json:"chunks"`
 	}
 	if err := json.Unmarshal([]byte(out), &plan); code != 0 || err != nil || plan.Reclaim != 0 || plan.Live != plan.Chunks {
-		t.Fatalf("gc --dry-run: %d %q %v", code, out, err)
+		t.Fatalf("housekeeping --dry-run: %d %q %v", code, out, err)
 	}
 	cli(t, nil, "rm", "--data", dir, "two")
-	code, out, _ = cli(t, nil, "gc", "--data", dir, "--dry-run", "--json")
+	code, out, _ = cli(t, nil, "housekeeping", "--data", dir, "--dry-run", "--json")
 	if err := json.Unmarshal([]byte(out), &plan); code != 0 || err != nil || plan.Reclaim < int64(len(data)) {
-		t.Fatalf("gc --dry-run after deleting everything: %d %q %v", code, out, err)
+		t.Fatalf("housekeeping --dry-run after deleting everything: %d %q %v", code, out, err)
 	}
-	code, out, _ = cli(t, nil, "gc", "--data", dir)
+	code, out, _ = cli(t, nil, "gc", "--data", dir) // the old name still works
 	if code != 0 || !strings.Contains(out, "reclaimed") || !strings.Contains(out, "dropped") {
 		t.Fatalf("gc: %d %q", code, out)
 	}

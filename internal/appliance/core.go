@@ -14,8 +14,8 @@ import (
 // Engine is what the core needs of the dedup engine (a *chunkstore.Engine):
 // housekeeping, its dry run, and verify.
 type Engine interface {
-	GC(ctx context.Context, opts chunkstore.GCOptions) (chunkstore.GCReport, error)
-	PlanGC(ctx context.Context, threshold float64) (chunkstore.GCPlan, error)
+	Housekeep(ctx context.Context, opts chunkstore.HousekeepingOptions) (chunkstore.HousekeepingReport, error)
+	PlanHousekeeping(ctx context.Context, threshold float64) (chunkstore.HousekeepingPlan, error)
 	Verify(ctx context.Context, progress func(chunkstore.VerifyProgress)) (chunkstore.VerifyReport, error)
 }
 

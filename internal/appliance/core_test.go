@@ -18,7 +18,7 @@ import (
 type stubEngine struct {
 	steps  chan struct{}
 	damage []chunkstore.Damage
-	plan   chunkstore.GCPlan
+	plan   chunkstore.HousekeepingPlan
 }
 
 func (s *stubEngine) Verify(ctx context.Context, progress func(chunkstore.VerifyProgress)) (chunkstore.VerifyReport, error) {
@@ -35,23 +35,23 @@ func (s *stubEngine) Verify(ctx context.Context, progress func(chunkstore.Verify
 	}
 }
 
-func (s *stubEngine) GC(ctx context.Context, opts chunkstore.GCOptions) (chunkstore.GCReport, error) {
+func (s *stubEngine) Housekeep(ctx context.Context, opts chunkstore.HousekeepingOptions) (chunkstore.HousekeepingReport, error) {
 	for {
 		select {
 		case _, ok := <-s.steps:
 			if !ok {
-				return chunkstore.GCReport{GCPlan: s.plan}, nil
+				return chunkstore.HousekeepingReport{HousekeepingPlan: s.plan}, nil
 			}
 			if err := opts.Wait(ctx); err != nil {
-				return chunkstore.GCReport{}, err
+				return chunkstore.HousekeepingReport{}, err
 			}
 		case <-ctx.Done():
-			return chunkstore.GCReport{}, ctx.Err()
+			return chunkstore.HousekeepingReport{}, ctx.Err()
 		}
 	}
 }
 
-func (s *stubEngine) PlanGC(context.Context, float64) (chunkstore.GCPlan, error) { return s.plan, nil }
+func (s *stubEngine) PlanHousekeeping(context.Context, float64) (chunkstore.HousekeepingPlan, error) { return s.plan, nil }
 
 // memLedger is settings and an event log in memory.
 type memLedger struct {

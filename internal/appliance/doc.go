@@ -16,8 +16,8 @@
 //     hold a run and refuse a start with ErrBlackout; a system event when a
 //     run starts, waits, goes on and ends), automatic housekeeping, and the
 //     health registry (health.go). Start runs automatic housekeeping,
-//     Shutdown stops it and any run. It needs of the engine only GC,
-//     PlanGC and Verify (Engine).
+//     Shutdown stops it and any run. It needs of the engine only Housekeep,
+//     PlanHousekeeping and Verify (Engine).
 //   - Policy: the one decision of what a user may do (policy.go), which web
 //     and Catalyst ask.
 //   - Kind: errors of the engine and the core sorted into a few kinds

@@ -37,7 +37,7 @@ type HousekeepingDetail struct {
 
 // HousekeepingReport is a finished run's report.
 type HousekeepingReport struct {
-	chunkstore.GCReport
+	chunkstore.HousekeepingReport
 	State           string    `json:"state"` // done, failed or cancelled
 	Finished        time.Time `json:"finished"`
 	DurationSeconds float64   `json:"duration_seconds"`
@@ -46,7 +46,7 @@ type HousekeepingReport struct {
 // HousekeepingPlan is a dry run: what housekeeping would free at a
 // threshold.
 type HousekeepingPlan struct {
-	chunkstore.GCPlan
+	chunkstore.HousekeepingPlan
 	Threshold float64   `json:"threshold"`
 	At        time.Time `json:"at"`
 }
@@ -143,7 +143,7 @@ func (j *HousekeepingJob) Plan(ctx context.Context, threshold float64) (Housekee
 // CheckThreshold checks a live-share threshold: 0 to 1, 0 for the default.
 func CheckThreshold(t float64) error {
 	if t < 0 || t > 1 || t != t {
-		return refuse(ErrInvalid, "threshold %v: want a number from 0 to 1 (0: the default, %.2f)", t, chunkstore.DefaultGCThreshold)
+		return refuse(ErrInvalid, "threshold %v: want a number from 0 to 1 (0: the default, %.2f)", t, chunkstore.DefaultHousekeepingThreshold)
 	}
 	return nil
 }
@@ -155,7 +155,7 @@ func (j *HousekeepingJob) begin(threshold float64, auto bool, msg string) error 
 	}, msg, func(d *HousekeepingDetail) {
 		d.Auto, d.Threshold = auto, threshold
 		if threshold == 0 {
-			d.Threshold = chunkstore.DefaultGCThreshold
+			d.Threshold = chunkstore.DefaultHousekeepingThreshold
 		}
 	})
 }
@@ -171,9 +171,9 @@ func (j *HousekeepingJob) task(ctx context.Context, threshold float64) error {
 			counted = n
 		}
 	}
-	rep, err := j.c.eng.GC(ctx, chunkstore.GCOptions{
+	rep, err := j.c.eng.Housekeep(ctx, chunkstore.HousekeepingOptions{
 		Threshold: threshold,
-		Progress: func(p chunkstore.GCProgress) {
+		Progress: func(p chunkstore.HousekeepingProgress) {
 			count(p.ReclaimedBytes)
 			j.update(func(d *HousekeepingDetail) {
 				d.Phase, d.Containers, d.ContainersDone, d.ReclaimedBytes = p.Phase, p.Containers, p.ContainersDone, p.ReclaimedBytes
@@ -188,7 +188,7 @@ func (j *HousekeepingJob) task(ctx context.Context, threshold float64) error {
 	now := j.c.now().UTC()
 	j.update(func(d *HousekeepingDetail) {
 		d.ReclaimedBytes = rep.ReclaimedBytes
-		d.Report = &HousekeepingReport{GCReport: rep, State: state, Finished: now, DurationSeconds: rep.Duration.Seconds()}
+		d.Report = &HousekeepingReport{HousekeepingReport: rep, State: state, Finished: now, DurationSeconds: rep.Duration.Seconds()}
 	})
 	return err
 }
@@ -203,13 +203,13 @@ func (j *HousekeepingJob) dryRun(ctx context.Context, threshold float64) (Housek
 		return HousekeepingPlan{}, refuse(ErrJobBusy, "housekeeping is running; ask what it would free once it has finished")
 	}
 	if threshold == 0 {
-		threshold = chunkstore.DefaultGCThreshold
+		threshold = chunkstore.DefaultHousekeepingThreshold
 	}
-	plan, err := j.c.eng.PlanGC(ctx, threshold)
+	plan, err := j.c.eng.PlanHousekeeping(ctx, threshold)
 	if err != nil {
 		return HousekeepingPlan{}, err
 	}
-	v := HousekeepingPlan{GCPlan: plan, Threshold: threshold, At: j.c.now().UTC()}
+	v := HousekeepingPlan{HousekeepingPlan: plan, Threshold: threshold, At: j.c.now().UTC()}
 	j.update(func(d *HousekeepingDetail) { d.Plan = &v })
 	return v, nil
 }

@@ -9,9 +9,9 @@ import (
 	"github.com/backstop-appliance/backstop/dedup"
 )
 
-// GCPlan is what a housekeeping run would do now: the mark-and-sweep
+// HousekeepingPlan is what a housekeeping run would do now: the mark-and-sweep
 // figures without the sweep.
-type GCPlan struct {
+type HousekeepingPlan struct {
 	Containers  int   `json:"containers"`
 	Chunks      int64 `json:"chunks"`
 	LiveChunks  int64 `json:"live_chunks"`
@@ -27,14 +27,14 @@ type GCPlan struct {
 	MarkBytes int `json:"mark_bytes"`
 }
 
-// PlanGC marks every chunk that a recipe uses and sweeps the container
+// PlanHousekeeping marks every chunk that a recipe uses and sweeps the container
 // footers to say what housekeeping would reclaim, changing nothing. The
 // mark is a Bloom filter (about 1.25 bytes per chunk reference kept once);
 // its false positives (about 1%) only make a dead chunk count as live.
 // threshold is the live share below which a container is rewritten.
-func (e *Engine) PlanGC(ctx context.Context, threshold float64) (GCPlan, error) {
+func (e *Engine) PlanHousekeeping(ctx context.Context, threshold float64) (HousekeepingPlan, error) {
 	if threshold < 0 || threshold > 1 {
-		return GCPlan{}, fmt.Errorf("%w: threshold %.2f (want 0 to 1)", ErrInvalid, threshold)
+		return HousekeepingPlan{}, fmt.Errorf("%w: threshold %.2f (want 0 to 1)", ErrInvalid, threshold)
 	}
 	live := index.NewFilter(e.idx.Filter.Count())
 	err := e.idx.LiveRecipes(e.pinned, func(fp dedup.Fingerprint) {
@@ -43,7 +43,7 @@ func (e *Engine) PlanGC(ctx context.Context, threshold float64) (GCPlan, error) 
 		}
 	})
 	if err != nil {
-		return GCPlan{}, e.translate(err)
+		return HousekeepingPlan{}, e.translate(err)
 	}
 	plan, _, err := e.plan(ctx, live, threshold, nil)
 	return plan, err

@@ -10,9 +10,9 @@ import (
 	"time"
 )
 
-// gcBenchData is a data directory with 20 generations of 64 MiB, 15 of
+// hkBenchData is a data directory with 20 generations of 64 MiB, 15 of
 // them deleted: what housekeeping meets after a retention policy ran.
-func gcBenchData(b *testing.B, dir string) *Engine {
+func hkBenchData(b *testing.B, dir string) *Engine {
 	e := openTest(b, dir, benchOptions())
 	base := testData(5, 64<<20)
 	for g := range 20 {
@@ -26,16 +26,16 @@ func gcBenchData(b *testing.B, dir string) *Engine {
 	return e
 }
 
-// BenchmarkGC measures a housekeeping run: stored bytes scanned per second
-// (the SetBytes figure) on gcBenchData.
-func BenchmarkGC(b *testing.B) {
+// BenchmarkHousekeeping measures a housekeeping run: stored bytes scanned per second
+// (the SetBytes figure) on hkBenchData.
+func BenchmarkHousekeeping(b *testing.B) {
 	var scanned, reclaimed int64
 	var took time.Duration
 	for range b.N {
 		b.StopTimer()
-		e := gcBenchData(b, b.TempDir())
+		e := hkBenchData(b, b.TempDir())
 		b.StartTimer()
-		rep, err := e.GC(context.Background(), GCOptions{NoThrottle: true})
+		rep, err := e.Housekeep(context.Background(), HousekeepingOptions{NoThrottle: true})
 		if err != nil {
 			b.Fatal(err)
 		}
@@ -65,17 +65,17 @@ func BenchmarkVerify(b *testing.B) {
 	}
 }
 
-// BenchmarkIngestDuringGC measures unique ingest with housekeeping
+// BenchmarkIngestDuringHousekeeping measures unique ingest with housekeeping
 // running back to back beside it (with its back-off on, as it ships)
 // and without: compare the two MB/s figures.
-func BenchmarkIngestDuringGC(b *testing.B) {
-	for _, withGC := range []bool{false, true} {
-		b.Run(map[bool]string{false: "alone", true: "with-gc"}[withGC], func(b *testing.B) {
-			e := gcBenchData(b, b.TempDir())
+func BenchmarkIngestDuringHousekeeping(b *testing.B) {
+	for _, withHousekeeping := range []bool{false, true} {
+		b.Run(map[bool]string{false: "alone", true: "with-gc"}[withHousekeeping], func(b *testing.B) {
+			e := hkBenchData(b, b.TempDir())
 			defer e.Close()
 			stop := make(chan struct{})
 			var wg sync.WaitGroup
-			if withGC {
+			if withHousekeeping {
 				// Keep housekeeping busy: each round deletes what it wrote.
 				wg.Add(1)
 				go func() {
@@ -86,7 +86,7 @@ func BenchmarkIngestDuringGC(b *testing.B) {
 							return
 						default:
 						}
-						if _, err := e.GC(context.Background(), GCOptions{}); err != nil {
+						if _, err := e.Housekeep(context.Background(), HousekeepingOptions{}); err != nil {
 							b.Error(err)
 							return
 						}
@@ -122,11 +122,11 @@ func BenchmarkIngestDuringGC(b *testing.B) {
 	}
 }
 
-// BenchmarkGCThreshold shows what the rewrite threshold trades: stored
+// BenchmarkHousekeepingThreshold shows what the rewrite threshold trades: stored
 // bytes left after housekeeping (relative to the survivors stored alone)
-// against bytes copied forward, on the generations of TestGCGenerations
+// against bytes copied forward, on the generations of TestHousekeepingGenerations
 // with the shipped container and chunk sizes.
-func BenchmarkGCThreshold(b *testing.B) {
+func BenchmarkHousekeepingThreshold(b *testing.B) {
 	if b.N > 1 {
 		b.Skip("one round is the measurement")
 	}
@@ -140,7 +140,7 @@ func BenchmarkGCThreshold(b *testing.B) {
 		b.Run(fmt.Sprint(th), func(b *testing.B) {
 			e := openTest(b, b.TempDir(), benchOptions())
 			defer e.Close()
-			gens := gcGenerations(b, e, 64<<20)
+			gens := hkGenerations(b, e, 64<<20)
 			if alone == 0 {
 				a := openTest(b, b.TempDir(), benchOptions())
 				for _, g := range survivors {
@@ -154,7 +154,7 @@ func BenchmarkGCThreshold(b *testing.B) {
 					e.Delete(context.Background(), DefaultStore, fmt.Sprint("gen", g))
 				}
 			}
-			rep, err := e.GC(context.Background(), GCOptions{Threshold: th, NoThrottle: true})
+			rep, err := e.Housekeep(context.Background(), HousekeepingOptions{Threshold: th, NoThrottle: true})
 			if err != nil {
 				b.Fatal(err)
 			}

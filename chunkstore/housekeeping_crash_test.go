@@ -13,13 +13,13 @@ import (
 	"time"
 )
 
-// TestGCCrashChild is the process TestGCCrash kills: one stream writes
+// TestHousekeepingCrashChild is the process TestHousekeepingCrash kills: one stream writes
 // items and deletes older ones ("ACK seed", "DEL seed" once each
 // returns) while housekeeping runs without pause.
-func TestGCCrashChild(t *testing.T) {
+func TestHousekeepingCrashChild(t *testing.T) {
 	dir := os.Getenv("BACKSTOP_GC_CRASH_DIR")
 	if dir == "" {
-		t.Skip("run by TestGCCrash only")
+		t.Skip("run by TestHousekeepingCrash only")
 	}
 	e := openTest(t, dir, testOptions())
 	ctx := context.Background()
@@ -33,7 +33,7 @@ func TestGCCrashChild(t *testing.T) {
 	}
 	go func() {
 		for {
-			if _, err := e.GC(ctx, GCOptions{NoThrottle: true, Threshold: 0.9}); err != nil {
+			if _, err := e.Housekeep(ctx, HousekeepingOptions{NoThrottle: true, Threshold: 0.9}); err != nil {
 				say("GCERR %v", err)
 			}
 		}
@@ -65,11 +65,11 @@ func TestGCCrashChild(t *testing.T) {
 	}
 }
 
-// TestGCCrash kills a process in the middle of housekeeping (with writes
+// TestHousekeepingCrash kills a process in the middle of housekeeping (with writes
 // and deletes beside it) at random instants, many times, and checks after
 // each that every acknowledged item not deleted reads back
 // byte-identical, and that verify finds nothing wrong.
-func TestGCCrash(t *testing.T) {
+func TestHousekeepingCrash(t *testing.T) {
 	runs := 25
 	if testing.Short() {
 		runs = 4
@@ -90,7 +90,7 @@ func TestGCCrash(t *testing.T) {
 				t.Errorf("run %d: housekeeping failed: %s", run, l)
 			}
 		}
-		killChild(t, "TestGCCrashChild", "BACKSTOP_GC_CRASH_DIR="+dir, time.Duration(300+rng.IntN(1500))*time.Millisecond, take)
+		killChild(t, "TestHousekeepingCrashChild", "BACKSTOP_GC_CRASH_DIR="+dir, time.Duration(300+rng.IntN(1500))*time.Millisecond, take)
 		e := openTest(t, dir, testOptions())
 		for seed := range acked {
 			if deleted[seed] {
@@ -121,7 +121,7 @@ func TestGCCrash(t *testing.T) {
 	// live items need.
 	e := openTest(t, dir, testOptions())
 	defer e.Close()
-	rep, err := e.GC(context.Background(), GCOptions{})
+	rep, err := e.Housekeep(context.Background(), HousekeepingOptions{})
 	if err != nil {
 		t.Fatal(err)
 	}

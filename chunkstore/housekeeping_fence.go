@@ -9,7 +9,7 @@ import (
 	"github.com/backstop-appliance/backstop/dedup"
 )
 
-// gcFence keeps housekeeping from dropping a chunk that a backup starts
+// hkFence keeps housekeeping from dropping a chunk that a backup starts
 // using while housekeeping runs. From the moment a run's mark begins, every
 // chunk a writer finds by dedup goes into the run's live set, and the run
 // drops a container only in a commit that no dedup lookup overlaps:
@@ -22,7 +22,7 @@ import (
 // Lookups made before tracking began are caught by waiting for them to
 // reach their writers' recipes (Writer.looked, Writer.appended), which the
 // mark then reads from memory (Writer.recipeFPs) and from the index.
-type gcFence struct {
+type hkFence struct {
 	mu   sync.RWMutex
 	live atomic.Pointer[index.Filter]
 }

@@ -16,18 +16,18 @@ import (
 // turns.
 var ErrMaintenance = errors.New("chunkstore: housekeeping or verify is already running")
 
-// DefaultGCThreshold is the live share below which housekeeping rewrites
+// DefaultHousekeepingThreshold is the live share below which housekeeping rewrites
 // a container (see docs/decisions.md, "Housekeeping threshold").
-const DefaultGCThreshold = 0.8
+const DefaultHousekeepingThreshold = 0.8
 
-// GCOptions qualify a housekeeping run.
-type GCOptions struct {
+// HousekeepingOptions qualify a housekeeping run.
+type HousekeepingOptions struct {
 	// Threshold is the live share of a container's body below which its
 	// live chunks are copied forward and it is freed; 0 means
-	// DefaultGCThreshold. Containers with nothing live are always freed.
+	// DefaultHousekeepingThreshold. Containers with nothing live are always freed.
 	Threshold float64
 	// Progress, if set, is called as the run goes on.
-	Progress func(GCProgress)
+	Progress func(HousekeepingProgress)
 	// Wait, if set, is called between batches; housekeeping goes on when
 	// it returns nil (the web job blocks in it while paused or inside a
 	// blackout window) and stops with its error.
@@ -36,17 +36,17 @@ type GCOptions struct {
 	NoThrottle bool
 }
 
-// GCProgress is reported while housekeeping runs.
-type GCProgress struct {
+// HousekeepingProgress is reported while housekeeping runs.
+type HousekeepingProgress struct {
 	Phase          string `json:"phase"` // "mark", "sweep"
 	Containers     int    `json:"containers"`
 	ContainersDone int    `json:"containers_done"`
 	ReclaimedBytes int64  `json:"reclaimed_bytes"`
 }
 
-// GCReport is what a housekeeping run did.
-type GCReport struct {
-	GCPlan
+// HousekeepingReport is what a housekeeping run did.
+type HousekeepingReport struct {
+	HousekeepingPlan
 	// Dropped containers held nothing live; Rewritten ones had their
 	// live chunks copied forward first.
 	Dropped   int `json:"dropped_containers"`
@@ -64,16 +64,16 @@ type GCReport struct {
 	Duration       time.Duration `json:"duration_ns"`
 }
 
-// gcBatch bounds the stored bytes one sweep batch reads before it
-// commits, and gcBatchChunks the chunks it touches: they bound the memory,
+// hkBatch bounds the stored bytes one sweep batch reads before it
+// commits, and hkBatchChunks the chunks it touches: they bound the memory,
 // the work a crash throws away, and the size of the index transaction
 // (badger refuses one much beyond ~15% of a memtable).
 const (
-	gcBatch       = 64 << 20
-	gcBatchChunks = 16 << 10
+	hkBatch       = 64 << 20
+	hkBatchChunks = 16 << 10
 )
 
-// GC reclaims the space of chunks no live recipe uses: it marks every
+// Housekeep reclaims the space of chunks no live recipe uses: it marks every
 // chunk that recipes reference, then drops the containers with nothing
 // live and rewrites those whose live share is below the threshold
 // (copying their live chunks forward, in order), committing each batch in
@@ -82,25 +82,25 @@ const (
 // point loses nothing: uncommitted copies are orphans the next run drops,
 // and space a commit freed but a crash kept from being punched is punched
 // when the engine opens.
-func (e *Engine) GC(ctx context.Context, opts GCOptions) (GCReport, error) {
+func (e *Engine) Housekeep(ctx context.Context, opts HousekeepingOptions) (HousekeepingReport, error) {
 	if opts.Threshold == 0 {
-		opts.Threshold = DefaultGCThreshold
+		opts.Threshold = DefaultHousekeepingThreshold
 	}
 	if opts.Threshold < 0 || opts.Threshold > 1 {
-		return GCReport{}, fmt.Errorf("%w: threshold %.2f (want 0 to 1)", ErrInvalid, opts.Threshold)
+		return HousekeepingReport{}, fmt.Errorf("%w: threshold %.2f (want 0 to 1)", ErrInvalid, opts.Threshold)
 	}
 	if !e.maint.TryLock() {
-		return GCReport{}, ErrMaintenance
+		return HousekeepingReport{}, ErrMaintenance
 	}
 	defer e.maint.Unlock()
 	start := e.opts.Now()
-	rep := GCReport{StoredBefore: e.Stats().StoredBytes}
-	progress := func(p GCProgress) {
+	rep := HousekeepingReport{StoredBefore: e.Stats().StoredBytes}
+	progress := func(p HousekeepingProgress) {
 		if opts.Progress != nil {
 			opts.Progress(p)
 		}
 	}
-	progress(GCProgress{Phase: "mark"})
+	progress(HousekeepingProgress{Phase: "mark"})
 
 	live := index.NewFilter(e.idx.Filter.Count())
 	e.track(live)
@@ -113,32 +113,32 @@ func (e *Engine) GC(ctx context.Context, opts GCOptions) (GCReport, error) {
 		return rep, e.translate(err)
 	}
 	plan, cands, err := e.plan(ctx, live, opts.Threshold, opts.Wait)
-	rep.GCPlan = plan
+	rep.HousekeepingPlan = plan
 	if err != nil {
 		return rep, err
 	}
-	p := GCProgress{Phase: "sweep", Containers: len(cands)}
+	p := HousekeepingProgress{Phase: "sweep", Containers: len(cands)}
 	progress(p)
 	s := sweeper{e: e, live: live, rep: &rep}
 	busy := e.busyProbe()
 	for len(cands) > 0 {
 		if opts.Wait != nil {
 			if err := opts.Wait(ctx); err != nil {
-				return e.finishGC(rep, start), err
+				return e.finishHousekeeping(rep, start), err
 			}
 		}
 		if err := ctx.Err(); err != nil {
-			return e.finishGC(rep, start), err
+			return e.finishHousekeeping(rep, start), err
 		}
 		n, size, chunks := 0, int64(0), 0
-		for n < len(cands) && (n == 0 || (size+cands[n].Size <= gcBatch && chunks+int(cands[n].Count) <= gcBatchChunks)) {
+		for n < len(cands) && (n == 0 || (size+cands[n].Size <= hkBatch && chunks+int(cands[n].Count) <= hkBatchChunks)) {
 			size += cands[n].Size
 			chunks += int(cands[n].Count)
 			n++
 		}
 		t0 := time.Now()
 		if err := s.batch(cands[:n]); err != nil {
-			return e.finishGC(rep, start), err
+			return e.finishHousekeeping(rep, start), err
 		}
 		cands = cands[n:]
 		p.ContainersDone += n
@@ -153,12 +153,12 @@ func (e *Engine) GC(ctx context.Context, opts GCOptions) (GCReport, error) {
 		}
 	}
 	if err := e.shrinkVolumes(); err != nil {
-		return e.finishGC(rep, start), err
+		return e.finishHousekeeping(rep, start), err
 	}
-	return e.finishGC(rep, start), nil
+	return e.finishHousekeeping(rep, start), nil
 }
 
-func (e *Engine) finishGC(rep GCReport, start time.Time) GCReport {
+func (e *Engine) finishHousekeeping(rep HousekeepingReport, start time.Time) HousekeepingReport {
 	rep.StoredAfter = e.Stats().StoredBytes
 	rep.Duration = e.opts.Now().Sub(start)
 	return rep
@@ -180,13 +180,13 @@ func (e *Engine) busyProbe() func() bool {
 }
 
 // plan sweeps the container footers against the live set: the figures of
-// PlanGC and the containers to rewrite or drop, in id order (the order
+// PlanHousekeeping and the containers to rewrite or drop, in id order (the order
 // they were written, which copying forward keeps).
 //
 // wait, if set, is called every planWait containers (a pause or a blackout
 // window holds there).
-func (e *Engine) plan(ctx context.Context, live *index.Filter, threshold float64, wait func(context.Context) error) (GCPlan, []index.ContainerRec, error) {
-	plan := GCPlan{MarkBytes: live.Bytes()}
+func (e *Engine) plan(ctx context.Context, live *index.Filter, threshold float64, wait func(context.Context) error) (HousekeepingPlan, []index.ContainerRec, error) {
+	plan := HousekeepingPlan{MarkBytes: live.Bytes()}
 	e.mu.RLock()
 	recs := make([]index.ContainerRec, 0, len(e.containers))
 	for _, rec := range e.containers {
@@ -242,7 +242,7 @@ func (e *Engine) plan(ctx context.Context, live *index.Filter, threshold float64
 }
 
 // planWait is how many containers' footers the plan reads between calls
-// of GCOptions.Wait.
+// of HousekeepingOptions.Wait.
 const planWait = 256
 
 // sweeper copies live chunks forward and drops containers, a batch at a
@@ -250,7 +250,7 @@ const planWait = 256
 type sweeper struct {
 	e    *Engine
 	live *index.Filter
-	rep  *GCReport
+	rep  *HousekeepingReport
 	buf  []byte
 }
 
@@ -276,7 +276,7 @@ func (s *sweeper) batch(cands []index.ContainerRec) error {
 	e := s.e
 	e.appendMu.RLock()
 	defer e.appendMu.RUnlock()
-	nb := newGCBuilders(e)
+	nb := newHousekeepingBuilders(e)
 	victims := make([]victim, 0, len(cands))
 	for _, rec := range cands {
 		v, ok, err := s.read(rec, nb)
@@ -319,7 +319,7 @@ func (s *sweeper) batch(cands []index.ContainerRec) error {
 
 // read takes one candidate apart: its live chunks go to the builders, its
 // dead ones are listed. ok is false when it must be left alone.
-func (s *sweeper) read(rec index.ContainerRec, nb *gcBuilders) (victim, bool, error) {
+func (s *sweeper) read(rec index.ContainerRec, nb *hkBuilders) (victim, bool, error) {
 	e := s.e
 	v := victim{rec: rec}
 	entries, err := e.readFooter(rec.ID)
@@ -489,32 +489,32 @@ func (e *Engine) shrinkVolumes() error {
 	return nil
 }
 
-// gcBuilders fill the new containers of a sweep batch, one per domain at
+// hkBuilders fill the new containers of a sweep batch, one per domain at
 // a time; sealed holds every container the batch made, in the order they
 // were started.
-type gcBuilders struct {
+type hkBuilders struct {
 	e      *Engine
-	cur    map[uint32]*gcBuilder
+	cur    map[uint32]*hkBuilder
 	sealed []index.ContainerRec
 	vols   map[uint32]bool
 }
 
-type gcBuilder struct {
+type hkBuilder struct {
 	b    *container.Builder
 	slot int // its place in sealed
 }
 
-func newGCBuilders(e *Engine) *gcBuilders {
-	return &gcBuilders{e: e, cur: map[uint32]*gcBuilder{}, vols: map[uint32]bool{}}
+func newHousekeepingBuilders(e *Engine) *hkBuilders {
+	return &hkBuilders{e: e, cur: map[uint32]*hkBuilder{}, vols: map[uint32]bool{}}
 }
 
 // add copies a chunk, as stored, into the domain's container; it returns
 // the slot of that container in sealed and the chunk's place in it (the
 // container id is known once sealed).
-func (nb *gcBuilders) add(domain uint32, en container.Entry, stored []byte) (int, index.Loc, error) {
+func (nb *hkBuilders) add(domain uint32, en container.Entry, stored []byte) (int, index.Loc, error) {
 	gb := nb.cur[domain]
 	if gb == nil {
-		gb = &gcBuilder{b: container.NewBuilder(nb.e.opts.ContainerSize), slot: len(nb.sealed)}
+		gb = &hkBuilder{b: container.NewBuilder(nb.e.opts.ContainerSize), slot: len(nb.sealed)}
 		nb.sealed = append(nb.sealed, index.ContainerRec{Domain: domain})
 		nb.cur[domain] = gb
 	}
@@ -530,7 +530,7 @@ func (nb *gcBuilders) add(domain uint32, en container.Entry, stored []byte) (int
 	return slot, loc, nil
 }
 
-func (nb *gcBuilders) seal(domain uint32, gb *gcBuilder) error {
+func (nb *hkBuilders) seal(domain uint32, gb *hkBuilder) error {
 	e := nb.e
 	id, err := e.idx.NextContainerID()
 	if err != nil {
@@ -547,7 +547,7 @@ func (nb *gcBuilders) seal(domain uint32, gb *gcBuilder) error {
 	return nil
 }
 
-func (nb *gcBuilders) sealAll() error {
+func (nb *hkBuilders) sealAll() error {
 	for domain, gb := range nb.cur {
 		if err := nb.seal(domain, gb); err != nil {
 			return err
@@ -557,7 +557,7 @@ func (nb *gcBuilders) sealAll() error {
 	return nil
 }
 
-func (nb *gcBuilders) sync() error {
+func (nb *hkBuilders) sync() error {
 	for vol := range nb.vols {
 		if err := nb.e.vols.Sync(vol); err != nil {
 			return nb.e.translate(err)

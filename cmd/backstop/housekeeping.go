@@ -11,12 +11,12 @@ import (
 	"github.com/backstop-appliance/backstop/chunkstore"
 )
 
-func cmdGC(ctx context.Context, e *env, args []string) error {
+func cmdHousekeeping(ctx context.Context, e *env, args []string) error {
 	fs := e.flags(false)
 	dry := fs.Bool("dry-run", false, "only report what housekeeping would reclaim")
-	threshold := fs.Float64("threshold", chunkstore.DefaultGCThreshold, "live share below which a container is rewritten")
+	threshold := fs.Float64("threshold", chunkstore.DefaultHousekeepingThreshold, "live share below which a container is rewritten")
 	asJSON := fs.Bool("json", false, "print the report as JSON")
-	if _, err := e.parseArgs(fs, args, "Usage: backstop gc [--dry-run] [--data DIR] [--threshold F] [--json]\nReclaims the space of deleted items (housekeeping); --dry-run only says how much it would free.", 0, 0, "takes no arguments"); err != nil {
+	if _, err := e.parseArgs(fs, args, "Usage: backstop housekeeping [--dry-run] [--data DIR] [--threshold F] [--json]\nReclaims the space of deleted items; --dry-run only says how much it would free.\n(backstop gc is the same command under its old name.)", 0, 0, "takes no arguments"); err != nil {
 		return err
 	}
 	eng, err := e.open(ctx, false)
@@ -25,7 +25,7 @@ func cmdGC(ctx context.Context, e *env, args []string) error {
 	}
 	defer eng.Close()
 	if *dry {
-		plan, err := eng.PlanGC(ctx, *threshold)
+		plan, err := eng.PlanHousekeeping(ctx, *threshold)
 		if err != nil {
 			return err
 		}
@@ -37,7 +37,7 @@ func cmdGC(ctx context.Context, e *env, args []string) error {
 		return tw.Flush()
 	}
 	var mu sync.Mutex
-	var last chunkstore.GCProgress
+	var last chunkstore.HousekeepingProgress
 	bar := startProgress(e.stderr, func(elapsed time.Duration) string {
 		mu.Lock()
 		p := last
@@ -47,7 +47,7 @@ func cmdGC(ctx context.Context, e *env, args []string) error {
 		}
 		return fmt.Sprintf("sweeping: %d of %d containers, %s reclaimed (%s)", p.ContainersDone, p.Containers, human(p.ReclaimedBytes), elapsed.Round(time.Second))
 	})
-	rep, err := eng.GC(ctx, chunkstore.GCOptions{Threshold: *threshold, Progress: func(p chunkstore.GCProgress) {
+	rep, err := eng.Housekeep(ctx, chunkstore.HousekeepingOptions{Threshold: *threshold, Progress: func(p chunkstore.HousekeepingProgress) {
 		mu.Lock()
 		last = p
 		mu.Unlock()
@@ -63,7 +63,7 @@ func cmdGC(ctx context.Context, e *env, args []string) error {
 		return json.NewEncoder(e.stdout).Encode(rep)
 	}
 	tw := tabwriter.NewWriter(e.stdout, 0, 4, 2, ' ', 0)
-	printPlan(tw, rep.GCPlan, *threshold, "")
+	printPlan(tw, rep.HousekeepingPlan, *threshold, "")
 	fmt.Fprintf(tw, "dropped\t%d containers\n", rep.Dropped)
 	fmt.Fprintf(tw, "rewritten\t%d containers (%s copied forward)\n", rep.Rewritten, human(rep.CopiedBytes))
 	if rep.Kept > 0 {
@@ -78,7 +78,7 @@ func cmdGC(ctx context.Context, e *env, args []string) error {
 }
 
 // printPlan prints the mark's figures; verb is "would " for a dry run.
-func printPlan(tw *tabwriter.Writer, plan chunkstore.GCPlan, threshold float64, verb string) {
+func printPlan(tw *tabwriter.Writer, plan chunkstore.HousekeepingPlan, threshold float64, verb string) {
 	fmt.Fprintf(tw, "containers\t%d (%s)\n", plan.Containers, human(plan.StoredBytes))
 	fmt.Fprintf(tw, "chunks in use\t%d of %d (%s of data in use)\n", plan.LiveChunks, plan.Chunks, human(plan.LiveBytes))
 	if verb != "" {

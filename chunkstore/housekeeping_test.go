@@ -11,10 +11,10 @@ import (
 	"time"
 )
 
-// gcGenerations writes 20 generations of a changing data set (the newest
+// hkGenerations writes 20 generations of a changing data set (the newest
 // keeps most of the previous one, rewrites some of it and grows) and
 // returns them.
-func gcGenerations(t testing.TB, e *Engine, size int) [][]byte {
+func hkGenerations(t testing.TB, e *Engine, size int) [][]byte {
 	t.Helper()
 	gens := make([][]byte, 20)
 	d := testData(7, size)
@@ -34,14 +34,14 @@ func gcGenerations(t testing.TB, e *Engine, size int) [][]byte {
 	return gens
 }
 
-// TestGCGenerations: after deleting 15 of 20 generations, housekeeping
+// TestHousekeepingGenerations: after deleting 15 of 20 generations, housekeeping
 // brings the stored bytes to within 10% of what the 5 survivors cost
 // alone, and every survivor reads back byte-identical.
-func TestGCGenerations(t *testing.T) {
+func TestHousekeepingGenerations(t *testing.T) {
 	ctx := context.Background()
 	dir := t.TempDir()
 	e := openTest(t, dir, testOptions())
-	gens := gcGenerations(t, e, 4<<20)
+	gens := hkGenerations(t, e, 4<<20)
 	survivors := []int{3, 7, 11, 15, 19}
 	keep := map[int]bool{}
 	for _, g := range survivors {
@@ -56,7 +56,7 @@ func TestGCGenerations(t *testing.T) {
 	}
 	allocBefore, _ := e.vols.Allocated()
 	var phases []string
-	rep, err := e.GC(ctx, GCOptions{Progress: func(p GCProgress) {
+	rep, err := e.Housekeep(ctx, HousekeepingOptions{Progress: func(p HousekeepingProgress) {
 		if len(phases) == 0 || phases[len(phases)-1] != p.Phase {
 			phases = append(phases, p.Phase)
 		}
@@ -104,7 +104,7 @@ func TestGCGenerations(t *testing.T) {
 	}
 	check(e)
 	// A second run finds little left to do.
-	rep2, err := e.GC(ctx, GCOptions{})
+	rep2, err := e.Housekeep(ctx, HousekeepingOptions{})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -124,10 +124,10 @@ func TestGCGenerations(t *testing.T) {
 	check(e)
 }
 
-// TestGCConcurrent runs housekeeping over and over while writers store
+// TestHousekeepingConcurrent runs housekeeping over and over while writers store
 // new generations (some of them repeating deleted ones, whose chunks
 // housekeeping is about to drop) and readers read; run it with -race.
-func TestGCConcurrent(t *testing.T) {
+func TestHousekeepingConcurrent(t *testing.T) {
 	ctx := context.Background()
 	e := openTest(t, t.TempDir(), testOptions())
 	defer e.Close()
@@ -153,7 +153,7 @@ func TestGCConcurrent(t *testing.T) {
 				return
 			default:
 			}
-			if _, err := e.GC(ctx, GCOptions{NoThrottle: true, Threshold: 0.9}); err != nil {
+			if _, err := e.Housekeep(ctx, HousekeepingOptions{NoThrottle: true, Threshold: 0.9}); err != nil {
 				errs <- fmt.Errorf("gc: %w", err)
 				return
 			}
@@ -236,7 +236,7 @@ func TestGCConcurrent(t *testing.T) {
 		t.Fatal("housekeeping never completed a run")
 	}
 	t.Logf("%d housekeeping runs", runs)
-	if _, err := e.GC(ctx, GCOptions{}); err != nil {
+	if _, err := e.Housekeep(ctx, HousekeepingOptions{}); err != nil {
 		t.Fatal(err)
 	}
 	for i := range items {
@@ -250,9 +250,9 @@ func TestGCConcurrent(t *testing.T) {
 	}
 }
 
-// TestGCReaderFollowsMove: a reader opened before housekeeping moves its
+// TestHousekeepingReaderFollowsMove: a reader opened before housekeeping moves its
 // chunks reads on from their new places.
-func TestGCReaderFollowsMove(t *testing.T) {
+func TestHousekeepingReaderFollowsMove(t *testing.T) {
 	ctx := context.Background()
 	e := openTest(t, t.TempDir(), testOptions())
 	defer e.Close()
@@ -280,7 +280,7 @@ func TestGCReaderFollowsMove(t *testing.T) {
 			t.Fatal(err)
 		}
 	}
-	rep, err := e.GC(ctx, GCOptions{Threshold: 1})
+	rep, err := e.Housekeep(ctx, HousekeepingOptions{Threshold: 1})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -296,10 +296,10 @@ func TestGCReaderFollowsMove(t *testing.T) {
 	}
 }
 
-// TestGCFull: with the capacity all used, housekeeping still frees the
+// TestHousekeepingFull: with the capacity all used, housekeeping still frees the
 // containers nothing uses (it needs no space for them), and a rewrite that
 // does not fit fails cleanly with nothing lost.
-func TestGCFull(t *testing.T) {
+func TestHousekeepingFull(t *testing.T) {
 	ctx := context.Background()
 	dir := t.TempDir()
 	o := testOptions()
@@ -327,7 +327,7 @@ func TestGCFull(t *testing.T) {
 			t.Fatal(err)
 		}
 	}
-	rep, err := e.GC(ctx, GCOptions{})
+	rep, err := e.Housekeep(ctx, HousekeepingOptions{})
 	if err != nil {
 		t.Fatalf("housekeeping on a full data directory: %v", err)
 	}
