@@ -7,10 +7,7 @@ import (
 
 	"github.com/gin-gonic/gin"
 
-	"github.com/backstop-appliance/backstop/internal/appliance"
-	"github.com/backstop-appliance/backstop/vtl/changer"
 	"github.com/backstop-appliance/backstop/vtl/library"
-	"github.com/backstop-appliance/backstop/vtl/tape"
 )
 
 // Libraries is what the API needs from the virtual tape libraries.
@@ -50,24 +47,6 @@ func viewLibrary(in library.Info) libraryView {
 	return v
 }
 
-// libraryKinds sorts the VTL's errors.
-func libraryKinds() []appliance.KindRule {
-	return []appliance.KindRule{
-		{Err: library.ErrNotFound, Kind: appliance.KindNotFound},
-		{Err: library.ErrInvalid, Kind: appliance.KindInvalid},
-		{Err: changer.ErrBadElement, Kind: appliance.KindInvalid},
-		{Err: library.ErrExists, Kind: appliance.KindExists},
-		{Err: library.ErrNotEmpty, Kind: appliance.KindConflict},
-		{Err: library.ErrBusy, Kind: appliance.KindConflict},
-		{Err: library.ErrNoSlot, Kind: appliance.KindConflict},
-		{Err: changer.ErrSourceEmpty, Kind: appliance.KindConflict},
-		{Err: changer.ErrDestFull, Kind: appliance.KindConflict},
-		{Err: changer.ErrPrevented, Kind: appliance.KindConflict},
-		{Err: tape.ErrPrevented, Kind: appliance.KindConflict},
-		{Err: tape.ErrFull, Kind: appliance.KindConflict},
-	}
-}
-
 func cleanVTL(err error) string {
 	msg := clean(err)
 	for _, p := range []string{"library: ", "changer: ", "tape: "} {
@@ -86,7 +65,7 @@ func (s *Server) vtl(c *gin.Context) {
 }
 
 func (s *Server) failVTL(c *gin.Context, err error) {
-	s.fail(c, serviceError(err, libraryKinds(), cleanVTL))
+	s.fail(c, serviceError(err, library.Kinds(), cleanVTL))
 }
 
 // listEmulations handles GET /api/v1/library-emulations.
@@ -97,7 +76,7 @@ func (s *Server) listEmulations(c *gin.Context) {
 		Capacity   int64  `json:"capacity"`
 	}
 	var gens []gen
-	for _, g := range tape.Generations() {
+	for _, g := range library.Generations() {
 		gens = append(gens, gen{g.N, g.Name, g.Capacity})
 	}
 	c.JSON(http.StatusOK, gin.H{"emulations": library.Emulations(), "generations": gens})

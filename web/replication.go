@@ -9,10 +9,8 @@ import (
 	"github.com/gin-gonic/gin"
 	"github.com/prometheus/client_golang/prometheus"
 
-	"github.com/backstop-appliance/backstop/chunkstore"
 	"github.com/backstop-appliance/backstop/chunkstore/chunker"
 	"github.com/backstop-appliance/backstop/dedup"
-	"github.com/backstop-appliance/backstop/internal/appliance"
 	"github.com/backstop-appliance/backstop/replication"
 )
 
@@ -52,18 +50,7 @@ func (s *Server) replOn(c *gin.Context) {
 
 // replFail maps the replication service's errors, then the rest.
 func (s *Server) replFail(c *gin.Context, err error) {
-	s.fail(c, serviceError(err, replicationKinds(), replClean))
-}
-
-// replicationKinds sorts the replication service's errors.
-func replicationKinds() []appliance.KindRule {
-	return []appliance.KindRule{
-		{Err: replication.ErrNotFound, Kind: appliance.KindNotFound},
-		{Err: replication.ErrInvalid, Kind: appliance.KindInvalid},
-		{Err: replication.ErrExists, Kind: appliance.KindExists},
-		{Err: replication.ErrState, Kind: appliance.KindConflict},
-		{Err: chunkstore.ErrReadOnly, Kind: appliance.KindImmutable},
-	}
+	s.fail(c, serviceError(err, replication.Kinds(), replClean))
 }
 
 func replClean(err error) string {

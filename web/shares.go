@@ -7,8 +7,6 @@ import (
 
 	"github.com/gin-gonic/gin"
 
-	"github.com/backstop-appliance/backstop/internal/appliance"
-	"github.com/backstop-appliance/backstop/nas"
 	"github.com/backstop-appliance/backstop/nas/sharefs"
 )
 
@@ -33,18 +31,9 @@ type createShareRequest struct {
 	Users         map[string]sharefs.Access `json:"users"`
 }
 
-// shareKinds sorts the share manager's errors.
-func shareKinds() []appliance.KindRule {
-	return []appliance.KindRule{
-		{Err: nas.ErrNoShare, Kind: appliance.KindNotFound},
-		{Err: sharefs.ErrInvalidShare, Kind: appliance.KindInvalid},
-		{Err: sharefs.ErrShareExists, Kind: appliance.KindExists},
-	}
-}
-
 // shareErr maps the share manager's errors to what the client sees.
 func shareErr(err error) error {
-	return serviceError(err, shareKinds(), func(err error) string {
+	return serviceError(err, sharefs.Kinds(), func(err error) string {
 		msg := strings.ReplaceAll(err.Error(), "sharefs: ", "")
 		return strings.ReplaceAll(msg, "nas: ", "")
 	})
