@@ -51,7 +51,9 @@ func (s *stubEngine) Housekeep(ctx context.Context, opts chunkstore.Housekeeping
 	}
 }
 
-func (s *stubEngine) PlanHousekeeping(context.Context, float64) (chunkstore.HousekeepingPlan, error) { return s.plan, nil }
+func (s *stubEngine) PlanHousekeeping(context.Context, float64) (chunkstore.HousekeepingPlan, error) {
+	return s.plan, nil
+}
 
 // memLedger is settings and an event log in memory.
 type memLedger struct {
