@@ -1,11 +1,5 @@
 package catalystpb
 
-// This file and the other hand-written ones (convert.go, auth.go) hold
-// what the Catalyst server and client share besides the generated code:
-// error mapping, conversions and credentials. Like the generated code, they
-// import only gRPC, protobuf and package dedup, never the engine, so that
-// the client SDK stays free of server code.
-
 import (
 	"context"
 	"errors"
