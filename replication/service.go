@@ -135,7 +135,9 @@ func New(eng *chunkstore.Engine, opts Options) (*Service, error) {
 	s.serverTLS = &tls.Config{Certificates: []tls.Certificate{opts.Certificate}, MinVersion: tls.VersionTLS13,
 		ClientAuth: tls.RequireAnyClientCert, VerifyConnection: s.verifySource}
 	s.ctx, s.cancel = context.WithCancel(context.Background())
-	s.accept = netsvc.New(s.serveConn, netsvc.Options{Addr: opts.Addr, Logger: opts.Logger})
+	// Peers are a few appliances, each with a connection per mapping
+	// running (a refused one retries): 256 in all, netsvc's 64 per address.
+	s.accept = netsvc.New(s.serveConn, netsvc.Options{Addr: opts.Addr, Logger: opts.Logger, MaxConns: 256})
 	for _, m := range s.cfg.Mappings {
 		s.runs[m.Name] = newRun()
 	}

@@ -74,7 +74,7 @@ func (a *frontEnds) build(ctx context.Context, eng *chunkstore.Engine, state *ap
 	a.list.add("web server", "", appliance.ComponentWeb, a.web)
 	if f.smb != "" {
 		so := smb2.DefaultOptions()
-		so.Addr, so.Logger = f.smb, log
+		so.Addr, so.Logger, so.NegotiateTimeout = f.smb, log, f.smbNegotiate
 		a.smb = smb2.New(a.shares, state, so)
 		a.list.add("smb server", "smb", appliance.ComponentSMB, a.smb)
 	}

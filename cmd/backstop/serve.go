@@ -9,9 +9,11 @@ import (
 	"net"
 	"os"
 	"path/filepath"
+	"time"
 
 	"github.com/backstop-appliance/backstop/catalyst"
 	"github.com/backstop-appliance/backstop/internal/appliance"
+	"github.com/backstop-appliance/backstop/nas/smb2"
 )
 
 // serveFlags are the flags of backstop serve.
@@ -19,6 +21,7 @@ type serveFlags struct {
 	web, iscsi, catalyst, smb, replication string
 	cert, key                              string
 	level                                  slog.Level
+	smbNegotiate                           time.Duration // smb2.Options.NegotiateTimeout
 }
 
 func cmdServe(ctx context.Context, e *env, args []string) error {
@@ -73,6 +76,7 @@ func parseServe(e *env, args []string) (serveFlags, error) {
 	logLevel := fs.String("log-level", "info", "debug, info, warn or error")
 	fs.StringVar(&f.catalyst, "catalyst", catalyst.DefaultAddr, `address of the Catalyst client-side dedup service (TLS, same certificate); "off" disables it`)
 	fs.StringVar(&f.smb, "smb", "0.0.0.0:445", `SMB2/3 address of the shares ("" for none)`)
+	fs.DurationVar(&f.smbNegotiate, "smb-negotiate-timeout", smb2.DefaultNegotiateTimeout, "time an SMB connection has from accept to an authenticated session")
 	fs.StringVar(&f.replication, "replication", "0.0.0.0:9389", `address of the replication service (TLS, mutual; "" for none)`)
 	if _, err := e.parseArgs(fs, args, "Usage: backstop serve [--data DIR] [--web ADDR] [--tls-cert FILE --tls-key FILE] [--catalyst ADDR] [--smb ADDR] [--iscsi ADDR] [--replication ADDR] [--capacity SIZE]\n\nOn first start it creates the user admin with a random password, prints it once and\nwrites it to DIR/initial-admin-password, unless BACKSTOP_ADMIN_PASSWORD is set.", 0, 0, "takes no arguments"); err != nil {
 		return f, err

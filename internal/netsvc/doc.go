@@ -15,6 +15,16 @@
 // Server started has returned, or returns ctx.Err() when ctx expires
 // first. A second Shutdown waits again.
 //
+// # Connection limits
+//
+// Options.MaxConns bounds the connections served at once (default 1024)
+// and Options.MaxConnsPerAddr those from one source IP address (default
+// 64); each service sets its own. A connection over either limit is
+// closed as soon as it is accepted, before the Handler sees a byte, and
+// counted (Refused). Refusals are logged at most once per
+// Options.RefusedLogInterval (default 1 min), each line with the count
+// since the last, so that a flood cannot fill the log.
+//
 // # Accept errors
 //
 // A temporary accept error (a timeout, or the process or system out of

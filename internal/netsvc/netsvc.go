@@ -6,6 +6,7 @@ import (
 	"log/slog"
 	"net"
 	"sync"
+	"sync/atomic"
 	"syscall"
 	"time"
 )
@@ -37,7 +38,26 @@ type Options struct {
 	// MinBackoff and MaxBackoff bound the pause after a temporary
 	// accept error (default 5 ms and 1 s).
 	MinBackoff, MaxBackoff time.Duration
+	// MaxConns bounds the connections served at once (default
+	// DefaultMaxConns); one more is closed as soon as it is accepted.
+	MaxConns int
+	// MaxConnsPerAddr bounds the connections served at once from one
+	// source IP address (default DefaultMaxConnsPerAddr); one more is
+	// closed as soon as it is accepted.
+	MaxConnsPerAddr int
+	// RefusedLogInterval is the least time between two log lines about
+	// refused connections (default 1 min), so that a flood cannot fill
+	// the log: each line counts the refusals since the last.
+	RefusedLogInterval time.Duration
+	// Now is the clock of RefusedLogInterval (default time.Now).
+	Now func() time.Time
 }
+
+// Defaults of the connection limits. A service sets its own in Options.
+const (
+	DefaultMaxConns        = 1024
+	DefaultMaxConnsPerAddr = 64
+)
 
 // DefaultOptions returns the defaults for addr.
 func DefaultOptions(addr string) Options {
@@ -48,6 +68,11 @@ func DefaultOptions(addr string) Options {
 		Listen:     lc.Listen,
 		MinBackoff: 5 * time.Millisecond,
 		MaxBackoff: time.Second,
+
+		MaxConns:           DefaultMaxConns,
+		MaxConnsPerAddr:    DefaultMaxConnsPerAddr,
+		RefusedLogInterval: time.Minute,
+		Now:                time.Now,
 	}
 }
 
@@ -65,6 +90,18 @@ func (o Options) withDefaults() Options {
 	if o.MaxBackoff < o.MinBackoff {
 		o.MaxBackoff = max(d.MaxBackoff, o.MinBackoff)
 	}
+	if o.MaxConns <= 0 {
+		o.MaxConns = d.MaxConns
+	}
+	if o.MaxConnsPerAddr <= 0 {
+		o.MaxConnsPerAddr = d.MaxConnsPerAddr
+	}
+	if o.RefusedLogInterval <= 0 {
+		o.RefusedLogInterval = d.RefusedLogInterval
+	}
+	if o.Now == nil {
+		o.Now = d.Now
+	}
 	return o
 }
 
@@ -76,9 +113,15 @@ type Server struct {
 	base   context.Context // parent of every context the Server hands out
 	cancel context.CancelFunc
 
+	// Connections refused at accept, for Refused.
+	refusedTotal, refusedPerAddr atomic.Uint64
+
 	mu       sync.Mutex
 	ln       net.Listener
 	conns    map[net.Conn]struct{}
+	perAddr  map[string]int // connections served by source address
+	lastLog  time.Time      // of the last line about refusals
+	unlogged uint64         // refusals since that line
 	stopping bool
 	wg       sync.WaitGroup // accept loop, handlers, Go
 	waitOnce sync.Once
@@ -90,7 +133,7 @@ type Server struct {
 func New(h Handler, opts Options) *Server {
 	base, cancel := context.WithCancel(context.Background())
 	return &Server{opts: opts.withDefaults(), handle: h, base: base, cancel: cancel,
-		conns: map[net.Conn]struct{}{}, idle: make(chan struct{})}
+		conns: map[net.Conn]struct{}{}, perAddr: map[string]int{}, idle: make(chan struct{})}
 }
 
 // Start listens on Options.Addr and accepts in the background until
@@ -130,6 +173,18 @@ func (s *Server) Conns() int {
 	s.mu.Lock()
 	defer s.mu.Unlock()
 	return len(s.conns)
+}
+
+// Refusals counts the connections closed at accept because a limit was
+// reached.
+type Refusals struct {
+	Total   uint64 // MaxConns was reached
+	PerAddr uint64 // MaxConnsPerAddr was reached for the source address
+}
+
+// Refused reports the connections refused since New.
+func (s *Server) Refused() Refusals {
+	return Refusals{Total: s.refusedTotal.Load(), PerAddr: s.refusedPerAddr.Load()}
 }
 
 // Go runs f in a goroutine that Shutdown waits for; f's ctx is cancelled
@@ -221,15 +276,23 @@ func (s *Server) sleep(d time.Duration) bool {
 	}
 }
 
-// serve runs the handler of nc in a tracked goroutine.
+// serve runs the handler of nc in a tracked goroutine, or closes nc at
+// once when a connection limit is reached.
 func (s *Server) serve(nc net.Conn) {
+	host := sourceAddr(nc)
 	s.mu.Lock()
 	if s.stopping {
 		s.mu.Unlock()
 		_ = nc.Close()
 		return
 	}
+	if reason := s.overLimit(host); reason != "" {
+		s.mu.Unlock()
+		_ = nc.Close()
+		return
+	}
 	s.conns[nc] = struct{}{}
+	s.perAddr[host]++
 	s.wg.Add(1)
 	s.mu.Unlock()
 	go func() {
@@ -240,10 +303,52 @@ func (s *Server) serve(nc net.Conn) {
 			_ = nc.Close()
 			s.mu.Lock()
 			delete(s.conns, nc)
+			if s.perAddr[host]--; s.perAddr[host] <= 0 {
+				delete(s.perAddr, host)
+			}
 			s.mu.Unlock()
 		}()
 		s.handle(ctx, nc)
 	}()
+}
+
+// overLimit says which limit a new connection from host would pass ("" if
+// none), counting and maybe logging the refusal. s.mu is held.
+func (s *Server) overLimit(host string) string {
+	var reason string
+	switch {
+	case len(s.conns) >= s.opts.MaxConns:
+		reason = "connection limit reached"
+		s.refusedTotal.Add(1)
+	case s.perAddr[host] >= s.opts.MaxConnsPerAddr:
+		reason = "per-address connection limit reached"
+		s.refusedPerAddr.Add(1)
+	default:
+		return ""
+	}
+	s.unlogged++
+	if now := s.opts.Now(); s.lastLog.IsZero() || now.Sub(s.lastLog) >= s.opts.RefusedLogInterval {
+		s.opts.Logger.Warn("netsvc: refusing connections", "addr", s.ln.Addr().String(), "reason", reason,
+			"remote", host, "refused", s.unlogged, "max_conns", s.opts.MaxConns, "max_conns_per_addr", s.opts.MaxConnsPerAddr)
+		s.lastLog, s.unlogged = now, 0
+	}
+	return reason
+}
+
+// sourceAddr is the IP address a connection comes from (its remote
+// address as is when that has no port).
+func sourceAddr(nc net.Conn) string {
+	a := nc.RemoteAddr()
+	if a == nil {
+		return ""
+	}
+	if ta, ok := a.(*net.TCPAddr); ok {
+		return ta.IP.String()
+	}
+	if h, _, err := net.SplitHostPort(a.String()); err == nil {
+		return h
+	}
+	return a.String()
 }
 
 // temporary reports whether an accept error is worth retrying: a timeout

@@ -5,6 +5,7 @@ import (
 	"errors"
 	"fmt"
 	"io"
+	"log/slog"
 	"net"
 	"runtime"
 	"sync/atomic"
@@ -316,3 +317,86 @@ func TestConns(t *testing.T) {
 		t.Errorf("Conns after Shutdown = %d, want 0", n)
 	}
 }
+
+// closedSoon reports whether the server closes c (a read ends) within
+// wait.
+func closedSoon(c net.Conn) bool {
+	_ = c.SetReadDeadline(time.Now().Add(wait))
+	_, err := c.Read(make([]byte, 1))
+	var ne net.Error
+	return err != nil && !(errors.As(err, &ne) && ne.Timeout())
+}
+
+// dialFrom dials s from the loopback address local (Linux routes all of
+// 127.0.0.0/8 to lo).
+func dialFrom(t *testing.T, s *Server, local string) net.Conn {
+	t.Helper()
+	d := net.Dialer{LocalAddr: &net.TCPAddr{IP: net.ParseIP(local)}, Timeout: wait}
+	c, err := d.Dial("tcp", s.Addr())
+	if err != nil {
+		t.Skipf("dial from %s: %v", local, err)
+	}
+	t.Cleanup(func() { c.Close() })
+	return c
+}
+
+func TestConnLimits(t *testing.T) {
+	noLeak(t)
+	served := make(chan net.Conn, 16)
+	h := func(ctx context.Context, c net.Conn) {
+		served <- c
+		_, _ = io.Copy(io.Discard, c) // until the client or Shutdown closes
+	}
+	logged := &countHandler{}
+	s := start(t, h, Options{MaxConns: 4, MaxConnsPerAddr: 2, Logger: slog.New(logged), RefusedLogInterval: time.Hour})
+
+	// Two from 127.0.0.1 are served, the third is closed at once.
+	a1, a2 := dialFrom(t, s, "127.0.0.1"), dialFrom(t, s, "127.0.0.1")
+	recv(t, served, "first connection")
+	recv(t, served, "second connection")
+	if a3 := dialFrom(t, s, "127.0.0.1"); !closedSoon(a3) {
+		t.Fatal("a third connection from one address was not closed")
+	}
+	if r := s.Refused(); r.PerAddr != 1 || r.Total != 0 {
+		t.Fatalf("refused %+v, want one per address", r)
+	}
+	// Another address may connect up to the total.
+	dialFrom(t, s, "127.0.0.2")
+	dialFrom(t, s, "127.0.0.2")
+	recv(t, served, "third connection")
+	recv(t, served, "fourth connection")
+	for range 3 {
+		if c := dialFrom(t, s, "127.0.0.3"); !closedSoon(c) {
+			t.Fatal("a connection over the total was not closed")
+		}
+	}
+	if r := s.Refused(); r.Total != 3 || r.PerAddr != 1 {
+		t.Fatalf("refused %+v, want 3 total and 1 per address", r)
+	}
+	if n := logged.count.Load(); n != 1 {
+		t.Fatalf("%d log lines about 4 refusals in one interval, want 1", n)
+	}
+	// A connection that ends makes room for its address.
+	a1.Close()
+	a2.Close()
+	deadline := time.Now().Add(wait)
+	for s.Conns() > 2 {
+		if time.Now().After(deadline) {
+			t.Fatal("closed connections still counted")
+		}
+		time.Sleep(5 * time.Millisecond)
+	}
+	dialFrom(t, s, "127.0.0.1")
+	recv(t, served, "a connection after others closed")
+}
+
+// countHandler is a slog handler that counts records.
+type countHandler struct{ count atomic.Int64 }
+
+func (h *countHandler) Enabled(context.Context, slog.Level) bool { return true }
+func (h *countHandler) Handle(context.Context, slog.Record) error {
+	h.count.Add(1)
+	return nil
+}
+func (h *countHandler) WithAttrs([]slog.Attr) slog.Handler { return h }
+func (h *countHandler) WithGroup(string) slog.Handler      { return h }

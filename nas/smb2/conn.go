@@ -8,10 +8,16 @@ import (
 	"io"
 	"net"
 	"sync"
+	"time"
 )
 
-// maxFrame bounds one NetBIOS frame: the largest write plus headroom.
+// frameSlack is what a frame may carry beyond MaxIO once the connection
+// has an authenticated session: headers, compounds, a transform header.
 const frameSlack = 64 << 10
+
+// readBufSize is the read buffer of a connection; larger frame bodies
+// are read straight into the frame.
+const readBufSize = 8 << 10
 
 // conn is one client connection.
 type conn struct {
@@ -22,6 +28,9 @@ type conn struct {
 
 	ctx    context.Context
 	cancel context.CancelFunc
+
+	accepted time.Time // the start of NegotiateTimeout
+	authed   bool      // a session has been valid; read by serve only
 
 	// Negotiated state, set by negotiate.
 	dialect        uint16
@@ -46,8 +55,9 @@ func newConn(s *Server, nc net.Conn) *conn {
 	return &conn{
 		srv:      s,
 		nc:       nc,
-		br:       bufio.NewReaderSize(nc, 64<<10),
+		br:       bufio.NewReaderSize(nc, readBufSize),
 		ctx:      ctx,
+		accepted: time.Now(),
 		cancel:   cancel,
 		sessions: map[uint64]*session{},
 		credits:  newCreditWindow(),
@@ -60,8 +70,10 @@ var errDisconnect = errors.New("smb2: disconnect")
 func (c *conn) serve() {
 	defer c.teardown()
 	for {
-		frame, err := c.readFrame()
+		limit, why, preauth := c.limits()
+		frame, err := c.readFrame(limit)
 		if err != nil {
+			c.dropped(err, why, preauth)
 			return
 		}
 		if err := c.handleFrame(frame); err != nil {
@@ -71,8 +83,88 @@ func (c *conn) serve() {
 	}
 }
 
-// readFrame reads one direct-TCP frame: a zero byte, a 24-bit length.
-func (c *conn) readFrame() ([]byte, error) {
+// Why a connection has the read deadline it has.
+const (
+	waitNegotiate = "negotiate timeout"
+	waitIdle      = "idle timeout"
+	waitNone      = ""
+)
+
+// limits sets the read deadline before the next frame and returns the
+// largest frame it may have, and whether that is the limit before
+// authentication. Until a session is authenticated the frame
+// is small and the connection has NegotiateTimeout from accept; then a
+// connection without a session has IdleTimeout from now, one whose
+// sessions hold nothing open SessionIdleTimeout, and one with an open
+// file or a pending request no deadline. Deadlines are on the socket,
+// so they use the real clock, not Options.Now.
+func (c *conn) limits() (limit uint32, why string, preauth bool) {
+	o := &c.srv.opts
+	sessions, busy := c.activity()
+	if sessions > 0 {
+		c.authed = true
+	}
+	var deadline time.Time
+	why = waitIdle
+	switch {
+	case !c.authed:
+		deadline, why = c.accepted.Add(o.NegotiateTimeout), waitNegotiate
+	case busy:
+		why = waitNone
+	case sessions == 0:
+		deadline = time.Now().Add(o.IdleTimeout)
+	default:
+		deadline = time.Now().Add(o.SessionIdleTimeout)
+	}
+	_ = c.nc.SetReadDeadline(deadline)
+	if sessions == 0 {
+		return o.MaxPreauthFrame, why, true
+	}
+	return o.MaxIO + frameSlack, why, false
+}
+
+// activity counts the connection's authenticated sessions and says
+// whether any holds an open file or the connection a pending request.
+func (c *conn) activity() (sessions int, busy bool) {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	busy = len(c.pending) > 0
+	for _, s := range c.sessions {
+		s.mu.Lock()
+		if s.state == sessValid {
+			sessions++
+			busy = busy || len(s.opens) > 0
+		}
+		s.mu.Unlock()
+	}
+	return sessions, busy
+}
+
+// errFrameTooBig is readFrame's answer to a length over the limit.
+var errFrameTooBig = errors.New("smb2: frame over the limit")
+
+// dropped counts why serve ends on a read error; preauth says the frame
+// was read before authentication.
+func (c *conn) dropped(err error, why string, preauth bool) {
+	var ne net.Error
+	switch {
+	case errors.Is(err, errFrameTooBig):
+		if preauth {
+			c.srv.bigPreauth.Add(1)
+		}
+	case errors.As(err, &ne) && ne.Timeout() && why == waitNegotiate:
+		c.srv.negTimeouts.Add(1)
+	case errors.As(err, &ne) && ne.Timeout() && why == waitIdle:
+		c.srv.idleTimeouts.Add(1)
+	default:
+		return
+	}
+	c.srv.opts.Logger.Debug("smb2: dropping connection", "remote", c.nc.RemoteAddr(), "err", err, "limit", why)
+}
+
+// readFrame reads one direct-TCP frame: a zero byte, a 24-bit length. A
+// length over limit is an error before any of the body is read.
+func (c *conn) readFrame(limit uint32) ([]byte, error) {
 	var h [4]byte
 	for {
 		if _, err := io.ReadFull(c.br, h[:]); err != nil {
@@ -87,8 +179,11 @@ func (c *conn) readFrame() ([]byte, error) {
 		return nil, errDisconnect
 	}
 	n := int(h[1])<<16 | int(h[2])<<8 | int(h[3])
-	if n < 4 || n > int(c.srv.opts.MaxIO)+frameSlack {
+	if n < 4 {
 		return nil, errDisconnect
+	}
+	if n > int(limit) {
+		return nil, errFrameTooBig
 	}
 	b := make([]byte, n)
 	if _, err := io.ReadFull(c.br, b); err != nil {

@@ -221,6 +221,12 @@ func (c *conn) serveOne(r *request) ([]byte, Status, error) {
 		if t.share.EncryptData && !r.encrypted {
 			return nil, StatusAccessDenied, nil
 		}
+		// A share that requires signing requires it of every request
+		// on its tree, not only of the TREE_CONNECT (checkSigned has
+		// verified the signature of a signed one).
+		if t.share.SignRequired && !r.encrypted && h.Flags&flagSigned == 0 {
+			return nil, StatusAccessDenied, nil
+		}
 		r.tree = t
 	}
 	if need := creditsNeeded(r); c.dialect >= dialect210 && c.serverCaps&capLargeMTU != 0 && need > max(h.CreditCharge, 1) {
@@ -259,7 +265,15 @@ func creditsNeeded(r *request) uint16 {
 	return uint16((uint64(n)-1)/65536 + 1)
 }
 
-// checkSigned verifies a request's signature when it is signed or must be.
+// checkSigned verifies a request's signature when it is signed or must be
+// ([MS-SMB2] 3.3.5.2.4 "Verifying the Signature"): an encrypted request
+// needs none; a signed one must verify with the session's key; an
+// unsigned one on a session with Session.SigningRequired (the client or
+// Options.RequireSigning asked for it at SESSION_SETUP, 3.3.5.5.3) fails
+// with STATUS_ACCESS_DENIED and is not executed. This runs for every
+// request after SESSION_SETUP (NEGOTIATE, SESSION_SETUP and ECHO excepted,
+// as Samba's smbd_smb2_request_dispatch does); serveOne adds the same
+// rule for the trees of shares with SignRequired.
 func (c *conn) checkSigned(r *request) Status {
 	s := r.sess
 	if r.encrypted {
@@ -344,7 +358,8 @@ func (c *conn) maybeSign(r *request, msg []byte, encSess *session) {
 	s := r.signWith
 	if s == nil {
 		s = r.sess
-		if s == nil || (r.hdr.Flags&flagSigned == 0 && !s.signRequired) {
+		treeSigns := r.tree != nil && r.tree.share.SignRequired
+		if s == nil || (r.hdr.Flags&flagSigned == 0 && !s.signRequired && !treeSigns) {
 			return
 		}
 	}
@@ -445,7 +460,7 @@ func (c *conn) finishAsync(r *request, p *pendingReq, body []byte, st Status) {
 	h.put(msg)
 	msg = append(msg, body...)
 	enc := r.chain.encSess
-	c.maybeSign(&request{hdr: r.hdr, sess: r.sess}, msg, enc)
+	c.maybeSign(&request{hdr: r.hdr, sess: r.sess, tree: r.tree}, msg, enc)
 	_ = c.writeOut(msg, enc)
 }
 

@@ -11,6 +11,17 @@
 // NextCommand), or an SMB3 TRANSFORM_HEADER (0xFD 'S' 'M' 'B') wrapping
 // either. A frame longer than MaxIO plus 64 KiB drops the connection.
 //
+// # Limits
+//
+// Until the connection has an authenticated session a frame may be at
+// most Options.MaxPreauthFrame long (the largest SESSION_SETUP); a longer
+// length drops the connection before the body is read. A connection has
+// NegotiateTimeout from accept to authenticate, IdleTimeout when it has
+// no session and SessionIdleTimeout when nothing is open, as read
+// deadlines on the socket; MaxConns and MaxConnsPerAddr are enforced at
+// accept by internal/netsvc. Signing, once required by the session or
+// by a tree's share, is checked on every request ([MS-SMB2] 3.3.5.2.4).
+//
 // # SMB2 header (64 bytes, little-endian)
 //
 //	0  ProtocolId     0xFE 'S' 'M' 'B'

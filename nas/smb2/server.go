@@ -46,7 +46,44 @@ type Options struct {
 	// DurableTimeout is how long a durable handle outlives its
 	// connection (default 60 s).
 	DurableTimeout time.Duration
+
+	// The limits below bound what a client holds before and after it
+	// authenticates; docs/smb.md "Limits" gives the memory they bound.
+
+	// MaxConns and MaxConnsPerAddr bound the connections served at once,
+	// in all and from one source IP address (default 512 and 32); one
+	// more is closed at accept (internal/netsvc).
+	MaxConns, MaxConnsPerAddr int
+	// MaxPreauthFrame is the largest frame read while the connection has
+	// no authenticated session (default 65,623 bytes: the largest
+	// SESSION_SETUP, whose security buffer length is 16 bits). A larger
+	// length drops the connection before its body is read.
+	MaxPreauthFrame uint32
+	// NegotiateTimeout is the time from accept to the first
+	// authenticated session (default 20 s); a connection that has none
+	// by then is closed.
+	NegotiateTimeout time.Duration
+	// IdleTimeout closes a connection that has had no authenticated
+	// session since its last request for this long (default 60 s).
+	IdleTimeout time.Duration
+	// SessionIdleTimeout closes a connection whose sessions hold no open
+	// file and no pending request after this long without a request
+	// (default 15 min, Windows' autodisconnect). A connection with an
+	// open file is never closed for idleness.
+	SessionIdleTimeout time.Duration
 }
+
+// Defaults of the limits ([MS-SMB2] 2.2.5: SecurityBufferLength is a
+// USHORT, so no SESSION_SETUP request is longer than its header, its 24
+// fixed bytes and 65,535 bytes of security blob).
+const (
+	DefaultMaxConns           = 512
+	DefaultMaxConnsPerAddr    = 32
+	DefaultMaxPreauthFrame    = headerSize + 24 + 0xFFFF
+	DefaultNegotiateTimeout   = 20 * time.Second
+	DefaultIdleTimeout        = 60 * time.Second
+	DefaultSessionIdleTimeout = 15 * time.Minute
+)
 
 // DefaultOptions returns the defaults.
 func DefaultOptions() Options {
@@ -61,6 +98,13 @@ func DefaultOptions() Options {
 		MaxCredits:     8192,
 		MaxIO:          8 << 20,
 		DurableTimeout: 60 * time.Second,
+
+		MaxConns:           DefaultMaxConns,
+		MaxConnsPerAddr:    DefaultMaxConnsPerAddr,
+		MaxPreauthFrame:    DefaultMaxPreauthFrame,
+		NegotiateTimeout:   DefaultNegotiateTimeout,
+		IdleTimeout:        DefaultIdleTimeout,
+		SessionIdleTimeout: DefaultSessionIdleTimeout,
 	}
 }
 
@@ -96,6 +140,24 @@ func (o Options) withDefaults() Options {
 	if o.DurableTimeout == 0 {
 		o.DurableTimeout = d.DurableTimeout
 	}
+	if o.MaxConns <= 0 {
+		o.MaxConns = d.MaxConns
+	}
+	if o.MaxConnsPerAddr <= 0 {
+		o.MaxConnsPerAddr = d.MaxConnsPerAddr
+	}
+	if o.MaxPreauthFrame == 0 {
+		o.MaxPreauthFrame = d.MaxPreauthFrame
+	}
+	if o.NegotiateTimeout <= 0 {
+		o.NegotiateTimeout = d.NegotiateTimeout
+	}
+	if o.IdleTimeout <= 0 {
+		o.IdleTimeout = d.IdleTimeout
+	}
+	if o.SessionIdleTimeout <= 0 {
+		o.SessionIdleTimeout = d.SessionIdleTimeout
+	}
 	return o
 }
 
@@ -112,6 +174,9 @@ type Server struct {
 	nextTree    atomic.Uint32
 	nextFile    atomic.Uint64
 	nextAsync   atomic.Uint64
+
+	// Connections dropped by a limit, for Stats.
+	bigPreauth, negTimeouts, idleTimeouts atomic.Uint64
 
 	// loop accepts the connections and tracks them and every goroutine
 	// they start (oplock breaks, lock waits, durable expiry).
@@ -135,7 +200,8 @@ func New(shares nas.ShareSource, users NTHasher, opts Options) *Server {
 		conns:   map[*conn]struct{}{},
 		durable: map[uint64]*open{},
 	}
-	s.loop = netsvc.New(s.serveConn, netsvc.Options{Addr: opts.Addr, Logger: opts.Logger})
+	s.loop = netsvc.New(s.serveConn, netsvc.Options{Addr: opts.Addr, Logger: opts.Logger,
+		MaxConns: opts.MaxConns, MaxConnsPerAddr: opts.MaxConnsPerAddr})
 	_, _ = rand.Read(s.guid[:])
 	s.nextSession.Store(uint64(opts.Now().UnixNano()) & 0xFFFFFFFF << 16)
 	return s
@@ -190,4 +256,18 @@ func (s *Server) ConnCount() int {
 	s.mu.Lock()
 	defer s.mu.Unlock()
 	return len(s.conns)
+}
+
+// Stats counts the connections the limits refused or dropped.
+type Stats struct {
+	Refused           netsvc.Refusals // closed at accept: too many connections
+	BigPreauthFrames  uint64          // a frame over MaxPreauthFrame before authentication
+	NegotiateTimeouts uint64          // no authenticated session within NegotiateTimeout
+	IdleTimeouts      uint64          // IdleTimeout or SessionIdleTimeout passed
+}
+
+// Stats reports the limits' counts since New.
+func (s *Server) Stats() Stats {
+	return Stats{Refused: s.loop.Refused(), BigPreauthFrames: s.bigPreauth.Load(),
+		NegotiateTimeouts: s.negTimeouts.Load(), IdleTimeouts: s.idleTimeouts.Load()}
 }

@@ -162,7 +162,9 @@ func New(src Source, opts Options) *Server {
 		opts.LoginTimeout = 30 * time.Second
 	}
 	s := &Server{src: src, opts: opts, log: opts.Logger, sessions: map[sessionKey]*session{}, limits: newBounds(opts)}
-	s.loop = netsvc.New(s.serveConn, netsvc.Options{Addr: opts.Addr, Logger: opts.Logger})
+	// Initiators open a few connections each (one per session, more
+	// with MPIO); 256 in all and 32 per address leave room for that.
+	s.loop = netsvc.New(s.serveConn, netsvc.Options{Addr: opts.Addr, Logger: opts.Logger, MaxConns: 256, MaxConnsPerAddr: 32})
 	return s
 }
 
