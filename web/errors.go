@@ -27,7 +27,6 @@ const (
 	codeInternal         = "internal"
 )
 
-
 // apiError is an error with the status and code the client sees.
 type apiError struct {
 	status  int

@@ -152,13 +152,24 @@ func securityHeaders(c *gin.Context) {
 // bodyLimitKey holds a request's body limit in the gin context.
 const bodyLimitKey = "backstop.bodyLimit"
 
+// drainMax is the largest declared body over its route's limit that is
+// read and thrown away before the 400, so that the client, still
+// sending, gets the answer rather than a reset connection; a larger one
+// is answered at once and its connection closed.
+const drainMax = 4 << 20
+
 // limitBody bounds the request body to n bytes: a larger declared length
-// is refused at once, a body that grows past it fails its read (and
-// decode answers 400). A later limitBody on the route tightens it.
+// is refused before the handler runs, a body that grows past it fails its
+// read (and decode answers 400). A later limitBody on the route tightens
+// it.
 func limitBody(n int64) gin.HandlerFunc {
 	return func(c *gin.Context) {
-		if c.Request.ContentLength > n {
-			c.Header("Connection", "close")
+		if cl := c.Request.ContentLength; cl > n {
+			if cl <= drainMax {
+				_, _ = io.Copy(io.Discard, io.LimitReader(c.Request.Body, cl))
+			} else {
+				c.Header("Connection", "close")
+			}
 			c.AbortWithStatusJSON(http.StatusBadRequest, errorBody{Error: errorDetail{Code: codeInvalid,
 				Message: fmt.Sprintf("request body larger than %d bytes", n)}})
 			return
