@@ -46,6 +46,10 @@ type Options struct {
 	// DurableTimeout is how long a durable handle outlives its
 	// connection (default 60 s).
 	DurableTimeout time.Duration
+	// Logins throttles NTLM password checks and audits failed logons
+	// (logins.go); nil checks every attempt and audits none. backstop
+	// serve passes the limiter all protocols share.
+	Logins LoginLimiter
 }
 
 // DefaultOptions returns the defaults.
