@@ -129,12 +129,13 @@ func (o LimiterOptions) withDefaults() LimiterOptions {
 type Limiter struct {
 	o LimiterOptions
 
-	mu        sync.Mutex
-	pairs     map[string]*failures // addr + "\x00" + user
-	addrs     map[string]*failures
-	users     map[string]*userGate
-	audit     auditState
-	lastSweep time.Time
+	mu         sync.Mutex
+	pairs      map[string]*failures // addr + "\x00" + user
+	addrs      map[string]*failures
+	users      map[string]*userGate
+	audit      auditState
+	lastSweep  time.Time
+	fullLogged time.Time // when "full" was last logged
 }
 
 // failures are the times of recent failures and reservations, oldest
@@ -172,6 +173,10 @@ func (l *Limiter) Begin(protocol, addr, user string) (done func(ok bool), err er
 	wait := l.wait(now, a, u)
 	if wait == 0 && len(l.pairs)+len(l.addrs)+len(l.users) >= l.o.MaxKeys && l.addrs[a] == nil {
 		wait = l.o.Window
+		if now.Sub(l.fullLogged) >= time.Minute {
+			l.fullLogged = now
+			l.o.Logger.Warn("appliance: login limiter full; refusing logins from new addresses", "keys", l.o.MaxKeys)
+		}
 	}
 	if wait > 0 {
 		evs = append(evs, l.auditLocked(now, protocol, a, u, "refused without checking: too many failed logins")...)
