@@ -43,9 +43,9 @@ type authCache struct {
 	users  Users
 	logins LoginLimiter
 	now    func() time.Time
-	salt  [32]byte
-	mu    sync.Mutex
-	ok    map[string]cached
+	salt   [32]byte
+	mu     sync.Mutex
+	ok     map[string]cached
 }
 
 type cached struct {
