@@ -6,12 +6,14 @@ import (
 	"crypto/sha256"
 	"crypto/subtle"
 	"encoding/base64"
+	"fmt"
 	"strings"
 	"sync"
 	"time"
 
 	"google.golang.org/grpc"
 	"google.golang.org/grpc/metadata"
+	"google.golang.org/grpc/peer"
 
 	"github.com/backstop-appliance/backstop/internal/appliance"
 )
@@ -19,6 +21,14 @@ import (
 // Users checks an appliance user's password.
 type Users interface {
 	Authenticate(name, password string) (appliance.User, error)
+}
+
+// LoginLimiter throttles password checks and audits the failures
+// (appliance.Limiter, shared by every protocol).
+type LoginLimiter interface {
+	// Begin reserves one check of user's password from addr, or refuses
+	// it; done reports the outcome.
+	Begin(protocol, addr, user string) (done func(ok bool), err error)
 }
 
 // credTTL is how long a verified password is trusted without running
@@ -30,11 +40,12 @@ const credTTL = time.Minute
 // MiB) on each. It keeps a salted SHA-256 of the password, never the
 // password.
 type authCache struct {
-	users Users
-	now   func() time.Time
-	salt  [32]byte
-	mu    sync.Mutex
-	ok    map[string]cached
+	users  Users
+	logins LoginLimiter
+	now    func() time.Time
+	salt   [32]byte
+	mu     sync.Mutex
+	ok     map[string]cached
 }
 
 type cached struct {
@@ -43,13 +54,16 @@ type cached struct {
 	expires time.Time
 }
 
-func newAuthCache(users Users, now func() time.Time) *authCache {
-	c := &authCache{users: users, now: now, ok: map[string]cached{}}
+func newAuthCache(users Users, logins LoginLimiter, now func() time.Time) *authCache {
+	c := &authCache{users: users, logins: logins, now: now, ok: map[string]cached{}}
 	rand.Read(c.salt[:])
 	return c
 }
 
-func (c *authCache) check(name, password string) (appliance.User, error) {
+// check verifies name's password; addr is the client's address. A
+// password that matches the cache is not a guess and skips the limiter;
+// any other goes through it.
+func (c *authCache) check(addr, name, password string) (appliance.User, error) {
 	h := sha256.New()
 	h.Write(c.salt[:])
 	h.Write([]byte(password))
@@ -62,7 +76,12 @@ func (c *authCache) check(name, password string) (appliance.User, error) {
 	if ok && now.Before(e.expires) && subtle.ConstantTimeCompare(e.sum[:], sum[:]) == 1 {
 		return e.user, nil
 	}
+	done, err := c.logins.Begin("catalyst", addr, name)
+	if err != nil {
+		return appliance.User{}, fmt.Errorf("%w: %w", ErrAuth, err)
+	}
 	u, err := c.users.Authenticate(name, password)
+	done(err == nil)
 	if err != nil {
 		return appliance.User{}, ErrAuth
 	}
@@ -92,7 +111,11 @@ func (c *authCache) authenticate(ctx context.Context) (context.Context, error) {
 	if !ok {
 		return ctx, toStatus(ErrAuth)
 	}
-	u, err := c.check(name, password)
+	addr := ""
+	if p, ok := peer.FromContext(ctx); ok && p.Addr != nil {
+		addr = p.Addr.String()
+	}
+	u, err := c.check(addr, name, password)
 	if err != nil {
 		return ctx, toStatus(err)
 	}

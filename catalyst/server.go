@@ -24,9 +24,20 @@ import (
 // DefaultAddr is where the service listens unless told otherwise.
 const DefaultAddr = "0.0.0.0:9387"
 
-// maxMsg bounds one message: the largest chunk a domain allows (64 MiB)
-// plus framing.
-const maxMsg = 64<<20 + 1<<20
+// Defaults of the gRPC bounds (docs/catalyst.md "Limits").
+const (
+	// DefaultMaxMsg bounds one message: the largest chunk a domain
+	// allows (64 MiB) plus framing; a put batch is cut to fit it.
+	DefaultMaxMsg = 64<<20 + 1<<20
+	// DefaultMaxStreams bounds the concurrent calls of one connection.
+	DefaultMaxStreams = 32
+	// DefaultHandshakeTimeout bounds a new connection's TLS and HTTP/2
+	// handshake.
+	DefaultHandshakeTimeout = 10 * time.Second
+	// DefaultMaxHeaderBytes bounds a call's metadata (the Basic
+	// credentials are in it).
+	DefaultMaxHeaderBytes = 64 << 10
+)
 
 // Engine is what the service needs of the dedup engine.
 type Engine interface {
@@ -62,6 +73,51 @@ type Options struct {
 	// Policy decides which stores a user may use and change; nil: the
 	// appliance's (appliance.Policy).
 	Policy Policy
+	// Logins throttles the password checks and audits failed logins;
+	// nil: a limiter of the server's own with
+	// appliance.DefaultLimiterOptions, auditing to Audit. backstop serve
+	// passes the one all protocols share.
+	Logins LoginLimiter
+	// Bounds of gRPC: one message, concurrent calls per connection, the
+	// handshake of a connection, a call's metadata; zero means the
+	// Default... constant. Keepalive pings from a client more often than
+	// every 10 s end its connection (GOAWAY too_many_pings).
+	MaxMsg           int
+	MaxStreams       uint32
+	HandshakeTimeout time.Duration
+	MaxHeaderBytes   uint32
+}
+
+func (o Options) withDefaults() Options {
+	if o.Logger == nil {
+		o.Logger = slog.New(slog.NewTextHandler(io.Discard, nil))
+	}
+	if o.Now == nil {
+		o.Now = time.Now
+	}
+	if o.Addr == "" {
+		o.Addr = DefaultAddr
+	}
+	if o.MaxMsg <= 0 {
+		o.MaxMsg = DefaultMaxMsg
+	}
+	if o.MaxStreams == 0 {
+		o.MaxStreams = DefaultMaxStreams
+	}
+	if o.HandshakeTimeout <= 0 {
+		o.HandshakeTimeout = DefaultHandshakeTimeout
+	}
+	if o.MaxHeaderBytes == 0 {
+		o.MaxHeaderBytes = DefaultMaxHeaderBytes
+	}
+	if o.Logins == nil {
+		lo := appliance.LimiterOptions{Logger: o.Logger, Now: o.Now}
+		if o.Audit != nil {
+			lo.Audit = o.Audit
+		}
+		o.Logins = appliance.NewLimiter(lo)
+	}
+	return o
 }
 
 // Policy decides what a user may do (appliance.Policy).
@@ -105,19 +161,14 @@ type Server struct {
 
 // New makes a server; Start runs it.
 func New(eng Engine, users Users, opts Options) *Server {
-	if opts.Logger == nil {
-		opts.Logger = slog.New(slog.NewTextHandler(io.Discard, nil))
-	}
-	if opts.Now == nil {
-		opts.Now = time.Now
-	}
-	if opts.Addr == "" {
-		opts.Addr = DefaultAddr
-	}
-	s := &Server{eng: eng, opts: opts, log: opts.Logger, auth: newAuthCache(users, opts.Now)}
+	opts = opts.withDefaults()
+	s := &Server{eng: eng, opts: opts, log: opts.Logger, auth: newAuthCache(users, opts.Logins, opts.Now)}
 	gopts := []grpc.ServerOption{
-		grpc.MaxRecvMsgSize(maxMsg),
-		grpc.MaxSendMsgSize(maxMsg),
+		grpc.MaxRecvMsgSize(opts.MaxMsg),
+		grpc.MaxSendMsgSize(opts.MaxMsg),
+		grpc.MaxConcurrentStreams(opts.MaxStreams),
+		grpc.ConnectionTimeout(opts.HandshakeTimeout),
+		grpc.MaxHeaderListSize(opts.MaxHeaderBytes),
 		grpc.UnaryInterceptor(s.auth.unary),
 		grpc.StreamInterceptor(s.auth.stream),
 		// Notice dead clients, so that their puts end (and free the

@@ -27,9 +27,6 @@ const (
 	codeInternal         = "internal"
 )
 
-// maxBody bounds a request body.
-const maxBody = 1 << 20
-
 // apiError is an error with the status and code the client sees.
 type apiError struct {
 	status  int
@@ -129,17 +126,16 @@ func (s *Server) fail(c *gin.Context, err error) {
 	c.AbortWithStatusJSON(ae.status, errorBody{Error: errorDetail{Code: ae.code, Message: ae.message}})
 }
 
-// decode reads a JSON request body into v: at most maxBody bytes, no
+// decode reads a JSON request body into v: at most the route's limit (limitBody), no
 // unknown fields, nothing after the value.
 func decode(c *gin.Context, v any) error {
-	body := http.MaxBytesReader(c.Writer, c.Request.Body, maxBody)
-	dec := json.NewDecoder(body)
+	dec := json.NewDecoder(c.Request.Body) // limitBody bounds it
 	dec.DisallowUnknownFields()
 	if err := dec.Decode(v); err != nil {
 		var tooBig *http.MaxBytesError
 		switch {
 		case errors.As(err, &tooBig):
-			return invalid("request body larger than %d bytes", maxBody)
+			return invalid("request body larger than %d bytes", tooBig.Limit)
 		case errors.Is(err, io.EOF):
 			return invalid("request body is empty")
 		}

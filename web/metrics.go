@@ -1,8 +1,10 @@
 package web
 
 import (
+	"crypto/subtle"
 	"net/http"
 	"strconv"
+	"strings"
 
 	"github.com/gin-gonic/gin"
 	"github.com/prometheus/client_golang/prometheus"
@@ -67,7 +69,21 @@ func (s *Server) newRegistry() *prometheus.Registry {
 	return reg
 }
 
-// metricsHandler serves /metrics without authentication.
+// metricsAuth lets a request for /metrics through if no token is set or
+// it carries "Authorization: Bearer TOKEN".
+func (s *Server) metricsAuth(c *gin.Context) {
+	want := s.opts.MetricsToken
+	if want == "" {
+		return
+	}
+	got, ok := strings.CutPrefix(c.GetHeader("Authorization"), "Bearer ")
+	if !ok || subtle.ConstantTimeCompare([]byte(got), []byte(want)) != 1 {
+		c.Header("WWW-Authenticate", `Bearer realm="backstop metrics"`)
+		s.fail(c, errorf(http.StatusUnauthorized, codeUnauthenticated, "/metrics needs the metrics bearer token"))
+	}
+}
+
+// metricsHandler serves /metrics (metricsAuth guards it).
 func (s *Server) metricsHandler() gin.HandlerFunc {
 	h := promhttp.HandlerFor(s.reg, promhttp.HandlerOpts{ErrorLog: slogPrinter{s}})
 	return gin.WrapH(h)

@@ -27,16 +27,16 @@ func (s *Server) routes() *gin.Engine {
 	r.RedirectTrailingSlash = false
 	r.RedirectFixedPath = false
 	_ = r.SetTrustedProxies(nil) // ClientIP is the peer address, never a header
-	r.Use(s.logRequest, gin.CustomRecoveryWithWriter(io.Discard, s.recovered), securityHeaders)
+	r.Use(s.logRequest, gin.CustomRecoveryWithWriter(io.Discard, s.recovered), securityHeaders, limitBody(s.opts.MaxBody))
 	r.NoRoute(s.noRoute)
 	r.NoMethod(func(c *gin.Context) {
 		s.fail(c, errorf(http.StatusMethodNotAllowed, codeMethodNotAllowed, "method %s not allowed here", c.Request.Method))
 	})
 
-	r.GET("/metrics", s.metricsHandler())
+	r.GET("/metrics", s.metricsAuth, s.metricsHandler())
 	api := r.Group("/api/v1")
 	api.GET("/openapi.json", s.openAPI)
-	api.POST("/sessions", s.login)
+	api.POST("/sessions", limitBody(maxLoginBody), s.login)
 
 	authed := api.Group("", s.authenticate)
 	operator := authed.Group("", s.require(appliance.ActionWrite))
@@ -127,9 +127,19 @@ func (s *Server) recovered(c *gin.Context, err any) {
 	s.fail(c, errorf(http.StatusInternalServerError, codeInternal, "internal error"))
 }
 
-// securityHeaders are sent with every response.
+// contentSecurityPolicy lets the UI load its own scripts, styles and
+// images and talk to its own API, and nothing else: no inline script or
+// style attribute, no framing, no plugins.
+const contentSecurityPolicy = "default-src 'self'; script-src 'self'; style-src 'self'; img-src 'self' data:; " +
+	"connect-src 'self'; object-src 'none'; base-uri 'none'; form-action 'self'; frame-ancestors 'none'"
+
+// securityHeaders are sent with every response; HSTS over HTTPS only.
 func securityHeaders(c *gin.Context) {
 	h := c.Writer.Header()
+	h.Set("Content-Security-Policy", contentSecurityPolicy)
+	if c.Request.TLS != nil {
+		h.Set("Strict-Transport-Security", "max-age=31536000")
+	}
 	h.Set("X-Content-Type-Options", "nosniff")
 	h.Set("X-Frame-Options", "DENY")
 	h.Set("Referrer-Policy", "no-referrer")
@@ -137,6 +147,39 @@ func securityHeaders(c *gin.Context) {
 		h.Set("Cache-Control", "no-store")
 	}
 	c.Next()
+}
+
+// bodyLimitKey holds a request's body limit in the gin context.
+const bodyLimitKey = "backstop.bodyLimit"
+
+// drainMax is the largest declared body over its route's limit that is
+// read and thrown away before the 400, so that the client, still
+// sending, gets the answer rather than a reset connection; a larger one
+// is answered at once and its connection closed.
+const drainMax = 4 << 20
+
+// limitBody bounds the request body to n bytes: a larger declared length
+// is refused before the handler runs, a body that grows past it fails its
+// read (and decode answers 400). A later limitBody on the route tightens
+// it.
+func limitBody(n int64) gin.HandlerFunc {
+	return func(c *gin.Context) {
+		if cl := c.Request.ContentLength; cl > n {
+			if cl <= drainMax {
+				_, _ = io.Copy(io.Discard, io.LimitReader(c.Request.Body, cl))
+			} else {
+				c.Header("Connection", "close")
+			}
+			c.AbortWithStatusJSON(http.StatusBadRequest, errorBody{Error: errorDetail{Code: codeInvalid,
+				Message: fmt.Sprintf("request body larger than %d bytes", n)}})
+			return
+		}
+		if cur, ok := c.Get(bodyLimitKey); !ok || cur.(int64) > n {
+			c.Set(bodyLimitKey, n)
+			c.Request.Body = http.MaxBytesReader(c.Writer, c.Request.Body, n)
+		}
+		c.Next()
+	}
 }
 
 // noRoute answers unknown API paths with 404 and anything else with the UI.

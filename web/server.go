@@ -119,6 +119,16 @@ type Options struct {
 	// Replication, when set, serves /api/v1/replication (nil: those
 	// routes answer 404).
 	Replication *replication.Service
+	// Logins throttles and audits the login route; nil: a limiter of the
+	// server's own with appliance.DefaultLimiterOptions, auditing to
+	// the state. backstop serve passes the one all protocols share.
+	Logins LoginLimiter
+	// MetricsToken, when set, is the bearer token /metrics requires;
+	// "" serves /metrics to anyone (docs/security.md).
+	MetricsToken string
+	// MaxBody bounds a request body (default 1 MiB); the login route
+	// takes at most 8 KiB.
+	MaxBody int64
 }
 
 // DefaultOptions are the settings backstop serve uses.
@@ -133,6 +143,7 @@ func DefaultOptions() Options {
 		SampleInterval: 10 * time.Second,
 		SessionIdle:    15 * time.Minute,
 		SessionMax:     24 * time.Hour,
+		MaxBody:        1 << 20,
 	}
 }
 
@@ -151,7 +162,7 @@ type Server struct {
 	reg      *prometheus.Registry
 	requests *prometheus.CounterVec
 	sessions *sessions
-	limiter  *limiter
+	logins   LoginLimiter
 	history  *history
 	verify   verification
 	hk       housekeeping
@@ -188,6 +199,12 @@ func New(eng Engine, state State, opts Options) (*Server, error) {
 	if opts.Addr == "" {
 		opts.Addr = def.Addr
 	}
+	if opts.MaxBody <= 0 {
+		opts.MaxBody = def.MaxBody
+	}
+	if opts.Logins == nil {
+		opts.Logins = appliance.NewLimiter(appliance.LimiterOptions{Audit: state, Logger: opts.Logger, Now: opts.Now})
+	}
 	if opts.Certificate == nil {
 		return nil, errors.New("web: no certificate")
 	}
@@ -198,7 +215,7 @@ func New(eng Engine, state State, opts Options) (*Server, error) {
 		eng: eng, state: state, opts: opts, log: opts.Logger, now: opts.Now,
 		started:  opts.Now(),
 		sessions: newSessions(opts.Now, opts.SessionIdle, opts.SessionMax),
-		limiter:  newLimiter(opts.Now, loginFailures, loginWindow),
+		logins:   opts.Logins,
 		history:  newHistory(opts.SampleInterval),
 	}
 	hk := opts.Core.Housekeeping()

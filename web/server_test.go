@@ -64,6 +64,7 @@ type env struct {
 	eng    *chunkstore.Engine
 	api    Engine // what the server is given: eng or a wrapper
 	state  *appliance.State
+	stAPI  State // what the server is given as its state: nil for state
 	core   *appliance.Core
 	tick   time.Duration // the core's MaintenanceTick; 0: its default
 	srv    *Server
@@ -140,7 +141,11 @@ func (e *env) start(o Options) {
 		o.Core = e.newCore(o.Logger)
 	}
 	e.core = o.Core
-	srv, err := New(e.api, e.state, o)
+	var st State = e.state
+	if e.stAPI != nil {
+		st = e.stAPI
+	}
+	srv, err := New(e.api, st, o)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -369,7 +374,11 @@ func TestPanicAndInternalErrors(t *testing.T) {
 	o.Certificate = testCert(t, t.TempDir())
 	o.Core = e.core
 	o.Logger = slog.New(slog.NewTextHandler(&logs, nil))
-	srv, err := New(e.api, e.state, o)
+	var st State = e.state
+	if e.stAPI != nil {
+		st = e.stAPI
+	}
+	srv, err := New(e.api, st, o)
 	if err != nil {
 		t.Fatal(err)
 	}

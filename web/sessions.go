@@ -1,10 +1,10 @@
 package web
 
 import (
+	"errors"
 	"math"
 	"net/http"
 	"strconv"
-	"sync"
 	"time"
 
 	"github.com/gin-gonic/gin"
@@ -12,79 +12,25 @@ import (
 	"github.com/backstop-appliance/backstop/internal/appliance"
 )
 
-// Login rate limit: this many failures for one user name or one client
-// address within the window block further attempts until the window passes.
+// LoginLimiter throttles password checks and audits failed logins
+// (appliance.Limiter, shared by every protocol).
+type LoginLimiter interface {
+	// Begin reserves one check of user's password from addr; a refusal
+	// is an error wrapping appliance.ErrThrottled (an
+	// *appliance.ThrottleError says how long to wait). done reports the
+	// outcome.
+	Begin(protocol, addr, user string) (done func(ok bool), err error)
+	// Refused audits a failed login that checked no password.
+	Refused(protocol, addr, user, reason string)
+}
+
+// Bounds of the login request's fields, checked before anything is
+// logged or hashed: the user model's names have at most 32 bytes
+// (appliance.ValidUserName), passwords at most appliance.MaxPasswordLen.
 const (
-	loginFailures = 5
-	loginWindow   = 5 * time.Minute
+	maxLoginUser = 32
+	maxLoginBody = 8 << 10 // both fields fully \u-escaped, and the JSON around them
 )
-
-// limiter counts recent failures per key ("user:NAME", "ip:ADDR").
-type limiter struct {
-	now    func() time.Time
-	limit  int
-	window time.Duration
-
-	mu       sync.Mutex
-	failures map[string][]time.Time
-}
-
-func newLimiter(now func() time.Time, limit int, window time.Duration) *limiter {
-	return &limiter{now: now, limit: limit, window: window, failures: map[string][]time.Time{}}
-}
-
-// blocked reports how long the keys stay blocked; 0 means not blocked.
-func (l *limiter) blocked(keys ...string) time.Duration {
-	now := l.now()
-	l.mu.Lock()
-	defer l.mu.Unlock()
-	var wait time.Duration
-	for _, k := range keys {
-		fs := l.prune(k, now)
-		if len(fs) >= l.limit {
-			wait = max(wait, fs[len(fs)-l.limit].Add(l.window).Sub(now))
-		}
-	}
-	return wait
-}
-
-// fail counts a failure against every key.
-func (l *limiter) fail(keys ...string) {
-	now := l.now()
-	l.mu.Lock()
-	defer l.mu.Unlock()
-	for _, k := range keys {
-		l.failures[k] = append(l.prune(k, now), now)
-	}
-	if len(l.failures) > 10000 {
-		for k := range l.failures {
-			l.prune(k, now)
-		}
-	}
-}
-
-// reset forgets the failures of key.
-func (l *limiter) reset(key string) {
-	l.mu.Lock()
-	defer l.mu.Unlock()
-	delete(l.failures, key)
-}
-
-// prune drops failures older than the window; the caller holds mu.
-func (l *limiter) prune(k string, now time.Time) []time.Time {
-	fs := l.failures[k]
-	i := 0
-	for i < len(fs) && !now.Before(fs[i].Add(l.window)) {
-		i++
-	}
-	fs = fs[i:]
-	if len(fs) == 0 {
-		delete(l.failures, k)
-		return nil
-	}
-	l.failures[k] = fs
-	return fs
-}
 
 type loginRequest struct {
 	Username string `json:"username"`
@@ -114,21 +60,27 @@ func (s *Server) login(c *gin.Context) {
 		s.fail(c, invalid("username and password are required"))
 		return
 	}
-	userKey, ipKey := "user:"+req.Username, "ip:"+c.ClientIP()
-	if wait := s.limiter.blocked(userKey, ipKey); wait > 0 {
+	if len(req.Username) > maxLoginUser || len(req.Password) > appliance.MaxPasswordLen {
+		s.logins.Refused("web", c.ClientIP(), req.Username, "user name or password too long")
+		s.fail(c, invalid("a user name has at most %d bytes, a password at most %d", maxLoginUser, appliance.MaxPasswordLen))
+		return
+	}
+	done, err := s.logins.Begin("web", c.ClientIP(), req.Username)
+	if err != nil {
+		wait := time.Minute
+		if te := (*appliance.ThrottleError)(nil); errors.As(err, &te) {
+			wait = te.RetryAfter
+		}
 		c.Header("Retry-After", strconv.Itoa(int(math.Ceil(wait.Seconds()))))
 		s.fail(c, errorf(http.StatusTooManyRequests, codeRateLimited, "too many failed logins; try again in %s", wait.Round(time.Second)))
 		return
 	}
 	u, err := s.state.Authenticate(req.Username, req.Password)
+	done(err == nil)
 	if err != nil {
-		s.limiter.fail(userKey, ipKey)
-		s.record(appliance.Event{Level: appliance.LevelWarning, Kind: appliance.KindAudit, Actor: req.Username, Action: "login.failed",
-			Object: req.Username, Message: "failed login from " + c.ClientIP()})
-		s.fail(c, err)
+		s.fail(c, err) // the limiter audited the failure
 		return
 	}
-	s.limiter.reset(userKey)
 	token, se := s.sessions.create(u.Name)
 	s.record(appliance.Event{Level: appliance.LevelInfo, Kind: appliance.KindAudit, Actor: u.Name, Action: "login",
 		Object: u.Name, Message: "logged in from " + c.ClientIP()})

@@ -2,10 +2,14 @@ package main
 
 import (
 	"context"
+	"crypto/rand"
 	"crypto/tls"
+	"errors"
 	"fmt"
 	"log/slog"
+	"os"
 	"path/filepath"
+	"strings"
 
 	"github.com/backstop-appliance/backstop/catalyst"
 	"github.com/backstop-appliance/backstop/chunkstore"
@@ -30,6 +34,7 @@ type frontEnds struct {
 	smb    *smb2.Server
 	iscsi  *iscsi.Server
 	core   *appliance.Core
+	logins *appliance.Limiter // one for every protocol's logins
 	list   serviceList
 }
 
@@ -44,12 +49,13 @@ func (a *frontEnds) build(ctx context.Context, eng *chunkstore.Engine, state *ap
 	}
 	cert := &c
 	a.core = appliance.NewCore(eng, state, appliance.CoreOptions{Logger: log})
+	a.logins = appliance.NewLimiter(appliance.LimiterOptions{Audit: state, Logger: log})
 	a.core.Health().Set(appliance.ComponentEngine, appliance.OK, "")
 	a.list.health = a.core.Health()
 	// The core runs the jobs web starts; it stops after every front end.
 	a.list.add("appliance core", "", "", coreService{a.core})
 	if f.catalyst != "" {
-		a.cat = catalyst.New(eng, state, catalyst.Options{Addr: f.catalyst, Certificate: cert, Logger: log, Audit: state})
+		a.cat = catalyst.New(eng, state, catalyst.Options{Addr: f.catalyst, Certificate: cert, Logger: log, Audit: state, Logins: a.logins})
 		a.list.add("catalyst server", "", appliance.ComponentCatalyst, a.cat)
 	}
 	mo := sharefs.DefaultManagerOptions()
@@ -74,12 +80,12 @@ func (a *frontEnds) build(ctx context.Context, eng *chunkstore.Engine, state *ap
 	a.list.add("web server", "", appliance.ComponentWeb, a.web)
 	if f.smb != "" {
 		so := smb2.DefaultOptions()
-		so.Addr, so.Logger, so.NegotiateTimeout = f.smb, log, f.smbNegotiate
+		so.Addr, so.Logger, so.NegotiateTimeout, so.Logins = f.smb, log, f.smbNegotiate, a.logins
 		a.smb = smb2.New(a.shares, state, so)
 		a.list.add("smb server", "smb", appliance.ComponentSMB, a.smb)
 	}
 	if f.iscsi != "" {
-		a.iscsi = newISCSI(f.iscsi, a.libs, log)
+		a.iscsi = newISCSI(f.iscsi, a.libs, a.logins, log)
 		a.list.add("iscsi server", "iscsi", appliance.ComponentISCSI, a.iscsi)
 	}
 	return nil
@@ -91,7 +97,11 @@ func newWeb(eng *chunkstore.Engine, state *appliance.State, f serveFlags, cert *
 	opts := web.DefaultOptions()
 	opts.Libraries, opts.Shares = a.libs, a.shares
 	opts.Addr, opts.Certificate, opts.Core = f.web, cert, a.core
-	opts.Version, opts.Logger = version, log
+	opts.Version, opts.Logger, opts.Logins = version, log, a.logins
+	var err error
+	if opts.MetricsToken, err = metricsToken(f.metricsToken, eng.Dir()); err != nil {
+		return nil, err
+	}
 	if a.cat != nil {
 		opts.Catalyst = a.cat
 	}
@@ -99,6 +109,41 @@ func newWeb(eng *chunkstore.Engine, state *appliance.State, f serveFlags, cert *
 		opts.Replication = a.repl
 	}
 	return web.New(eng, state, opts)
+}
+
+// metricsToken is the bearer token /metrics requires: the first line of
+// file, or of DIR/metrics.token when file is "" (made with a random token
+// on first start, mode 0600); "off" is none.
+func metricsToken(file, dir string) (string, error) {
+	if file == "off" {
+		return "", nil
+	}
+	if file == "" {
+		file = filepath.Join(dir, "metrics.token")
+		tok := make([]byte, 32)
+		rand.Read(tok)
+		f, err := os.OpenFile(file, os.O_WRONLY|os.O_CREATE|os.O_EXCL, 0o600)
+		if err == nil {
+			_, err = fmt.Fprintf(f, "%x\n", tok)
+			if cerr := f.Close(); err == nil {
+				err = cerr
+			}
+			if err != nil {
+				return "", fmt.Errorf("metrics token: %w", err)
+			}
+		} else if !errors.Is(err, os.ErrExist) {
+			return "", fmt.Errorf("metrics token: %w", err)
+		}
+	}
+	b, err := os.ReadFile(file)
+	if err != nil {
+		return "", fmt.Errorf("metrics token: %w", err)
+	}
+	tok, _, _ := strings.Cut(string(b), "\n")
+	if tok = strings.TrimSpace(tok); tok == "" {
+		return "", fmt.Errorf("metrics token: %s is empty", file)
+	}
+	return tok, nil
 }
 
 // print tells where each service listens.

@@ -22,9 +22,9 @@ func (v vtlTargets) Targets() []iscsi.Target {
 }
 
 // newISCSI makes the iSCSI server of the libraries' targets on addr.
-func newISCSI(addr string, libs *library.Manager, log *slog.Logger) *iscsi.Server {
+func newISCSI(addr string, libs *library.Manager, logins iscsi.LoginLimiter, log *slog.Logger) *iscsi.Server {
 	opts := iscsi.DefaultOptions()
-	opts.Addr, opts.Logger = addr, log
+	opts.Addr, opts.Logger, opts.Logins = addr, log, logins
 	return iscsi.New(vtlTargets{libs}, opts)
 }
 

@@ -20,6 +20,9 @@
 //     PlanHousekeeping and Verify (Engine).
 //   - Policy: the one decision of what a user may do (policy.go), which web
 //     and Catalyst ask.
+//   - Limiter: the one login throttle of every protocol and the audit of
+//     failed logins (limiter.go, loginaudit.go; docs/security.md "Login
+//     throttling").
 //   - Kind: errors of the engine and the core sorted into a few kinds
 //     (kind.go), which each front end maps to its protocol's answers.
 //

@@ -71,6 +71,10 @@ type Options struct {
 	// (default 15 min, Windows' autodisconnect). A connection with an
 	// open file is never closed for idleness.
 	SessionIdleTimeout time.Duration
+	// Logins throttles NTLM password checks and audits failed logons
+	// (logins.go); nil checks every attempt and audits none. backstop
+	// serve passes the limiter all protocols share.
+	Logins LoginLimiter
 }
 
 // Defaults of the limits ([MS-SMB2] 2.2.5: SecurityBufferLength is a

@@ -141,7 +141,7 @@ func (c *conn) sessionSetup(r *request) ([]byte, Status) {
 			c.dropSession(s)
 			return nil, StatusInvalidParameter
 		}
-		err := s.ntlm.authenticate(tok.token, c.lookupHash)
+		err := c.checkNTLM(s.ntlm, tok.token)
 		if err != nil {
 			c.dropSession(s)
 			if errors.Is(err, errNTLM) {

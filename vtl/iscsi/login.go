@@ -270,7 +270,7 @@ func (c *conn) security(st *loginState, kv wire.Text, out *wire.Text) error {
 		out.Set("CHAP_C", wire.FormatBinary(st.chapChal))
 	}
 	if n, ok := kv.Get("CHAP_N"); ok && st.authCHAP && st.chapChal != nil && !st.authDone {
-		if err := c.chapVerify(st, n, kv, out); err != nil {
+		if err := c.checkCHAP(st, n, kv, out); err != nil {
 			return err
 		}
 		st.authDone = true

@@ -72,6 +72,10 @@ type Options struct {
 	// accept to the last Login Response.
 	LoginTimeout time.Duration
 	Logger       *slog.Logger
+	// Logins throttles CHAP checks and audits failed logins (logins.go);
+	// nil checks every attempt and audits none. backstop serve passes
+	// the limiter all protocols share.
+	Logins LoginLimiter
 
 	// The limits below bound what a peer can make the target hold; zero
 	// means the Default... constant (bounds.go, docs/iscsi.md "Limits").

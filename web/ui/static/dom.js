@@ -11,6 +11,8 @@ function apply(el, attrs) {
       el.setAttribute('class', Array.isArray(v) ? v.filter(Boolean).join(' ') : v);
     } else if (k === 'style' && typeof v === 'object') {
       Object.assign(el.style, v);
+    } else if (k === 'style') {
+      el.style.cssText = String(v); // through the CSSOM: the CSP refuses style attributes
     } else if (k === 'dataset') {
       Object.assign(el.dataset, v);
     } else if (k === 'value' || k === 'checked' || k === 'disabled' || k === 'selected') {
