@@ -18,8 +18,11 @@
 //     health registry (health.go). Start runs automatic housekeeping,
 //     Shutdown stops it and any run. It needs of the engine only GC,
 //     PlanGC and Verify (Engine).
-//   - Policy: the one decision of what a user may do (policy.go), which web
-//     and Catalyst ask.
+//   - Policy: the one decision of what a user may do (policy.go), which web,
+//     Catalyst and the share manager (SMB) ask. A store's items go by the
+//     store's owner (owner.go: a Catalyst store, a share, a tape library, a
+//     replica), which an Owners resolver names, and by the door they are
+//     reached through (Via); see docs/security.md, "Access policy".
 //   - Kind: errors of the engine and the core sorted into a few kinds
 //     (kind.go), which each front end maps to its protocol's answers.
 //
