@@ -3,6 +3,7 @@ package catalyst
 import (
 	"context"
 	"crypto/tls"
+	"errors"
 	"fmt"
 	"io"
 	"log/slog"
@@ -71,7 +72,9 @@ type Options struct {
 	// Audit, if set, records deletes and copies.
 	Audit Recorder
 	// Policy decides which stores a user may use and change; nil: the
-	// appliance's (appliance.Policy).
+	// appliance's policy over the engine's stores alone
+	// (appliance.StoreOwners: a share's or a library's store is nobody's
+	// over Catalyst). backstop serve gives the appliance core's.
 	Policy Policy
 	// Logins throttles the password checks and audits failed logins;
 	// nil: a limiter of the server's own with
@@ -252,36 +255,39 @@ func (s *Server) Traffic() Traffic {
 		Gets: t.gets.Load(), ChunksSent: t.chunks.Load(), ChunksKnown: t.known.Load(), ActiveStream: t.active.Load()}
 }
 
-// allowed returns the store if the caller may use it; write needs the
-// operator role. The policy decides.
+// allowed returns the store if the caller may use its items; write
+// (put, delete, copy into) needs more. The policy decides, by the store's
+// owner: a share's or a tape library's store is refused here with the
+// right way named.
 func (s *Server) allowed(ctx context.Context, store string, write bool) (chunkstore.StoreInfo, error) {
 	u := userFrom(ctx)
+	action := appliance.ActionRead
 	if write {
-		// The role first, before the store is looked up (its client list
-		// is checked below).
-		if err := s.policy().Allow(u, appliance.ActionWrite, appliance.Store(store, nil)); err != nil {
+		action = appliance.ActionWrite
+	}
+	if err := s.policy().Allow(u, action, appliance.Items(store, appliance.ViaCatalyst)); err != nil {
+		var d *appliance.Denial
+		switch {
+		case errors.As(err, &d) && d.Need != "":
 			return chunkstore.StoreInfo{}, fmt.Errorf("%w: user %q (%s) may not change items", ErrPermission, u.Name, u.Role)
+		case errors.As(err, &d):
+			return chunkstore.StoreInfo{}, fmt.Errorf("%w: %s", ErrPermission, d.Explain())
 		}
+		return chunkstore.StoreInfo{}, err
 	}
-	info, err := s.eng.Store(store)
-	if err != nil {
-		return info, err
-	}
-	if !s.mayUse(u, info) {
-		return chunkstore.StoreInfo{}, fmt.Errorf("%w: user %q may not use store %q", ErrPermission, u.Name, store)
-	}
-	return info, nil
+	return s.eng.Store(store)
 }
 
 // mayUse reports whether the policy lets u read the store's items.
 func (s *Server) mayUse(u appliance.User, info chunkstore.StoreInfo) bool {
-	return s.policy().Allow(u, appliance.ActionRead, appliance.Store(info.Name, info.Clients)) == nil
+	return s.policy().Allow(u, appliance.ActionRead, appliance.Items(info.Name, appliance.ViaCatalyst)) == nil
 }
 
-// policy is Options.Policy or the appliance's.
+// policy is Options.Policy or, without one, the policy over the engine's
+// stores alone (appliance.StoreOwners).
 func (s *Server) policy() Policy {
 	if s.opts.Policy == nil {
-		return appliance.Policy{}
+		return appliance.NewPolicy(appliance.StoreOwners{Stores: s.eng})
 	}
 	return s.opts.Policy
 }

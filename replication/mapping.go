@@ -132,6 +132,12 @@ func (s *Service) CreateMapping(m Mapping) (Mapping, error) {
 	if err := m.Validate(); err != nil {
 		return Mapping{}, err
 	}
+	if appliance.Reserved(m.TargetStore) {
+		// The target's share and library stores are reached only through
+		// their share or library there; a replica is a store of its own.
+		return Mapping{}, fmt.Errorf("%w: target_store %q: names beginning %q or %q are kept for the stores of shares and tape libraries",
+			ErrInvalid, m.TargetStore, appliance.SharePrefix, appliance.LibraryPrefix)
+	}
 	if _, err := s.eng.Store(m.SourceStore); err != nil {
 		return Mapping{}, err
 	}

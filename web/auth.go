@@ -184,8 +184,11 @@ type accessPolicy interface {
 // forbidden words a refusal of the policy for the API.
 func forbidden(err error) error {
 	var d *appliance.Denial
-	if errors.As(err, &d) && d.Need != "" {
+	if errors.As(err, &d) && d.Need != "" && d.Reason == "" {
 		return errorf(http.StatusForbidden, codeForbidden, "this needs the %s role", d.Need)
+	}
+	if errors.As(err, &d) {
+		return errorf(http.StatusForbidden, codeForbidden, "%s", d.Explain())
 	}
 	return errorf(http.StatusForbidden, codeForbidden, "%s", clean(err))
 }
@@ -200,6 +203,34 @@ func (s *Server) require(action appliance.Action) gin.HandlerFunc {
 		}
 		c.Next()
 	}
+}
+
+// items is middleware that lets through only users the policy allows
+// action on the items of the store :name through the store API: a
+// share's or a tape library's store is refused, naming the right way.
+func (s *Server) items(action appliance.Action) gin.HandlerFunc {
+	return func(c *gin.Context) {
+		err := s.policy.Allow(user(c), action, appliance.Items(c.Param("name"), appliance.ViaAPI))
+		switch {
+		case errors.Is(err, appliance.ErrForbidden):
+			s.fail(c, forbidden(err))
+			return
+		case err != nil:
+			s.fail(c, err)
+			return
+		}
+		c.Next()
+	}
+}
+
+// allowAdmin answers 403 and returns false unless the caller may
+// administer: what says who may access a share or store is an admin's.
+func (s *Server) allowAdmin(c *gin.Context, what string) bool {
+	if err := s.policy.Allow(user(c), appliance.ActionAdmin, appliance.Appliance()); err != nil {
+		s.fail(c, errorf(http.StatusForbidden, codeForbidden, "changing %s needs the admin role", what))
+		return false
+	}
+	return true
 }
 
 // user is the authenticated caller.

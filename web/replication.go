@@ -20,9 +20,11 @@ import (
 func (s *Server) replicationRoutes(authed, operator, admin *gin.RouterGroup) {
 	authed.GET("/replication/identity", s.replOn, s.replIdentity)
 	authed.GET("/replication/mappings", s.replOn, s.replListMappings)
-	operator.POST("/replication/mappings", s.replOn, s.replCreateMapping)
+	// Mapping a store sends its items to another appliance: an admin's
+	// decision, like who may access the store.
+	admin.POST("/replication/mappings", s.replOn, s.replCreateMapping)
 	authed.GET("/replication/mappings/:name", s.replOn, s.replGetMapping)
-	operator.PATCH("/replication/mappings/:name", s.replOn, s.replPatchMapping)
+	admin.PATCH("/replication/mappings/:name", s.replOn, s.replPatchMapping)
 	admin.DELETE("/replication/mappings/:name", s.replOn, s.replDeleteMapping)
 	operator.POST("/replication/mappings/:name/sync", s.replOn, s.replSyncMapping)
 	admin.POST("/replication/mappings/:name/reverse", s.replOn, s.replReverse)

@@ -73,7 +73,10 @@ func TestReplicationAPI(t *testing.T) {
 	if r := a.do(req{method: "POST", path: "/api/v1/replication/mappings", auth: "ro", body: m}); r.status != http.StatusForbidden {
 		t.Fatalf("read-only user creating a mapping: %d", r.status)
 	}
-	if r := a.do(req{method: "POST", path: "/api/v1/replication/mappings", auth: "op", body: m}); r.status != http.StatusCreated {
+	if r := a.do(req{method: "POST", path: "/api/v1/replication/mappings", auth: "op", body: m}); r.status != http.StatusForbidden {
+		t.Fatalf("operator creating a mapping: %d", r.status)
+	}
+	if r := a.do(req{method: "POST", path: "/api/v1/replication/mappings", auth: "admin", body: m}); r.status != http.StatusCreated {
 		t.Fatalf("create mapping: %d %s", r.status, r.body)
 	}
 	if r := a.do(req{method: "POST", path: "/api/v1/replication/mappings/to-b/sync", auth: "op"}); r.status != http.StatusAccepted {
@@ -96,8 +99,9 @@ func TestReplicationAPI(t *testing.T) {
 	if len(reps) != 1 || reps[0].Store != "copy" || reps[0].SourceFingerprint != aID.Fingerprint || reps[0].Promoted {
 		t.Fatalf("replicas %+v", reps)
 	}
-	// The replica is read-only through the API too, until promoted.
-	if r := b.do(req{method: "DELETE", path: "/api/v1/stores/copy/items/x", auth: "admin"}); r.status != http.StatusConflict {
+	// The replica is read-only through the API too, until promoted: the
+	// policy refuses.
+	if r := b.do(req{method: "DELETE", path: "/api/v1/stores/copy/items/x", auth: "admin"}); r.status != http.StatusForbidden || !strings.Contains(string(r.body), "replica") {
 		t.Fatalf("delete from a replica: %d %s", r.status, r.body)
 	}
 	if r := b.do(req{method: "POST", path: "/api/v1/replication/replicas/copy/promote", auth: "admin"}); r.status != http.StatusOK {

@@ -59,9 +59,10 @@ func (s *Server) routes() *gin.Engine {
 	admin.DELETE("/stores/:name", s.checkStoreName, s.deleteStore)
 	admin.PUT("/stores/:name/options", s.checkStoreName, s.setStoreOptions)
 	authed.GET("/catalyst", s.getCatalyst)
-	authed.GET("/stores/:name/items", s.checkStoreName, s.listItems)
-	authed.GET("/stores/:name/items/*item", s.checkStoreName, s.getItem)
-	operator.DELETE("/stores/:name/items/*item", s.checkStoreName, s.deleteItem)
+	read, write := s.items(appliance.ActionRead), s.items(appliance.ActionWrite)
+	authed.GET("/stores/:name/items", s.checkStoreName, read, s.listItems)
+	authed.GET("/stores/:name/items/*item", s.checkStoreName, read, s.getItem)
+	operator.DELETE("/stores/:name/items/*item", s.checkStoreName, write, s.deleteItem)
 
 	authed.GET("/shares", s.listShares)
 	operator.POST("/shares", s.createShare)

@@ -118,7 +118,8 @@ func (s *Server) createShare(c *gin.Context) {
 	c.JSON(http.StatusCreated, in)
 }
 
-// patchShare handles PATCH /api/v1/shares/:name (operator).
+// patchShare handles PATCH /api/v1/shares/:name (operator; its users
+// and default_access: admin).
 func (s *Server) patchShare(c *gin.Context) {
 	sh, err := s.shares()
 	if err != nil {
@@ -128,6 +129,9 @@ func (s *Server) patchShare(c *gin.Context) {
 	var p sharefs.Patch
 	if err := decode(c, &p); err != nil {
 		s.fail(c, err)
+		return
+	}
+	if (p.Users != nil || p.DefaultAccess != nil) && !s.allowAdmin(c, "who may access a share (users, default_access)") {
 		return
 	}
 	if p.Users != nil {

@@ -7,6 +7,7 @@ import (
 	"github.com/gin-gonic/gin"
 
 	"github.com/backstop-appliance/backstop/chunkstore"
+	"github.com/backstop-appliance/backstop/internal/appliance"
 )
 
 // storeView is a store with its figures.
@@ -93,6 +94,11 @@ func (s *Server) createStore(c *gin.Context) {
 		s.fail(c, invalid("domain name %q: letters, digits, '.', '_', '-'; at most 64", req.Domain))
 		return
 	}
+	if appliance.Reserved(req.Name) {
+		s.fail(c, invalid("store name %q: names beginning %q or %q are kept for the stores of shares and tape libraries",
+			req.Name, appliance.SharePrefix, appliance.LibraryPrefix))
+		return
+	}
 	info, err := s.createStoreWith(c, req)
 	if err != nil {
 		s.fail(c, err)
@@ -102,9 +108,14 @@ func (s *Server) createStore(c *gin.Context) {
 	c.JSON(http.StatusCreated, storeView{Name: info.Name, Domain: info.Domain, Created: info.Created, DedupRatio: 1, StoreOptions: info.StoreOptions})
 }
 
-// deleteStore handles DELETE /api/v1/stores/:name (admin).
+// deleteStore handles DELETE /api/v1/stores/:name (admin). A share's or
+// a tape library's store goes with its share or library.
 func (s *Server) deleteStore(c *gin.Context) {
 	name := c.Param("name")
+	if appliance.Reserved(name) {
+		s.fail(c, errorf(http.StatusForbidden, codeForbidden, "store %s belongs to a share or a tape library; delete the share or the library", name))
+		return
+	}
 	if err := s.eng.DeleteStore(name); err != nil {
 		s.fail(c, err)
 		return

@@ -48,21 +48,26 @@ func (a *frontEnds) build(ctx context.Context, eng *chunkstore.Engine, state *ap
 		return err
 	}
 	cert := &c
-	a.core = appliance.NewCore(eng, state, appliance.CoreOptions{Logger: log})
+	// The policy asks own who owns a store; the share manager, opened
+	// below with the policy, joins it before any service starts.
+	own := &owners{eng: eng}
+	a.core = appliance.NewCore(eng, state, appliance.CoreOptions{Logger: log, Owners: own})
 	a.logins = appliance.NewLimiter(appliance.LimiterOptions{Audit: state, Logger: log})
 	a.core.Health().Set(appliance.ComponentEngine, appliance.OK, "")
 	a.list.health = a.core.Health()
 	// The core runs the jobs web starts; it stops after every front end.
 	a.list.add("appliance core", "", "", coreService{a.core})
 	if f.catalyst != "" {
-		a.cat = catalyst.New(eng, state, catalyst.Options{Addr: f.catalyst, Certificate: cert, Logger: log, Audit: state, Logins: a.logins})
+		a.cat = catalyst.New(eng, state, catalyst.Options{Addr: f.catalyst, Certificate: cert, Logger: log, Audit: state,
+			Logins: a.logins, Policy: a.core.Policy()})
 		a.list.add("catalyst server", "", appliance.ComponentCatalyst, a.cat)
 	}
 	mo := sharefs.DefaultManagerOptions()
-	mo.Logger = log
+	mo.Logger, mo.Policy = log, sharePolicy{users: state, policy: a.core.Policy()}
 	if a.shares, err = sharefs.OpenManager(ctx, eng, eng.Dir(), mo); err != nil {
 		return err
 	}
+	own.shares = a.shares
 	if a.libs, err = library.Open(ctx, filepath.Join(eng.Dir(), "vtl"), eng, library.Options{Default: true, Logger: log}); err != nil {
 		return err
 	}

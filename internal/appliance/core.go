@@ -36,6 +36,11 @@ type CoreOptions struct {
 	// looks at the clock again, and how often automatic housekeeping
 	// checks whether it is due.
 	MaintenanceTick time.Duration
+	// Owners tells the access policy who owns each store (cmd/backstop
+	// wires the shares, the libraries and the engine); nil: StoreOwners
+	// over the engine when it has Store (a *chunkstore.Engine does), else
+	// the policy refuses every store's items.
+	Owners Owners
 }
 
 // DefaultCoreOptions are the settings backstop serve uses.
@@ -93,8 +98,12 @@ type Core struct {
 // Shutdown.
 func NewCore(eng Engine, ledger Ledger, opts CoreOptions) *Core {
 	opts = opts.withDefaults()
+	owners := opts.Owners
+	if st, ok := eng.(StoreLookup); ok && owners == nil {
+		owners = StoreOwners{Stores: st}
+	}
 	c := &Core{eng: eng, ledger: ledger, opts: opts, log: opts.Logger, now: opts.Now,
-		health: NewHealth(opts.Now)}
+		health: NewHealth(opts.Now), policy: NewPolicy(owners)}
 	c.hk = newHousekeepingJob(c)
 	c.verify = newVerifyJob(c)
 	return c

@@ -18,8 +18,11 @@
 //     health registry (health.go). Start runs automatic housekeeping,
 //     Shutdown stops it and any run. It needs of the engine only Housekeep,
 //     PlanHousekeeping and Verify (Engine).
-//   - Policy: the one decision of what a user may do (policy.go), which web
-//     and Catalyst ask.
+//   - Policy: the one decision of what a user may do (policy.go), which web,
+//     Catalyst and the share manager (SMB) ask. A store's items go by the
+//     store's owner (owner.go: a Catalyst store, a share, a tape library, a
+//     replica), which an Owners resolver names, and by the door they are
+//     reached through (Via); see docs/security.md, "Access policy".
 //   - Limiter: the one login throttle of every protocol and the audit of
 //     failed logins (limiter.go, loginaudit.go; docs/security.md "Login
 //     throttling").

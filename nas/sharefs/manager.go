@@ -36,6 +36,16 @@ type ManagerOptions struct {
 	Chunker chunker.Params
 	Now     func() time.Time
 	Logger  *slog.Logger
+	// Policy decides a user's right on a share from what the share's
+	// access list gives them (appliance.Policy.ShareAccess, which caps it
+	// by the user's role: backstop serve wires it); nil: the list alone.
+	Policy AccessPolicy
+}
+
+// AccessPolicy decides a user's right on a share from what its access
+// list gives them (listed: their entry, else the default access).
+type AccessPolicy interface {
+	ShareAccess(user string, listed Access) Access
 }
 
 // DefaultManagerOptions are the settings backstop serve uses.
@@ -509,12 +519,37 @@ func (m *Manager) Share(ctx context.Context, name, user string) (nas.Share, erro
 	if s.err != nil {
 		return nas.Share{}, fmt.Errorf("%w: %w", ErrDegraded, s.err)
 	}
-	return nasShare(s, user), nil
+	return m.nasShare(s, user), nil
 }
 
-func nasShare(s *mshare, user string) nas.Share {
-	return nas.Share{Name: s.cfg.Name, Comment: s.cfg.Comment, FS: s.fs, Access: s.cfg.access(user).nas(),
+func (m *Manager) nasShare(s *mshare, user string) nas.Share {
+	return nas.Share{Name: s.cfg.Name, Comment: s.cfg.Comment, FS: s.fs, Access: m.access(s.cfg, user).nas(),
 		EncryptData: s.cfg.EncryptData, SignRequired: s.cfg.SignRequired}
+}
+
+// access is user's right on share s: its access list, as the policy
+// decides.
+func (m *Manager) access(s Share, user string) Access {
+	listed := s.access(user)
+	if m.opts.Policy == nil {
+		return listed
+	}
+	return m.opts.Policy.ShareAccess(user, listed)
+}
+
+// StoreAccess tells whether a share keeps its files in store and, if so,
+// its name and what its access list gives user, before the policy caps
+// it by role: the appliance's policy asks it for the other doors to the
+// store (Catalyst, the store API).
+func (m *Manager) StoreAccess(store, user string) (share string, listed Access, ok bool) {
+	m.mu.RLock()
+	defer m.mu.RUnlock()
+	for _, s := range m.shares {
+		if s.cfg.Store == store {
+			return s.cfg.Name, s.cfg.access(user), true
+		}
+	}
+	return "", AccessNone, false
 }
 
 // Shares lists the shares user may see: those it has some access to.
@@ -526,7 +561,7 @@ func (m *Manager) Shares(ctx context.Context, user string) ([]nas.Share, error) 
 		if m.shares[n].err != nil {
 			continue // degraded: not served
 		}
-		if sh := nasShare(m.shares[n], user); sh.Access != nas.AccessNone {
+		if sh := m.nasShare(m.shares[n], user); sh.Access != nas.AccessNone {
 			out = append(out, sh)
 		}
 	}
