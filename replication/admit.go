@@ -31,7 +31,9 @@ type Limits struct {
 	// size. The source holds the target's frames (a listing) to it too.
 	MaxFrame int
 	// MaxConns caps the sources' connections open at once, in handshake
-	// or in session; one more is closed as soon as it is accepted.
+	// or in session, in all and from one address; one more is closed as
+	// soon as it is accepted (by internal/netsvc, where every raw-TCP
+	// front end's connections are counted).
 	MaxConns int
 }
 
@@ -88,40 +90,28 @@ func (l Limits) session(params chunker.Params) func(byte) int {
 // gateStats are what happened to the connections a gate saw.
 type gateStats struct {
 	Accepted  int64 // connections admitted under MaxConns
-	OverCap   int64 // connections closed at once, over MaxConns
+	OverCap   int64 // connections closed at accept, over MaxConns (netsvc)
 	Refused   int64 // handshakes failed: untrusted certificate, timeout, not TLS
 	Hellos    int64 // first frames read (the hello, or what came in its place)
 	FrameHeap int64 // bytes of frame buffers allocated, all sessions together
 }
 
-// gate admits sources' connections: at most MaxConns at once, and counts
-// what became of them (the tests assert on the counts).
+// gate counts what became of the sources' connections (the tests assert on
+// the counts); netsvc has already refused those over MaxConns.
 type gate struct {
-	slots                                      chan struct{}
-	accepted, overCap, refused, hellos, frames atomic.Int64
+	accepted, refused, hellos, frames atomic.Int64
+	// overCap counts the connections netsvc refused; set once the
+	// listener exists.
+	overCap func() int64
 	// tap, when set (tests: fuzz seeds), sees every frame a session
 	// receives.
 	tap atomic.Pointer[func(typ byte, body []byte)]
 }
 
-func newGate(l Limits) *gate { return &gate{slots: make(chan struct{}, l.MaxConns)} }
-
-// enter takes a slot, or reports false when all are taken.
-func (g *gate) enter() bool {
-	select {
-	case g.slots <- struct{}{}:
-		g.accepted.Add(1)
-		return true
-	default:
-		g.overCap.Add(1)
-		return false
-	}
-}
-
-func (g *gate) leave() { <-g.slots }
+func newGate() *gate { return &gate{overCap: func() int64 { return 0 }} }
 
 func (g *gate) stats() gateStats {
-	return gateStats{Accepted: g.accepted.Load(), OverCap: g.overCap.Load(), Refused: g.refused.Load(),
+	return gateStats{Accepted: g.accepted.Load(), OverCap: g.overCap(), Refused: g.refused.Load(),
 		Hellos: g.hellos.Load(), FrameHeap: g.frames.Load()}
 }
 

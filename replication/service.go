@@ -129,15 +129,17 @@ func New(eng *chunkstore.Engine, opts Options) (*Service, error) {
 		return nil, err
 	}
 	s.limit = newBucket(s.cfg.Settings.LimitBytesPerSec, opts.Now)
-	s.gate = newGate(opts.Limits)
+	s.gate = newGate()
 	// A source is checked during the handshake: an unpaired certificate
 	// fails it, so not one frame of its is read.
 	s.serverTLS = &tls.Config{Certificates: []tls.Certificate{opts.Certificate}, MinVersion: tls.VersionTLS13,
 		ClientAuth: tls.RequireAnyClientCert, VerifyConnection: s.verifySource}
 	s.ctx, s.cancel = context.WithCancel(context.Background())
 	// Peers are a few appliances, each with a connection per mapping
-	// running (a refused one retries): 256 in all, netsvc's 64 per address.
-	s.accept = netsvc.New(s.serveConn, netsvc.Options{Addr: opts.Addr, Logger: opts.Logger, MaxConns: 256})
+	// running (a refused one retries), so one address may hold them all.
+	s.accept = netsvc.New(s.serveConn, netsvc.Options{Addr: opts.Addr, Logger: opts.Logger,
+		MaxConns: opts.Limits.MaxConns, MaxConnsPerAddr: opts.Limits.MaxConns})
+	s.gate.overCap = func() int64 { r := s.accept.Refused(); return int64(r.Total + r.PerAddr) }
 	for _, m := range s.cfg.Mappings {
 		s.runs[m.Name] = newRun()
 	}

@@ -117,11 +117,7 @@ type session struct {
 // certificate) within HandshakeTimeout, the hello within HelloTimeout.
 func (s *Service) serveConn(ctx context.Context, raw net.Conn) {
 	defer raw.Close()
-	if !s.gate.enter() {
-		s.log.Warn("replication: connection refused: too many at once", "peer", raw.RemoteAddr(), "max", s.opts.Limits.MaxConns)
-		return
-	}
-	defer s.gate.leave()
+	s.gate.accepted.Add(1)
 	stop := context.AfterFunc(ctx, func() { raw.Close() })
 	defer stop()
 	tc, peer, err := s.handshake(raw)
