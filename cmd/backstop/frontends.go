@@ -71,6 +71,7 @@ func (a *frontEnds) build(ctx context.Context, eng *chunkstore.Engine, state *ap
 	if a.libs, err = library.Open(ctx, filepath.Join(eng.Dir(), "vtl"), eng, library.Options{Default: true, Logger: log}); err != nil {
 		return err
 	}
+	a.syncDegraded()
 	if f.replication != "" {
 		ro := replication.DefaultOptions()
 		ro.Addr, ro.Dir, ro.Certificate, ro.State, ro.Logger = f.replication, filepath.Join(eng.Dir(), "replication"), *cert, state, log
@@ -100,7 +101,14 @@ func (a *frontEnds) build(ctx context.Context, eng *chunkstore.Engine, state *ap
 // front ends.
 func newWeb(eng *chunkstore.Engine, state *appliance.State, f serveFlags, cert *tls.Certificate, log *slog.Logger, a *frontEnds) (*web.Server, error) {
 	opts := web.DefaultOptions()
-	opts.Libraries, opts.Shares = a.libs, a.shares
+	// Deleting or changing a share or library through the API may end
+	// its degraded state: the health parts follow.
+	if a.libs != nil {
+		opts.Libraries = healthLibraries{a.libs, a.syncDegraded}
+	}
+	if a.shares != nil {
+		opts.Shares = healthShares{a.shares, a.syncDegraded}
+	}
 	opts.Addr, opts.Certificate, opts.Core = f.web, cert, a.core
 	opts.Version, opts.Logger, opts.Logins = version, log, a.logins
 	var err error
@@ -192,3 +200,71 @@ func (a *frontEnds) close() {
 type coreService struct{ *appliance.Core }
 
 func (coreService) Addr() string { return "" }
+
+// Health parts of the shares and libraries that could not open: one
+// degraded part each, named by this prefix and the share's or library's
+// name, with its error as the reason.
+const (
+	sharePart     = "share:"
+	libraryPart   = "library:"
+	maxPartReason = 512 // bytes of an error kept as a part's reason
+)
+
+// syncDegraded makes the health registry's share and library parts the
+// shares and libraries degraded now: a degraded part for each, none for
+// the others. Serve calls it after opening them and after every change
+// through the API that may end a degraded state (a delete).
+func (a *frontEnds) syncDegraded() {
+	h := a.core.Health()
+	want := map[string]string{}
+	if a.shares != nil {
+		for n, err := range a.shares.Degraded() {
+			want[sharePart+n] = err.Error()
+		}
+	}
+	if a.libs != nil {
+		for n, err := range a.libs.Degraded() {
+			want[libraryPart+n] = err.Error()
+		}
+	}
+	for _, p := range h.Report().Components {
+		if _, ok := want[p.Name]; !ok && (strings.HasPrefix(p.Name, sharePart) || strings.HasPrefix(p.Name, libraryPart)) {
+			h.Remove(p.Name)
+		}
+	}
+	for n, why := range want {
+		if len(why) > maxPartReason {
+			why = why[:maxPartReason] + "..."
+		}
+		h.Set(n, appliance.Degraded, why)
+	}
+}
+
+// healthShares is the share manager as the API sees it: a delete or an
+// update brings the health parts up to date.
+type healthShares struct {
+	*sharefs.Manager
+	sync func()
+}
+
+func (s healthShares) Update(ctx context.Context, name string, p sharefs.Patch) (sharefs.Info, error) {
+	defer s.sync()
+	return s.Manager.Update(ctx, name, p)
+}
+
+func (s healthShares) Delete(ctx context.Context, name string) error {
+	defer s.sync()
+	return s.Manager.Delete(ctx, name)
+}
+
+// healthLibraries is the library manager as the API sees it: a delete
+// brings the health parts up to date.
+type healthLibraries struct {
+	*library.Manager
+	sync func()
+}
+
+func (l healthLibraries) Delete(ctx context.Context, name string) error {
+	defer l.sync()
+	return l.Manager.Delete(ctx, name)
+}

@@ -42,8 +42,14 @@ type sideDoorAppliance struct {
 // and replication on loopback until the test ends.
 func serveSideDoor(t *testing.T) *sideDoorAppliance {
 	t.Helper()
+	return serveSideDoorIn(t, filepath.Join(t.TempDir(), "data"))
+}
+
+// serveSideDoorIn is serveSideDoor over the data directory dir, which may
+// have been made before.
+func serveSideDoorIn(t *testing.T, dir string) *sideDoorAppliance {
+	t.Helper()
 	t.Setenv("BACKSTOP_ADMIN_PASSWORD", sideDoorPassword)
-	dir := filepath.Join(t.TempDir(), "data")
 	ctx, cancel := context.WithCancel(context.Background())
 	pr, pw := io.Pipe()
 	done := make(chan error, 1)

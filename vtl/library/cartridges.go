@@ -27,6 +27,9 @@ type Info struct {
 	LogicalBytes int64   `json:"logical_bytes"`
 	StoredBytes  int64   `json:"stored_bytes"`
 	DedupRatio   float64 `json:"dedup_ratio"`
+	// Degraded says why the library could not open (its target is not
+	// offered, its cartridges cannot be used); empty when it is online.
+	Degraded string `json:"degraded,omitempty"`
 }
 
 // DriveInfo is one drive of a library.
@@ -55,6 +58,9 @@ type CartridgeInfo struct {
 // info describes rec. The caller holds m.mu.
 func (m *Manager) info(rec *libraryRecord) Info {
 	in := Info{Spec: rec.Spec, Serial: rec.Serial, Created: rec.Created, Cartridges: len(rec.Cartridges), DedupRatio: 1}
+	if err := m.broken[rec.Name]; err != nil {
+		in.Degraded = err.Error()
+	}
 	for _, b := range rec.InSlots {
 		if b != "" {
 			in.SlotsUsed++

@@ -55,6 +55,12 @@ type libraryRecord struct {
 	InMail     []string          `json:"in_mail"`
 	InDrives   []string          `json:"in_drives"`
 	Source     map[string]uint16 `json:"source,omitempty"`
+
+	// raw is the entry as read when it did not decode, and bad why: the
+	// library is degraded, and the entry is saved back unchanged so that
+	// nothing an administrator could repair is lost.
+	raw json.RawMessage
+	bad error
 }
 
 type fileFormat struct {
@@ -62,17 +68,42 @@ type fileFormat struct {
 	Libraries []libraryRecord `json:"libraries"`
 }
 
+// diskFormat is the file as read and written: each library's entry is
+// decoded on its own, so one bad entry degrades one library.
+type diskFormat struct {
+	Version   int               `json:"version"`
+	Libraries []json.RawMessage `json:"libraries"`
+}
+
+// load reads the file. Only a file that cannot be read or parsed at all
+// is an error; an entry that does not decode is a record with raw and bad
+// set (named by its "name" when that can be read, else "entry-N").
 func load(dir string) (fileFormat, bool, error) {
 	b, err := os.ReadFile(filepath.Join(dir, fileName))
 	if os.IsNotExist(err) {
 		return fileFormat{Version: 1}, false, nil
 	}
 	if err != nil {
-		return fileFormat{}, false, err
-	}
-	var f fileFormat
-	if err := json.Unmarshal(b, &f); err != nil {
 		return fileFormat{}, false, fmt.Errorf("library: %s: %w", fileName, err)
+	}
+	var d diskFormat
+	if err := json.Unmarshal(b, &d); err != nil {
+		return fileFormat{}, false, fmt.Errorf("library: %s: %w", fileName, err)
+	}
+	f := fileFormat{Version: d.Version, Libraries: make([]libraryRecord, 0, len(d.Libraries))}
+	for i, raw := range d.Libraries {
+		var rec libraryRecord
+		if err := json.Unmarshal(raw, &rec); err != nil {
+			var named struct {
+				Name string `json:"name"`
+			}
+			if json.Unmarshal(raw, &named) != nil || named.Name == "" {
+				named.Name = fmt.Sprintf("entry-%d", i+1)
+			}
+			rec = libraryRecord{Spec: Spec{Name: named.Name}, raw: raw,
+				bad: fmt.Errorf("%w: its entry in %s does not decode: %v", ErrInvalid, fileName, err)}
+		}
+		f.Libraries = append(f.Libraries, rec)
 	}
 	return f, true, nil
 }
@@ -80,7 +111,19 @@ func load(dir string) (fileFormat, bool, error) {
 // save writes the file atomically: a temporary file, fsync, rename,
 // fsync of the directory.
 func save(dir string, f fileFormat) error {
-	b, err := json.MarshalIndent(f, "", "  ")
+	d := diskFormat{Version: f.Version, Libraries: make([]json.RawMessage, 0, len(f.Libraries))}
+	for _, rec := range f.Libraries {
+		if rec.raw != nil {
+			d.Libraries = append(d.Libraries, rec.raw)
+			continue
+		}
+		b, err := json.Marshal(rec)
+		if err != nil {
+			return err
+		}
+		d.Libraries = append(d.Libraries, b)
+	}
+	b, err := json.MarshalIndent(d, "", "  ")
 	if err != nil {
 		return err
 	}
@@ -108,10 +151,10 @@ func save(dir string, f fileFormat) error {
 		return err
 	}
 	ok = true
-	d, err := os.Open(dir)
+	dh, err := os.Open(dir)
 	if err != nil {
 		return err
 	}
-	defer d.Close()
-	return d.Sync()
+	defer dh.Close()
+	return dh.Sync()
 }

@@ -18,6 +18,7 @@ func Kinds() []appliance.KindRule {
 		{Err: ErrNotEmpty, Kind: appliance.KindConflict},
 		{Err: ErrBusy, Kind: appliance.KindConflict},
 		{Err: ErrNoSlot, Kind: appliance.KindConflict},
+		{Err: ErrDegraded, Kind: appliance.KindConflict},
 		{Err: changer.ErrSourceEmpty, Kind: appliance.KindConflict},
 		{Err: changer.ErrDestFull, Kind: appliance.KindConflict},
 		{Err: changer.ErrPrevented, Kind: appliance.KindConflict},

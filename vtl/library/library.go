@@ -5,6 +5,7 @@ import (
 	"fmt"
 	"hash/fnv"
 
+	"github.com/backstop-appliance/backstop/chunkstore"
 	"github.com/backstop-appliance/backstop/vtl/cartridge"
 	"github.com/backstop-appliance/backstop/vtl/changer"
 	"github.com/backstop-appliance/backstop/vtl/scsi"
@@ -35,16 +36,63 @@ func naa(s string) uint64 {
 	return 3<<60 | h.Sum64()&(1<<60-1)
 }
 
-// build creates the run-time library of rec. The caller holds m.mu.
-func (m *Manager) build(ctx context.Context, rec *libraryRecord) (*Library, error) {
+// check says whether rec, as read from the file, can be built: its entry
+// decoded, its emulation and generation are known, its elements match its
+// spec and hold only its own cartridges, each once, and its store exists.
+func (m *Manager) check(rec *libraryRecord) error {
+	if rec.bad != nil {
+		return rec.bad
+	}
+	if !chunkstore.ValidName(rec.Name) {
+		return fmt.Errorf("%w: name %q", ErrInvalid, rec.Name)
+	}
 	emu, ok := LookupEmulation(rec.Emulation)
 	if !ok {
-		return nil, fmt.Errorf("%w: emulation %q", ErrInvalid, rec.Emulation)
+		return fmt.Errorf("%w: emulation %q", ErrInvalid, rec.Emulation)
 	}
-	gen, ok := tape.LookupGeneration(rec.Generation)
-	if !ok {
-		return nil, fmt.Errorf("%w: LTO generation %d", ErrInvalid, rec.Generation)
+	if _, ok := tape.LookupGeneration(rec.Generation); !ok {
+		return fmt.Errorf("%w: LTO generation %d", ErrInvalid, rec.Generation)
 	}
+	if rec.Spec.Drives < 1 || rec.Spec.Drives > emu.MaxDrives || len(rec.InDrives) != rec.Spec.Drives ||
+		len(rec.InSlots) != rec.Slots || len(rec.InMail) != rec.MailSlots {
+		return fmt.Errorf("%w: %d drives, %d slots, %d mail slots recorded for a spec of %d, %d, %d", ErrInvalid,
+			len(rec.InDrives), len(rec.InSlots), len(rec.InMail), rec.Spec.Drives, rec.Slots, rec.MailSlots)
+	}
+	known := map[string]bool{}
+	for _, c := range rec.Cartridges {
+		if known[c.Barcode] {
+			return fmt.Errorf("%w: cartridge %s recorded twice", ErrInvalid, c.Barcode)
+		}
+		known[c.Barcode] = true
+	}
+	placed := map[string]bool{}
+	for _, els := range [][]string{rec.InSlots, rec.InMail, rec.InDrives} {
+		for _, bc := range els {
+			if bc == "" {
+				continue
+			}
+			if !known[bc] {
+				return fmt.Errorf("%w: an element holds cartridge %s, which the library does not have", ErrInvalid, bc)
+			}
+			if placed[bc] {
+				return fmt.Errorf("%w: cartridge %s is in two elements", ErrInvalid, bc)
+			}
+			placed[bc] = true
+		}
+	}
+	if _, err := m.eng.Store(storeName(rec.Name)); err != nil {
+		return fmt.Errorf("the cartridges' store %s: %w", storeName(rec.Name), err)
+	}
+	return nil
+}
+
+// build creates the run-time library of rec. The caller holds m.mu.
+func (m *Manager) build(ctx context.Context, rec *libraryRecord) (*Library, error) {
+	if err := m.check(rec); err != nil {
+		return nil, err
+	}
+	emu, _ := LookupEmulation(rec.Emulation)
+	gen, _ := tape.LookupGeneration(rec.Generation)
 	l := &Library{m: m, name: rec.Name, store: storeName(rec.Name), luns: map[uint64]scsi.Device{}}
 	vendor, product, rev := emu.driveIdentity(gen)
 	var ds []changer.Drive

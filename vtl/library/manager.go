@@ -28,6 +28,10 @@ var (
 	ErrNotEmpty = errors.New("library: library still holds cartridges")
 	ErrBusy     = errors.New("library: cartridge is in a drive")
 	ErrNoSlot   = errors.New("library: no empty slot")
+	// ErrDegraded: the library could not open (Manager.Degraded says
+	// why); its target is not offered and its cartridges cannot be used
+	// until it is repaired and the appliance restarted.
+	ErrDegraded = errors.New("library: library degraded")
 )
 
 // Engine is what libraries need from the chunkstore engine.
@@ -61,9 +65,17 @@ type Manager struct {
 	now  func() time.Time
 	file fileFormat
 	libs map[string]*Library
+	// broken are the libraries that could not open, with why (degraded):
+	// listed, never built, never offered.
+	broken map[string]error
 }
 
 // Open loads the libraries of dir (created if missing) and builds them.
+// A library that cannot open (its entry invalid, its records inconsistent,
+// its store missing) is kept as degraded with its error: listed with
+// Info.Degraded, its target not offered, and never keeps the others or
+// the appliance from starting; see Degraded. Only a libraries.json that
+// cannot be read or parsed at all fails Open.
 func Open(ctx context.Context, dir string, eng Engine, opts Options) (*Manager, error) {
 	if opts.Logger == nil {
 		opts.Logger = slog.New(slog.DiscardHandler)
@@ -78,13 +90,26 @@ func Open(ctx context.Context, dir string, eng Engine, opts Options) (*Manager, 
 	if err != nil {
 		return nil, err
 	}
-	m := &Manager{dir: dir, eng: eng, log: opts.Logger, now: opts.Now, file: f, libs: map[string]*Library{}}
+	m := &Manager{dir: dir, eng: eng, log: opts.Logger, now: opts.Now, file: f, libs: map[string]*Library{},
+		broken: map[string]error{}}
 	for i := range m.file.Libraries {
 		rec := &m.file.Libraries[i]
+		if _, dup := m.libs[rec.Name]; dup || m.broken[rec.Name] != nil {
+			// a second entry of one name cannot be told apart by name:
+			// the first one is the library, this one is left in the file
+			m.log.Error("vtl: a second library entry of one name is ignored", "library", rec.Name)
+			continue
+		}
 		l, err := m.build(ctx, rec)
 		if err != nil {
-			_ = m.closeAll(ctx) // the build error is the one to report
-			return nil, fmt.Errorf("library %s: %w", rec.Name, err)
+			if ctx.Err() != nil {
+				_ = m.closeAll(ctx) // the build error is the one to report
+				return nil, fmt.Errorf("library %s: %w", rec.Name, err)
+			}
+			err = fmt.Errorf("library %s: %w", rec.Name, err)
+			m.log.Error("vtl: library degraded: it cannot open and its target is not offered; the others are", "library", rec.Name, "err", err)
+			m.broken[rec.Name] = err
+			continue
 		}
 		m.libs[rec.Name] = l
 	}
@@ -277,7 +302,11 @@ func (m *Manager) Create(ctx context.Context, spec Spec) (Info, error) {
 	return m.info(m.record(spec.Name)), nil
 }
 
-// Delete removes an empty library (no cartridges) and its store.
+// Delete removes an empty library (no cartridges) and its store. A
+// degraded library is removed whatever its records say, since its
+// cartridges cannot be deleted one by one; its store goes only when it
+// holds no items (the engine refuses otherwise), so the cartridges' data
+// stay in store vtl-NAME.
 func (m *Manager) Delete(ctx context.Context, name string) error {
 	m.mu.Lock()
 	defer m.mu.Unlock()
@@ -285,7 +314,8 @@ func (m *Manager) Delete(ctx context.Context, name string) error {
 	if rec == nil {
 		return fmt.Errorf("%w: library %s", ErrNotFound, name)
 	}
-	if len(rec.Cartridges) > 0 {
+	_, degraded := m.broken[name]
+	if len(rec.Cartridges) > 0 && !degraded {
 		return fmt.Errorf("%w: %d cartridges", ErrNotEmpty, len(rec.Cartridges))
 	}
 	for i := range m.file.Libraries {
@@ -298,6 +328,7 @@ func (m *Manager) Delete(ctx context.Context, name string) error {
 		return err
 	}
 	delete(m.libs, name)
+	delete(m.broken, name)
 	if err := m.eng.DeleteStore(storeName(name)); err != nil && !errors.Is(err, chunkstore.ErrNotFound) {
 		m.log.Warn("vtl: delete the library's store", "library", name, "err", err)
 	}
@@ -310,9 +341,26 @@ func (m *Manager) runtime(name string) (*Library, error) {
 	defer m.mu.Unlock()
 	l, ok := m.libs[name]
 	if !ok {
+		if err := m.broken[name]; err != nil {
+			return nil, fmt.Errorf("%w: %w", ErrDegraded, err)
+		}
 		return nil, fmt.Errorf("%w: library %s", ErrNotFound, name)
 	}
 	return l, nil
+}
+
+// Degraded returns the libraries that could not open, by name, with why.
+// They are listed by Libraries and Library (Info.Degraded), their targets
+// are not offered, their cartridges refuse every action (ErrDegraded),
+// and they can be deleted; a restart tries them again.
+func (m *Manager) Degraded() map[string]error {
+	m.mu.Lock()
+	defer m.mu.Unlock()
+	out := make(map[string]error, len(m.broken))
+	for n, err := range m.broken {
+		out[n] = err
+	}
+	return out
 }
 
 // Target is one library as the iSCSI target serves it.

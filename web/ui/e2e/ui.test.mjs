@@ -74,6 +74,27 @@ async function shot(name, height) {
   if (height) await page.setViewportSize(VIEWPORT);
 }
 
+// damageShare adds to the data directory the share "broken" beside the
+// default share "backup", lets a first serve make both, and then damages
+// broken's metadata: the appliance must start anyway and show it degraded.
+async function damageShare(bin, data) {
+  const created = new Date().toISOString();
+  const share = (name, comment) => ({name, comment, domain: 'default', store: `nas.${name}`, quota_bytes: 0,
+    encrypt_data: false, sign_required: false, default_access: 'read-write', users: {}, created});
+  fs.mkdirSync(path.join(data, 'nas'), {recursive: true});
+  fs.writeFileSync(path.join(data, 'nas', 'shares.json'),
+    JSON.stringify({version: 1, shares: [share('backup', 'Backup share'), share('broken', '')]}));
+  await startServer(bin, data);
+  const exited = new Promise((r) => server.once('exit', r));
+  server.kill('SIGTERM');
+  await Promise.race([exited, new Promise((r) => setTimeout(r, 30000))]);
+  assert.notEqual(server.exitCode, null, `the first serve did not stop:\n${serverLog}`);
+  serverLog = '';
+  const manifest = path.join(data, 'nas', 'shares', 'broken', 'meta', 'MANIFEST');
+  assert.ok(fs.existsSync(manifest), 'the first serve made the share broken');
+  fs.writeFileSync(manifest, 'not a badger manifest');
+}
+
 before(async () => {
   assert.ok(fs.existsSync(CHROMIUM), `${CHROMIUM} is missing: run web/ui/e2e/run.sh, which installs it`);
   tmp = fs.mkdtempSync(path.join(os.tmpdir(), 'backstop-e2e-'));
@@ -90,6 +111,7 @@ before(async () => {
   const scratch = path.join(tmp, 'scratch');
   fs.writeFileSync(scratch, crypto.randomBytes(8 << 20));
   execFileSync(bin, ['put', '--data', data, '--store', 'default', 'scratch', scratch], {stdio: 'inherit'});
+  await damageShare(bin, data);
   baseURL = await startServer(bin, data);
   // A fresh profile directory per run; playwright passes it as --user-data-dir.
   browser = await chromium.launchPersistentContext(path.join(tmp, 'chromium-profile'), {
@@ -144,6 +166,36 @@ test('a wrong password shows the API message, the right one logs in', {timeout: 
   await page.click('.login-form button[type=submit]');
   await page.locator('.whoami-name', {hasText: 'admin'}).waitFor();
   assert.equal(new URL(page.url()).pathname, '/');
+});
+
+test('a share that cannot open is degraded on the dashboard and the shares page', {timeout: 60000}, async () => {
+  const {body: st} = await api('/status');
+  assert.equal(st.health.state, 'degraded');
+  const part = st.health.components.find((c) => c.name === 'share:broken');
+  assert.ok(part && part.state === 'degraded' && /broken/.test(part.reason), `share:broken part: ${JSON.stringify(st.health)}`);
+
+  await page.goto('/');
+  const item = page.locator('.card-health [data-part="share:broken"]');
+  await item.waitFor();
+  assert.equal(await page.getAttribute('.card-health [data-health]', 'data-health'), 'degraded');
+  assert.match(await item.innerText(), /Share broken/);
+  assert.match(await item.innerText(), /Degraded/);
+  assert.equal(await page.locator('.card-health [data-part="share:backup"]').count(), 0);
+  await shot('dashboard-degraded.png');
+
+  await page.click('nav a[data-nav=shares]');
+  await page.locator('tr[data-share=broken] [data-degraded]').waitFor();
+  assert.match(await page.innerText('tr[data-share=broken]'), /Not served: /);
+  assert.equal(await page.locator('tr[data-share=backup] [data-degraded]').count(), 0);
+
+  // Deleting it clears its part: the dashboard is healthy again.
+  await page.locator('tr[data-share=broken] [data-action=delete-share]').click();
+  await page.locator('dialog.dialog button[type=submit]').click();
+  await page.locator('tr[data-share=broken]').waitFor({state: 'detached'});
+  assert.equal((await api('/status')).body.health.state, 'ok');
+  await page.click('nav a[data-nav=dashboard]');
+  await page.locator('.card-health [data-health=ok]').waitFor();
+  assert.match(await page.innerText('.card-health'), /Every part is working/);
 });
 
 test('the dashboard shows the real figures', {timeout: 90000}, async () => {

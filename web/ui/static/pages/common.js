@@ -70,3 +70,14 @@ export const needRole = (role) => `Requires the ${role} role`;
 
 // levelBadge renders an event level.
 export const levelBadge = (level) => h('span', {class: `badge level-${level || 'info'}`}, level || 'info');
+
+// healthBadge renders a health state (ok, degraded, failed).
+const HEALTH_LEVEL = {ok: 'state-done', degraded: 'level-warning', failed: 'level-error'};
+const HEALTH_LABEL = {ok: 'Healthy', degraded: 'Degraded', failed: 'Failed'};
+export const healthBadge = (state) => h('span', {class: `badge ${HEALTH_LEVEL[state] || 'level-info'}`, 'data-health-state': state},
+  HEALTH_LABEL[state] || state);
+
+// degradedMark marks a share or library that could not open, with why.
+export const degradedMark = (why) => (why
+  ? h('span', {class: 'badge level-warning degraded-mark', title: why, 'data-degraded': ''}, 'Degraded')
+  : null);

@@ -4,7 +4,7 @@ import {api, latestEvents} from '../api.js';
 import {h, replace} from '../dom.js';
 import {bytes, rate, ratio, count, duration, ago, dateTime, percent, sentence} from '../format.js';
 import {lineChart, gauge} from '../chart.js';
-import {page, card, banner, poll, levelBadge, loading} from './common.js';
+import {page, card, banner, poll, levelBadge, loading, healthBadge} from './common.js';
 import {stateBadge, lagText} from './replication.js';
 
 const REFRESH_MS = 10000;
@@ -111,6 +111,32 @@ function replicationCard(maps) {
   {actions: h('a', {href: '/replication', class: 'link'}, 'Replication')});
 }
 
+// partLabel names a health part: "share:NAME" and "library:NAME" are the
+// shares and libraries that could not open; the others are services.
+function partLabel(name) {
+  const [kind, rest] = name.split(/:(.*)/s);
+  if (kind === 'share' && rest) return h('a', {href: '/shares'}, `Share ${rest}`);
+  if (kind === 'library' && rest) return h('a', {href: `/libraries/${encodeURIComponent(rest)}`}, `Library ${rest}`);
+  return sentence(name);
+}
+
+// healthCard is the appliance's health: "Healthy", or each part that is
+// degraded or failed with why and since when.
+function healthCard(health) {
+  const hr = health || {state: 'ok', components: []};
+  const parts = hr.components || [];
+  const bad = parts.filter((p) => p.state !== 'ok');
+  const content = bad.length === 0
+    ? h('p', {class: 'health-ok'}, `Every part is working: ${parts.map((p) => p.name).join(', ') || 'the engine'}.`)
+    : h('ul', {class: 'event-list health-list'}, bad.map((p) => h('li', {class: 'event-item', 'data-part': p.name},
+      healthBadge(p.state),
+      h('span', {class: 'health-part'}, h('strong', {}, partLabel(p.name)),
+        p.reason ? h('span', {class: 'health-reason', title: p.reason}, ` — ${p.reason}`) : null),
+      h('time', {datetime: p.since, title: dateTime(p.since)}, ago(p.since)))));
+  return card('Health', content, {cls: `card-health health-${hr.state}`,
+    actions: h('span', {'data-health': hr.state}, healthBadge(hr.state))});
+}
+
 function eventsCard(list) {
   const content = list.length === 0
     ? h('div', {class: 'empty empty-small'}, h('p', {}, 'No events yet.'))
@@ -152,6 +178,7 @@ export function render() {
       events = r.events;
     } catch { events = []; }
     replace(status,
+      healthCard(st.health),
       h('div', {class: 'grid-3'}, capacityCard(st, hk), dedupCard(st), contentCard(st)),
       chartsRow(hist),
       h('div', {class: 'grid-2'}, eventsCard(events), h('div', {class: 'stack'}, trafficCard(st), catalystCard(cat))),

@@ -5,7 +5,7 @@
 import {api, seg} from '../api.js';
 import {h, replace, formDialog, confirmDialog, field, toast} from '../dom.js';
 import {bytes, ratio, count, dateTime} from '../format.js';
-import {page, card, banner, empty, table, loading, needRole} from './common.js';
+import {page, card, banner, empty, table, loading, needRole, degradedMark} from './common.js';
 
 const GIB = 1024 ** 3;
 
@@ -15,6 +15,7 @@ export function render(app, name) {
 
 function renderList(app) {
   const canWrite = app.allows('operator');
+  const canDelete = app.allows('admin');
   const createBtn = h('button', {class: 'btn btn-primary', type: 'button', disabled: !canWrite,
     title: canWrite ? 'Create a library' : needRole('operator'), 'data-action': 'create-library',
     onclick: () => create()}, 'New library');
@@ -23,8 +24,9 @@ function renderList(app) {
     subtitle: 'Virtual tape libraries served over iSCSI: a changer, drives and cartridges whose data is deduplicated.',
     actions: [createBtn],
   });
+  const notice = h('div', {});
   const list = h('div', {}, loading());
-  body.append(list);
+  body.append(notice, list);
 
   const load = async () => {
     let libs;
@@ -39,7 +41,9 @@ function renderList(app) {
       return;
     }
     replace(list, card(`${libs.length} ${libs.length === 1 ? 'library' : 'libraries'}`, table([
-      {label: 'Name', cell: (l) => h('a', {href: `/libraries/${seg(l.name)}`, class: 'strong-link'}, l.name)},
+      {label: 'Name', cell: (l) => h('div', {}, h('a', {href: `/libraries/${seg(l.name)}`, class: 'strong-link'}, l.name),
+        l.degraded ? [' ', degradedMark(l.degraded)] : null,
+        l.degraded ? h('div', {class: 'hint degraded-reason'}, `Target not offered: ${l.degraded}`) : null)},
       {label: 'Model', cell: (l) => `${l.emulation} · LTO-${l.generation}`},
       {label: 'Drives', cls: 'num', cell: (l) => count(l.drives)},
       {label: 'Slots', cls: 'num', cell: (l) => `${count(l.slots_used)} / ${count(l.slots)}`},
@@ -48,7 +52,29 @@ function renderList(app) {
       {label: 'Stored', cls: 'num', cell: (l) => bytes(l.stored_bytes)},
       {label: 'Dedup ratio', cls: 'num', cell: (l) => (l.logical_bytes > 0 ? ratio(l.dedup_ratio) : '–')},
       {label: 'iSCSI target', cell: (l) => h('code', {}, l.iqn)},
+      {label: '', cls: 'actions', cell: (l) => (l.degraded
+        ? h('button', {class: 'btn btn-small btn-danger-ghost', type: 'button', disabled: !canDelete,
+          title: canDelete ? `Delete the degraded library ${l.name}` : needRole('admin'), 'data-action': 'delete-library',
+          onclick: () => remove(l)}, 'Delete')
+        : null)},
     ], libs, {rowAttrs: (l) => ({'data-library': l.name})})));
+  };
+
+  // remove deletes a degraded library: its entry goes, its cartridges'
+  // data stay in its store.
+  const remove = async (l) => {
+    replace(notice);
+    const ok = await confirmDialog({title: `Delete library ${l.name}?`,
+      message: `${l.name} could not open. Its entry is deleted; the data of its cartridges stay in store vtl-${l.name}.`,
+      confirm: 'Delete library'});
+    if (!ok) return;
+    try {
+      await api.del(`/libraries/${seg(l.name)}`);
+      toast(`Library ${l.name} deleted.`);
+    } catch (err) {
+      replace(notice, banner(`Cannot delete ${l.name}: ${err.message}`));
+    }
+    load();
   };
 
   const create = () => formDialog({
@@ -104,9 +130,10 @@ function renderLibrary(app, name) {
   const {el, body} = page({title: name, subtitle: 'Tape library', back: {href: '/libraries', label: 'All libraries'}, actions: [addBtn]});
   const head = h('div', {}, loading());
   const notice = h('div', {});
+  const degradedNote = h('div', {'data-degraded-note': ''});
   const drives = h('div', {});
   const list = h('div', {});
-  body.append(head, notice, drives, list);
+  body.append(degradedNote, head, notice, drives, list);
   let lib = null;
 
   const fact = (label, value) => h('div', {class: 'kpi'}, h('div', {class: 'kpi-label'}, label), h('div', {class: 'kpi-value kpi-value-sm'}, value));
@@ -119,6 +146,10 @@ function renderLibrary(app, name) {
       replace(head, banner(`Cannot load library ${name}: ${err.message}`));
       return;
     }
+    replace(degradedNote, lib.degraded
+      ? banner(`This library could not open and its iSCSI target is not offered: ${lib.degraded}. ` +
+        'Repair its entry in libraries.json and restart the appliance, or delete the library (its cartridges\' data stay in its store).', 'warn')
+      : null);
     replace(head, h('div', {class: 'kpi-row'},
       fact('Cartridges', count(lib.cartridges)),
       fact('Logical', bytes(lib.logical_bytes)),

@@ -4,7 +4,7 @@
 import {api, seg} from '../api.js';
 import {h, replace, formDialog, confirmDialog, field, toast} from '../dom.js';
 import {bytes, ratio, count, dateTime} from '../format.js';
-import {page, card, banner, empty, table, loading, needRole} from './common.js';
+import {page, card, banner, empty, table, loading, needRole, degradedMark} from './common.js';
 
 const ACCESS = [['read-write', 'Read and write'], ['read-only', 'Read only'], ['none', 'No access']];
 const accessLabel = (a) => (ACCESS.find(([v]) => v === a) || [a, a])[1];
@@ -108,6 +108,8 @@ export function render(app) {
     }
     replace(list, card(`${shares.length} ${shares.length === 1 ? 'share' : 'shares'}`, table([
       {label: 'Name', cell: (s) => h('div', {}, h('strong', {style: 'white-space: nowrap'}, s.name),
+        s.degraded ? [' ', degradedMark(s.degraded)] : null,
+        s.degraded ? h('div', {class: 'hint degraded-reason'}, `Not served: ${s.degraded}`) : null,
         s.comment ? h('div', {class: 'hint'}, s.comment) : null)},
       {label: 'Dedup domain', cell: (s) => h('span', {class: 'tag'}, s.domain || 'default')},
       {label: 'Access', cell: (s) => accessSummary(s)},
