@@ -34,8 +34,10 @@ type frontEnds struct {
 	smb    *smb2.Server
 	iscsi  *iscsi.Server
 	core   *appliance.Core
-	logins *appliance.Limiter // one for every protocol's logins
-	list   serviceList
+	// metrics says how /metrics is protected, for print.
+	metrics string
+	logins  *appliance.Limiter // one for every protocol's logins
+	list    serviceList
 }
 
 // build opens the shares and the libraries and makes the services, in
@@ -115,6 +117,14 @@ func newWeb(eng *chunkstore.Engine, state *appliance.State, f serveFlags, cert *
 	if opts.MetricsToken, err = metricsToken(f.metricsToken, eng.Dir()); err != nil {
 		return nil, err
 	}
+	switch {
+	case opts.MetricsToken == "":
+		a.metrics = "open to anyone (--metrics-token-file off)"
+	case f.metricsToken != "":
+		a.metrics = "bearer token in " + f.metricsToken
+	default:
+		a.metrics = "bearer token in " + filepath.Join(eng.Dir(), "metrics.token")
+	}
 	if a.cat != nil {
 		opts.Catalyst = a.cat
 	}
@@ -168,6 +178,7 @@ func (a *frontEnds) print(e *env, eng *chunkstore.Engine) {
 	for _, u := range urls(a.web.Addr()) {
 		fmt.Fprintf(e.stdout, "  web UI and REST API: %s\n", u)
 	}
+	fmt.Fprintf(e.stdout, "  Prometheus metrics: /metrics on the same address, %s\n", a.metrics)
 	if a.cat != nil {
 		fmt.Fprintf(e.stdout, "  catalyst (client-side dedup, TLS): %s\n", a.cat.Addr())
 	}
