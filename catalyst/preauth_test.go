@@ -6,6 +6,7 @@ import (
 	"errors"
 	"io"
 	"net"
+	"strings"
 	"sync"
 	"sync/atomic"
 	"testing"
@@ -62,8 +63,17 @@ func (c writeCounter) Write(p []byte) (int, error) {
 	return n, err
 }
 
+// rawAuth sends its value as the authorization header as is.
+type rawAuth string
+
+func (r rawAuth) GetRequestMetadata(context.Context, ...string) (map[string]string, error) {
+	return map[string]string{"authorization": string(r)}, nil
+}
+func (rawAuth) RequireTransportSecurity() bool { return false }
+
 // strangerConn is a gRPC connection from local with the given Basic
-// credentials (none when user is ""), counting what it writes.
+// credentials (none when user is "", the header raw when user is
+// "raw:..."), counting what it writes.
 func strangerConn(t *testing.T, addr, local, user, pass string, written *atomic.Int64) *grpc.ClientConn {
 	t.Helper()
 	d := &net.Dialer{LocalAddr: &net.TCPAddr{IP: net.ParseIP(local)}, Timeout: 10 * time.Second}
@@ -78,7 +88,9 @@ func strangerConn(t *testing.T, addr, local, user, pass string, written *atomic.
 		}),
 		grpc.WithDefaultCallOptions(grpc.MaxCallSendMsgSize(128 << 20)),
 	}
-	if user != "" {
+	if raw, ok := strings.CutPrefix(user, "raw:"); ok {
+		opts = append(opts, grpc.WithPerRPCCredentials(rawAuth(raw)))
+	} else if user != "" {
 		opts = append(opts, grpc.WithPerRPCCredentials(catalystpb.BasicAuth{User: user, Password: pass}))
 	}
 	conn, err := grpc.NewClient("passthrough:///"+addr, opts...)
