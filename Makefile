@@ -73,11 +73,11 @@ test: check
 
 # The hostile-load tests (issue 13): a real backstop serve under floods
 # before authentication, its VmRSS read from /proc against the bounds the
-# docs promise (docs/smb.md, docs/replication.md; iSCSI's runs in
+# docs promise (docs/smb.md, docs/replication.md, docs/catalyst.md; iSCSI's runs in
 # test-iscsi). The side-door, probe, steal and throttling tests run in
 # make check.
 test-hostile:
-	$(GO) test -count=1 -run 'TestHostile' ./nas/smb2/ ./replication/
+	$(GO) test -count=1 -run 'TestHostile' ./nas/smb2/ ./replication/ ./catalyst/
 
 # Housekeeping and verify in the appliance (REST API, job runner, automatic
 # runs, settings); make test runs the same tests within ./... and the e2e.

@@ -14,6 +14,7 @@ import (
 	"google.golang.org/grpc"
 	"google.golang.org/grpc/metadata"
 	"google.golang.org/grpc/peer"
+	"google.golang.org/grpc/tap"
 
 	"github.com/backstop-appliance/backstop/internal/appliance"
 )
@@ -96,53 +97,66 @@ func (c *authCache) check(addr, name, password string) (appliance.User, error) {
 
 type userKey struct{}
 
-// authenticate reads the Basic credentials of a call.
-func (c *authCache) authenticate(ctx context.Context) (context.Context, error) {
-	md, _ := metadata.FromIncomingContext(ctx)
-	vals := md.Get("authorization")
-	if len(vals) != 1 || !strings.HasPrefix(vals[0], "Basic ") {
-		return ctx, toStatus(ErrAuth)
-	}
-	raw, err := base64.StdEncoding.DecodeString(strings.TrimPrefix(vals[0], "Basic "))
-	if err != nil {
-		return ctx, toStatus(ErrAuth)
-	}
-	name, password, ok := strings.Cut(string(raw), ":")
-	if !ok {
-		return ctx, toStatus(ErrAuth)
-	}
-	addr := ""
-	if p, ok := peer.FromContext(ctx); ok && p.Addr != nil {
-		addr = p.Addr.String()
-	}
-	u, err := c.check(addr, name, password)
+// tap authenticates a call when its headers arrive, before gRPC creates
+// the stream or reads a byte of its messages (grpc.InTapHandle): a caller
+// without valid credentials is refused with Unauthenticated (or
+// ResourceExhausted when the login limiter throttles him) and makes the
+// server buffer nothing. The user goes to the handlers in the returned
+// context. gRPC runs this in the connection's reader, one call at a time:
+// a password the cache knows costs a SHA-256; any other waits for an
+// argon2id check, which holds up that connection's other calls only.
+func (c *authCache) tap(ctx context.Context, info *tap.Info) (context.Context, error) {
+	u, err := c.authenticate(ctx, info.Header)
 	if err != nil {
 		return ctx, toStatus(err)
 	}
 	return context.WithValue(ctx, userKey{}, u), nil
 }
 
-func (c *authCache) unary(ctx context.Context, req any, _ *grpc.UnaryServerInfo, h grpc.UnaryHandler) (any, error) {
-	ctx, err := c.authenticate(ctx)
+// authenticate checks the Basic credentials in a call's metadata; ctx
+// tells the client's address.
+func (c *authCache) authenticate(ctx context.Context, md metadata.MD) (appliance.User, error) {
+	vals := md.Get("authorization")
+	if len(vals) != 1 || !strings.HasPrefix(vals[0], "Basic ") {
+		return appliance.User{}, ErrAuth
+	}
+	raw, err := base64.StdEncoding.DecodeString(strings.TrimPrefix(vals[0], "Basic "))
 	if err != nil {
+		return appliance.User{}, ErrAuth
+	}
+	name, password, ok := strings.Cut(string(raw), ":")
+	if !ok {
+		return appliance.User{}, ErrAuth
+	}
+	addr := ""
+	if p, ok := peer.FromContext(ctx); ok && p.Addr != nil {
+		addr = p.Addr.String()
+	}
+	return c.check(addr, name, password)
+}
+
+// authenticated is what the interceptors check: that tap authenticated
+// the call (it always runs first; this only guards against a server
+// built without it).
+func authenticated(ctx context.Context) error {
+	if _, ok := ctx.Value(userKey{}).(appliance.User); !ok {
+		return toStatus(ErrAuth)
+	}
+	return nil
+}
+
+func (c *authCache) unary(ctx context.Context, req any, _ *grpc.UnaryServerInfo, h grpc.UnaryHandler) (any, error) {
+	if err := authenticated(ctx); err != nil {
 		return nil, err
 	}
 	return h(ctx, req)
 }
 
-type authedStream struct {
-	grpc.ServerStream
-	ctx context.Context
-}
-
-func (s authedStream) Context() context.Context { return s.ctx }
-
 func (c *authCache) stream(srv any, ss grpc.ServerStream, _ *grpc.StreamServerInfo, h grpc.StreamHandler) error {
-	ctx, err := c.authenticate(ss.Context())
-	if err != nil {
+	if err := authenticated(ss.Context()); err != nil {
 		return err
 	}
-	return h(srv, authedStream{ss, ctx})
+	return h(srv, ss)
 }
 
 func userFrom(ctx context.Context) appliance.User {

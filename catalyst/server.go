@@ -20,6 +20,7 @@ import (
 	"github.com/backstop-appliance/backstop/chunkstore"
 	"github.com/backstop-appliance/backstop/dedup"
 	"github.com/backstop-appliance/backstop/internal/appliance"
+	"github.com/backstop-appliance/backstop/internal/netsvc"
 )
 
 // DefaultAddr is where the service listens unless told otherwise.
@@ -38,6 +39,16 @@ const (
 	// DefaultMaxHeaderBytes bounds a call's metadata (the Basic
 	// credentials are in it).
 	DefaultMaxHeaderBytes = 64 << 10
+	// DefaultMaxConns bounds the connections served at once, and
+	// DefaultMaxConnsPerAddr those from one source address: one over
+	// is closed at accept, before its TLS handshake.
+	DefaultMaxConns        = 256
+	DefaultMaxConnsPerAddr = 64
+	// DefaultMaxConnIdle is how long a connection may go without a call
+	// in progress before the server ends it (GOAWAY; the client library
+	// reconnects at its next call). A connection that never makes an
+	// authenticated call ends after it too.
+	DefaultMaxConnIdle = 5 * time.Minute
 )
 
 // Engine is what the service needs of the dedup engine.
@@ -89,6 +100,12 @@ type Options struct {
 	MaxStreams       uint32
 	HandshakeTimeout time.Duration
 	MaxHeaderBytes   uint32
+	// MaxConns and MaxConnsPerAddr bound the connections at once, in
+	// all and from one source IP address; MaxConnIdle ends a connection
+	// without a call in progress for that long. Zero means the Default...
+	// constant.
+	MaxConns, MaxConnsPerAddr int
+	MaxConnIdle               time.Duration
 }
 
 func (o Options) withDefaults() Options {
@@ -112,6 +129,15 @@ func (o Options) withDefaults() Options {
 	}
 	if o.MaxHeaderBytes == 0 {
 		o.MaxHeaderBytes = DefaultMaxHeaderBytes
+	}
+	if o.MaxConns <= 0 {
+		o.MaxConns = DefaultMaxConns
+	}
+	if o.MaxConnsPerAddr <= 0 {
+		o.MaxConnsPerAddr = DefaultMaxConnsPerAddr
+	}
+	if o.MaxConnIdle <= 0 {
+		o.MaxConnIdle = DefaultMaxConnIdle
 	}
 	if o.Logins == nil {
 		lo := appliance.LimiterOptions{Logger: o.Logger, Now: o.Now}
@@ -172,11 +198,15 @@ func New(eng Engine, users Users, opts Options) *Server {
 		grpc.MaxConcurrentStreams(opts.MaxStreams),
 		grpc.ConnectionTimeout(opts.HandshakeTimeout),
 		grpc.MaxHeaderListSize(opts.MaxHeaderBytes),
+		// Credentials are checked when a call's headers arrive, before
+		// any of its messages is read (auth.go, tap).
+		grpc.InTapHandle(s.auth.tap),
 		grpc.UnaryInterceptor(s.auth.unary),
 		grpc.StreamInterceptor(s.auth.stream),
 		// Notice dead clients, so that their puts end (and free the
 		// item name) within a minute.
-		grpc.KeepaliveParams(keepalive.ServerParameters{Time: 30 * time.Second, Timeout: 20 * time.Second}),
+		grpc.KeepaliveParams(keepalive.ServerParameters{Time: 30 * time.Second, Timeout: 20 * time.Second,
+			MaxConnectionIdle: opts.MaxConnIdle}),
 		grpc.KeepaliveEnforcementPolicy(keepalive.EnforcementPolicy{MinTime: 10 * time.Second, PermitWithoutStream: true}),
 		// Flow control windows are left to gRPC's BDP estimator, which
 		// grows them to the link's bandwidth-delay product (up to 16 MiB):
@@ -194,10 +224,12 @@ func New(eng Engine, users Users, opts Options) *Server {
 // Start listens and serves in the background until Shutdown.
 func (s *Server) Start(ctx context.Context) error {
 	var lc net.ListenConfig
-	ln, err := lc.Listen(ctx, "tcp", s.opts.Addr)
+	raw, err := lc.Listen(ctx, "tcp", s.opts.Addr)
 	if err != nil {
 		return fmt.Errorf("catalyst: %w", err)
 	}
+	ln := netsvc.LimitListener(raw, netsvc.Options{MaxConns: s.opts.MaxConns, MaxConnsPerAddr: s.opts.MaxConnsPerAddr,
+		Logger: s.log, Now: s.opts.Now})
 	s.mu.Lock()
 	s.ln, s.done = ln, make(chan struct{})
 	s.mu.Unlock()

@@ -20,6 +20,7 @@ import (
 	"github.com/backstop-appliance/backstop/chunkstore/chunker"
 	"github.com/backstop-appliance/backstop/dedup"
 	"github.com/backstop-appliance/backstop/internal/appliance"
+	"github.com/backstop-appliance/backstop/internal/netsvc"
 	"github.com/backstop-appliance/backstop/replication"
 	"github.com/backstop-appliance/backstop/web/ui"
 )
@@ -129,6 +130,17 @@ type Options struct {
 	// MaxBody bounds a request body (default 1 MiB); the login route
 	// takes at most 8 KiB.
 	MaxBody int64
+	// ReadHeaderTimeout bounds the TLS handshake and the reading of a
+	// request's headers (default 10 s); IdleTimeout ends a keep-alive
+	// connection without a request for that long (default 2 min);
+	// MaxHeaderBytes bounds a request's headers (default 64 KiB;
+	// net/http allows 4 KiB more and answers 431 beyond).
+	ReadHeaderTimeout, IdleTimeout time.Duration
+	MaxHeaderBytes                 int
+	// MaxConns and MaxConnsPerAddr bound the connections at once, in
+	// all and from one source IP address (default 256 and 32); one over
+	// is closed at accept, before its TLS handshake.
+	MaxConns, MaxConnsPerAddr int
 }
 
 // DefaultOptions are the settings backstop serve uses.
@@ -144,7 +156,33 @@ func DefaultOptions() Options {
 		SessionIdle:    15 * time.Minute,
 		SessionMax:     24 * time.Hour,
 		MaxBody:        1 << 20,
+
+		ReadHeaderTimeout: 10 * time.Second,
+		IdleTimeout:       2 * time.Minute,
+		MaxHeaderBytes:    64 << 10,
+		MaxConns:          256,
+		MaxConnsPerAddr:   32,
 	}
+}
+
+// withConnDefaults fills the connection bounds left zero from def.
+func (o Options) withConnDefaults(def Options) Options {
+	if o.ReadHeaderTimeout <= 0 {
+		o.ReadHeaderTimeout = def.ReadHeaderTimeout
+	}
+	if o.IdleTimeout <= 0 {
+		o.IdleTimeout = def.IdleTimeout
+	}
+	if o.MaxHeaderBytes <= 0 {
+		o.MaxHeaderBytes = def.MaxHeaderBytes
+	}
+	if o.MaxConns <= 0 {
+		o.MaxConns = def.MaxConns
+	}
+	if o.MaxConnsPerAddr <= 0 {
+		o.MaxConnsPerAddr = def.MaxConnsPerAddr
+	}
+	return o
 }
 
 // ErrStarted is returned by Start when the server was started before.
@@ -202,6 +240,7 @@ func New(eng Engine, state State, opts Options) (*Server, error) {
 	if opts.MaxBody <= 0 {
 		opts.MaxBody = def.MaxBody
 	}
+	opts = opts.withConnDefaults(def)
 	if opts.Logins == nil {
 		opts.Logins = appliance.NewLimiter(appliance.LimiterOptions{Audit: state, Logger: opts.Logger, Now: opts.Now})
 	}
@@ -237,19 +276,21 @@ func (s *Server) Start(ctx context.Context) error {
 	if s.srv != nil {
 		return ErrStarted
 	}
-	ln, err := net.Listen("tcp", s.opts.Addr)
+	raw, err := net.Listen("tcp", s.opts.Addr)
 	if err != nil {
 		return fmt.Errorf("web: listen %s: %w", s.opts.Addr, err)
 	}
+	ln := netsvc.LimitListener(raw, netsvc.Options{MaxConns: s.opts.MaxConns, MaxConnsPerAddr: s.opts.MaxConnsPerAddr,
+		Logger: s.log, Now: s.now})
 	cfg := &tls.Config{Certificates: []tls.Certificate{*s.opts.Certificate}, MinVersion: tls.VersionTLS12}
 	s.listener = ln
 	s.srv = &http.Server{
 		Handler:           s.router,
-		ReadHeaderTimeout: 10 * time.Second,
+		ReadHeaderTimeout: s.opts.ReadHeaderTimeout,
 		ReadTimeout:       time.Minute,
 		WriteTimeout:      5 * time.Minute,
-		IdleTimeout:       2 * time.Minute,
-		MaxHeaderBytes:    64 << 10,
+		IdleTimeout:       s.opts.IdleTimeout,
+		MaxHeaderBytes:    s.opts.MaxHeaderBytes,
 		ErrorLog:          slog.NewLogLogger(s.log.Handler(), slog.LevelDebug),
 	}
 	bg, stop := context.WithCancel(context.WithoutCancel(ctx))

@@ -117,5 +117,11 @@ func FromStatus(err error) error {
 			}
 		}
 	}
+	if st.Code() == codes.Unauthenticated {
+		// The server checks credentials before a call's stream exists
+		// (grpc.InTapHandle), and gRPC sends such a refusal without
+		// details: the code alone says it.
+		return &remoteError{msg: st.Message(), sentinel: ErrAuth, code: st.Code()}
+	}
 	return &remoteError{msg: st.Code().String() + ": " + st.Message(), code: st.Code()}
 }

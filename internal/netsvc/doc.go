@@ -1,6 +1,8 @@
 // Package netsvc is the accept loop the appliance's raw-TCP front ends
 // (SMB, iSCSI, replication) share: the single place where their
-// connections are accepted.
+// connections are accepted. Its connection limits also come as a
+// listener wrapper (LimitListener) for the front ends whose accept loop
+// is another library's (Catalyst's gRPC, the HTTPS server).
 //
 // # Lifecycle
 //
@@ -24,6 +26,11 @@
 // counted (Refused). Refusals are logged at most once per
 // Options.RefusedLogInterval (default 1 min), each line with the count
 // since the last, so that a flood cannot fill the log.
+//
+// LimitListener applies the same limits, counted the same way, to a
+// net.Listener: Accept closes a connection over a limit and waits for
+// the next, and a connection it returns is counted out at its first
+// Close.
 //
 // # Accept errors
 //

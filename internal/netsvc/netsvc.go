@@ -6,7 +6,6 @@ import (
 	"log/slog"
 	"net"
 	"sync"
-	"sync/atomic"
 	"syscall"
 	"time"
 )
@@ -113,15 +112,11 @@ type Server struct {
 	base   context.Context // parent of every context the Server hands out
 	cancel context.CancelFunc
 
-	// Connections refused at accept, for Refused.
-	refusedTotal, refusedPerAddr atomic.Uint64
+	gate *gate // the connection limits
 
 	mu       sync.Mutex
 	ln       net.Listener
 	conns    map[net.Conn]struct{}
-	perAddr  map[string]int // connections served by source address
-	lastLog  time.Time      // of the last line about refusals
-	unlogged uint64         // refusals since that line
 	stopping bool
 	wg       sync.WaitGroup // accept loop, handlers, Go
 	waitOnce sync.Once
@@ -132,8 +127,9 @@ type Server struct {
 // listen until Start; Go may be used before.
 func New(h Handler, opts Options) *Server {
 	base, cancel := context.WithCancel(context.Background())
-	return &Server{opts: opts.withDefaults(), handle: h, base: base, cancel: cancel,
-		conns: map[net.Conn]struct{}{}, perAddr: map[string]int{}, idle: make(chan struct{})}
+	opts = opts.withDefaults()
+	return &Server{opts: opts, handle: h, base: base, cancel: cancel, gate: newGate(opts),
+		conns: map[net.Conn]struct{}{}, idle: make(chan struct{})}
 }
 
 // Start listens on Options.Addr and accepts in the background until
@@ -184,7 +180,7 @@ type Refusals struct {
 
 // Refused reports the connections refused since New.
 func (s *Server) Refused() Refusals {
-	return Refusals{Total: s.refusedTotal.Load(), PerAddr: s.refusedPerAddr.Load()}
+	return s.gate.refused()
 }
 
 // Go runs f in a goroutine that Shutdown waits for; f's ctx is cancelled
@@ -286,13 +282,12 @@ func (s *Server) serve(nc net.Conn) {
 		_ = nc.Close()
 		return
 	}
-	if reason := s.overLimit(host); reason != "" {
+	if !s.gate.admit(host, s.ln.Addr().String()) {
 		s.mu.Unlock()
 		_ = nc.Close()
 		return
 	}
 	s.conns[nc] = struct{}{}
-	s.perAddr[host]++
 	s.wg.Add(1)
 	s.mu.Unlock()
 	go func() {
@@ -303,52 +298,11 @@ func (s *Server) serve(nc net.Conn) {
 			_ = nc.Close()
 			s.mu.Lock()
 			delete(s.conns, nc)
-			if s.perAddr[host]--; s.perAddr[host] <= 0 {
-				delete(s.perAddr, host)
-			}
+			s.gate.release(host)
 			s.mu.Unlock()
 		}()
 		s.handle(ctx, nc)
 	}()
-}
-
-// overLimit says which limit a new connection from host would pass ("" if
-// none), counting and maybe logging the refusal. s.mu is held.
-func (s *Server) overLimit(host string) string {
-	var reason string
-	switch {
-	case len(s.conns) >= s.opts.MaxConns:
-		reason = "connection limit reached"
-		s.refusedTotal.Add(1)
-	case s.perAddr[host] >= s.opts.MaxConnsPerAddr:
-		reason = "per-address connection limit reached"
-		s.refusedPerAddr.Add(1)
-	default:
-		return ""
-	}
-	s.unlogged++
-	if now := s.opts.Now(); s.lastLog.IsZero() || now.Sub(s.lastLog) >= s.opts.RefusedLogInterval {
-		s.opts.Logger.Warn("netsvc: refusing connections", "addr", s.ln.Addr().String(), "reason", reason,
-			"remote", host, "refused", s.unlogged, "max_conns", s.opts.MaxConns, "max_conns_per_addr", s.opts.MaxConnsPerAddr)
-		s.lastLog, s.unlogged = now, 0
-	}
-	return reason
-}
-
-// sourceAddr is the IP address a connection comes from (its remote
-// address as is when that has no port).
-func sourceAddr(nc net.Conn) string {
-	a := nc.RemoteAddr()
-	if a == nil {
-		return ""
-	}
-	if ta, ok := a.(*net.TCPAddr); ok {
-		return ta.IP.String()
-	}
-	if h, _, err := net.SplitHostPort(a.String()); err == nil {
-		return h
-	}
-	return a.String()
 }
 
 // temporary reports whether an accept error is worth retrying: a timeout
