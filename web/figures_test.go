@@ -133,11 +133,10 @@ func statusOf(t *testing.T, e *env, user string) map[string]any {
 	return m
 }
 
-// poolKeys are the status fields that are figures of the whole pool.
-var poolKeys = []string{"capacity_bytes", "containers", "volumes", "ingested_bytes", "restored_bytes", "new_chunks", "dup_chunks"}
-
 func TestStatusShowsNoPoolFigureToNonAdmins(t *testing.T) {
 	e := figuresEnv(t)
+	// The status fields that are figures of the whole pool.
+	poolKeys := []string{"capacity_bytes", "containers", "volumes", "ingested_bytes", "restored_bytes", "new_chunks", "dup_chunks"}
 	for _, u := range []string{"ro", "op"} {
 		before := statusOf(t, e, u)
 		for _, k := range poolKeys {
