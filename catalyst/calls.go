@@ -168,7 +168,11 @@ func (s *Server) Copy(ctx context.Context, req *catalystpb.CopyRequest) (*cataly
 }
 
 // Stats implements the call of that name: the figures of the stores the
-// user may use, and their totals.
+// user may read, and their totals. They are store-relative (a store's
+// stored bytes are its items' new bytes), so they never move when
+// someone writes to a store the user may not read; the pool's own
+// figures (containers, capacity, chunk counters) are not sent to anyone
+// (docs/security.md "Figures").
 func (s *Server) Stats(ctx context.Context, _ *catalystpb.StatsRequest) (*catalystpb.StatsResponse, error) {
 	u := userFrom(ctx)
 	allowed := map[string]bool{}

@@ -6,6 +6,7 @@ import (
 	"crypto/rand"
 	"errors"
 	"fmt"
+	"slices"
 	"testing"
 	"time"
 
@@ -204,5 +205,48 @@ func TestCrossStorePutFigures(t *testing.T) {
 	}
 	if got := getBytes(t, eve, "b", "y", 0, 0); !bytes.Equal(got, changed) {
 		t.Fatal("second backup reads back different")
+	}
+}
+
+// TestStatsShowNothingOfOtherStores: Catalyst Stats (and with it
+// backstop stats --server) for a client of store a only does not move
+// when an admin writes 8 MiB of new data into store b, nor when b takes a
+// copy of a's data.
+func TestStatsShowNothingOfOtherStores(t *testing.T) {
+	f := twoStores(t)
+	ctx := context.Background()
+	for store, clients := range map[string][]string{"a": {"op"}, "b": {"admin"}} {
+		if _, err := f.eng.SetStoreOptions(store, chunkstore.StoreOptions{Clients: clients}); err != nil {
+			t.Fatal(err)
+		}
+	}
+	op, admin := f.client(t, "op", ""), f.client(t, "admin", "")
+	mine := testData(71, 2<<20)
+	putBytes(t, op, "a", "mine", mine, client.PutOptions{})
+	before, err := op.Stats(ctx)
+	if err != nil {
+		t.Fatal(err)
+	}
+	var seen []string
+	for _, ss := range before.Stores {
+		seen = append(seen, ss.Name)
+	}
+	if !slices.Contains(seen, "a") || slices.Contains(seen, "b") || before.LogicalBytes != int64(len(mine)) {
+		t.Fatalf("op's stats %+v", before)
+	}
+	theirs := make([]byte, 8<<20)
+	rand.Read(theirs)
+	pool := f.eng.Stats().StoredBytes
+	putBytes(t, admin, "b", "theirs", theirs, client.PutOptions{})
+	putBytes(t, admin, "b", "copy", mine, client.PutOptions{})
+	if grown := f.eng.Stats().StoredBytes - pool; grown < 8<<20 {
+		t.Fatalf("the pool grew by %d bytes only", grown)
+	}
+	after, err := op.Stats(ctx)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if fmt.Sprintf("%+v", after) != fmt.Sprintf("%+v", before) {
+		t.Fatalf("op's stats moved with writes to b:\nbefore %+v\nafter  %+v", before, after)
 	}
 }

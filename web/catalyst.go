@@ -68,7 +68,7 @@ func (s *Server) setStoreOptions(c *gin.Context) {
 	}
 	s.audit(c, "store.options", info.Name, "store %s: transfer %s, immutable %d days, clients %v",
 		info.Name, info.Transfer, info.ImmutableDays, info.Clients)
-	for _, v := range s.storeViews() {
+	for _, v := range s.storeViews(func(name string) bool { return name == info.Name }) {
 		if v.Name == info.Name {
 			c.JSON(http.StatusOK, v)
 			return

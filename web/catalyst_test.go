@@ -29,7 +29,7 @@ func TestStoreOptionsAndCatalyst(t *testing.T) {
 		{"catalyst", req{method: "GET", path: "/api/v1/catalyst", auth: "ro"}, 200, ""},
 	})
 	var vault storeView
-	e.do(req{method: "GET", path: "/api/v1/stores/vault", auth: "ro"}).decode(t, &vault)
+	e.do(req{method: "GET", path: "/api/v1/stores/vault", auth: "op"}).decode(t, &vault)
 	if vault.Domain != "tenant1" || vault.Transfer != "high" || vault.ImmutableDays != 3 || !slices.Equal(vault.Clients, []string{"op"}) {
 		t.Fatalf("vault %+v", vault)
 	}

@@ -2,11 +2,13 @@ package web
 
 import (
 	"context"
+	"fmt"
 	"net/http"
 	"strings"
 
 	"github.com/gin-gonic/gin"
 
+	"github.com/backstop-appliance/backstop/internal/appliance"
 	"github.com/backstop-appliance/backstop/vtl/library"
 )
 
@@ -82,18 +84,30 @@ func (s *Server) listEmulations(c *gin.Context) {
 	c.JSON(http.StatusOK, gin.H{"emulations": library.Emulations(), "generations": gens})
 }
 
-// listLibraries handles GET /api/v1/libraries.
+// libraryStore is the store that holds the cartridges of library name.
+func libraryStore(name string) string { return appliance.LibraryPrefix + name }
+
+// listLibraries handles GET /api/v1/libraries: the libraries whose
+// cartridges the caller may read (today's policy: every user, through the
+// library).
 func (s *Server) listLibraries(c *gin.Context) {
 	out := []libraryView{}
+	readable := s.readable(user(c))
 	for _, in := range s.opts.Libraries.Libraries() {
-		out = append(out, viewLibrary(in))
+		if readable(libraryStore(in.Name)) {
+			out = append(out, viewLibrary(in))
+		}
 	}
 	c.JSON(http.StatusOK, out)
 }
 
-// getLibrary handles GET /api/v1/libraries/:lib.
+// getLibrary handles GET /api/v1/libraries/:lib. A library the caller may
+// not read is answered as one that does not exist.
 func (s *Server) getLibrary(c *gin.Context) {
 	in, err := s.opts.Libraries.Library(c.Param("lib"))
+	if err == nil && !s.readable(user(c))(libraryStore(in.Name)) {
+		err = fmt.Errorf("%w: library %s", library.ErrNotFound, c.Param("lib"))
+	}
 	if err != nil {
 		s.failVTL(c, err)
 		return

@@ -2,11 +2,13 @@ package web
 
 import (
 	"context"
+	"fmt"
 	"net/http"
 	"strings"
 
 	"github.com/gin-gonic/gin"
 
+	"github.com/backstop-appliance/backstop/nas"
 	"github.com/backstop-appliance/backstop/nas/sharefs"
 )
 
@@ -66,24 +68,37 @@ func (s *Server) checkShareUsers(users map[string]sharefs.Access) error {
 	return nil
 }
 
-// listShares handles GET /api/v1/shares.
+// listShares handles GET /api/v1/shares: the shares whose files the
+// caller may read (an admin: all).
 func (s *Server) listShares(c *gin.Context) {
+	out := []sharefs.Info{}
 	sh, err := s.shares()
 	if err != nil {
-		c.JSON(http.StatusOK, []sharefs.Info{})
+		c.JSON(http.StatusOK, out)
 		return
 	}
-	c.JSON(http.StatusOK, sh.List(c.Request.Context()))
+	readable := s.readable(user(c))
+	for _, in := range sh.List(c.Request.Context()) {
+		if readable(in.Store) {
+			out = append(out, in)
+		}
+	}
+	c.JSON(http.StatusOK, out)
 }
 
-// getShare handles GET /api/v1/shares/:name.
+// getShare handles GET /api/v1/shares/:name. A share whose files the
+// caller may not read is answered as one that does not exist.
 func (s *Server) getShare(c *gin.Context) {
 	sh, err := s.shares()
 	if err != nil {
 		s.fail(c, err)
 		return
 	}
-	in, err := sh.Get(c.Request.Context(), c.Param("name"))
+	name := c.Param("name")
+	in, err := sh.Get(c.Request.Context(), name)
+	if err == nil && !s.readable(user(c))(in.Store) {
+		err = fmt.Errorf("%w: %q", nas.ErrNoShare, name)
+	}
 	if err != nil {
 		s.fail(c, shareErr(err))
 		return

@@ -23,7 +23,7 @@ func withShares() envOption {
 }
 
 func TestShares(t *testing.T) {
-	e := newEnv(t, withShares())
+	e := newEnv(t, withSharePolicy())
 	e.run([]check{
 		{"list no token", req{method: "GET", path: "/api/v1/shares"}, 401, codeUnauthenticated},
 		{"list read-only", req{method: "GET", path: "/api/v1/shares", auth: "ro"}, 200, ""},
@@ -78,7 +78,7 @@ func TestShares(t *testing.T) {
 
 // TestShareFigures: files written through the share show in its figures.
 func TestShareFigures(t *testing.T) {
-	e := newEnv(t, withShares())
+	e := newEnv(t, withSharePolicy())
 	m := e.srv.opts.Shares.(*sharefs.Manager)
 	ctx := context.Background()
 	sh, err := m.Share(ctx, "backup", "admin")

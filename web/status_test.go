@@ -22,11 +22,22 @@ func TestStatus(t *testing.T) {
 		{"wrong method", req{method: "POST", path: "/api/v1/status", auth: "admin"}, 405, codeMethodNotAllowed},
 	})
 	var st statusView
-	e.do(req{method: "GET", path: "/api/v1/status", auth: "ro"}).decode(t, &st)
-	if st.Version != "test" || st.UptimeSeconds != 90 || st.LogicalBytes != int64(2*len(data)) || st.Items != 2 ||
+	e.do(req{method: "GET", path: "/api/v1/status", auth: "admin"}).decode(t, &st)
+	if st.PoolFigures == nil {
+		t.Fatalf("status for admin without the pool's figures: %+v", st)
+	}
+	if st.Version != "test" || st.UptimeSeconds != 90 || st.Scope != scopeAppliance || st.LogicalBytes != int64(2*len(data)) || st.Items != 2 ||
 		st.Stores != 1 || st.DedupRatio <= 1 || st.StoredBytes <= 0 || st.IngestedBytes != int64(2*len(data)) ||
 		st.NewChunks == 0 || st.DupChunks == 0 || st.Containers == 0 || st.Volumes == 0 || st.CapacityBytes <= 0 {
 		t.Fatalf("status %+v", st)
+	}
+	// A read-only user may read store default: its figures, none of the
+	// pool's (figures_test.go).
+	var ro statusView
+	e.do(req{method: "GET", path: "/api/v1/status", auth: "ro"}).decode(t, &ro)
+	if ro.PoolFigures != nil || ro.Scope != scopeStores || ro.LogicalBytes != st.LogicalBytes || ro.Items != 2 || ro.Stores != 1 ||
+		ro.StoredBytes <= 0 || ro.DedupRatio <= 1 {
+		t.Fatalf("status for ro %+v", ro)
 	}
 }
 
@@ -40,7 +51,7 @@ func TestHistory(t *testing.T) {
 	deadline := time.Now().Add(5 * time.Second)
 	for {
 		var h historyView
-		r := e.do(req{method: "GET", path: "/api/v1/status/history", auth: "ro"})
+		r := e.do(req{method: "GET", path: "/api/v1/status/history", auth: "admin"})
 		if r.status != http.StatusOK {
 			t.Fatalf("history %d %s", r.status, r.body)
 		}

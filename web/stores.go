@@ -31,8 +31,34 @@ type createStoreRequest struct {
 	*chunkstore.StoreOptions
 }
 
-// storeViews merges the engine's store list with its per-store figures.
-func (s *Server) storeViews() []storeView {
+// seesPool reports whether u sees the appliance as a whole: every store
+// and the pool's figures (administrators; docs/security.md "Figures").
+func (s *Server) seesPool(u appliance.User) bool {
+	return s.policy.Allow(u, appliance.ActionAdmin, appliance.Appliance()) == nil
+}
+
+// readable returns whether u may see the store called name and its
+// figures: an administrator every store, anyone else the stores whose
+// items the policy lets him read through some door (the store API,
+// Catalyst, its share, its library).
+func (s *Server) readable(u appliance.User) func(store string) bool {
+	if s.seesPool(u) {
+		return func(string) bool { return true }
+	}
+	doors := []appliance.Via{appliance.ViaAPI, appliance.ViaCatalyst, appliance.ViaShare, appliance.ViaLibrary}
+	return func(store string) bool {
+		for _, via := range doors {
+			if s.policy.Allow(u, appliance.ActionRead, appliance.Items(store, via)) == nil {
+				return true
+			}
+		}
+		return false
+	}
+}
+
+// storeViews merges the engine's store list with its per-store figures,
+// keeping the stores for which keep is true.
+func (s *Server) storeViews(keep func(store string) bool) []storeView {
 	byName := map[string]chunkstore.StoreStats{}
 	for _, st := range s.eng.Stats().Stores {
 		byName[st.Name] = st
@@ -40,6 +66,9 @@ func (s *Server) storeViews() []storeView {
 	infos := s.eng.Stores()
 	out := make([]storeView, 0, len(infos))
 	for _, in := range infos {
+		if !keep(in.Name) {
+			continue
+		}
 		st, ok := byName[in.Name]
 		v := storeView{Name: in.Name, Domain: in.Domain, Created: in.Created, DedupRatio: 1, StoreOptions: in.StoreOptions}
 		if ok {
@@ -59,15 +88,18 @@ func (s *Server) checkStoreName(c *gin.Context) {
 	c.Next()
 }
 
-// listStores handles GET /api/v1/stores.
+// listStores handles GET /api/v1/stores: the stores the caller may read
+// (readable).
 func (s *Server) listStores(c *gin.Context) {
-	c.JSON(http.StatusOK, s.storeViews())
+	c.JSON(http.StatusOK, s.storeViews(s.readable(user(c))))
 }
 
-// getStore handles GET /api/v1/stores/:name.
+// getStore handles GET /api/v1/stores/:name. A store the caller may not
+// read is answered as one that does not exist.
 func (s *Server) getStore(c *gin.Context) {
 	name := c.Param("name")
-	for _, v := range s.storeViews() {
+	readable := s.readable(user(c))
+	for _, v := range s.storeViews(func(store string) bool { return store == name && readable(store) }) {
 		if v.Name == name {
 			c.JSON(http.StatusOK, v)
 			return

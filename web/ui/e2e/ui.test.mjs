@@ -526,6 +526,39 @@ test('log out ends the session', {timeout: 30000}, async () => {
   assert.equal((await api('/sessions/current')).status, 401);
 });
 
+test('a read-only user sees his stores\' figures and none of the pool\'s', {timeout: 60000}, async () => {
+  // Made with the admin's bearer token from inside the page (the session
+  // above has ended).
+  const made = await page.evaluate(async (pw) => {
+    // credentials 'omit': the login's cookie must not log the browser in.
+    const post = (url, body, token) => fetch(url, {method: 'POST', body: JSON.stringify(body), credentials: 'omit',
+      headers: {'Content-Type': 'application/json', ...(token ? {Authorization: `Bearer ${token}`} : {})}});
+    const login = await (await post('/api/v1/sessions', {username: 'admin', password: pw})).json();
+    return (await post('/api/v1/users', {name: 'viewer', role: 'read-only', password: 'e2e-viewer-password-1'}, login.token)).status;
+  }, ADMIN_PASSWORD);
+  assert.equal(made, 201);
+  await page.goto('/');
+  await page.locator('#login-user').waitFor();
+  await page.fill('#login-user', 'viewer');
+  await page.fill('#login-pass', 'e2e-viewer-password-1');
+  await page.click('.login-form button[type=submit]');
+  await page.locator('[data-kpi=logical]').waitFor();
+  const {status, body: st} = await api('/status');
+  assert.equal(status, 200);
+  assert.equal(st.scope, 'stores');
+  assert.equal(st.capacity_bytes, undefined);
+  assert.equal(st.new_chunks, undefined);
+  assert.equal(Number(await page.getAttribute('[data-kpi=logical]', 'data-value')), st.logical_bytes);
+  assert.equal(Number(await page.getAttribute('[data-kpi=items]', 'data-value')), st.items);
+  await page.locator('[data-scope=stores]').waitFor();
+  assert.equal(await page.locator('[data-kpi=containers]').count(), 0);
+  assert.equal(await page.locator('.chart-svg').count(), 0);
+  const text = await page.innerText('main');
+  assert.doesNotMatch(text, /undefined|NaN/, 'no missing figure shown as undefined or NaN');
+  await page.click('[data-action=logout]');
+  await page.locator('#login-user').waitFor();
+});
+
 test('no script errors on any page', () => {
   assert.deepEqual(problems, []);
 });

@@ -18,7 +18,16 @@ function kpi(label, value, raw, sub, key) {
     sub ? h('div', {class: 'kpi-sub'}, sub) : null);
 }
 
+// capacityCard is the pool's capacity, for administrators; anyone else
+// gets the status of the stores he may read (scope "stores"), without the
+// pool's figures, and a note saying so.
 function capacityCard(st, hk) {
+  if (st.capacity_bytes === undefined) {
+    return card('Capacity', h('div', {'data-scope': st.scope || ''},
+      h('p', {class: 'muted'}, 'The appliance\'s capacity and the figures of its pool are shown to administrators.'),
+      h('p', {class: 'muted'}, `The figures on this page are those of the ${count(st.stores)} stores you may read.`)),
+    {cls: 'card-capacity'});
+  }
   const plan = hk && hk.plan;
   const free = Math.max(0, st.capacity_bytes - st.stored_bytes);
   return card('Capacity', h('div', {class: 'capacity'},
@@ -53,11 +62,12 @@ function contentCard(st) {
   return card('Content', h('div', {class: 'kpi-grid'},
     kpi('Items', count(st.items), st.items, null, 'items'),
     kpi('Stores', count(st.stores), st.stores, null, 'stores'),
-    kpi('Containers', count(st.containers), st.containers, null, 'containers'),
+    st.containers !== undefined ? kpi('Containers', count(st.containers), st.containers, null, 'containers') : null,
     kpi('Uptime', duration(st.uptime_seconds), st.uptime_seconds, null, 'uptime')));
 }
 
 function trafficCard(st) {
+  if (st.new_chunks === undefined) return null;
   const dupTotal = st.new_chunks + st.dup_chunks;
   return card('Since the appliance started', h('dl', {class: 'facts facts-wide'},
     h('dt', {}, 'Ingested'), h('dd', {}, bytes(st.ingested_bytes)),
@@ -81,6 +91,7 @@ function catalystCard(cat) {
 }
 
 function chartsRow(hist) {
+  if (hist && hist.scope === 'stores') return null;
   const samples = (hist && hist.samples) || [];
   const times = samples.map((x) => new Date(x.time));
   const interval = hist && hist.interval_seconds ? hist.interval_seconds : 10;
