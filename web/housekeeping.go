@@ -64,7 +64,7 @@ func controlled(action string) string {
 
 // getHousekeeping handles GET /api/v1/housekeeping.
 func (s *Server) getHousekeeping(c *gin.Context) {
-	c.JSON(http.StatusOK, s.hk.Status())
+	c.JSON(http.StatusOK, s.housekeepingFor(c))
 }
 
 // startHousekeeping handles POST /api/v1/housekeeping (operator), with an
@@ -86,7 +86,7 @@ func (s *Server) startHousekeeping(c *gin.Context) {
 		return
 	}
 	s.audit(c, "housekeeping.start", "", "started housekeeping")
-	c.JSON(http.StatusAccepted, s.hk.Status())
+	c.JSON(http.StatusAccepted, s.housekeepingFor(c))
 }
 
 // controlHousekeeping handles POST /api/v1/housekeeping/{pause,resume,cancel}
@@ -98,7 +98,7 @@ func (s *Server) controlHousekeeping(action string) gin.HandlerFunc {
 			return
 		}
 		s.audit(c, "housekeeping."+action, "", "%s housekeeping", controlled(action))
-		c.JSON(http.StatusOK, s.hk.Status())
+		c.JSON(http.StatusOK, s.housekeepingFor(c))
 	}
 }
 

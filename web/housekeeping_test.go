@@ -54,7 +54,7 @@ func (e *env) waitHK(cond func(housekeepingStatus) bool) housekeepingStatus {
 	deadline := time.Now().Add(20 * time.Second)
 	for {
 		var st housekeepingStatus
-		e.do(req{method: "GET", path: "/api/v1/housekeeping", auth: "ro"}).decode(e.t, &st)
+		e.do(req{method: "GET", path: "/api/v1/housekeeping", auth: "admin"}).decode(e.t, &st) // the figures are an admin's
 		if cond(st) {
 			return st
 		}
@@ -127,12 +127,12 @@ func TestHousekeepingReclaims(t *testing.T) {
 
 	// Nothing deleted yet: the dry run finds nothing to reclaim.
 	var plan appliance.HousekeepingPlan
-	e.do(req{method: "GET", path: "/api/v1/housekeeping/plan", auth: "ro"}).decode(t, &plan)
+	e.do(req{method: "GET", path: "/api/v1/housekeeping/plan", auth: "admin"}).decode(t, &plan)
 	if plan.ReclaimBytes != 0 || plan.Threshold != chunkstore.DefaultHousekeepingThreshold || plan.LiveBytes == 0 {
 		t.Fatalf("plan before delete %+v", plan)
 	}
 	e.run([]check{{"delete drop", req{method: "DELETE", path: "/api/v1/stores/default/items/drop", auth: "op"}, 204, ""}})
-	e.do(req{method: "GET", path: "/api/v1/housekeeping/plan?threshold=0.5", auth: "ro"}).decode(t, &plan)
+	e.do(req{method: "GET", path: "/api/v1/housekeeping/plan?threshold=0.5", auth: "admin"}).decode(t, &plan)
 	if plan.ReclaimBytes < freed["drop"]*9/10 || plan.Threshold != 0.5 {
 		t.Fatalf("plan after delete %+v, item held %d", plan, freed["drop"])
 	}
@@ -201,12 +201,14 @@ func TestHousekeepingEndpoints(t *testing.T) {
 		{"status expired token", req{method: "GET", path: "/api/v1/housekeeping", auth: "token:expired"}, 401, codeUnauthenticated},
 		{"status read-only", req{method: "GET", path: "/api/v1/housekeeping", auth: "ro"}, 200, ""},
 		{"plan no token", req{method: "GET", path: "/api/v1/housekeeping/plan"}, 401, codeUnauthenticated},
-		{"plan read-only", req{method: "GET", path: "/api/v1/housekeeping/plan", auth: "ro"}, 200, ""},
-		{"plan threshold 1", req{method: "GET", path: "/api/v1/housekeeping/plan?threshold=1", auth: "ro"}, 200, ""},
-		{"plan threshold 1.5", req{method: "GET", path: "/api/v1/housekeeping/plan?threshold=1.5", auth: "ro"}, 400, codeInvalid},
-		{"plan threshold -0.1", req{method: "GET", path: "/api/v1/housekeeping/plan?threshold=-0.1", auth: "ro"}, 400, codeInvalid},
-		{"plan threshold NaN", req{method: "GET", path: "/api/v1/housekeeping/plan?threshold=NaN", auth: "ro"}, 400, codeInvalid},
-		{"plan threshold x", req{method: "GET", path: "/api/v1/housekeeping/plan?threshold=x", auth: "ro"}, 400, codeInvalid},
+		{"plan read-only", req{method: "GET", path: "/api/v1/housekeeping/plan", auth: "ro"}, 403, codeForbidden},
+		{"plan operator", req{method: "GET", path: "/api/v1/housekeeping/plan", auth: "op"}, 403, codeForbidden},
+		{"plan admin", req{method: "GET", path: "/api/v1/housekeeping/plan", auth: "admin"}, 200, ""},
+		{"plan threshold 1", req{method: "GET", path: "/api/v1/housekeeping/plan?threshold=1", auth: "admin"}, 200, ""},
+		{"plan threshold 1.5", req{method: "GET", path: "/api/v1/housekeeping/plan?threshold=1.5", auth: "admin"}, 400, codeInvalid},
+		{"plan threshold -0.1", req{method: "GET", path: "/api/v1/housekeeping/plan?threshold=-0.1", auth: "admin"}, 400, codeInvalid},
+		{"plan threshold NaN", req{method: "GET", path: "/api/v1/housekeeping/plan?threshold=NaN", auth: "admin"}, 400, codeInvalid},
+		{"plan threshold x", req{method: "GET", path: "/api/v1/housekeeping/plan?threshold=x", auth: "admin"}, 400, codeInvalid},
 		{"start no token", req{method: "POST", path: "/api/v1/housekeeping"}, 401, codeUnauthenticated},
 		{"start read-only", req{method: "POST", path: "/api/v1/housekeeping", auth: "ro"}, 403, codeForbidden},
 		{"start malformed", req{method: "POST", path: "/api/v1/housekeeping", auth: "op", body: `{"threshold":`}, 400, codeInvalid},
@@ -224,13 +226,22 @@ func TestHousekeepingEndpoints(t *testing.T) {
 		})
 	}
 	var st housekeepingStatus
-	e.do(req{method: "GET", path: "/api/v1/housekeeping", auth: "ro"}).decode(t, &st)
+	e.do(req{method: "GET", path: "/api/v1/housekeeping", auth: "admin"}).decode(t, &st)
 	if st.State != jobIdle || st.Report != nil || st.Plan == nil || st.Plan.Threshold != 1 || st.Started != nil {
 		t.Fatalf("idle status %+v", st)
 	}
 	// An empty store: a run with nothing to do finishes with a report.
 	e.run([]check{{"start empty body", req{method: "POST", path: "/api/v1/housekeeping", auth: "op"}, 202, ""}})
 	st = e.waitHK(hkState(jobDone))
+	// The plan and the report are pool figures: an operator who started
+	// the run sees its state, not what it reclaimed (docs/security.md).
+	for _, who := range []string{"op", "ro"} {
+		var their housekeepingStatus
+		e.do(req{method: "GET", path: "/api/v1/housekeeping", auth: who}).decode(t, &their)
+		if their.State != jobDone || their.Report != nil || their.Plan != nil || their.Containers != 0 {
+			t.Fatalf("%s sees pool figures of housekeeping: %+v", who, their)
+		}
+	}
 	if st.Report == nil || st.Report.ReclaimedBytes != 0 || st.Report.Containers != 0 {
 		t.Fatalf("empty run %+v", st)
 	}
@@ -246,7 +257,7 @@ func TestHousekeepingPauseResumeCancel(t *testing.T) {
 		{"resume running", req{method: "POST", path: "/api/v1/housekeeping/resume", auth: "op"}, 409, codeConflict},
 		{"pause", req{method: "POST", path: "/api/v1/housekeeping/pause", auth: "op"}, 200, ""},
 		{"pause paused", req{method: "POST", path: "/api/v1/housekeeping/pause", auth: "op"}, 409, codeConflict},
-		{"dry run meanwhile", req{method: "GET", path: "/api/v1/housekeeping/plan", auth: "ro"}, 409, codeConflict},
+		{"dry run meanwhile", req{method: "GET", path: "/api/v1/housekeeping/plan", auth: "admin"}, 409, codeConflict},
 	})
 	// The engine reaches its Wait before the first batch and is held there.
 	g.hkStep <- struct{}{}

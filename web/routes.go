@@ -77,7 +77,7 @@ func (s *Server) routes() *gin.Engine {
 	}
 
 	authed.GET("/housekeeping", s.getHousekeeping)
-	authed.GET("/housekeeping/plan", s.getHousekeepingPlan)
+	admin.GET("/housekeeping/plan", s.getHousekeepingPlan) // pool figures: an admin's
 	operator.POST("/housekeeping", s.startHousekeeping)
 	for _, action := range []string{"pause", "resume", "cancel"} {
 		operator.POST("/housekeeping/"+action, s.controlHousekeeping(action))

@@ -19,7 +19,7 @@ type verification interface {
 
 // getVerify handles GET /api/v1/verify.
 func (s *Server) getVerify(c *gin.Context) {
-	c.JSON(http.StatusOK, s.verify.Status())
+	c.JSON(http.StatusOK, s.verifyFor(c))
 }
 
 // startVerify handles POST /api/v1/verify (operator).
@@ -29,7 +29,7 @@ func (s *Server) startVerify(c *gin.Context) {
 		return
 	}
 	s.audit(c, "verify.start", "", "started a verify")
-	c.JSON(http.StatusAccepted, s.verify.Status())
+	c.JSON(http.StatusAccepted, s.verifyFor(c))
 }
 
 // controlVerify handles POST /api/v1/verify/{pause,resume,cancel}
@@ -41,6 +41,6 @@ func (s *Server) controlVerify(action string) gin.HandlerFunc {
 			return
 		}
 		s.audit(c, "verify."+action, "", "%s the verify", controlled(action))
-		c.JSON(http.StatusOK, s.verify.Status())
+		c.JSON(http.StatusOK, s.verifyFor(c))
 	}
 }
