@@ -76,14 +76,23 @@ func (s *Server) replListMappings(c *gin.Context) {
 		s.replFail(c, err)
 		return
 	}
-	if out == nil {
-		out = []replication.Status{}
+	// A mapping's figures describe its store's items: a non-administrator
+	// sees the mappings of stores he may read (docs/security.md, Figures).
+	readable := s.readable(user(c))
+	shown := []replication.Status{}
+	for _, st := range out {
+		if readable(st.SourceStore) {
+			shown = append(shown, st)
+		}
 	}
-	c.JSON(http.StatusOK, out)
+	c.JSON(http.StatusOK, shown)
 }
 
 func (s *Server) replGetMapping(c *gin.Context) {
 	st, err := s.opts.Replication.Status(c.Request.Context(), c.Param("name"))
+	if err == nil && !s.readable(user(c))(st.SourceStore) {
+		err = fmt.Errorf("%w: mapping %s", replication.ErrNotFound, c.Param("name")) // as if it did not exist
+	}
 	if err != nil {
 		s.replFail(c, err)
 		return
@@ -202,7 +211,14 @@ func (s *Server) replRemoveSource(c *gin.Context) {
 }
 
 func (s *Server) replListReplicas(c *gin.Context) {
-	c.JSON(http.StatusOK, s.opts.Replication.Replicas())
+	readable := s.readable(user(c))
+	shown := []replication.Replica{}
+	for _, r := range s.opts.Replication.Replicas() {
+		if readable(r.Store) {
+			shown = append(shown, r)
+		}
+	}
+	c.JSON(http.StatusOK, shown)
 }
 
 func (s *Server) replPromote(c *gin.Context) {

@@ -135,6 +135,20 @@ func TestReplicationAPI(t *testing.T) {
 	if r := b.do(req{method: "POST", path: "/api/v1/replication/domains", auth: "admin", body: dk}); r.status != http.StatusCreated {
 		t.Fatalf("import domain: %d %s", r.status, r.body)
 	}
+	// A mapping's figures describe its store's items: once store default
+	// is closed to ro, ro no longer sees the mapping (docs/security.md).
+	if r := a.do(req{method: "PUT", path: "/api/v1/stores/default/options", auth: "admin", body: map[string]any{"clients": []string{"admin"}}}); r.status != http.StatusOK {
+		t.Fatalf("close default to ro: %d %s", r.status, r.body)
+	}
+	var listed []replication.Status
+	a.do(req{method: "GET", path: "/api/v1/replication/mappings", auth: "ro"}).decode(t, &listed)
+	if r := a.do(req{method: "GET", path: "/api/v1/replication/mappings/to-b", auth: "ro"}); len(listed) != 0 || r.status != http.StatusNotFound {
+		t.Fatalf("ro sees the mapping of a store it may not read: %v, %d %s", listed, r.status, r.body)
+	}
+	a.do(req{method: "GET", path: "/api/v1/replication/mappings", auth: "admin"}).decode(t, &listed)
+	if len(listed) != 1 {
+		t.Fatalf("admin's mappings: %v", listed)
+	}
 	if r := a.do(req{method: "DELETE", path: "/api/v1/replication/mappings/to-b", auth: "admin"}); r.status != http.StatusNoContent {
 		t.Fatalf("delete mapping: %d %s", r.status, r.body)
 	}
