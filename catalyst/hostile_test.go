@@ -1,15 +1,10 @@
 package catalyst_test
 
 import (
-	"bufio"
 	"context"
 	"fmt"
-	"io"
 	"os"
-	"os/exec"
 	"path/filepath"
-	"strconv"
-	"strings"
 	"sync"
 	"sync/atomic"
 	"testing"
@@ -20,6 +15,7 @@ import (
 	"google.golang.org/grpc/status"
 
 	"github.com/backstop-appliance/backstop/catalyst/catalystpb"
+	"github.com/backstop-appliance/backstop/internal/servetest"
 )
 
 // Bounds of backstop serve's VmRSS growth under the hostile load below
@@ -50,29 +46,12 @@ func TestHostileRSS(t *testing.T) {
 	if _, err := os.Stat("/proc/self/status"); err != nil {
 		t.Skip("needs /proc")
 	}
-	bin := os.Getenv("BACKSTOP_BIN")
-	if bin == "" {
-		bin = filepath.Join(t.TempDir(), "backstop")
-		if out, err := exec.Command("go", "build", "-o", bin, "github.com/backstop-appliance/backstop/cmd/backstop").CombinedOutput(); err != nil {
-			t.Fatalf("build: %v\n%s", err, out)
-		}
-	}
-	serve := exec.Command(bin, "serve", "--data", filepath.Join(t.TempDir(), "data"), "--web", "127.0.0.1:0",
-		"--catalyst", "127.0.0.1:0", "--smb", "", "--iscsi", "", "--replication", "")
-	serve.Env = append(os.Environ(), "BACKSTOP_ADMIN_PASSWORD=hostile-test-password")
-	stdout, err := serve.StdoutPipe()
-	if err != nil {
-		t.Fatal(err)
-	}
-	serve.Stderr = io.Discard
-	if err := serve.Start(); err != nil {
-		t.Fatal(err)
-	}
-	t.Cleanup(func() { serve.Process.Kill(); serve.Wait() })
-	addr := catalystAddr(t, stdout)
-	pid := serve.Process.Pid
+	serve := servetest.Start(t, servetest.Binary(t), []string{"serve", "--data", filepath.Join(t.TempDir(), "data"), "--web", "127.0.0.1:0",
+		"--catalyst", "127.0.0.1:0", "--smb", "", "--iscsi", "", "--replication", ""},
+		"BACKSTOP_ADMIN_PASSWORD=hostile-test-password")
+	addr := serve.Addr(t, "catalyst (client-side dedup, TLS): ")
 	time.Sleep(2 * time.Second) // let start-up settle
-	idle := vmRSS(t, pid)
+	idle := serve.RSS(t)
 
 	msg := bigGetStore(32 << 20)
 	phases := []struct {
@@ -92,26 +71,13 @@ func TestHostileRSS(t *testing.T) {
 	}
 	for _, ph := range phases {
 		ctx, cancel := context.WithTimeout(context.Background(), 2*time.Minute)
-		var peak atomic.Int64
 		var over atomic.Bool
-		stopped := make(chan struct{})
-		go func() { // sample VmRSS; stop the load once over the bound
-			defer close(stopped)
-			for ctx.Err() == nil {
-				v := vmRSS(t, pid)
-				if v > peak.Load() {
-					peak.Store(v)
-				}
-				if v-idle > ph.bound {
-					over.Store(true)
-					cancel()
-				}
-				select {
-				case <-ctx.Done():
-				case <-time.After(50 * time.Millisecond):
-				}
+		stop := servetest.SamplePeak(t, serve.PID(), func(v int64) { // stop the load once over the bound
+			if v-idle > ph.bound {
+				over.Store(true)
+				cancel()
 			}
-		}()
+		})
 		var calls, refused atomic.Int64
 		var wg sync.WaitGroup
 		for a := range 4 {
@@ -140,10 +106,10 @@ func TestHostileRSS(t *testing.T) {
 		}
 		wg.Wait()
 		cancel()
-		<-stopped
-		grew := peak.Load() - idle
+		peak := stop()
+		grew := peak - idle
 		t.Logf("%s: %d calls of 32 MiB, %d refused as unauthenticated; VmRSS idle %d MiB, peak %d MiB (grew %d MiB, bound %d MiB)",
-			ph.name, calls.Load(), refused.Load(), idle>>20, peak.Load()>>20, grew>>20, ph.bound>>20)
+			ph.name, calls.Load(), refused.Load(), idle>>20, peak>>20, grew>>20, ph.bound>>20)
 		if over.Load() || grew > ph.bound {
 			t.Fatalf("%s: VmRSS grew by %d MiB or more, bound %d MiB", ph.name, grew>>20, ph.bound>>20)
 		}
@@ -151,46 +117,4 @@ func TestHostileRSS(t *testing.T) {
 			t.Errorf("%s: %d of %d calls were not refused as unauthenticated", ph.name, calls.Load()-refused.Load(), calls.Load())
 		}
 	}
-}
-
-// catalystAddr reads serve's output up to the Catalyst address and drains
-// the rest.
-func catalystAddr(t *testing.T, stdout io.Reader) string {
-	t.Helper()
-	sc := bufio.NewScanner(stdout)
-	found := make(chan string, 1)
-	go func() {
-		for sc.Scan() {
-			line := strings.TrimSpace(sc.Text())
-			if a, ok := strings.CutPrefix(line, "catalyst (client-side dedup, TLS): "); ok {
-				found <- strings.TrimSpace(a)
-			}
-		}
-	}()
-	select {
-	case a := <-found:
-		return a
-	case <-time.After(60 * time.Second):
-		t.Fatal("serve printed no Catalyst address")
-		return ""
-	}
-}
-
-func vmRSS(t *testing.T, pid int) int64 {
-	b, err := os.ReadFile(fmt.Sprintf("/proc/%d/status", pid))
-	if err != nil {
-		t.Errorf("read status: %v", err)
-		return 0
-	}
-	for _, line := range strings.Split(string(b), "\n") {
-		if v, ok := strings.CutPrefix(line, "VmRSS:"); ok {
-			kb, err := strconv.ParseInt(strings.TrimSpace(strings.TrimSuffix(strings.TrimSpace(v), "kB")), 10, 64)
-			if err != nil {
-				t.Errorf("VmRSS %q: %v", v, err)
-			}
-			return kb << 10
-		}
-	}
-	t.Error("no VmRSS")
-	return 0
 }

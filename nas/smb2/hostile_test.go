@@ -1,18 +1,15 @@
 package smb2_test
 
 import (
-	"bufio"
 	"fmt"
 	"io"
 	"net"
 	"os"
-	"os/exec"
 	"path/filepath"
-	"strconv"
-	"strings"
-	"sync"
 	"testing"
 	"time"
+
+	"github.com/backstop-appliance/backstop/internal/servetest"
 )
 
 // rssBound is the growth of backstop serve's resident memory under the
@@ -43,33 +40,15 @@ func TestHostileRSS(t *testing.T) {
 	if _, err := os.Stat("/proc/self/status"); err != nil {
 		t.Skip("needs /proc")
 	}
-	bin := os.Getenv("BACKSTOP_BIN")
-	if bin == "" {
-		bin = filepath.Join(t.TempDir(), "backstop")
-		if out, err := exec.Command("go", "build", "-o", bin, "github.com/backstop-appliance/backstop/cmd/backstop").CombinedOutput(); err != nil {
-			t.Fatalf("build: %v\n%s", err, out)
-		}
-	}
-	serve := exec.Command(bin, "serve", "--data", filepath.Join(t.TempDir(), "data"), "--web", "127.0.0.1:0",
+	serve := servetest.Start(t, servetest.Binary(t), []string{"serve", "--data", filepath.Join(t.TempDir(), "data"), "--web", "127.0.0.1:0",
 		"--smb", "127.0.0.1:0", "--iscsi", "", "--replication", "", "--catalyst", "off",
-		"--smb-negotiate-timeout", negotiateTimeout.String())
-	serve.Env = append(os.Environ(), "BACKSTOP_ADMIN_PASSWORD=hostile-test-password")
-	stdout, err := serve.StdoutPipe()
-	if err != nil {
-		t.Fatal(err)
-	}
-	serve.Stderr = io.Discard
-	if err := serve.Start(); err != nil {
-		t.Fatal(err)
-	}
-	t.Cleanup(func() { serve.Process.Kill(); serve.Wait() })
-	addr := smbAddr(t, stdout)
-	pid := serve.Process.Pid
+		"--smb-negotiate-timeout", negotiateTimeout.String()},
+		"BACKSTOP_ADMIN_PASSWORD=hostile-test-password")
+	addr := serve.Addr(t, "SMB shares: ")
 
 	time.Sleep(2 * time.Second) // let start-up settle
-	idle := vmRSS(t, pid)
-	var peak peakRSS
-	stop := peak.sample(t, pid)
+	idle := serve.RSS(t)
+	stop := servetest.SamplePeak(t, serve.PID(), nil)
 	defer stop()
 
 	const perAddr = 12
@@ -94,10 +73,10 @@ func TestHostileRSS(t *testing.T) {
 			break
 		}
 	}
-	stop()
-	grew := peak.max() - idle
+	peak := stop()
+	grew := peak - idle
 	t.Logf("VmRSS idle %d MiB, peak %d MiB (grew %d MiB, bound %d MiB); slow connections closed within %v",
-		idle>>20, peak.max()>>20, grew>>20, rssBound>>20, time.Since(start).Round(100*time.Millisecond))
+		idle>>20, peak>>20, grew>>20, rssBound>>20, time.Since(start).Round(100*time.Millisecond))
 	if grew > rssBound {
 		t.Fatalf("VmRSS grew by %d MiB under hostile SMB load, bound %d MiB", grew>>20, rssBound>>20)
 	}
@@ -151,86 +130,5 @@ func (h *hostileConn) closedBy(deadline time.Time) bool {
 		return true
 	case <-time.After(time.Until(deadline)):
 		return false
-	}
-}
-
-// smbAddr reads serve's output up to the SMB address and drains the rest.
-func smbAddr(t *testing.T, stdout io.Reader) string {
-	t.Helper()
-	sc := bufio.NewScanner(stdout)
-	found := make(chan string, 1)
-	go func() {
-		for sc.Scan() {
-			line := strings.TrimSpace(sc.Text())
-			if a, ok := strings.CutPrefix(line, "SMB shares: "); ok {
-				a, _, _ = strings.Cut(a, " ")
-				found <- a
-			}
-		}
-	}()
-	select {
-	case a := <-found:
-		return a
-	case <-time.After(60 * time.Second):
-		t.Fatal("serve printed no SMB address")
-		return ""
-	}
-}
-
-func vmRSS(t *testing.T, pid int) int64 {
-	b, err := os.ReadFile(fmt.Sprintf("/proc/%d/status", pid))
-	if err != nil {
-		t.Errorf("read status: %v", err)
-		return 0
-	}
-	for _, line := range strings.Split(string(b), "\n") {
-		if v, ok := strings.CutPrefix(line, "VmRSS:"); ok {
-			kb, err := strconv.ParseInt(strings.TrimSpace(strings.TrimSuffix(strings.TrimSpace(v), "kB")), 10, 64)
-			if err != nil {
-				t.Errorf("VmRSS %q: %v", v, err)
-			}
-			return kb << 10
-		}
-	}
-	t.Error("no VmRSS")
-	return 0
-}
-
-// peakRSS samples a process's VmRSS and keeps the largest.
-type peakRSS struct {
-	mu   sync.Mutex
-	peak int64
-}
-
-func (p *peakRSS) max() int64 {
-	p.mu.Lock()
-	defer p.mu.Unlock()
-	return p.peak
-}
-
-func (p *peakRSS) sample(t *testing.T, pid int) func() {
-	done, stopped := make(chan struct{}), make(chan struct{})
-	go func() {
-		defer close(stopped)
-		for {
-			v := vmRSS(t, pid)
-			p.mu.Lock()
-			p.peak = max(p.peak, v)
-			p.mu.Unlock()
-			select {
-			case <-done:
-				return
-			case <-time.After(50 * time.Millisecond):
-			}
-		}
-	}()
-	var once sync.Once
-	return func() {
-		once.Do(func() { close(done) })
-		select {
-		case <-stopped:
-		case <-time.After(10 * time.Second):
-			t.Error("the RSS sampler did not stop")
-		}
 	}
 }

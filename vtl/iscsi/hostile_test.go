@@ -1,20 +1,17 @@
 package iscsi_test
 
 import (
-	"bufio"
 	"bytes"
 	"context"
 	"fmt"
 	"net"
 	"os"
-	"os/exec"
 	"path/filepath"
-	"strconv"
-	"strings"
 	"sync"
 	"testing"
 	"time"
 
+	"github.com/backstop-appliance/backstop/internal/servetest"
 	"github.com/backstop-appliance/backstop/vtl/iscsi/initiator"
 	"github.com/backstop-appliance/backstop/vtl/iscsi/wire"
 )
@@ -36,121 +33,24 @@ func TestHostileRSS(t *testing.T) {
 	if _, err := os.Stat("/proc/self/status"); err != nil {
 		t.Skip("needs /proc")
 	}
-	bin := filepath.Join(t.TempDir(), "backstop")
-	if out, err := exec.Command("go", "build", "-o", bin, "github.com/backstop-appliance/backstop/cmd/backstop").CombinedOutput(); err != nil {
-		t.Fatalf("build: %v\n%s", err, out)
-	}
-	serve := exec.Command(bin, "serve", "--data", filepath.Join(t.TempDir(), "data"), "--web", "127.0.0.1:0",
-		"--iscsi", "127.0.0.1:0", "--smb", "", "--replication", "", "--catalyst", "off")
-	serve.Env = append(os.Environ(), "BACKSTOP_ADMIN_PASSWORD=hostile-test-password")
-	stdout, err := serve.StdoutPipe()
-	if err != nil {
-		t.Fatal(err)
-	}
-	if err := serve.Start(); err != nil {
-		t.Fatal(err)
-	}
-	t.Cleanup(func() { serve.Process.Kill(); serve.Wait() })
-	addr, target := serveAddr(t, stdout)
-	pid := serve.Process.Pid
+	serve := servetest.Start(t, servetest.Binary(t), []string{"serve", "--data", filepath.Join(t.TempDir(), "data"), "--web", "127.0.0.1:0",
+		"--iscsi", "127.0.0.1:0", "--smb", "", "--replication", "", "--catalyst", "off"},
+		"BACKSTOP_ADMIN_PASSWORD=hostile-test-password")
+	addr := serve.Addr(t, "iSCSI virtual tape libraries: ")
+	target := serve.Addr(t, "target ") // the first after the address
 
 	time.Sleep(2 * time.Second) // let start-up settle
-	idle := vmRSS(t, pid)
-	var peak peakRSS
-	stop := peak.sample(t, pid)
+	idle := serve.RSS(t)
+	stop := servetest.SamplePeak(t, serve.PID(), nil)
 	defer stop()
 
 	t.Run("login continue flood", func(t *testing.T) { continueFlood(t, addr, 5*time.Second) })
 	t.Run("announced writes", func(t *testing.T) { announcedWrites(t, addr, target, 8, 64, 64<<20) })
-	stop()
-	grew := peak.max() - idle
-	t.Logf("VmRSS idle %d MiB, peak %d MiB (grew %d MiB, bound %d MiB)", idle>>20, peak.max()>>20, grew>>20, rssBound>>20)
+	peak := stop()
+	grew := peak - idle
+	t.Logf("VmRSS idle %d MiB, peak %d MiB (grew %d MiB, bound %d MiB)", idle>>20, peak>>20, grew>>20, rssBound>>20)
 	if grew > rssBound {
 		t.Fatalf("VmRSS grew by %d MiB under hostile iSCSI load, bound %d MiB", grew>>20, rssBound>>20)
-	}
-}
-
-// serveAddr reads serve's output up to the iSCSI address and the first
-// target, and drains the rest.
-func serveAddr(t *testing.T, stdout interface{ Read([]byte) (int, error) }) (addr, target string) {
-	t.Helper()
-	sc := bufio.NewScanner(stdout)
-	found := make(chan struct{})
-	go func() {
-		for sc.Scan() {
-			line := strings.TrimSpace(sc.Text())
-			if a, ok := strings.CutPrefix(line, "iSCSI virtual tape libraries: "); ok {
-				addr = a
-			}
-			if tg, ok := strings.CutPrefix(line, "target "); ok && target == "" && addr != "" {
-				target, _, _ = strings.Cut(tg, " ")
-				close(found)
-			}
-		}
-	}()
-	select {
-	case <-found:
-		return addr, target
-	case <-time.After(60 * time.Second):
-		t.Fatal("serve printed no iSCSI address and target")
-		return "", ""
-	}
-}
-
-func vmRSS(t *testing.T, pid int) int64 {
-	b, err := os.ReadFile(fmt.Sprintf("/proc/%d/status", pid))
-	if err != nil {
-		t.Fatalf("read status: %v", err)
-	}
-	for _, line := range strings.Split(string(b), "\n") {
-		if v, ok := strings.CutPrefix(line, "VmRSS:"); ok {
-			kb, err := strconv.ParseInt(strings.TrimSpace(strings.TrimSuffix(strings.TrimSpace(v), "kB")), 10, 64)
-			if err != nil {
-				t.Fatalf("VmRSS %q: %v", v, err)
-			}
-			return kb << 10
-		}
-	}
-	t.Fatal("no VmRSS")
-	return 0
-}
-
-// peakRSS samples a process's VmRSS and keeps the largest.
-type peakRSS struct {
-	mu   sync.Mutex
-	peak int64
-}
-
-func (p *peakRSS) max() int64 {
-	p.mu.Lock()
-	defer p.mu.Unlock()
-	return p.peak
-}
-
-func (p *peakRSS) sample(t *testing.T, pid int) func() {
-	done, stopped := make(chan struct{}), make(chan struct{})
-	go func() {
-		defer close(stopped)
-		for {
-			v := vmRSS(t, pid)
-			p.mu.Lock()
-			p.peak = max(p.peak, v)
-			p.mu.Unlock()
-			select {
-			case <-done:
-				return
-			case <-time.After(50 * time.Millisecond):
-			}
-		}
-	}()
-	var once sync.Once
-	return func() {
-		once.Do(func() { close(done) })
-		select {
-		case <-stopped:
-		case <-time.After(10 * time.Second):
-			t.Error("the RSS sampler did not stop")
-		}
 	}
 }
 
