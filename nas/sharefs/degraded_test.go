@@ -1,6 +1,7 @@
 package sharefs
 
 import (
+	"bytes"
 	"context"
 	"errors"
 	"io"
@@ -199,5 +200,55 @@ func TestSMBImmutableShare(t *testing.T) {
 	}
 	if err := fs.WriteFile("b", []byte("a new file"), 0o644); err != nil {
 		t.Fatalf("create b: %v", err)
+	}
+}
+
+// TestShareNamingAnotherStore: a hand-edited shares.json whose share names
+// a store that is not its own leaves the share degraded, and deleting it
+// leaves that other store's items alone.
+func TestShareNamingAnotherStore(t *testing.T) {
+	e := newManagerEnv(t)
+	ctx := context.Background()
+	if _, err := e.eng.CreateStore("payroll", "default"); err != nil {
+		t.Fatal(err)
+	}
+	w, err := e.eng.Create(ctx, "payroll", "salaries", chunkstore.WriteOptions{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if _, err := w.Write([]byte("not the share's")); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := w.Commit(ctx); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := e.m.Create(ctx, Share{Name: "edited"}); err != nil {
+		t.Fatal(err)
+	}
+	if err := e.m.Close(); err != nil {
+		t.Fatal(err)
+	}
+	e.m = nil
+	path := filepath.Join(e.eng.Dir(), "nas", "shares.json")
+	b, err := os.ReadFile(path)
+	if err != nil {
+		t.Fatal(err)
+	}
+	edited := bytes.Replace(b, []byte(`"store": "nas.edited"`), []byte(`"store": "payroll"`), 1)
+	if bytes.Equal(edited, b) {
+		t.Fatalf("shares.json has no store line to edit:\n%s", b)
+	}
+	if err := os.WriteFile(path, edited, 0o600); err != nil {
+		t.Fatal(err)
+	}
+	e.openManager()
+	if _, ok := e.m.Degraded()["edited"]; !ok {
+		t.Fatalf("a share naming another store is not degraded: %v", e.m.Degraded())
+	}
+	if err := e.m.Delete(ctx, "edited"); err != nil {
+		t.Fatalf("delete: %v", err)
+	}
+	if _, err := e.eng.Stat(ctx, "payroll", "salaries"); err != nil {
+		t.Fatalf("deleting the share touched store payroll: %v", err)
 	}
 }

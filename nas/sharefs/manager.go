@@ -242,6 +242,9 @@ func (m *Manager) openShare(ctx context.Context, s Share, existing bool) (*FS, e
 }
 
 func (m *Manager) ensureStore(ctx context.Context, s Share, existing bool) error {
+	if s.Store != StorePrefix+s.Name {
+		return fmt.Errorf("%w: share %s names store %s, not its own %s%s", ErrInvalidShare, s.Name, s.Store, StorePrefix, s.Name)
+	}
 	for _, st := range m.eng.Stores() {
 		if st.Name != s.Store {
 			continue
@@ -470,17 +473,14 @@ func (m *Manager) Delete(ctx context.Context, name string) error {
 			m.opts.Logger.Warn("share delete: close", "share", s.cfg.Name, "err", err)
 		}
 	}
-	items, err := m.eng.List(ctx, s.cfg.Store, "")
-	if err != nil && !errors.Is(err, chunkstore.ErrNotFound) {
-		return m.reopenAfter(ctx, s, err)
-	}
-	for _, it := range items {
-		if err := m.eng.Delete(ctx, s.cfg.Store, it.Name); err != nil && !errors.Is(err, chunkstore.ErrNotFound) {
+	if s.cfg.Store == StorePrefix+s.cfg.Name {
+		if err := m.deleteStore(ctx, s.cfg.Store); err != nil {
 			return m.reopenAfter(ctx, s, err)
 		}
-	}
-	if err := m.eng.DeleteStore(s.cfg.Store); err != nil && !errors.Is(err, chunkstore.ErrNotFound) {
-		return m.reopenAfter(ctx, s, err)
+	} else {
+		// A hand-edited shares.json may name another store: never empty
+		// a store the share does not own; forget the share only.
+		m.opts.Logger.Warn("share delete: its store is not its own, left as it is", "share", s.cfg.Name, "store", s.cfg.Store)
 	}
 	if err := os.RemoveAll(m.shareDir(s.cfg.Name)); err != nil {
 		return m.reopenAfter(ctx, s, err)
@@ -491,6 +491,23 @@ func (m *Manager) Delete(ctx context.Context, name string) error {
 		return m.reopenAfter(ctx, s, err)
 	}
 	m.shares = next
+	return nil
+}
+
+// deleteStore deletes a share's store with every item in it.
+func (m *Manager) deleteStore(ctx context.Context, store string) error {
+	items, err := m.eng.List(ctx, store, "")
+	if err != nil && !errors.Is(err, chunkstore.ErrNotFound) {
+		return err
+	}
+	for _, it := range items {
+		if err := m.eng.Delete(ctx, store, it.Name); err != nil && !errors.Is(err, chunkstore.ErrNotFound) {
+			return err
+		}
+	}
+	if err := m.eng.DeleteStore(store); err != nil && !errors.Is(err, chunkstore.ErrNotFound) {
+		return err
+	}
 	return nil
 }
 
