@@ -555,6 +555,11 @@ test('a read-only user sees his stores\' figures and none of the pool\'s', {time
   assert.equal(await page.locator('.chart-svg').count(), 0);
   const text = await page.innerText('main');
   assert.doesNotMatch(text, /undefined|NaN/, 'no missing figure shown as undefined or NaN');
+  // The Jobs page: the state of the runs, no pool figures, no dry run.
+  await page.goto('/jobs');
+  await page.locator('[data-action=hk-plan]').waitFor();
+  assert.equal(await page.locator('[data-action=hk-plan]').isDisabled(), true, 'the dry run is an admin\'s');
+  assert.doesNotMatch(await page.innerText('main'), /undefined|NaN/, 'the Jobs page shows no missing figure');
   await page.click('[data-action=logout]');
   await page.locator('#login-user').waitFor();
 });

@@ -247,7 +247,10 @@ function autoLine(v, settings) {
     next ? ` (next check at ${clock(next)}). ` : '. ', link);
 }
 
-function housekeepingSpec() {
+function housekeepingSpec(app) {
+  // What a run would free depends on every store's data: an admin's figure
+  // (docs/security.md, "Figures").
+  const isAdmin = app.allows('admin');
   const planBox = h('div', {'data-hk-plan': ''});
   const planBtn = h('button', {class: 'btn btn-small', type: 'button', 'data-action': 'hk-plan', onclick: async () => {
     planBtn.disabled = true;
@@ -279,8 +282,8 @@ function housekeepingSpec() {
       const stale = plan && (ACTIVE.has(v.state) || (v.report && new Date(v.report.finished) >= new Date(plan.at)));
       if (!busy) {
         replace(planBox, hkPlan(stale ? null : plan));
-        planBtn.disabled = ACTIVE.has(v.state);
-        planBtn.title = planBtn.disabled ? 'Housekeeping is running' : '';
+        planBtn.disabled = !isAdmin || ACTIVE.has(v.state);
+        planBtn.title = !isAdmin ? needRole('admin') : planBtn.disabled ? 'Housekeeping is running' : '';
       }
       return [
         stateRow(v, 'hk', 'Housekeeping has not run since the appliance started.',
@@ -295,7 +298,7 @@ function housekeepingSpec() {
 
 export function render(app) {
   const {el, body} = page({title: 'Jobs', subtitle: 'Background work on the chunk pool: space reclamation and scrubbing.'});
-  const hk = jobCard(app, housekeepingSpec());
+  const hk = jobCard(app, housekeepingSpec(app));
   const verify = jobCard(app, verifySpec);
   body.append(h('div', {class: 'grid-2 jobs-grid'}, hk.el, verify.el));
   return {el, dispose: () => { hk.dispose(); verify.dispose(); }};
