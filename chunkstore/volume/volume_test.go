@@ -115,3 +115,36 @@ func TestCapacityLimitCappedByFileSystem(t *testing.T) {
 		t.Fatalf("append past the configured limit: %v, want ErrFull", err)
 	}
 }
+
+// BenchmarkAppend measures one small append, which reads the file
+// system's free space (statfs) to recompute the capacity; the write path
+// appends one container of about 4 MiB at a time.
+func BenchmarkAppend(b *testing.B) {
+	s, err := Open(b.TempDir(), Options{MaxSize: 1 << 40, Reserve: 1})
+	if err != nil {
+		b.Fatal(err)
+	}
+	defer s.Close()
+	p := make([]byte, 4096)
+	b.SetBytes(int64(len(p)))
+	for b.Loop() {
+		if _, _, err := s.Append(p); err != nil {
+			b.Fatal(err)
+		}
+	}
+}
+
+// BenchmarkCapacity measures reading the capacity: one statfs, which
+// Append and Engine.Stats each make once.
+func BenchmarkCapacity(b *testing.B) {
+	s, err := Open(b.TempDir(), Options{Reserve: 1})
+	if err != nil {
+		b.Fatal(err)
+	}
+	defer s.Close()
+	for b.Loop() {
+		if _, err := s.Capacity(); err != nil {
+			b.Fatal(err)
+		}
+	}
+}
