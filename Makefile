@@ -62,6 +62,7 @@ test-unit:
 
 test: check
 	$(GO) test -count=1 -run 'TestCrash$$|TestHousekeepingCrash$$|TestLargeStream|FullDisk' ./chunkstore/
+	$(GO) test -count=1 -run 'FullDisk' ./cmd/backstop/
 	$(MAKE) --no-print-directory test-vtldev
 	$(MAKE) --no-print-directory fuzz FUZZTIME=5s
 	$(MAKE) --no-print-directory test-sharefs

@@ -50,7 +50,8 @@ type Options struct {
 	Create bool
 	// VolumeSize is the largest a volume file grows (1 TiB).
 	VolumeSize int64
-	// Capacity bounds all volumes together; 0 means the free disk space.
+	// Capacity bounds all volumes together; the file system bounds them in
+	// any case (volume.Options.Capacity). 0 means the file system alone.
 	Capacity int64
 	// Reserve is disk space kept free for the index (see volume.Options).
 	Reserve int64

@@ -36,8 +36,15 @@ func ratio(logical, stored int64) float64 {
 	return float64(logical) / float64(stored)
 }
 
-// Stats returns the current figures.
+// Stats returns the current figures. The capacity is read from the file
+// system each call (see volume.Set.Capacity), so it follows what other
+// programs do to the disk; if that read fails, the last figure stays and
+// the failure is logged.
 func (e *Engine) Stats() Stats {
+	capacity, err := e.vols.Capacity()
+	if err != nil {
+		e.log.Warn("capacity: the file system's free space is unknown; the last figure stays", "err", err)
+	}
 	e.mu.RLock()
 	defer e.mu.RUnlock()
 	var st Stats
@@ -55,7 +62,7 @@ func (e *Engine) Stats() Stats {
 	}
 	sortBy(st.Stores, func(s StoreStats) string { return s.Name })
 	st.DedupRatio = ratio(st.LogicalBytes, st.StoredBytes)
-	st.CapacityBytes = e.vols.Capacity()
+	st.CapacityBytes = capacity
 	st.Volumes = len(e.vols.Sizes())
 	return st
 }

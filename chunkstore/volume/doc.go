@@ -14,4 +14,14 @@
 // offset 0. What is written past the last container the index knows of is
 // either a container whose index commit did not happen before a crash or a
 // torn write; chunkstore decides which on open.
+//
+// # Capacity
+//
+// The volumes may hold what they use plus the file system's free space
+// less Options.Reserve (kept free for badger, which writes through mmap).
+// Append reads the free space (statfs) before every container and fails
+// with ErrFull rather than eat into the reserve, so the capacity follows
+// the disk: it grows with the file system or as other programs free space
+// and shrinks as they take it, without reopening. A configured
+// Options.Capacity only lowers it.
 package volume

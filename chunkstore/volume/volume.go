@@ -13,7 +13,7 @@ import (
 )
 
 // ErrFull reports that a container does not fit in the configured capacity
-// or on the disk.
+// or on the file system.
 var ErrFull = errors.New("volume: capacity exhausted")
 
 // DefaultMaxSize is the largest a volume file grows: 1 TiB.
@@ -23,9 +23,11 @@ const DefaultMaxSize = 1 << 40
 type Options struct {
 	// MaxSize is the size at which a volume is full and the next begins.
 	MaxSize int64
-	// Capacity bounds the bytes of all volumes together. 0 means the bytes
-	// already used plus the free space of the file system at Open, less
-	// Reserve.
+	// Capacity bounds the bytes of all volumes together. The file system
+	// bounds them in any case: the capacity is the bytes the volumes use
+	// plus the file system's free space less Reserve, recomputed at every
+	// Append and every Capacity call, and a configured Capacity larger than
+	// that is capped by it. 0 means no limit but the file system.
 	Capacity int64
 	// Reserve is the free space an Append leaves on the file system in
 	// any case, for the index that lives beside the volumes: badger writes
@@ -40,15 +42,18 @@ const DefaultReserve = 512 << 20
 // Set is the set of volume files of one data directory. It is safe for
 // concurrent use.
 type Set struct {
-	dir      string
-	maxSize  int64
-	capacity int64
-	reserve  int64
+	dir     string
+	maxSize int64
+	limit   int64 // configured capacity; 0: none
+	reserve int64
+	// free reports the file system's free space; statfs but in tests.
+	free func() (int64, error)
 
-	mu    sync.Mutex
-	files []*os.File
-	sizes []int64
-	used  int64
+	mu       sync.Mutex
+	files    []*os.File
+	sizes    []int64
+	used     int64
+	capacity int64 // as of the last statfs
 }
 
 // Open opens (creating when needed) the volume directory dir.
@@ -67,7 +72,8 @@ func Open(dir string, opts Options) (*Set, error) {
 	if opts.Reserve <= 0 {
 		opts.Reserve = DefaultReserve
 	}
-	s := &Set{dir: dir, maxSize: opts.MaxSize, reserve: opts.Reserve}
+	s := &Set{dir: dir, maxSize: opts.MaxSize, limit: max(opts.Capacity, 0), reserve: opts.Reserve}
+	s.free = s.statfs
 	for i, name := range names {
 		if filepath.Base(name) != volumeName(i) {
 			s.Close()
@@ -78,20 +84,15 @@ func Open(dir string, opts Options) (*Set, error) {
 			return nil, err
 		}
 	}
-	s.capacity = opts.Capacity
-	if s.capacity <= 0 {
-		free, err := s.free()
-		if err != nil {
-			s.Close()
-			return nil, err
-		}
-		s.capacity = s.used + max(free-s.reserve, 0)
+	if _, err := s.refreshLocked(); err != nil {
+		s.Close()
+		return nil, err
 	}
 	return s, nil
 }
 
-// free is the space left on the file system for an unprivileged writer.
-func (s *Set) free() (int64, error) {
+// statfs is the space left on the file system for an unprivileged writer.
+func (s *Set) statfs() (int64, error) {
 	var st unix.Statfs_t
 	if err := unix.Statfs(s.dir, &st); err != nil {
 		return 0, fmt.Errorf("volume: statfs %s: %w", s.dir, err)
@@ -141,12 +142,12 @@ func (s *Set) Append(b []byte) (vol uint32, off int64, err error) {
 	}
 	s.mu.Lock()
 	defer s.mu.Unlock()
-	if s.used+n > s.capacity {
-		return 0, 0, fmt.Errorf("%w: %d of %d bytes used, %d more needed", ErrFull, s.used, s.capacity, n)
-	}
-	free, err := s.free()
+	free, err := s.refreshLocked()
 	if err != nil {
 		return 0, 0, err
+	}
+	if s.limit > 0 && s.used+n > s.limit {
+		return 0, 0, fmt.Errorf("%w: %d of the configured %d bytes used, %d more needed", ErrFull, s.used, s.limit, n)
 	}
 	if free-n < s.reserve {
 		return 0, 0, fmt.Errorf("%w: the file system has %d bytes free and %d must stay free for the index", ErrFull, free, s.reserve)
@@ -238,8 +239,32 @@ func (s *Set) Used() int64 {
 	return s.used
 }
 
-// Capacity is the configured or detected capacity.
-func (s *Set) Capacity() int64 { return s.capacity }
+// refreshLocked reads the file system's free space and recomputes the
+// capacity from it: what the volumes use plus what they may still take,
+// within the configured limit. It returns the free space.
+func (s *Set) refreshLocked() (int64, error) {
+	free, err := s.free()
+	if err != nil {
+		return 0, err
+	}
+	c := s.used + max(free-s.reserve, 0)
+	if s.limit > 0 {
+		c = min(c, s.limit)
+	}
+	s.capacity = c
+	return free, nil
+}
+
+// Capacity is the bytes the volumes may hold as of now: the configured
+// limit, capped by what the file system gives (the volumes' bytes plus its
+// free space, less the reserve). It reads the file system each call (one
+// statfs); when that fails it returns the last figure and the error.
+func (s *Set) Capacity() (int64, error) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	_, err := s.refreshLocked()
+	return s.capacity, err
+}
 
 // Punch gives the n bytes of vol at off back to the file system
 // (fallocate PUNCH_HOLE, the file keeps its size) and stops counting them
@@ -263,8 +288,9 @@ func (s *Set) Punch(vol uint32, off, n int64) error {
 		return fmt.Errorf("volume: punch %d bytes at %s:%d: %w", n, volumeName(int(vol)), off, err)
 	}
 	// Without hole punching (tmpfs before 3.5, some FUSE file systems)
-	// the bytes stay allocated until the volume's tail is cut; capacity
-	// still counts them free, since only the tail is ever appended to.
+	// the bytes stay allocated until the volume's tail is cut; they are
+	// not counted as used, and the file system does not count them free,
+	// so the capacity leaves them out until then.
 	s.used -= n
 	return nil
 }
