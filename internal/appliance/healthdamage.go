@@ -87,7 +87,7 @@ func sortDamage(ds []DamagedItem) {
 // regions < 0: not known any more (some items were deleted since).
 func damageReason(regions int, items []DamagedItem) string {
 	if len(items) == 0 {
-		return fmt.Sprintf("damaged: the last verify found %d damaged chunks or containers that no item uses", regions)
+		return fmt.Sprintf("damaged: the last verify found %s that no item uses", plural(regions, "damaged chunk or container", "damaged chunks or containers"))
 	}
 	names := make([]string, 0, 3)
 	for i, d := range items {
@@ -98,11 +98,20 @@ func damageReason(regions int, items []DamagedItem) string {
 		names = append(names, d.Name)
 	}
 	if regions < 0 {
-		return fmt.Sprintf("damaged: the last verify found damage in %d items that still exist (%s)",
-			len(items), strings.Join(names, "; "))
+		return fmt.Sprintf("damaged: the last verify found damage in %s that still exist (%s)",
+			plural(len(items), "item", "items"), strings.Join(names, "; "))
 	}
-	return fmt.Sprintf("damaged: the last verify found %d damaged chunks or containers in %d items (%s)",
-		regions, len(items), strings.Join(names, "; "))
+	return fmt.Sprintf("damaged: the last verify found %s in %s (%s)",
+		plural(regions, "damaged chunk or container", "damaged chunks or containers"), plural(len(items), "item", "items"),
+		strings.Join(names, "; "))
+}
+
+// plural is n with the singular or plural noun.
+func plural(n int, one, many string) string {
+	if n == 1 {
+		return "1 " + one
+	}
+	return fmt.Sprintf("%d %s", n, many)
 }
 
 // SetDamage records what a verify found: the verify part degraded with

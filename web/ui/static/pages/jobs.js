@@ -147,7 +147,8 @@ function verifyResult(v) {
   return h('div', {},
     banner(`${damage.length} damaged ${damage.length === 1 ? 'chunk' : 'chunks'} found. The items listed below cannot be restored intact.`),
     table([
-      {label: 'Items affected', cell: (d) => h('span', {class: 'mono'}, damageItems(d.items))},
+      {label: 'Items affected', cell: (d) => h('span', {class: 'mono', title: damageItems(d.items)},
+        damageItems(d.names && d.names.length ? d.names : d.items))},
       {label: 'Problem', cell: (d) => d.problem},
       {label: 'Volume', cls: 'num', cell: (d) => String(d.volume ?? '–')},
       {label: 'Container', cls: 'num', cell: (d) => String(d.container ?? '–')},
