@@ -6,7 +6,9 @@ package main
 
 import (
 	"bytes"
+	"context"
 	"encoding/json"
+	"log/slog"
 	"math/rand/v2"
 	"net/http"
 	"os"
@@ -15,6 +17,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/backstop-appliance/backstop/chunkstore"
 	"github.com/backstop-appliance/backstop/internal/appliance"
 	"github.com/backstop-appliance/backstop/nas/sharefs"
 )
@@ -129,4 +132,54 @@ func TestDamageSurvivesRestart(t *testing.T) {
 			t.Fatalf("health once the damaged file is gone %+v", h)
 		}
 	})
+}
+
+// TestHealthMonitorCapacity: the monitor's capacity part follows the
+// engine's figures: an engine 85% full is a warning.
+func TestHealthMonitorCapacity(t *testing.T) {
+	ctx := t.Context()
+	dir := filepath.Join(t.TempDir(), "data")
+	o := chunkstore.DefaultOptions()
+	o.Create, o.Capacity, o.Reserve = true, 1<<30, 0
+	eng, err := chunkstore.Open(ctx, dir, o)
+	if err != nil {
+		t.Fatal(err)
+	}
+	r := rand.New(rand.NewPCG(1, 2))
+	data := make([]byte, 1<<20)
+	for i := range data {
+		data[i] = byte(r.Uint32())
+	}
+	w, err := eng.Create(ctx, chunkstore.DefaultStore, "x", chunkstore.WriteOptions{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if _, err := w.Write(data); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := w.Commit(ctx); err != nil {
+		t.Fatal(err)
+	}
+	stored := eng.Stats().StoredBytes
+	if err := eng.Close(); err != nil {
+		t.Fatal(err)
+	}
+	o.Create, o.Capacity = false, stored*100/85
+	if eng, err = chunkstore.Open(ctx, dir, o); err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { eng.Close() })
+	h := appliance.NewHealth(time.Now)
+	m := &healthMonitor{eng: eng, health: h, log: slog.New(slog.DiscardHandler), interval: time.Hour}
+	if err := m.Start(ctx); err != nil {
+		t.Fatal(err)
+	}
+	sctx, cancel := context.WithTimeout(ctx, 10*time.Second)
+	defer cancel()
+	if err := m.Shutdown(sctx); err != nil {
+		t.Fatal(err)
+	}
+	if p, ok := part(h.Report(), appliance.ComponentCapacity); !ok || p.State != appliance.Warning || !strings.Contains(p.Reason, "% of the capacity used") {
+		t.Fatalf("capacity part %+v (capacity %d, stored %d)", p, eng.Stats().CapacityBytes, eng.Stats().StoredBytes)
+	}
 }

@@ -645,9 +645,10 @@ test('damage found by verify survives a restart, named by share path', {timeout:
     `damage after restart: ${JSON.stringify(health.damage)}`);
   await shot('health-damage.png');
 
-  // The header badge is on every page.
-  await page.click('nav a[data-nav=stores]');
+  // The header badge is on every page; the Jobs page recalls the damage.
+  await page.click('nav a[data-nav=jobs]');
   await page.locator('[data-header-health=degraded]').waitFor();
+  assert.match(await page.locator('[data-earlier-damage]').innerText(), /share backup: \/reports\/q3-report\.bin/);
 });
 
 test('no script errors on any page', () => {
