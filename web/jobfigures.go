@@ -37,14 +37,17 @@ func (s *Server) verifyFor(c *gin.Context) appliance.VerifyStatus {
 	readable := s.readable(u)
 	out := appliance.VerifyStatus{JobInfo: st.JobInfo}
 	for _, d := range st.Damage {
-		var items []string
-		for _, it := range d.Items {
+		var items, names []string
+		for i, it := range d.Items {
 			if store, _, ok := strings.Cut(it, "/"); ok && readable(store) {
 				items = append(items, it)
+				if i < len(d.Names) {
+					names = append(names, d.Names[i])
+				}
 			}
 		}
 		if len(items) > 0 {
-			d.Items = items
+			d.Items, d.Names = items, names
 			out.Damage = append(out.Damage, d)
 		}
 	}

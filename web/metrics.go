@@ -56,6 +56,7 @@ func (s *Server) newRegistry() *prometheus.Registry {
 			func() float64 { return s.hkFigs.LastDuration().Seconds() }),
 		s.requests,
 		replicationCollector{s},
+		newHealthCollector(s),
 		collectors.NewGoCollector(),
 		collectors.NewProcessCollector(collectors.ProcessCollectorOpts{}),
 	)

@@ -46,6 +46,7 @@ func (s *Server) routes() *gin.Engine {
 	authed.DELETE("/sessions/current", s.logout)
 	authed.GET("/status", s.getStatus)
 	authed.GET("/status/history", s.getHistory)
+	authed.GET("/health", s.getHealth)
 
 	admin.GET("/users", s.listUsers)
 	admin.POST("/users", s.createUser)

@@ -39,7 +39,7 @@ type statusView struct {
 	// PoolFigures are shown to administrators only.
 	*PoolFigures
 	// Health is the appliance's parts and their states (the core's
-	// health registry).
+	// health registry), as GET /api/v1/health gives them to the caller.
 	Health appliance.HealthReport `json:"health"`
 }
 
@@ -61,7 +61,7 @@ type PoolFigures struct {
 func (s *Server) getStatus(c *gin.Context) {
 	u := user(c)
 	st := s.eng.Stats()
-	v := statusView{Version: s.opts.Version, UptimeSeconds: int64(s.now().Sub(s.started).Seconds()), Health: s.health.Report()}
+	v := statusView{Version: s.opts.Version, UptimeSeconds: int64(s.now().Sub(s.started).Seconds()), Health: s.healthFor(u)}
 	if s.seesPool(u) {
 		co := s.eng.Counters()
 		v.Scope, v.StoredBytes, v.LogicalBytes, v.DedupRatio, v.Items, v.Stores =

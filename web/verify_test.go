@@ -147,7 +147,8 @@ func TestVerifyDamage(t *testing.T) {
 	// the damage to its item, and none of the pool's figures.
 	var ro verifyStatus
 	e.do(req{method: "GET", path: "/api/v1/verify", auth: "ro"}).decode(t, &ro)
-	if len(ro.Damage) == 0 || !slices.Contains(ro.Damage[0].Items, "default/precious") || ro.Bytes != 0 || ro.Containers != 0 {
+	if len(ro.Damage) == 0 || !slices.Contains(ro.Damage[0].Items, "default/precious") ||
+		!slices.Equal(ro.Damage[0].Names, []string{"store default, item precious"}) || ro.Bytes != 0 || ro.Containers != 0 {
 		t.Fatalf("read-only verify view %+v", ro)
 	}
 	var ev *appliance.Event
@@ -156,7 +157,7 @@ func TestVerifyDamage(t *testing.T) {
 			ev = &x
 		}
 	}
-	if ev == nil || ev.Level != appliance.LevelError || !strings.Contains(ev.Message, "default/precious") {
+	if ev == nil || ev.Level != appliance.LevelError || !strings.Contains(ev.Message, "store default, item precious") {
 		t.Fatalf("finish event %+v", ev)
 	}
 }

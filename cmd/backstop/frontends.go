@@ -10,6 +10,7 @@ import (
 	"os"
 	"path/filepath"
 	"strings"
+	"time"
 
 	"github.com/backstop-appliance/backstop/catalyst"
 	"github.com/backstop-appliance/backstop/chunkstore"
@@ -53,7 +54,11 @@ func (a *frontEnds) build(ctx context.Context, eng *chunkstore.Engine, state *ap
 	// The policy asks own who owns a store; the share manager, opened
 	// below with the policy, joins it before any service starts.
 	own := &owners{eng: eng}
-	a.core = appliance.NewCore(eng, state, appliance.CoreOptions{Logger: log, Owners: own})
+	// The namer names damaged items by share path and cartridge; its
+	// managers join once open, before any service starts.
+	namer := &itemNamer{}
+	a.core = appliance.NewCore(eng, state, appliance.CoreOptions{Logger: log, Owners: own, Namer: namer,
+		HealthDir: filepath.Join(eng.Dir(), "appliance")})
 	a.logins = appliance.NewLimiter(appliance.LimiterOptions{Audit: state, Logger: log})
 	a.core.Health().Set(appliance.ComponentEngine, appliance.OK, "")
 	a.list.health = a.core.Health()
@@ -69,10 +74,11 @@ func (a *frontEnds) build(ctx context.Context, eng *chunkstore.Engine, state *ap
 	if a.shares, err = sharefs.OpenManager(ctx, eng, eng.Dir(), mo); err != nil {
 		return err
 	}
-	own.shares = a.shares
+	own.shares, namer.shares = a.shares, a.shares
 	if a.libs, err = library.Open(ctx, filepath.Join(eng.Dir(), "vtl"), eng, library.Options{Default: true, Logger: log}); err != nil {
 		return err
 	}
+	namer.libs = a.libs
 	a.syncDegraded()
 	if f.replication != "" {
 		ro := replication.DefaultOptions()
@@ -82,6 +88,8 @@ func (a *frontEnds) build(ctx context.Context, eng *chunkstore.Engine, state *ap
 		}
 		a.list.add("replication service", "", appliance.ComponentReplication, a.repl)
 	}
+	a.list.add("health monitor", "", "", &healthMonitor{eng: eng, repl: a.repl, health: a.core.Health(), log: log,
+		interval: healthInterval})
 	if a.web, err = newWeb(eng, state, f, cert, log, a); err != nil {
 		return err
 	}
@@ -106,10 +114,10 @@ func newWeb(eng *chunkstore.Engine, state *appliance.State, f serveFlags, cert *
 	// Deleting or changing a share or library through the API may end
 	// its degraded state: the health parts follow.
 	if a.libs != nil {
-		opts.Libraries = healthLibraries{a.libs, a.syncDegraded}
+		opts.Libraries = healthLibraries{a.libs, a.afterDelete}
 	}
 	if a.shares != nil {
-		opts.Shares = healthShares{a.shares, a.syncDegraded}
+		opts.Shares = healthShares{a.shares, a.afterDelete}
 	}
 	opts.Addr, opts.Certificate, opts.Core = f.web, cert, a.core
 	opts.Version, opts.Logger, opts.Logins = version, log, a.logins
@@ -212,43 +220,54 @@ type coreService struct{ *appliance.Core }
 
 func (coreService) Addr() string { return "" }
 
-// Health parts of the shares and libraries that could not open: one
-// degraded part each, named by this prefix and the share's or library's
-// name, with its error as the reason.
-const (
-	sharePart     = "share:"
-	libraryPart   = "library:"
-	maxPartReason = 512 // bytes of an error kept as a part's reason
-)
+// maxPartReason is how many bytes of an error a part keeps as its reason.
+const maxPartReason = 512
 
 // syncDegraded makes the health registry's share and library parts the
-// shares and libraries degraded now: a degraded part for each, none for
-// the others. Serve calls it after opening them and after every change
+// shares and libraries degraded now: a degraded part for each (named
+// share:NAME, library:NAME, with its error as the reason), none for the
+// others. Serve calls it after opening them and after every change
 // through the API that may end a degraded state (a delete).
 func (a *frontEnds) syncDegraded() {
 	h := a.core.Health()
-	want := map[string]string{}
+	var shares, libs []appliance.ComponentHealth
 	if a.shares != nil {
 		for n, err := range a.shares.Degraded() {
-			want[sharePart+n] = err.Error()
+			store := ""
+			if in, gerr := a.shares.Get(context.Background(), n); gerr == nil {
+				store = in.Store
+			}
+			shares = append(shares, appliance.ComponentHealth{Name: appliance.PartShare + n, Store: store,
+				State: appliance.Degraded, Reason: shortReason(err)})
 		}
 	}
 	if a.libs != nil {
 		for n, err := range a.libs.Degraded() {
-			want[libraryPart+n] = err.Error()
+			libs = append(libs, appliance.ComponentHealth{Name: appliance.PartLibrary + n, Store: "vtl-" + n,
+				State: appliance.Degraded, Reason: shortReason(err)})
 		}
 	}
-	for _, p := range h.Report().Components {
-		if _, ok := want[p.Name]; !ok && (strings.HasPrefix(p.Name, sharePart) || strings.HasPrefix(p.Name, libraryPart)) {
-			h.Remove(p.Name)
-		}
+	h.SyncPrefix(appliance.PartShare, shares)
+	h.SyncPrefix(appliance.PartLibrary, libs)
+}
+
+// shortReason is err's text, cut to maxPartReason bytes.
+func shortReason(err error) string {
+	why := err.Error()
+	if len(why) > maxPartReason {
+		why = why[:maxPartReason] + "..."
 	}
-	for n, why := range want {
-		if len(why) > maxPartReason {
-			why = why[:maxPartReason] + "..."
-		}
-		h.Set(n, appliance.Degraded, why)
-	}
+	return why
+}
+
+// afterDelete brings the health up to date after a share or library was
+// deleted or changed through the API: its degraded part, and the damaged
+// items that went with it.
+func (a *frontEnds) afterDelete() {
+	a.syncDegraded()
+	ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
+	defer cancel()
+	_ = a.core.RefreshDamage(ctx) // the periodic refresh tries again
 }
 
 // healthShares is the share manager as the API sees it: a delete or an

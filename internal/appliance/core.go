@@ -41,6 +41,16 @@ type CoreOptions struct {
 	// over the engine when it has Store (a *chunkstore.Engine does), else
 	// the policy refuses every store's items.
 	Owners Owners
+	// HealthDir is where the health registry keeps health.json
+	// (DIR/appliance); "": in memory only.
+	HealthDir string
+	// Namer names damaged items by share and path, library and barcode
+	// (cmd/backstop wires the share and library managers); nil: by store
+	// and item.
+	Namer Namer
+	// HealthTick is how often the damage list drops the items deleted
+	// since (default 30 s).
+	HealthTick time.Duration
 }
 
 // DefaultCoreOptions are the settings backstop serve uses.
@@ -49,6 +59,7 @@ func DefaultCoreOptions() CoreOptions {
 		Now:             time.Now,
 		Logger:          slog.New(slog.NewTextHandler(io.Discard, nil)),
 		MaintenanceTick: 30 * time.Second,
+		HealthTick:      30 * time.Second,
 	}
 }
 
@@ -62,6 +73,9 @@ func (o CoreOptions) withDefaults() CoreOptions {
 	}
 	if o.MaintenanceTick <= 0 {
 		o.MaintenanceTick = d.MaintenanceTick
+	}
+	if o.HealthTick <= 0 {
+		o.HealthTick = d.HealthTick
 	}
 	return o
 }
@@ -102,8 +116,9 @@ func NewCore(eng Engine, ledger Ledger, opts CoreOptions) *Core {
 	if st, ok := eng.(StoreLookup); ok && owners == nil {
 		owners = StoreOwners{Stores: st}
 	}
+	health := OpenHealth(HealthOptions{Now: opts.Now, Dir: opts.HealthDir, Events: ledger, Logger: opts.Logger})
 	c := &Core{eng: eng, ledger: ledger, opts: opts, log: opts.Logger, now: opts.Now,
-		health: NewHealth(opts.Now), policy: NewPolicy(owners)}
+		health: health, policy: NewPolicy(owners)}
 	c.hk = newHousekeepingJob(c)
 	c.verify = newVerifyJob(c)
 	return c
@@ -131,12 +146,45 @@ func (c *Core) Start(context.Context) error {
 	c.started = true
 	bg, stop := context.WithCancel(context.Background())
 	c.stop = stop
-	c.bg.Add(1)
+	c.bg.Add(2)
 	go func() {
 		defer c.bg.Done()
 		c.runAutoHousekeeping(bg)
 	}()
+	go func() {
+		defer c.bg.Done()
+		c.runDamageRefresh(bg)
+	}()
 	return nil
+}
+
+// RefreshDamage drops from the health's damage the items deleted since
+// the verify and names the others again (see Health.RefreshDamage). It
+// does nothing when the engine cannot Stat items.
+func (c *Core) RefreshDamage(ctx context.Context) error {
+	st, ok := c.eng.(ItemStat)
+	if !ok {
+		return nil
+	}
+	return c.health.RefreshDamage(ctx, st, c.opts.Namer)
+}
+
+// runDamageRefresh refreshes the damage at start and every HealthTick
+// until ctx ends: items are deleted through every protocol, and this
+// catches them all.
+func (c *Core) runDamageRefresh(ctx context.Context) {
+	t := time.NewTicker(c.opts.HealthTick)
+	defer t.Stop()
+	for {
+		if err := c.RefreshDamage(ctx); err != nil && ctx.Err() == nil {
+			c.log.Warn("health: refresh damage", "err", err)
+		}
+		select {
+		case <-ctx.Done():
+			return
+		case <-t.C:
+		}
+	}
 }
 
 // Shutdown stops automatic housekeeping, then cancels any verify or

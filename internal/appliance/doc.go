@@ -44,11 +44,27 @@
 //
 // # Health
 //
-// Each part (engine, web, catalyst, smb, iscsi, replication, verify) is ok,
-// degraded or failed, with a reason and the time it entered that state;
-// the appliance's state is the worst of them. Whoever knows sets a part:
-// serve when a service starts or fails, the verify job "degraded, damaged"
-// when a verify finds damage and ok after a clean one.
+// Each part (engine, web, catalyst, smb, iscsi, replication, capacity,
+// verify, and "share:NAME", "library:NAME", "replication:NAME" for each
+// share, library and replication mapping) is ok, warning, degraded or
+// failed, with a reason and the time it entered that state; the
+// appliance's state is the worst of them. Whoever knows sets a part:
+// serve when a service starts or fails, the verify job "degraded,
+// damaged" when a verify finds damage and ok after a clean one, serve's
+// health monitor for capacity and replication. Every change of a part's
+// state is a system event with action health.change (warning for
+// warning, error for degraded and failed, info for ok again); a part
+// that appears ok is not.
+//
+// The registry is kept in DIR/appliance/health.json (written like
+// config.json: temporary file, fsync, rename, directory fsync): the
+// parts' last states, and the damaged items of the last verify, named by
+// share and path, library and barcode (through the Namer serve wires),
+// else store and item. After a restart the verify part and its damage are
+// reported as they were; the other parts are reported once set again,
+// and a part set again in the state it had is no news. The damage stays
+// until a verify runs clean or its items are gone: RefreshDamage, at
+// Start and every HealthTick, drops the items that no longer exist.
 //
 // A State is opened on DIR/appliance, which it creates (mode 0700) and locks
 // with flock on DIR/appliance/lock, so one process at a time has it. It keeps

@@ -33,12 +33,27 @@ type VerifyDamage struct {
 	Chunk     string   `json:"chunk,omitempty"` // empty: the whole container
 	Problem   string   `json:"problem"`
 	Items     []string `json:"items"`
+	// Names are the items as users know them (share and path, library
+	// and barcode), in the order of Items.
+	Names []string `json:"names"`
 }
 
-func viewDamage(ds []chunkstore.Damage) []VerifyDamage {
+func viewDamage(ds []chunkstore.Damage, named []DamagedItem) []VerifyDamage {
+	names := make(map[string]string, len(named))
+	for _, n := range named {
+		names[n.Store+"/"+n.Item] = n.Name
+	}
 	out := make([]VerifyDamage, 0, len(ds))
 	for _, d := range ds {
-		v := VerifyDamage{Container: d.Container, Volume: d.Volume, Offset: d.Offset, Problem: d.Problem, Items: d.Items}
+		v := VerifyDamage{Container: d.Container, Volume: d.Volume, Offset: d.Offset, Problem: d.Problem, Items: d.Items,
+			Names: make([]string, 0, len(d.Items))}
+		for _, it := range d.Items {
+			n, ok := names[it]
+			if !ok {
+				n = it
+			}
+			v.Names = append(v.Names, n)
+		}
 		if d.Chunk != nil {
 			v.Chunk = d.Chunk.String()
 		}
@@ -106,12 +121,10 @@ func (j *VerifyJob) task(ctx context.Context) error {
 		})
 		_ = j.checkpoint(ctx) // a cancelled context ends the engine's verify too
 	})
-	j.update(func(d *VerifyDetail) { d.Damage, d.report = viewDamage(rep.Damage), rep })
-	switch {
-	case len(rep.Damage) > 0:
-		j.c.health.Set(ComponentVerify, Degraded, fmt.Sprintf("damaged: the last verify found %d damaged chunks or containers", len(rep.Damage)))
-	case err == nil:
-		j.c.health.Set(ComponentVerify, OK, "")
+	named := damagedItems(ctx, j.c.opts.Namer, rep.Damage)
+	j.update(func(d *VerifyDetail) { d.Damage, d.report = viewDamage(rep.Damage, named), rep })
+	if len(rep.Damage) > 0 || err == nil {
+		j.c.health.SetDamage(len(rep.Damage), named)
 	}
 	return err
 }
@@ -131,7 +144,7 @@ func verifyEvent(st JobInfo, d VerifyDetail) Event {
 	if len(d.Damage) > 0 {
 		seen := map[string]bool{}
 		for _, dm := range d.Damage {
-			for _, it := range dm.Items {
+			for _, it := range dm.Names {
 				seen[it] = true
 			}
 		}

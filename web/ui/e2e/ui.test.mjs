@@ -28,6 +28,8 @@ let server;
 let serverLog = '';
 let baseURL;
 let replAddr; // the appliance's replication service
+let binPath; // the appliance binary
+let dataDir; // its data directory
 let browser; // a persistent context on a fresh profile
 let page;
 const problems = [];
@@ -101,6 +103,8 @@ before(async () => {
   const bin = path.join(tmp, 'backstop');
   execFileSync('go', ['build', '-o', bin, './cmd/backstop'], {cwd: REPO, stdio: 'inherit'});
   const data = path.join(tmp, 'data');
+  binPath = bin;
+  dataDir = data;
   const file = path.join(tmp, 'payload');
   // 24 MiB of incompressible data, written twice: the second copy dedups fully.
   fs.writeFileSync(file, crypto.randomBytes(24 << 20));
@@ -562,6 +566,94 @@ test('a read-only user sees his stores\' figures and none of the pool\'s', {time
   assert.doesNotMatch(await page.innerText('main'), /undefined|NaN/, 'the Jobs page shows no missing figure');
   await page.click('[data-action=logout]');
   await page.locator('#login-user').waitFor();
+});
+
+// flipInVolumes overwrites, in the volume file that holds it, 64 bytes
+// equal to probe (random data is stored as it is): the damage a failing
+// disk does.
+function flipInVolumes(probe) {
+  const dir = path.join(dataDir, 'volumes');
+  for (const name of fs.readdirSync(dir).filter((n) => n.endsWith('.vol'))) {
+    const file = path.join(dir, name);
+    const at = fs.readFileSync(file).indexOf(probe);
+    if (at >= 0) {
+      const fd = fs.openSync(file, 'r+');
+      fs.writeSync(fd, Buffer.alloc(probe.length, 0x5a), 0, probe.length, at);
+      fs.closeSync(fd);
+      return;
+    }
+  }
+  throw new Error('the probe bytes are in no volume file');
+}
+
+// restartServer stops serve and starts it again on the same data.
+async function restartServer() {
+  const exited = new Promise((r) => server.once('exit', r));
+  server.kill('SIGTERM');
+  await Promise.race([exited, new Promise((r) => setTimeout(r, 30000))]);
+  assert.notEqual(server.exitCode, null, `serve did not stop:\n${serverLog}`);
+  serverLog = '';
+  return startServer(binPath, dataDir);
+}
+
+test('damage found by verify survives a restart, named by share path', {timeout: 180000}, async () => {
+  await page.goto('/');
+  await page.locator('#login-user').waitFor();
+  await page.fill('#login-user', 'admin');
+  await page.fill('#login-pass', ADMIN_PASSWORD);
+  await page.click('.login-form button[type=submit]');
+  await page.locator('.whoami-name', {hasText: 'admin'}).waitFor();
+
+  // A file written over SMB into the share backup, then damaged on disk.
+  const smb = serverLog.match(/SMB shares: (\S+)/);
+  assert.ok(smb, `no SMB address in:\n${serverLog}`);
+  const [host, port] = [smb[1].slice(0, smb[1].lastIndexOf(':')), smb[1].slice(smb[1].lastIndexOf(':') + 1)];
+  const payload = crypto.randomBytes(2 << 20);
+  const local = path.join(tmp, 'q3-report.bin');
+  fs.writeFileSync(local, payload);
+  execFileSync('smbclient', [`//${host}/backup`, '-p', port, '-U', `admin%${ADMIN_PASSWORD}`, '-m', 'SMB3',
+    '-c', `mkdir reports; put ${local} reports/q3-report.bin`], {stdio: 'pipe'});
+  flipInVolumes(payload.subarray(1 << 20, (1 << 20) + 64));
+
+  const prev = (await api('/verify')).body.finished;
+  await page.click('nav a[data-nav=jobs]');
+  await page.locator('[data-action=verify-start]').click();
+  for (const t = Date.now(); ;) {
+    const {body: v} = await api('/verify');
+    if (v.state === 'done' && v.finished !== prev) break;
+    assert.ok(!['failed', 'cancelled'].includes(v.state) && Date.now() - t < 100000, `verify: ${v.state}`);
+    await new Promise((r) => setTimeout(r, 200));
+  }
+  const {body: v} = await api('/verify');
+  assert.ok(v.damage.length > 0, 'verify found the damage');
+  assert.ok(v.damage.some((d) => d.names.includes('share backup: /reports/q3-report.bin')),
+    `damage named by share path: ${JSON.stringify(v.damage)}`);
+
+  // The restart: the appliance still knows, and says it by share path.
+  const url = await restartServer();
+  await page.goto(`${url}/`);
+  await Promise.race([page.locator('#login-user').waitFor(), page.locator('.whoami-name').waitFor()]);
+  if (await page.locator('#login-user').count() > 0) {
+    await page.fill('#login-user', 'admin');
+    await page.fill('#login-pass', ADMIN_PASSWORD);
+    await page.click('.login-form button[type=submit]');
+  }
+  const item = page.locator('.card-health [data-damaged="share backup: /reports/q3-report.bin"]');
+  await item.waitFor();
+  assert.match(await item.innerText(), /Share backup\s+\/reports\/q3-report\.bin/);
+  assert.equal(await page.getAttribute('.card-health [data-health]', 'data-health'), 'degraded');
+  await page.locator('[data-header-health=degraded]').waitFor();
+  const {body: health} = await api('/health');
+  const verify = health.components.find((c) => c.name === 'verify');
+  assert.ok(verify && verify.state === 'degraded', `verify part after restart: ${JSON.stringify(health)}`);
+  assert.ok(health.damage.some((d) => d.share === 'backup' && d.path === '/reports/q3-report.bin'),
+    `damage after restart: ${JSON.stringify(health.damage)}`);
+  await shot('health-damage.png');
+
+  // The header badge is on every page; the Jobs page recalls the damage.
+  await page.click('nav a[data-nav=jobs]');
+  await page.locator('[data-header-health=degraded]').waitFor();
+  assert.match(await page.locator('[data-earlier-damage]').innerText(), /share backup: \/reports\/q3-report\.bin/);
 });
 
 test('no script errors on any page', () => {

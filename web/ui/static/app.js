@@ -14,6 +14,10 @@ import * as settings from './pages/settings.js';
 import * as catalyst from './pages/catalyst.js';
 import * as libraries from './pages/libraries.js';
 import * as replication from './pages/replication.js';
+import {healthBadge} from './pages/common.js';
+
+// HEALTH_REFRESH_MS is how often the header's health badge is refreshed.
+const HEALTH_REFRESH_MS = 15000;
 
 const NAV = [
   {id: 'dashboard', path: '/', label: 'Dashboard'},
@@ -209,6 +213,8 @@ class App {
           h('span', {class: 'brand-name'}, 'Backstop'),
           h('span', {class: 'brand-version', 'data-version': ''}, '')),
         h('span', {class: 'host', title: 'Appliance'}, location.hostname),
+        h('a', {href: '/#health', class: 'header-health', 'data-header-health': '', title: 'Appliance health: see the dashboard'},
+          h('span', {class: 'badge health-badge health-unknown'}, 'Health…')),
         h('div', {class: 'spacer'}),
         h('div', {class: 'whoami'},
           icon('user'),
@@ -230,7 +236,24 @@ class App {
       this.version = st.version || '';
       const el = this.root.querySelector('[data-version]');
       if (el) el.textContent = /^v?\d/.test(this.version) ? `v${this.version.replace(/^v/, '')}` : this.version;
+      this.showHealth(st.health);
     } catch { /* the page shows its own errors */ }
+    if (!this.healthTimer) this.healthTimer = setInterval(() => this.loadHealth(), HEALTH_REFRESH_MS);
+  }
+
+  // loadHealth refreshes the header's health badge.
+  async loadHealth() {
+    if (!this.session) return;
+    try { this.showHealth(await api.get('/health')); } catch { /* shown again on the next try */ }
+  }
+
+  showHealth(health) {
+    const el = this.root.querySelector('[data-header-health]');
+    if (!el || !health) return;
+    el.dataset.headerHealth = health.state;
+    const bad = (health.components || []).filter((p) => p.state !== 'ok').map((p) => `${p.name}: ${p.state}`);
+    el.title = bad.length ? `Appliance health: ${bad.join(', ')}` : 'Appliance health: every part is working';
+    replace(el, healthBadge(health.state));
   }
 }
 

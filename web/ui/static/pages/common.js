@@ -71,11 +71,10 @@ export const needRole = (role) => `Requires the ${role} role`;
 // levelBadge renders an event level.
 export const levelBadge = (level) => h('span', {class: `badge level-${level || 'info'}`}, level || 'info');
 
-// healthBadge renders a health state (ok, degraded, failed).
-const HEALTH_LEVEL = {ok: 'state-done', degraded: 'level-warning', failed: 'level-error'};
-const HEALTH_LABEL = {ok: 'Healthy', degraded: 'Degraded', failed: 'Failed'};
-export const healthBadge = (state) => h('span', {class: `badge ${HEALTH_LEVEL[state] || 'level-info'}`, 'data-health-state': state},
-  HEALTH_LABEL[state] || state);
+// healthBadge renders a health state (ok, warning, degraded, failed).
+const HEALTH_LABEL = {ok: 'Healthy', warning: 'Warning', degraded: 'Degraded', failed: 'Failed'};
+export const healthBadge = (state) => h('span', {class: `badge health-badge health-${HEALTH_LABEL[state] ? state : 'unknown'}`,
+  'data-health-state': state}, HEALTH_LABEL[state] || state);
 
 // degradedMark marks a share or library that could not open, with why.
 export const degradedMark = (why) => (why

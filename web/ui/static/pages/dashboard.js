@@ -123,19 +123,39 @@ function replicationCard(maps) {
 }
 
 // partLabel names a health part: "share:NAME" and "library:NAME" are the
-// shares and libraries that could not open; the others are services.
+// shares and libraries that could not open, "replication:NAME" a mapping;
+// the others are services, capacity and verify.
 function partLabel(name) {
   const [kind, rest] = name.split(/:(.*)/s);
   if (kind === 'share' && rest) return h('a', {href: '/shares'}, `Share ${rest}`);
   if (kind === 'library' && rest) return h('a', {href: `/libraries/${encodeURIComponent(rest)}`}, `Library ${rest}`);
+  if (kind === 'replication' && rest) return h('a', {href: '/replication'}, `Replication ${rest}`);
+  if (name === 'verify') return h('a', {href: '/jobs'}, 'Verify');
   return sentence(name);
 }
 
+// damagedItem is one damaged item as users know it: a share's file, a
+// library's cartridge, else a store's item.
+function damagedItem(d) {
+  let what;
+  if (d.share) {
+    what = [h('a', {href: '/shares'}, `Share ${d.share}`), ' ', h('span', {class: 'mono'}, d.path)];
+  } else if (d.library) {
+    what = [h('a', {href: `/libraries/${encodeURIComponent(d.library)}`}, `Library ${d.library}`), ', cartridge ',
+      h('span', {class: 'mono'}, d.barcode)];
+  } else {
+    what = [h('a', {href: `/stores/${encodeURIComponent(d.store)}`}, `Store ${d.store}`), ' ', h('span', {class: 'mono'}, d.item)];
+  }
+  return h('li', {class: 'damage-item', 'data-damaged': d.name}, ...what);
+}
+
 // healthCard is the appliance's health: "Healthy", or each part that is
-// degraded or failed with why and since when.
+// not ok with why and since when, and the damaged items the last verify
+// found, by share path or cartridge.
 function healthCard(health) {
-  const hr = health || {state: 'ok', components: []};
+  const hr = health || {state: 'ok', components: [], damage: []};
   const parts = hr.components || [];
+  const damage = hr.damage || [];
   const bad = parts.filter((p) => p.state !== 'ok');
   const content = bad.length === 0
     ? h('p', {class: 'health-ok'}, `Every part is working: ${parts.map((p) => p.name).join(', ') || 'the engine'}.`)
@@ -144,8 +164,15 @@ function healthCard(health) {
       h('span', {class: 'health-part'}, h('strong', {}, partLabel(p.name)),
         p.reason ? h('span', {class: 'health-reason', title: p.reason}, ` — ${p.reason}`) : null),
       h('time', {datetime: p.since, title: dateTime(p.since)}, ago(p.since)))));
-  return card('Health', content, {cls: `card-health health-${hr.state}`,
+  const damageList = damage.length === 0 ? null : h('div', {class: 'health-damage'},
+    h('h3', {}, `Damaged ${damage.length === 1 ? 'item' : 'items'}: cannot be restored intact`),
+    h('p', {class: 'muted small'}, 'Found by the last verify; listed until a verify runs clean or the items are deleted. ' +
+      'Write them again from the source.'),
+    h('ul', {class: 'damage-list'}, damage.map(damagedItem)));
+  const box = card('Health', h('div', {}, content, damageList), {cls: `card-health health-${hr.state}`,
     actions: h('span', {'data-health': hr.state}, healthBadge(hr.state))});
+  box.id = 'health';
+  return box;
 }
 
 function eventsCard(list) {

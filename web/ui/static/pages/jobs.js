@@ -78,21 +78,22 @@ function jobCard(app, spec) {
       }
     } : () => act(action === 'start' ? '' : `/${action}`, `${Noun} ${action === 'start' ? 'started' : `${action}d`}.`)}, label);
 
-  const show = (v) => {
+  const show = (v, extra) => {
     const active = ACTIVE.has(v.state);
     replace(controls,
       button(v.state === 'idle' ? `Start ${spec.noun}` : 'Run again', 'btn-primary', 'start', !active),
       button('Pause', '', 'pause', v.state === 'running' || v.state === 'blackout'),
       button('Resume', '', 'resume', v.state === 'paused'),
       button('Cancel', 'btn-danger-ghost', 'cancel', active));
-    replace(panel, h('p', {class: 'muted'}, spec.about), spec.body(v));
+    replace(panel, h('p', {class: 'muted'}, spec.about), spec.body(v, extra));
     return active;
   };
 
   const load = async () => {
     try {
       if (spec.ready) await spec.ready;
-      return show(await api.get(spec.path));
+      const v = await api.get(spec.path);
+      return show(v, spec.extra ? await spec.extra() : null);
     } catch (err) {
       replace(panel, banner(`Cannot load the ${spec.noun} status: ${err.message}`));
       return false;
@@ -147,7 +148,8 @@ function verifyResult(v) {
   return h('div', {},
     banner(`${damage.length} damaged ${damage.length === 1 ? 'chunk' : 'chunks'} found. The items listed below cannot be restored intact.`),
     table([
-      {label: 'Items affected', cell: (d) => h('span', {class: 'mono'}, damageItems(d.items))},
+      {label: 'Items affected', cell: (d) => h('span', {class: 'mono', title: damageItems(d.items)},
+        damageItems(d.names && d.names.length ? d.names : d.items))},
       {label: 'Problem', cell: (d) => d.problem},
       {label: 'Volume', cls: 'num', cell: (d) => String(d.volume ?? '–')},
       {label: 'Container', cls: 'num', cell: (d) => String(d.container ?? '–')},
@@ -161,11 +163,25 @@ const verifySpec = {
   cancelText: 'The containers checked so far stay checked; the rest are not.',
   about: 'Verify reads every container back and checks each chunk against its fingerprint. ' +
     'It runs beside backups at a lower priority and waits while a blackout window is in force.',
-  body: (v) => [
+  // The appliance's health keeps the damage of a verify before a restart.
+  extra: () => api.get('/health').catch(() => null),
+  body: (v, health) => [
     stateRow(v, 'verify', 'Verify has not run since the appliance started.'),
     v.state !== 'idle' ? verifyProgress(v) : null,
-    h('div', {'data-verify-result': ''}, verifyResult(v))],
+    h('div', {'data-verify-result': ''}, verifyResult(v)),
+    v.state === 'idle' ? earlierDamage(health) : null],
 };
+
+// earlierDamage is the damage a verify found before the appliance
+// restarted, as its health keeps it.
+function earlierDamage(health) {
+  const damage = (health && health.damage) || [];
+  if (damage.length === 0) return null;
+  return h('div', {'data-earlier-damage': ''},
+    banner(`An earlier verify found damage in ${count(damage.length)} ${damage.length === 1 ? 'item' : 'items'}; ` +
+      'they cannot be restored intact. They stay listed until a verify runs clean or they are deleted.'),
+    h('ul', {class: 'damage-list'}, damage.map((d) => h('li', {class: 'mono'}, d.name))));
+}
 
 // Housekeeping.
 
