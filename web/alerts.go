@@ -6,13 +6,38 @@ import (
 	"time"
 
 	"github.com/gin-gonic/gin"
+	"github.com/prometheus/client_golang/prometheus"
 
+	"github.com/backstop-appliance/backstop/internal/alert"
 	"github.com/backstop-appliance/backstop/internal/appliance"
 )
 
-// Alerter sends a test message to an alert target (alert.Dispatcher).
+// Alerter sends a test message to an alert target and counts deliveries
+// (alert.Dispatcher).
 type Alerter interface {
 	TestTarget(ctx context.Context, t appliance.AlertTarget) error
+	Stats() alert.Stats
+}
+
+// alertMetrics are the dispatcher's counters for /metrics; none when
+// alerts are off.
+func (s *Server) alertMetrics() []prometheus.Collector {
+	if s.opts.Alerts == nil {
+		return nil
+	}
+	a := s.opts.Alerts
+	out := []prometheus.Collector{prometheus.NewGaugeFunc(prometheus.GaugeOpts{Name: "backstop_alerts_queued",
+		Help: "Events waiting for delivery to the alert targets."}, func() float64 { return float64(a.Stats().Queued) })}
+	for result, f := range map[string]func(alert.Stats) int64{
+		"delivered": func(st alert.Stats) int64 { return st.Delivered },
+		"failed":    func(st alert.Stats) int64 { return st.Failed },
+		"dropped":   func(st alert.Stats) int64 { return st.Dropped },
+	} {
+		out = append(out, prometheus.NewCounterFunc(prometheus.CounterOpts{Name: "backstop_alerts_total",
+			Help:        "Alert messages since start, by result: delivered, failed (after retries), dropped (queue full).",
+			ConstLabels: prometheus.Labels{"result": result}}, func() float64 { return float64(f(a.Stats())) }))
+	}
+	return out
 }
 
 // alertTestTimeout bounds POST /api/v1/alerts/test: a webhook's retries
@@ -158,4 +183,3 @@ func (s *Server) testAlert(c *gin.Context) {
 	s.audit(c, "alerts.test", target.Name, "sent a test alert to %s: %s", target.Name, outcome)
 	c.JSON(http.StatusOK, res)
 }
-

@@ -1,10 +1,14 @@
 package web
 
 import (
+	"bytes"
+	"context"
 	"encoding/json"
 	"io"
 	"net/http"
 	"net/http/httptest"
+	"os"
+	"path/filepath"
 	"strings"
 	"sync"
 	"testing"
@@ -82,7 +86,61 @@ func TestAlerts(t *testing.T) {
 	for _, ev := range e.state.Events(0, 1000, "audit") {
 		found = found || ev.Action == "alerts.update" && ev.Actor == "admin"
 	}
+	m := e.do(req{method: "GET", path: "/metrics"})
+	if !strings.Contains(string(m.body), `backstop_alerts_total{result="dropped"} 0`) || !strings.Contains(string(m.body), "backstop_alerts_queued 0") {
+		t.Errorf("/metrics has no alert counters:\n%s", m.body)
+	}
 	if !found {
 		t.Error("no audit event for the alerts change")
+	}
+}
+
+// TestVerifyDamageAlerts: damage a verify finds reaches a webhook target
+// with the default rule, through the dispatcher subscribed to the state.
+func TestVerifyDamageAlerts(t *testing.T) {
+	got := make(chan alert.Message, 16)
+	hook := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		var m alert.Message
+		if json.NewDecoder(r.Body).Decode(&m) == nil {
+			got <- m
+		}
+	}))
+	defer hook.Close()
+	e := newEnv(t, func(e *env, o *Options) {
+		d := alert.New(e.state, alert.Options{Hostname: "bs1"})
+		e.state.Subscribe(d.Notify)
+		ctx, cancel := context.WithCancel(context.Background())
+		done := make(chan struct{})
+		go func() { d.Run(ctx); close(done) }()
+		t.Cleanup(func() { cancel(); <-done })
+		o.Alerts = d
+	})
+	e.run([]check{{"put", req{method: "PUT", path: "/api/v1/alerts", auth: "admin",
+		body: `{"targets":[{"name":"hook","type":"webhook","webhook":{"url":"` + hook.URL + `"}}]}`}, 200, ""}})
+	e.write("default", "precious", randomData(7, 256<<10))
+	vol := filepath.Join(e.dir, "data", "volumes", "0000.vol")
+	f, err := os.OpenFile(vol, os.O_RDWR, 0)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if _, err := f.WriteAt(bytes.Repeat([]byte{0x5a}, 64), 100<<10); err != nil {
+		t.Fatal(err)
+	}
+	f.Close()
+	e.run([]check{{"verify", req{method: "POST", path: "/api/v1/verify", auth: "admin"}, 202, ""}})
+	timeout := time.After(30 * time.Second)
+	for {
+		select {
+		case m := <-got:
+			if m.Event.Action != "verify.finish" {
+				continue // health changes and the like alert too
+			}
+			if m.Event.Level != "error" || !strings.Contains(m.Event.Message, "default/precious") {
+				t.Fatalf("verify alert %+v", m.Event)
+			}
+			return
+		case <-timeout:
+			t.Fatal("no verify.finish alert within 30 s")
+		}
 	}
 }
