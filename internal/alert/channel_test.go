@@ -244,3 +244,20 @@ func TestSyslog(t *testing.T) {
 		t.Fatalf("stats %+v", s)
 	}
 }
+
+// TestEmailAuthLogin: a server that offers only AUTH LOGIN gets LOGIN.
+func TestEmailAuthLogin(t *testing.T) {
+	port, dir := startSMTPEnv(t, []string{"SMTPD_ONLY_LOGIN=1"}, "alerts", "s3cret-pw")
+	d := New(staticSettings{}, Options{})
+	ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
+	defer cancel()
+	target := appliance.AlertTarget{Name: "mail", Type: appliance.AlertEmail, Email: &appliance.EmailTarget{Host: "127.0.0.1",
+		Port: port, From: "b@example.net", To: []string{"ops@example.net"}, Username: "alerts", Password: "s3cret-pw"}}
+	if err := d.TestTarget(ctx, target); err != nil {
+		t.Fatal(err)
+	}
+	m, err := mail.ReadMessage(strings.NewReader(string(waitFile(t, filepath.Join(dir, "1.eml"), "\r\n\r\n"))))
+	if err != nil || m.Header.Get("X-Auth") != "True" {
+		t.Fatalf("message: %v, X-Auth %q", err, m.Header.Get("X-Auth"))
+	}
+}

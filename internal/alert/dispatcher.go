@@ -93,11 +93,12 @@ type Dispatcher struct {
 	opts Options
 	log  *slog.Logger
 
-	mu     sync.Mutex // guards queue, closed and logins
+	mu     sync.Mutex // guards queue and closed
 	queue  []appliance.Event
 	closed bool
-	logins map[string][]loginMark
 	wake   chan struct{} // capacity 1: something was queued
+
+	logins map[string][]loginMark // failed logins by user; only Run's goroutine uses it
 
 	delivered, failed, dropped atomic.Int64
 }
@@ -122,7 +123,6 @@ func (d *Dispatcher) Notify(e appliance.Event) {
 		d.mu.Unlock()
 		return
 	}
-	e = d.classify(e)
 	if len(d.queue) >= d.opts.Queue {
 		d.queue = d.queue[1:]
 		if n := d.dropped.Add(1); n&(n-1) == 0 { // log the 1st, 2nd, 4th, 8th... drop
@@ -138,8 +138,11 @@ func (d *Dispatcher) Notify(e appliance.Event) {
 }
 
 // classify sets the level alerts see of a failed-login event: warning
-// when the user's failures within LoginWindow reach the threshold, info
-// below it. A summary event ("N more failed ...") counts N. d.mu is held.
+// when the user's failures within LoginWindow (by the events' times)
+// reach the threshold, info below it. A summary event ("N more failed
+// ...") counts N. Only Run's goroutine calls it: Notify takes no lock
+// but the queue's, so that it may be called under any lock of the
+// recorder's.
 func (d *Dispatcher) classify(e appliance.Event) appliance.Event {
 	if e.Action != "login.failed" {
 		return e
@@ -150,7 +153,10 @@ func (d *Dispatcher) classify(e appliance.Event) appliance.Event {
 			n = v
 		}
 	}
-	now := d.opts.Now()
+	now := e.Time
+	if now.IsZero() {
+		now = d.opts.Now()
+	}
 	marks := d.logins[e.Object]
 	i := 0
 	for i < len(marks) && now.Sub(marks[i].t) >= d.opts.LoginWindow {
@@ -210,7 +216,7 @@ func (d *Dispatcher) Run(ctx context.Context) {
 				continue
 			}
 		}
-		d.deliver(ctx, e)
+		d.deliver(ctx, d.classify(e))
 	}
 }
 

@@ -121,8 +121,13 @@ func authenticate(c *smtp.Client, e appliance.EmailTarget) error {
 }
 
 // loginAuth is AUTH LOGIN, which net/smtp lacks, with PlainAuth's rule:
-// never in the clear except to localhost.
-type loginAuth struct{ user, pass, host string }
+// never in the clear except to localhost. It answers the first challenge
+// with the user name and the second with the password, whatever their
+// text ("Username:", "User Name"...).
+type loginAuth struct {
+	user, pass, host string
+	step             int
+}
 
 func (a *loginAuth) Start(s *smtp.ServerInfo) (string, []byte, error) {
 	local := s.Name == "localhost" || s.Name == "127.0.0.1" || s.Name == "::1"
@@ -139,13 +144,14 @@ func (a *loginAuth) Next(from []byte, more bool) ([]byte, error) {
 	if !more {
 		return nil, nil
 	}
-	switch strings.ToLower(strings.TrimSpace(string(from))) {
-	case "username:":
+	a.step++
+	switch a.step {
+	case 1:
 		return []byte(a.user), nil
-	case "password:":
+	case 2:
 		return []byte(a.pass), nil
 	}
-	return nil, fmt.Errorf("unexpected server challenge %q", from)
+	return nil, fmt.Errorf("unexpected third server challenge %q", from)
 }
 
 // compose makes the RFC 5322 message: headers, then the text body in

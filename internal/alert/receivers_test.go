@@ -74,6 +74,11 @@ func waitTCP(t *testing.T, addr string) {
 // directory its messages land in. args: optional user, password, cert
 // file, key file.
 func startSMTP(t *testing.T, args ...string) (int, string) {
+	return startSMTPEnv(t, nil, args...)
+}
+
+// startSMTPEnv is startSMTP with environment variables for smtpd.py.
+func startSMTPEnv(t *testing.T, smtpdEnv []string, args ...string) (int, string) {
 	t.Helper()
 	needPackages(t)
 	if err := exec.Command(debianPython, "-c", "import aiosmtpd").Run(); err != nil {
@@ -82,6 +87,7 @@ func startSMTP(t *testing.T, args ...string) (int, string) {
 	dir := t.TempDir()
 	port := freePort(t, "tcp")
 	cmd := exec.Command(debianPython, append([]string{"testdata/smtpd.py", fmt.Sprint(port), dir}, args...)...)
+	cmd.Env = append(os.Environ(), smtpdEnv...)
 	stdin, err := cmd.StdinPipe()
 	if err != nil {
 		t.Fatal(err)

@@ -1,7 +1,8 @@
 # A real SMTP server for the alert tests (Debian python3-aiosmtpd): it
 # writes every message it accepts to DIR/N.eml and, when USER is given,
 # requires AUTH with USER/PASS (offered in the clear: the client is on
-# loopback); with CERT and KEY it offers STARTTLS.
+# loopback; only LOGIN when SMTPD_ONLY_LOGIN is set); with CERT and KEY it
+# offers STARTTLS.
 #
 #   python3 smtpd.py PORT DIR [USER PASS [CERT KEY]]
 import os, ssl, sys, time
@@ -33,6 +34,8 @@ def auth(server, session, envelope, mechanism, data):
 kw = {}
 if user:
     kw.update(authenticator=auth, auth_required=True, auth_require_tls=False)
+    if os.environ.get("SMTPD_ONLY_LOGIN"):
+        kw.update(auth_exclude_mechanism=["PLAIN"])
 if cert:
     ctx = ssl.create_default_context(ssl.Purpose.CLIENT_AUTH)
     ctx.load_cert_chain(cert[0], cert[1])
