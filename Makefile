@@ -71,6 +71,7 @@ test: check
 	$(MAKE) --no-print-directory test-iscsi test-vtl-qemu
 	$(MAKE) --no-print-directory test-repl
 	$(MAKE) --no-print-directory test-hostile
+	$(MAKE) --no-print-directory test-alerts
 
 # The hostile-load tests (issue 13): a real backstop serve under floods
 # before authentication, its VmRSS read from /proc against the bounds the
@@ -79,6 +80,13 @@ test: check
 # make check.
 test-hostile:
 	$(GO) test -count=1 -run 'TestHostile' ./nas/smb2/ ./replication/ ./catalyst/
+
+# The alert channels against real receivers (docs/alerts.md): aiosmtpd
+# (Debian python3-aiosmtpd) and rsyslogd, installed if missing.
+test-alerts:
+	@{ /usr/bin/python3 -c 'import aiosmtpd' 2>/dev/null && { command -v rsyslogd || test -x /usr/sbin/rsyslogd; } >/dev/null; } || \
+		{ apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq python3-aiosmtpd rsyslog >/dev/null; }
+	$(GO) test -race -count=1 ./internal/alert/
 
 # Housekeeping and verify in the appliance (REST API, job runner, automatic
 # runs, settings); make test runs the same tests within ./... and the e2e.

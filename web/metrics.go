@@ -67,6 +67,7 @@ func (s *Server) newRegistry() *prometheus.Registry {
 		}, func() float64 { return float64(s.hkFigs.Runs(result)) }))
 	}
 	reg.MustRegister(s.catalystMetrics()...)
+	reg.MustRegister(s.alertMetrics()...)
 	return reg
 }
 

@@ -102,6 +102,9 @@ func (s *Server) routes() *gin.Engine {
 
 	authed.GET("/settings", s.getSettings)
 	admin.PUT("/settings", s.putSettings)
+	admin.GET("/alerts", s.getAlerts)
+	admin.PUT("/alerts", s.putAlerts)
+	admin.POST("/alerts/test", s.testAlert)
 	authed.GET("/events", s.listEvents)
 	s.replicationRoutes(authed, operator, admin)
 	return r

@@ -120,6 +120,9 @@ type Options struct {
 	// Replication, when set, serves /api/v1/replication (nil: those
 	// routes answer 404).
 	Replication *replication.Service
+	// Alerts sends the test messages of POST /api/v1/alerts/test (nil:
+	// that route answers 404; the targets can still be set).
+	Alerts Alerter
 	// Logins throttles and audits the login route; nil: a limiter of the
 	// server's own with appliance.DefaultLimiterOptions, auditing to
 	// the state. backstop serve passes the one all protocols share.

@@ -15,6 +15,7 @@ func (s *Server) getSettings(c *gin.Context) {
 	if st.Blackout == nil {
 		st.Blackout = []appliance.Window{}
 	}
+	st.Alerts = appliance.Alerts{} // they hold secrets: GET /api/v1/alerts (admin)
 	c.JSON(http.StatusOK, st)
 }
 
@@ -23,10 +24,12 @@ func (s *Server) getSettings(c *gin.Context) {
 // validating them.
 func (s *Server) putSettings(c *gin.Context) {
 	st := s.state.Settings()
+	alerts := st.Alerts
 	if err := decode(c, &st); err != nil {
 		s.fail(c, err)
 		return
 	}
+	st.Alerts = alerts // changed only through PUT /api/v1/alerts
 	for i, w := range st.Blackout {
 		if err := w.Validate(); err != nil {
 			s.fail(c, invalid("blackout window %d: %s", i+1, clean(err)))
@@ -52,5 +55,6 @@ func (s *Server) putSettings(c *gin.Context) {
 		auto = fmt.Sprintf("every %d minutes", st.Housekeeping.IntervalMinutes)
 	}
 	s.audit(c, "settings.update", "settings", "changed the settings: %d blackout windows, automatic housekeeping %s", len(st.Blackout), auto)
+	st.Alerts = appliance.Alerts{}
 	c.JSON(http.StatusOK, st)
 }

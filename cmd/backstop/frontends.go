@@ -38,6 +38,7 @@ type frontEnds struct {
 	// metrics says how /metrics is protected, for print.
 	metrics string
 	logins  *appliance.Limiter // one for every protocol's logins
+	alerts  *alertService
 	list    serviceList
 }
 
@@ -64,6 +65,9 @@ func (a *frontEnds) build(ctx context.Context, eng *chunkstore.Engine, state *ap
 	a.list.health = a.core.Health()
 	// The core runs the jobs web starts; it stops after every front end.
 	a.list.add("appliance core", "", "", coreService{a.core})
+	// Alerts start before anything records events and stop last but one.
+	a.alerts = newAlerts(eng, state, log)
+	a.list.add("alerts", "", "", a.alerts)
 	if f.catalyst != "" {
 		a.cat = catalyst.New(eng, state, catalyst.Options{Addr: f.catalyst, Certificate: cert, Logger: log, Audit: state,
 			Logins: a.logins, Policy: a.core.Policy()})
@@ -121,6 +125,9 @@ func newWeb(eng *chunkstore.Engine, state *appliance.State, f serveFlags, cert *
 	}
 	opts.Addr, opts.Certificate, opts.Core = f.web, cert, a.core
 	opts.Version, opts.Logger, opts.Logins = version, log, a.logins
+	if a.alerts != nil {
+		opts.Alerts = a.alerts.d
+	}
 	var err error
 	if opts.MetricsToken, err = metricsToken(f.metricsToken, eng.Dir()); err != nil {
 		return nil, err

@@ -114,9 +114,27 @@
 //	      {"days": [1, 2, 3, 4, 5], "start": "08:00", "end": "18:00"},
 //	      {"days": [], "start": "22:00", "end": "02:00"}
 //	    ],
-//	    "housekeeping": {"auto": true, "interval_minutes": 60}
+//	    "housekeeping": {"auto": true, "interval_minutes": 60},
+//	    "alerts": {                           // left out when there are none
+//	      "login_threshold": 5,               // failed logins of a user in 15 min that alert
+//	      "targets": [
+//	        {"name": "ops-hook", "type": "webhook", "min_level": "warning",
+//	         "webhook": {"url": "https://hooks.example.net/backstop", "ca_pem": "", "timeout_seconds": 10, "attempts": 5}},
+//	        {"name": "ops-mail", "type": "email", "actions": ["verify.*", "health.change"],
+//	         "email": {"host": "smtp.example.net", "port": 587, "from": "backstop@example.net",
+//	                   "to": ["ops@example.net"], "username": "backstop", "password": "...", "starttls": "auto"}},
+//	        {"name": "siem", "type": "syslog", "kinds": ["audit"], "min_level": "info",
+//	         "syslog": {"network": "tcp", "address": "10.0.0.5:514", "facility": "local0"}}
+//	      ]
+//	    }
 //	  }
 //	}
+//
+// Alert targets (internal/alert, docs/alerts.md) hold secrets such as an
+// SMTP password in the clear, another reason for mode 0600; the web API
+// never shows them (GET /api/v1/alerts blanks passwords, GET
+// /api/v1/settings leaves alerts out). State.Subscribe hands every
+// recorded event to the alert dispatcher.
 //
 // The NT hash (hex) is what NTLM authentication needs and an argon2id hash
 // cannot give; it is password-equivalent for NTLM, which is why the file

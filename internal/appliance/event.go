@@ -10,6 +10,7 @@ import (
 	"log/slog"
 	"os"
 	"path/filepath"
+	"slices"
 	"sort"
 	"sync"
 	"time"
@@ -178,7 +179,22 @@ func (s *State) Record(e Event) Event {
 	if err != nil {
 		s.log.Error("appliance: event not saved", "event", e.ID, "err", err)
 	}
+	s.subMu.RLock()
+	subs := s.subs
+	s.subMu.RUnlock()
+	for _, f := range subs {
+		f(e)
+	}
 	return e
+}
+
+// Subscribe has f called with every event recorded from now on, after it
+// is saved, in the goroutine that records it: f must not block (the alert
+// dispatcher only queues it).
+func (s *State) Subscribe(f func(Event)) {
+	s.subMu.Lock()
+	defer s.subMu.Unlock()
+	s.subs = append(slices.Clip(s.subs), f)
 }
 
 // write appends e to the file and fsyncs it, rotating the file first when it

@@ -111,6 +111,9 @@ type State struct {
 	closed   bool
 
 	ev eventLog
+
+	subMu sync.RWMutex  // guards subs
+	subs  []func(Event) // see Subscribe
 }
 
 // config is the content of config.json.

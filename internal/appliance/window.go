@@ -106,6 +106,7 @@ func (w Window) clone() Window {
 type Settings struct {
 	Blackout     []Window     `json:"blackout"`
 	Housekeeping Housekeeping `json:"housekeeping"`
+	Alerts       Alerts       `json:"alerts,omitzero"` // secrets: web serves it only at /api/v1/alerts
 }
 
 // Validate checks every window.
@@ -118,7 +119,10 @@ func (st Settings) Validate() error {
 			return fmt.Errorf("blackout window %d: %w", i+1, err)
 		}
 	}
-	return st.Housekeeping.Validate()
+	if err := st.Housekeeping.Validate(); err != nil {
+		return err
+	}
+	return st.Alerts.Validate()
 }
 
 // InBlackout reports whether t falls in any blackout window.
@@ -129,7 +133,8 @@ func (st Settings) InBlackout(t time.Time) bool {
 // clone deep-copies st, with empty rather than nil slices so that JSON shows
 // [] rather than null, and the defaults for a zero Housekeeping.
 func (st Settings) clone() Settings {
-	out := Settings{Blackout: make([]Window, 0, len(st.Blackout)), Housekeeping: st.Housekeeping.withDefaults()}
+	out := Settings{Blackout: make([]Window, 0, len(st.Blackout)), Housekeeping: st.Housekeeping.withDefaults(),
+		Alerts: st.Alerts.clone()}
 	for _, w := range st.Blackout {
 		out.Blackout = append(out.Blackout, w.clone())
 	}

@@ -10,6 +10,7 @@ import assert from 'node:assert/strict';
 import {execFileSync, spawn} from 'node:child_process';
 import crypto from 'node:crypto';
 import fs from 'node:fs';
+import http from 'node:http';
 import os from 'node:os';
 import path from 'node:path';
 import {fileURLToPath} from 'node:url';
@@ -467,6 +468,45 @@ test('the dashboard shows reclaimable space; automatic housekeeping is a setting
   }
   await page.click('nav a[data-nav=jobs]');
   await page.locator('.hk-auto', {hasText: 'Automatic housekeeping is off'}).waitFor();
+});
+
+test('settings: an alert target is added, tested and gets the events its rule names', {timeout: 60000}, async () => {
+  // A webhook receiver on loopback, as an admin's would be.
+  const got = [];
+  const hook = http.createServer((req, res) => {
+    let body = '';
+    req.on('data', (c) => { body += c; });
+    req.on('end', () => { got.push(JSON.parse(body)); res.end('ok'); });
+  });
+  await new Promise((r) => hook.listen(0, '127.0.0.1', r));
+  try {
+    const url = `http://127.0.0.1:${hook.address().port}/hook`;
+    await page.click('nav a[data-nav=settings]');
+    await page.locator('[data-action=add-alert]').click();
+    const dlg = page.locator('dialog.dialog');
+    await dlg.locator('input[name=name]').fill('ops-hook');
+    await dlg.locator('select[name=min_level]').selectOption('info');
+    await dlg.locator('input[name=actions]').fill('alerts.*, alert.test');
+    await dlg.locator('input[name=url]').fill(url);
+    await dlg.locator('button[type=submit]').click();
+    await dlg.waitFor({state: 'detached'});
+    const row = page.locator('[data-alert=ops-hook]');
+    await row.waitFor();
+    assert.match(await row.innerText(), /webhook/);
+    await row.locator('[data-action=test-alert]').click();
+    await page.locator('.toasts', {hasText: 'Test message sent to ops-hook'}).waitFor();
+    for (let t = Date.now(); ; await new Promise((r) => setTimeout(r, 100))) {
+      const actions = got.map((m) => m.event.action);
+      // Saving the target is an audit event its rule names; the test message is the other.
+      if (actions.includes('alerts.update') && actions.includes('alert.test')) break;
+      assert.ok(Date.now() - t < 15000, `the receiver got ${JSON.stringify(actions)}`);
+    }
+    assert.ok(got.every((m) => m.appliance && m.event.time), 'every message names the appliance and the time');
+    await page.locator('[data-alert=ops-hook]').scrollIntoViewIfNeeded();
+    await shot('settings-alerts.png', 1100);
+  } finally {
+    hook.close();
+  }
 });
 
 test('replication: pair, map, replicate, promote; the dashboard tile', {timeout: 90000}, async () => {

@@ -1,9 +1,10 @@
-// The settings page (administrators): blackout windows and automatic
-// housekeeping.
+// The settings page (administrators): blackout windows, automatic
+// housekeeping and alert targets (alerts.js).
 
 import {api} from '../api.js';
 import {h, replace, toast} from '../dom.js';
 import {page, card, banner, empty, loading} from './common.js';
+import {alertsCard} from './alerts.js';
 
 const DAYS = ['Sun', 'Mon', 'Tue', 'Wed', 'Thu', 'Fri', 'Sat'];
 const DAY_ORDER = [1, 2, 3, 4, 5, 6, 0];
@@ -46,6 +47,7 @@ export function render(app) {
     h('div', {class: 'hk-settings'},
       h('label', {class: 'check'}, autoBox, h('span', {}, 'Run housekeeping automatically')),
       h('label', {class: 'time'}, 'Check every', interval, 'minutes'))), {actions: hkSave}));
+  if (isAdmin) body.append(alertsCard());
   let windows = [];
   let dirty = false;
 
