@@ -66,6 +66,9 @@ func (s *Server) newRegistry() *prometheus.Registry {
 		}, func() float64 { return float64(s.hkFigs.Runs(result)) }))
 	}
 	reg.MustRegister(s.catalystMetrics()...)
+	if s.opts.CommitFailures != nil {
+		reg.MustRegister(commitFailureCollector{s.opts.CommitFailures})
+	}
 	return reg
 }
 
