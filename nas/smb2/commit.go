@@ -68,6 +68,6 @@ func (srv *Server) commitFailed(op string, o *open, err error) Status {
 // counted, never dropped.
 func (srv *Server) closeOpen(ctx context.Context, op string, o *open) {
 	if err := o.closeFile(ctx); err != nil {
-		srv.commitFailed(op, o, err)
+		_ = srv.commitFailed(op, o, err) // no client waits for the status
 	}
 }
