@@ -9,6 +9,7 @@ import (
 	"os"
 	"sync"
 	"testing"
+	"time"
 
 	gosmb2 "github.com/hirochachacha/go-smb2"
 
@@ -136,5 +137,82 @@ func TestCommitFailureReachesClient(t *testing.T) {
 	fsys.setErr(nil)
 	if _, err := share.Stat("kept.bin"); err != nil {
 		t.Errorf("an existing file was removed after a failed close: %v", err)
+	}
+}
+
+// TestWriteThroughCommits: a WRITE with SMB2_WRITEFLAG_WRITE_THROUGH, or
+// on a handle opened with FILE_WRITE_THROUGH, is committed before it is
+// answered, so a failed commit fails that WRITE; an ordinary WRITE is
+// not. A durable handle that expires is closed (committed) by the
+// server, and its failure, with no client to tell, is counted.
+func TestWriteThroughCommits(t *testing.T) {
+	var failures dedup.CommitFailures
+	srv := New(testShares{}, testUsers{}, Options{Logger: slog.New(slog.NewTextHandler(io.Discard, nil)),
+		Failures: &failures, DurableTimeout: 50 * time.Millisecond})
+	defer shutdown(t, srv)
+	fsys := &failingFS{MemFS: vfs.NewMemFS(1 << 30)}
+	share := nas.Share{Name: "data", FS: fsys, Access: nas.AccessReadWrite}
+	rc := newRawConn(t, srv, 1, share)
+	open := func(name string, options uint32) fileID {
+		t.Helper()
+		st, body := rc.do(t, cmdCreate, createBody(name, dispOpenIf, options))
+		if st != StatusSuccess {
+			t.Fatalf("create %s: %v", name, st)
+		}
+		return getFileID(body[64:])
+	}
+	write := func(fid fileID, flags uint32) Status {
+		t.Helper()
+		w := fileBody(49, 48, 16, func(w *buf) {
+			le.PutUint16(w.b[2:], headerSize+48)
+			le.PutUint32(w.b[4:], 5)
+			le.PutUint32(w.b[44:], flags)
+			w.bytes([]byte("hello"))
+		})
+		putFileID(w[16:], fid)
+		st, _ := rc.do(t, cmdWrite, w)
+		return st
+	}
+	full := fmt.Errorf("%w: %w", vfs.ErrNoSpace, dedup.ErrFull)
+	plain := open("plain.bin", 0)
+	fsys.setErr(full)
+	if st := write(plain, 0); st != StatusSuccess {
+		t.Fatalf("ordinary WRITE: %v, want success (nothing is committed)", st)
+	}
+	if st := write(plain, writeFlagWriteThrough); st != StatusDiskFull {
+		t.Fatalf("WRITE with the write-through flag: %v, want DISK_FULL", st)
+	}
+	fsys.setErr(nil)
+	wt := open("wt.bin", optWriteThrough)
+	fsys.setErr(full)
+	if st := write(wt, 0); st != StatusDiskFull {
+		t.Fatalf("WRITE on a FILE_WRITE_THROUGH handle: %v, want DISK_FULL", st)
+	}
+	fsys.setErr(nil)
+
+	// A durable handle, its connection dropped, expiring on a store
+	// that cannot commit.
+	st, body := rc.do(t, cmdCreate, durableCreate("durable.bin", "DHnQ", make([]byte, 16)))
+	if st != StatusSuccess {
+		t.Fatalf("durable create: %v", st)
+	}
+	if st := write(getFileID(body[64:]), 0); st != StatusSuccess {
+		t.Fatalf("write: %v", st)
+	}
+	fsys.setErr(errors.New("injected: input/output error"))
+	rc.c.teardown()
+	for deadline := time.Now().Add(10 * time.Second); ; time.Sleep(10 * time.Millisecond) {
+		n := 0
+		for _, c := range failures.Counts() {
+			if c.Reason == dedup.ReasonIO {
+				n++
+			}
+		}
+		if n > 0 {
+			break
+		}
+		if time.Now().After(deadline) {
+			t.Fatalf("the expired durable handle's failed commit was not counted: %+v", failures.Counts())
+		}
 	}
 }
