@@ -165,6 +165,9 @@ bench-repl: build
 # smaller files and one seed of the model-based test), with Samba's
 # smbclient (installed from Debian when missing) against the real share
 # manager over the SMB server.
+# As root it also runs TestSMBPutFullDisk (a small tmpfs it mounts under
+# the data directory: a put that does not fit fails with DISK_FULL and
+# leaves no file; docs/durability.md).
 test-sharefs:
 	@command -v smbclient >/dev/null || { apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq smbclient; }
 	$(GO) test -count=1 ./nas/sharefs/

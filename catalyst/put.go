@@ -1,6 +1,7 @@
 package catalyst
 
 import (
+	"context"
 	"errors"
 	"fmt"
 	"io"
@@ -26,7 +27,7 @@ func (s *Server) Put(stream catalystpb.Catalyst_PutServer) error {
 	err := s.put(stream)
 	if err != nil {
 		s.t.putsFailed.Add(1)
-		if !errors.Is(err, io.EOF) {
+		if !errors.Is(err, io.EOF) && !errors.Is(err, errCommitReported) {
 			s.log.Info("catalyst put failed", "user", userFrom(stream.Context()).Name, "err", err)
 		}
 	}
@@ -139,7 +140,10 @@ func (p *putState) low(store, name string, opts chunkstore.WriteOptions) error {
 			<-j.done
 			pending = pending[1:]
 			if err := im.PutChecked(j.res); err != nil {
-				return err
+				if clientFault(err) {
+					return err
+				}
+				return p.commitFailed(store, name, err)
 			}
 			p.chunks++
 			p.s.t.chunks.Add(1)
@@ -196,7 +200,7 @@ func (p *putState) low(store, name string, opts chunkstore.WriteOptions) error {
 			it, err := im.Commit(ctx)
 			committed = true // Commit ends the import either way
 			if err != nil {
-				return err
+				return p.commitFailed(store, name, err)
 			}
 			p.s.t.putsLow.Add(1)
 			return p.committed(it)
@@ -272,7 +276,7 @@ func (p *putState) high(store, name string, opts chunkstore.WriteOptions) error 
 			k, err := w.Write(m.Data)
 			n += int64(k)
 			if err != nil {
-				return err
+				return p.commitFailed(store, name, err)
 			}
 		case *catalystpb.PutRequest_Commit:
 			if n != m.Commit.GetSize() {
@@ -281,7 +285,7 @@ func (p *putState) high(store, name string, opts chunkstore.WriteOptions) error 
 			it, err := w.Commit(ctx)
 			committed = true
 			if err != nil {
-				return err
+				return p.commitFailed(store, name, err)
 			}
 			p.s.t.putsHigh.Add(1)
 			return p.committed(it)
@@ -290,6 +294,33 @@ func (p *putState) high(store, name string, opts chunkstore.WriteOptions) error 
 		}
 	}
 }
+
+// commitFailed logs and counts a put whose data the engine did not store
+// and returns err, which the client receives with its status
+// (RESOURCE_EXHAUSTED for chunkstore.ErrFull, catalystpb.ToStatus). The
+// item is not created: the writer or importer is aborted.
+func (p *putState) commitFailed(store, name string, err error) error {
+	if errors.Is(err, context.Canceled) || errors.Is(err, context.DeadlineExceeded) {
+		return err // the client went away: nothing it was told is lost
+	}
+	reason := dedup.Reason(err)
+	p.s.log.Error("catalyst: put not stored, the client is told", "store", store, "item", name,
+		"user", userFrom(p.stream.Context()).Name, "reason", reason, "err", err)
+	if f := p.s.opts.Failures; f != nil {
+		f.CommitFailed("catalyst", reason)
+	}
+	return fmt.Errorf("%w: %w", errCommitReported, err)
+}
+
+// clientFault: err is the client's doing (a chunk that does not match
+// its fingerprint, a malformed message), not a failure to store.
+func clientFault(err error) bool {
+	return errors.Is(err, dedup.ErrFingerprint) || errors.Is(err, dedup.ErrInvalid) ||
+		errors.Is(err, dedup.ErrMissingChunk) || errors.Is(err, ErrProtocol)
+}
+
+// errCommitReported marks an error commitFailed logged already.
+var errCommitReported = errors.New("commit failed")
 
 func (p *putState) committed(it chunkstore.Item) error {
 	p.s.t.puts.Add(1)

@@ -106,6 +106,16 @@ type Options struct {
 	// constant.
 	MaxConns, MaxConnsPerAddr int
 	MaxConnIdle               time.Duration
+	// Failures counts puts whose data the engine failed to store (nil:
+	// none counted); backstop serve passes the counter the web metrics
+	// read.
+	Failures CommitFailures
+}
+
+// CommitFailures counts failed commits by protocol and reason
+// (dedup.CommitFailures is one).
+type CommitFailures interface {
+	CommitFailed(protocol, reason string)
 }
 
 func (o Options) withDefaults() Options {

@@ -53,6 +53,16 @@ type Options struct {
 	// Limits bound what a source's connection may cost this appliance,
 	// before and after its certificate is known (DefaultLimits).
 	Limits Limits
+	// Failures counts items a source sent that this target failed to
+	// commit (nil: none counted); backstop serve passes the counter the
+	// web metrics read.
+	Failures CommitFailures
+}
+
+// CommitFailures counts failed commits by protocol and reason
+// (dedup.CommitFailures is one).
+type CommitFailures interface {
+	CommitFailed(protocol, reason string)
 }
 
 // DefaultOptions are what backstop serve uses.

@@ -343,6 +343,7 @@ func (ss *session) handle(ctx context.Context, typ byte, body []byte) error {
 		}
 		it, err := im.Commit(ctx)
 		if err != nil {
+			s.commitFailed(ss, err)
 			return ss.failErr(err)
 		}
 		s.received(ss.store, it, c.Digest)
@@ -408,6 +409,18 @@ func isEngineErr(err error) bool {
 		}
 	}
 	return false
+}
+
+// commitFailed logs and counts an item of ss that the engine failed to
+// commit; the source hears of it in the err frame failErr sends, keeps
+// the item out of its journal and sends it again in a later pass.
+func (s *Service) commitFailed(ss *session, err error) {
+	reason := dedup.Reason(err)
+	s.log.Error("replication: item not stored, the source is told", "store", ss.store, "item", ss.name,
+		"reason", reason, "err", err)
+	if s.opts.Failures != nil {
+		s.opts.Failures.CommitFailed("replication", reason)
+	}
 }
 
 // takeOver makes ss the session of its store. A source runs one session

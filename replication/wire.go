@@ -73,8 +73,18 @@ func (e *RemoteError) Error() string {
 	return "replication: target: " + e.Message + " (" + e.Code + ")"
 }
 
-// Is makes errors.Is(err, ErrRemote) true.
-func (e *RemoteError) Is(target error) bool { return target == ErrRemote }
+// Is makes errors.Is(err, ErrRemote) true, and errors.Is with the
+// engine's error the code stands for (chunkstore.ErrFull for full,
+// ErrBusy for busy), as on the target.
+func (e *RemoteError) Is(target error) bool {
+	switch e.Code {
+	case codeFull:
+		return target == ErrRemote || target == dedup.ErrFull
+	case codeBusy:
+		return target == ErrRemote || target == dedup.ErrBusy
+	}
+	return target == ErrRemote
+}
 
 // hello opens a session: which store of the target to write, in which
 // dedup domain.

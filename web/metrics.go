@@ -68,6 +68,9 @@ func (s *Server) newRegistry() *prometheus.Registry {
 	}
 	reg.MustRegister(s.catalystMetrics()...)
 	reg.MustRegister(s.alertMetrics()...)
+	if s.opts.CommitFailures != nil {
+		reg.MustRegister(commitFailureCollector{s.opts.CommitFailures})
+	}
 	return reg
 }
 

@@ -144,6 +144,9 @@ type Options struct {
 	// all and from one source IP address (default 256 and 32); one over
 	// is closed at accept, before its TLS handshake.
 	MaxConns, MaxConnsPerAddr int
+	// CommitFailures, if set, is exported as
+	// backstop_commit_failures_total{protocol,reason} (commitmetrics.go).
+	CommitFailures CommitFailureCounts
 }
 
 // DefaultOptions are the settings backstop serve uses.

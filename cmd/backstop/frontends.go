@@ -14,6 +14,7 @@ import (
 
 	"github.com/backstop-appliance/backstop/catalyst"
 	"github.com/backstop-appliance/backstop/chunkstore"
+	dedupvocab "github.com/backstop-appliance/backstop/dedup"
 	"github.com/backstop-appliance/backstop/internal/appliance"
 	"github.com/backstop-appliance/backstop/nas/sharefs"
 	"github.com/backstop-appliance/backstop/nas/smb2"
@@ -39,7 +40,10 @@ type frontEnds struct {
 	metrics string
 	logins  *appliance.Limiter // one for every protocol's logins
 	alerts  *alertService
-	list    serviceList
+	// failures counts every front end's failed commits; web exports it
+	// (backstop_commit_failures_total).
+	failures dedupvocab.CommitFailures
+	list     serviceList
 }
 
 // build opens the shares and the libraries and makes the services, in
@@ -70,7 +74,7 @@ func (a *frontEnds) build(ctx context.Context, eng *chunkstore.Engine, state *ap
 	a.list.add("alerts", "", "", a.alerts)
 	if f.catalyst != "" {
 		a.cat = catalyst.New(eng, state, catalyst.Options{Addr: f.catalyst, Certificate: cert, Logger: log, Audit: state,
-			Logins: a.logins, Policy: a.core.Policy()})
+			Logins: a.logins, Policy: a.core.Policy(), Failures: &a.failures})
 		a.list.add("catalyst server", "", appliance.ComponentCatalyst, a.cat)
 	}
 	mo := sharefs.DefaultManagerOptions()
@@ -79,7 +83,7 @@ func (a *frontEnds) build(ctx context.Context, eng *chunkstore.Engine, state *ap
 		return err
 	}
 	own.shares, namer.shares = a.shares, a.shares
-	if a.libs, err = library.Open(ctx, filepath.Join(eng.Dir(), "vtl"), eng, library.Options{Default: true, Logger: log}); err != nil {
+	if a.libs, err = library.Open(ctx, filepath.Join(eng.Dir(), "vtl"), eng, library.Options{Default: true, Logger: log, Failures: &a.failures}); err != nil {
 		return err
 	}
 	namer.libs = a.libs
@@ -87,6 +91,7 @@ func (a *frontEnds) build(ctx context.Context, eng *chunkstore.Engine, state *ap
 	if f.replication != "" {
 		ro := replication.DefaultOptions()
 		ro.Addr, ro.Dir, ro.Certificate, ro.State, ro.Logger = f.replication, filepath.Join(eng.Dir(), "replication"), *cert, state, log
+		ro.Failures = &a.failures
 		if a.repl, err = replication.New(eng, ro); err != nil {
 			return err
 		}
@@ -101,6 +106,7 @@ func (a *frontEnds) build(ctx context.Context, eng *chunkstore.Engine, state *ap
 	if f.smb != "" {
 		so := smb2.DefaultOptions()
 		so.Addr, so.Logger, so.NegotiateTimeout, so.Logins = f.smb, log, f.smbNegotiate, a.logins
+		so.Failures = &a.failures
 		a.smb = smb2.New(a.shares, state, so)
 		a.list.add("smb server", "smb", appliance.ComponentSMB, a.smb)
 	}
@@ -128,6 +134,7 @@ func newWeb(eng *chunkstore.Engine, state *appliance.State, f serveFlags, cert *
 	if a.alerts != nil {
 		opts.Alerts = a.alerts.d
 	}
+	opts.CommitFailures = &a.failures
 	var err error
 	if opts.MetricsToken, err = metricsToken(f.metricsToken, eng.Dir()); err != nil {
 		return nil, err

@@ -358,6 +358,18 @@ func (n *node) fail(err error) {
 	n.broken = fmt.Errorf("sharefs: file %d: stream failed, unsynced data lost: %w", n.id, engineErr(err))
 }
 
+// lost marks the node broken after a commit of the stream failed: the
+// bytes only the stream held are gone, so every later write, sync and
+// close fails instead of committing the file with a hole where they were
+// (docs/durability.md). The committed version stays.
+func (n *node) lost(err error) error {
+	if n.broken != nil {
+		return n.broken
+	}
+	n.broken = fmt.Errorf("sharefs: file %d: commit failed, unsynced data lost: %w", n.id, engineErr(err))
+	return n.broken
+}
+
 // drain moves staged bytes that continue the stream into it.
 func (n *node) drain() error {
 	for {
@@ -449,7 +461,7 @@ func (n *node) sync() error {
 		it, err := n.stream.Commit(context.Background())
 		n.stream = nil
 		if err != nil {
-			return engineErr(err)
+			return n.lost(err)
 		}
 		r, err := n.fs.eng.OpenItem(context.Background(), n.fs.opts.Store, itemName(n.id, n.streamVer))
 		if err != nil {
@@ -462,6 +474,10 @@ func (n *node) sync() error {
 			n.lower, n.lowerLen = nil, 0
 			n.fs.dropItem(context.Background(), n.id, n.streamVer)
 		}()
+		if err := n.fold(); err != nil {
+			return n.lost(err) // the lower item, dropped now, held the streamed bytes
+		}
+		return nil
 	}
 	return n.fold()
 }
@@ -475,6 +491,14 @@ func (n *node) sync() error {
 func (n *node) fold() error {
 	w, ver, from := n.stream, n.streamVer, n.streamLen
 	n.stream = nil
+	// failed: the bytes only the stream held are lost with it; bytes
+	// fed from the staging file and the committed version are not.
+	failed := func(err error) error {
+		if from > 0 {
+			return n.lost(err)
+		}
+		return err
+	}
 	if w == nil {
 		if n.size == 0 {
 			return n.install(0, 0)
@@ -487,11 +511,11 @@ func (n *node) fold() error {
 	}
 	if err := n.copyTo(w, from, n.size); err != nil {
 		w.Abort()
-		return err
+		return failed(err)
 	}
 	it, err := w.Commit(context.Background())
 	if err != nil {
-		return fmt.Errorf("commit: %w", engineErr(err))
+		return failed(fmt.Errorf("commit: %w", engineErr(err)))
 	}
 	if it.Size != n.size {
 		n.fs.dropItem(context.Background(), n.id, ver)

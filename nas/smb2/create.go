@@ -271,7 +271,7 @@ func (c *conn) openPath(r *request, q createReq, path string, retry bool) (*open
 	}
 	if exists && !info.IsDir && q.disposition != dispOpen && q.disposition != dispOpenIf {
 		if err := f.Truncate(0); err != nil {
-			o.closeFile(ctx)
+			c.srv.closeOpen(ctx, "create", o)
 			return nil, 0, statusOf(err)
 		}
 		action = actOverwritten
@@ -291,6 +291,8 @@ func (c *conn) openPath(r *request, q createReq, path string, retry bool) (*open
 	if q.options&optDeleteOnClose != 0 {
 		o.deleteOnClose = true
 	}
+	o.created = action == actCreated
+	o.writeThrough = q.options&optWriteThrough != 0
 	r.sess.mu.Lock()
 	r.sess.opens[o.id.Volatile] = o
 	r.sess.mu.Unlock()
@@ -491,7 +493,9 @@ func (c *conn) closeFile(r *request) ([]byte, Status) {
 	if flags&1 != 0 {
 		info, err = o.f.Stat()
 	}
-	o.closeFile(c.ctx)
+	if err := o.closeFile(c.ctx); err != nil {
+		return nil, c.srv.commitFailed("close", o, err)
+	}
 	var w buf
 	w.u16(60)
 	if flags&1 != 0 && err == nil {

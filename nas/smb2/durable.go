@@ -64,7 +64,7 @@ func (srv *Server) dropDurable(o *open) {
 		o.expire.Stop()
 	}
 	srv.mu.Unlock()
-	o.closeFile(context.Background())
+	srv.closeOpen(context.Background(), "durable handle expired", o)
 }
 
 // reconnectDurable serves a create with DHnC or DH2C.

@@ -3,6 +3,7 @@ package smb2
 import (
 	"context"
 	"sync"
+	"sync/atomic"
 	"time"
 
 	"github.com/backstop-appliance/backstop/nas/vfs"
@@ -86,7 +87,10 @@ type open struct {
 	mode          uint32
 	dir           *dirCursor
 	closed        bool
-	written       bool // data changed through this open (notify on close)
+	written       bool        // data changed through this open (notify on close)
+	created       bool        // this open created the file (a failed close removes it)
+	writeThrough  bool        // FILE_WRITE_THROUGH: every WRITE is committed before it is answered
+	failReported  atomic.Bool // a failed commit of this open was logged and counted
 
 	user         string // who opened it (durable reconnects must match)
 	durable      bool
@@ -161,17 +165,22 @@ func (t *fileTable) lookupState(key fileKey) *fileState {
 }
 
 // closeFile ends an open: its locks go, a delete on close or a pending
-// delete happens when it was the last open of the file.
-func (o *open) closeFile(ctx context.Context) {
+// delete happens when it was the last open of the file. It returns the
+// error of the file's Close, which commits what was written: the caller
+// must not answer success when it is not nil. A file this open created
+// whose commit failed is removed when no other open has it, so that no
+// empty or truncated new file is left (docs/durability.md).
+func (o *open) closeFile(ctx context.Context) error {
 	t := o.tableOf()
 	t.mu.Lock()
 	if o.closed {
 		t.mu.Unlock()
-		return
+		return nil
 	}
 	o.closed = true
 	st := o.state
 	var remove string
+	last := false
 	if st != nil {
 		if o.deleteOnClose {
 			st.deletePending = true
@@ -192,6 +201,7 @@ func (o *open) closeFile(ctx context.Context) {
 		close(st.unlocked)
 		st.unlocked = make(chan struct{})
 		if len(st.opens) == 0 {
+			last = true
 			delete(t.files, st.key)
 			if st.deletePending {
 				remove = st.path
@@ -202,8 +212,12 @@ func (o *open) closeFile(ctx context.Context) {
 	if o.isDir {
 		t.closedDir(o)
 	}
+	var err error
 	if o.f != nil {
-		_ = o.f.Close()
+		err = o.f.Close()
+	}
+	if err != nil && o.created && last && st != nil && remove == "" {
+		remove = st.path // a half-stored new file is not left behind
 	}
 	if remove != "" && st != nil {
 		if st.fs.Remove(ctx, remove) == nil {
@@ -212,6 +226,7 @@ func (o *open) closeFile(ctx context.Context) {
 	} else if o.written && st != nil {
 		t.changed(st.key.share, st.path)
 	}
+	return err
 }
 
 func (o *open) tableOf() *fileTable { return o.tree.files }

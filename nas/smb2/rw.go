@@ -87,10 +87,16 @@ func (c *conn) write(r *request) ([]byte, Status) {
 	c.breakLevelII(o)
 	n, err := o.f.WriteAt(data, int64(off))
 	if err != nil {
-		return nil, statusOf(err)
+		return nil, c.srv.commitFailed("write", o, err)
 	}
 	o.pos = int64(off) + int64(n)
 	o.written = true
+	if o.writeThrough || le.Uint32(b[44:])&writeFlagWriteThrough != 0 {
+		// Write-through: the data is committed before the answer.
+		if err := o.f.Sync(); err != nil {
+			return nil, c.srv.commitFailed("write-through", o, err)
+		}
+	}
 	var w buf
 	w.u16(17)
 	w.u16(0)
@@ -109,7 +115,7 @@ func (c *conn) flush(r *request) ([]byte, Status) {
 		return nil, StatusAccessDenied
 	}
 	if err := o.f.Sync(); err != nil {
-		return nil, statusOf(err)
+		return nil, c.srv.commitFailed("flush", o, err)
 	}
 	return []byte{4, 0, 0, 0}, StatusSuccess
 }

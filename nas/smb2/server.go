@@ -75,6 +75,16 @@ type Options struct {
 	// (logins.go); nil checks every attempt and audits none. backstop
 	// serve passes the limiter all protocols share.
 	Logins LoginLimiter
+	// Failures counts commits that failed (CLOSE, FLUSH, a WRITE, a
+	// handle closed without its client), by reason; nil counts none.
+	// backstop serve passes the counter the web metrics read.
+	Failures CommitFailures
+}
+
+// CommitFailures counts failed commits by protocol and reason
+// (dedup.CommitFailures is one).
+type CommitFailures interface {
+	CommitFailed(protocol, reason string)
 }
 
 // Defaults of the limits ([MS-SMB2] 2.2.5: SecurityBufferLength is a

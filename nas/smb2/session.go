@@ -72,7 +72,7 @@ func (s *session) close(srv *Server, dropped bool) {
 			srv.keepDurable(o)
 			continue
 		}
-		o.closeFile(context.Background())
+		srv.closeOpen(context.Background(), "session end", o)
 	}
 }
 
@@ -370,7 +370,7 @@ func (c *conn) treeDisconnect(r *request) ([]byte, Status) {
 	}
 	s.mu.Unlock()
 	for _, o := range opens {
-		o.closeFile(c.ctx)
+		c.srv.closeOpen(c.ctx, "tree disconnect", o)
 	}
 	return []byte{4, 0, 0, 0}, StatusSuccess
 }

@@ -51,6 +51,7 @@ const (
 	StatusRequestNotAccepted     Status = 0xC00000D0
 	StatusInvalidOplockProtocol  Status = 0xC00000E3
 	StatusInternalError          Status = 0xC00000E5
+	StatusUnexpectedIOError      Status = 0xC00000E9
 	StatusDirectoryNotEmpty      Status = 0xC0000101
 	StatusNotADirectory          Status = 0xC0000103
 	StatusCancelled              Status = 0xC0000120

@@ -22,7 +22,7 @@ func (t *Tape) Write(ctx context.Context, data []byte) error {
 	}
 	if _, err := t.w.Write(data); err != nil {
 		t.abort()
-		return err
+		return commitErr(err)
 	}
 	t.m.AppendRecord(uint32(len(data)))
 	t.pos++
@@ -117,13 +117,13 @@ func (t *Tape) begin(ctx context.Context) error {
 	seq := t.maxSeq + 1
 	w, err := t.eng.Create(ctx, t.store, SegmentName(t.name, seq), chunkstore.WriteOptions{Replace: true})
 	if err != nil {
-		return err
+		return commitErr(err)
 	}
 	if prefix := cut - base; prefix > 0 {
 		r, err := t.eng.OpenItem(ctx, t.store, SegmentName(t.name, t.segs[keep].seq))
 		if err != nil {
 			_ = w.Abort()
-			return err
+			return commitErr(err)
 		}
 		n, err := w.ReadFrom(io.NewSectionReader(r, 0, prefix))
 		r.Close()
@@ -132,7 +132,7 @@ func (t *Tape) begin(ctx context.Context) error {
 		}
 		if err != nil {
 			_ = w.Abort()
-			return fmt.Errorf("copy the kept %d bytes: %w", prefix, err)
+			return commitErr(fmt.Errorf("copy the kept %d bytes: %w", prefix, err))
 		}
 	}
 	t.w, t.wSeq, t.wBase, t.wKept, t.pending, t.pendingObjs = w, seq, base, kept, 0, 0
@@ -163,12 +163,12 @@ func (t *Tape) Flush(ctx context.Context) error {
 	segs := append(append([]segment(nil), t.wKept...), segment{seq: t.wSeq, size: dataLen})
 	if _, err := t.w.Write(encodeTrailer(t.m, segs, dataLen)); err != nil {
 		t.abort()
-		return err
+		return commitErr(err)
 	}
 	it, err := t.w.Commit(ctx)
 	if err != nil {
 		t.abort()
-		return err
+		return commitErr(err)
 	}
 	t.newest = it.Modified
 	live := map[uint64]bool{}

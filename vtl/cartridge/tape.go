@@ -32,7 +32,20 @@ var (
 	// never overwritten or erased, until the period ends. It is
 	// chunkstore.ErrImmutable for callers that map the engine's errors.
 	ErrRetained = fmt.Errorf("cartridge: data under retention: overwrite refused: %w", chunkstore.ErrImmutable)
+	// ErrCommit wraps an engine error in storing the records: the write
+	// session failed and the cartridge is back to its last committed
+	// version (the records buffered since are lost). The engine's error
+	// (chunkstore.ErrFull, ...) is wrapped too.
+	ErrCommit = errors.New("cartridge: commit failed, the records written since the last commit are lost")
 )
+
+// commitErr wraps an engine error met while storing records in ErrCommit.
+func commitErr(err error) error {
+	if err == nil || errors.Is(err, ErrCommit) {
+		return err
+	}
+	return fmt.Errorf("%w: %w", ErrCommit, err)
+}
 
 // Options qualify an open cartridge.
 type Options struct {

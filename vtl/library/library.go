@@ -99,7 +99,7 @@ func (m *Manager) build(ctx context.Context, rec *libraryRecord) (*Library, erro
 	for i := 0; i < rec.Spec.Drives; i++ {
 		serial := fmt.Sprintf("%s%02d", driveSerialPrefix(rec.Serial), i+1)
 		d, err := tape.New(m.eng, tape.Options{Generation: gen.N, Serial: serial, NAA: naa(serial),
-			Vendor: vendor, Product: product, Revision: rev, Logger: m.log})
+			Vendor: vendor, Product: product, Revision: rev, Logger: m.log, Failures: m.fail})
 		if err != nil {
 			return nil, err
 		}

@@ -53,6 +53,8 @@ type Options struct {
 	Default bool
 	Logger  *slog.Logger
 	Now     func() time.Time
+	// Failures counts the drives' failed commits (tape.Options.Failures).
+	Failures tape.CommitFailures
 }
 
 // Manager keeps the libraries of an appliance: their configuration in
@@ -63,6 +65,7 @@ type Manager struct {
 	eng  Engine
 	log  *slog.Logger
 	now  func() time.Time
+	fail tape.CommitFailures
 	file fileFormat
 	libs map[string]*Library
 	// broken are the libraries that could not open, with why (degraded):
@@ -90,7 +93,7 @@ func Open(ctx context.Context, dir string, eng Engine, opts Options) (*Manager, 
 	if err != nil {
 		return nil, err
 	}
-	m := &Manager{dir: dir, eng: eng, log: opts.Logger, now: opts.Now, file: f, libs: map[string]*Library{},
+	m := &Manager{dir: dir, eng: eng, log: opts.Logger, now: opts.Now, fail: opts.Failures, file: f, libs: map[string]*Library{},
 		broken: map[string]error{}}
 	for i := range m.file.Libraries {
 		rec := &m.file.Libraries[i]

@@ -6,6 +6,7 @@ import (
 	"fmt"
 	"log/slog"
 
+	"github.com/backstop-appliance/backstop/dedup"
 	"github.com/backstop-appliance/backstop/vtl/cartridge"
 	"github.com/backstop-appliance/backstop/vtl/scsi"
 )
@@ -31,6 +32,15 @@ type Options struct {
 	// generation (another emulation's drive).
 	Vendor, Product, Revision string
 	Logger                    *slog.Logger
+	// Failures counts failed commits of records (nil: none counted);
+	// backstop serve passes the counter the web metrics read.
+	Failures CommitFailures
+}
+
+// CommitFailures counts failed commits by protocol and reason
+// (dedup.CommitFailures is one).
+type CommitFailures interface {
+	CommitFailed(protocol, reason string)
 }
 
 // ErrPrevented: the host prevents medium removal.
@@ -46,9 +56,10 @@ var ErrFull = errors.New("tape: drive is full")
 // items. It implements scsi.Device.
 type Drive struct {
 	*scsi.Unit
-	eng cartridge.Engine
-	gen Generation
-	log *slog.Logger
+	eng      cartridge.Engine
+	gen      Generation
+	log      *slog.Logger
+	failures CommitFailures
 
 	medium *Medium
 	tape   *cartridge.Tape // nil when no medium or unloaded
@@ -79,7 +90,7 @@ func New(eng cartridge.Engine, opts Options) (*Drive, error) {
 	if !ok {
 		return nil, fmt.Errorf("tape: no LTO generation %d", opts.Generation)
 	}
-	d := &Drive{eng: eng, gen: gen, log: opts.Logger, buffered: 1, compress: true}
+	d := &Drive{eng: eng, gen: gen, log: opts.Logger, failures: opts.Failures, buffered: 1, compress: true}
 	if d.log == nil {
 		d.log = slog.New(slog.DiscardHandler)
 	}
@@ -180,7 +191,7 @@ func (d *Drive) Remove(ctx context.Context) (*Medium, error) {
 		}
 		if d.tape != nil {
 			if cerr := d.tape.Close(ctx); cerr != nil {
-				d.log.Error("tape: commit on removal", "barcode", d.medium.Barcode, "err", cerr)
+				d.commitFailed(fmt.Errorf("on removal by the changer: %w", cerr))
 			}
 		}
 		m, d.medium, d.tape, d.ready = d.medium, nil, nil, false
@@ -188,6 +199,42 @@ func (d *Drive) Remove(ctx context.Context) (*Medium, error) {
 		d.Attention(scsi.CodeNotReadyToReady)
 	})
 	return m, err
+}
+
+// Reset reports a task-management event or a nexus's arrival or loss to
+// the unit, then commits the records buffered in the drive: a host that
+// logs out, or whose connection drops, has been told GOOD for records in
+// the buffer, and a real drive writes its buffer to the medium whoever
+// is connected. A failure is logged and counted (no host waits for it)
+// and raises TapeAlert 06h for the next host that reads the log page.
+func (d *Drive) Reset(kind scsi.ResetKind, nexus string) {
+	d.Unit.Reset(kind, nexus)
+	d.Locked(func() {
+		if d.tape == nil {
+			return
+		}
+		if err := d.tape.Flush(context.Background()); err != nil {
+			if !errors.Is(err, cartridge.ErrCommit) {
+				err = fmt.Errorf("%w: %w", cartridge.ErrCommit, err)
+			}
+			d.commitFailed(fmt.Errorf("at the end of a session: %w", err))
+		}
+	})
+}
+
+// commitFailed logs and counts a failed commit of the loaded cartridge's
+// records and raises TapeAlert 06h (write failure). d's lock is held.
+func (d *Drive) commitFailed(err error) {
+	barcode := ""
+	if d.medium != nil {
+		barcode = d.medium.Barcode
+	}
+	reason := dedup.Reason(err)
+	d.alerts |= 1 << (6 - 1) // TapeAlert 06h: write failure
+	d.log.Error("tape: commit failed, buffered records lost", "barcode", barcode, "reason", reason, "err", err)
+	if d.failures != nil {
+		d.failures.CommitFailed("iscsi", reason)
+	}
 }
 
 // Medium returns the cartridge in the drive, nil when empty.

@@ -20,12 +20,12 @@ func (d *Drive) space(ctx context.Context, cmd *scsi.Command, cdb scsi.CDB) ([]b
 	switch cdb[1] & 0x0f {
 	case 0: // logical blocks
 		res, err := t.SpaceRecords(ctx, count)
-		return nil, sense(err, res, true)
+		return nil, d.sense(err, res, true)
 	case 1: // filemarks
 		res, err := t.SpaceFilemarks(ctx, count)
-		return nil, sense(err, res, true)
+		return nil, d.sense(err, res, true)
 	case 3: // end of data
-		return nil, sense(t.SpaceEOD(ctx), 0, false)
+		return nil, d.sense(t.SpaceEOD(ctx), 0, false)
 	}
 	return nil, scsi.InvalidField(1, 3)
 }
@@ -38,7 +38,7 @@ func (d *Drive) rewind(ctx context.Context, cmd *scsi.Command, cdb scsi.CDB) ([]
 	if err != nil {
 		return nil, err
 	}
-	return nil, sense(t.Rewind(ctx), 0, false)
+	return nil, d.sense(t.Rewind(ctx), 0, false)
 }
 
 func (d *Drive) loadUnload(ctx context.Context, cmd *scsi.Command, cdb scsi.CDB) ([]byte, error) {
@@ -65,14 +65,14 @@ func (d *Drive) loadUnload(ctx context.Context, cmd *scsi.Command, cdb scsi.CDB)
 			d.medium.LoadCount++
 			return nil, nil
 		}
-		return nil, sense(d.tape.Rewind(ctx), 0, false)
+		return nil, d.sense(d.tape.Rewind(ctx), 0, false)
 	}
 	if d.Prevented() {
 		return nil, scsi.NewSense(scsi.KeyIllegalRequest, scsi.CodeMediumRemovalPrevented)
 	}
 	if d.tape != nil {
 		if err := d.tape.Close(ctx); err != nil {
-			return nil, sense(err, 0, false)
+			return nil, d.sense(err, 0, false)
 		}
 	}
 	d.tape, d.ready = nil, false
@@ -167,19 +167,19 @@ func (d *Drive) locate(ctx context.Context, cmd *scsi.Command, cdb scsi.CDB) ([]
 				return nil, err
 			}
 			if err := t.Rewind(ctx); err != nil {
-				return nil, sense(err, 0, false)
+				return nil, d.sense(err, 0, false)
 			}
 			if dest == 0 {
 				return nil, nil
 			}
 			_, err = t.SpaceFilemarks(ctx, int64(min(dest, 1<<40)))
-			return nil, sense(err, 0, false)
+			return nil, d.sense(err, 0, false)
 		case 3: // end of data
 			t, err := d.loaded()
 			if err != nil {
 				return nil, err
 			}
-			return nil, sense(t.SpaceEOD(ctx), 0, false)
+			return nil, d.sense(t.SpaceEOD(ctx), 0, false)
 		default:
 			return nil, scsi.InvalidField(1, 5)
 		}
@@ -188,5 +188,5 @@ func (d *Drive) locate(ctx context.Context, cmd *scsi.Command, cdb scsi.CDB) ([]
 	if err != nil {
 		return nil, err
 	}
-	return nil, sense(t.Locate(ctx, dest), 0, false)
+	return nil, d.sense(t.Locate(ctx, dest), 0, false)
 }

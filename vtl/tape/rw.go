@@ -9,9 +9,18 @@ import (
 	"github.com/backstop-appliance/backstop/vtl/scsi"
 )
 
-// sense turns a cartridge error into the sense a drive returns, with the
+// sense turns a cartridge error into the sense a drive returns (senseOf);
+// a failed commit is logged and counted first (commitFailed).
+func (d *Drive) sense(err error, residual int64, infoValid bool) error {
+	if errors.Is(err, cartridge.ErrCommit) {
+		d.commitFailed(err)
+	}
+	return senseOf(err, residual, infoValid)
+}
+
+// senseOf turns a cartridge error into the sense a drive returns, with the
 // residual in the information field when info is valid.
-func sense(err error, residual int64, infoValid bool) error {
+func senseOf(err error, residual int64, infoValid bool) error {
 	var s *scsi.SenseError
 	switch {
 	case err == nil:
@@ -44,6 +53,12 @@ func sense(err error, residual int64, infoValid bool) error {
 	case errors.Is(err, chunkstore.ErrFull):
 		s = scsi.NewSense(scsi.KeyVolumeOverflow, scsi.CodeEndOfPartition) // the appliance is full
 		s.EOM = true
+	case errors.Is(err, chunkstore.ErrImmutable):
+		return scsi.NewSense(scsi.KeyDataProtect, scsi.CodeWORMOverwrite)
+	case errors.Is(err, cartridge.ErrCommit):
+		// SSC-4 4.2.16 (error conditions): an unrecovered error writing
+		// to the medium is MEDIUM ERROR, WRITE ERROR (0C/00).
+		return scsi.NewSense(scsi.KeyMediumError, scsi.CodeWriteError)
 	case errors.Is(err, context.Canceled), errors.Is(err, context.DeadlineExceeded):
 		return err
 	default:
@@ -81,7 +96,7 @@ func (d *Drive) read6(ctx context.Context, cmd *scsi.Command, cdb scsi.CDB) ([]b
 		buf := make([]byte, n)
 		size, err := t.Read(ctx, buf)
 		if err != nil {
-			return nil, sense(err, int64(n), true)
+			return nil, d.sense(err, int64(n), true)
 		}
 		d.stats.read += uint64(min(size, int(n)))
 		d.stats.readM += uint64(size)
@@ -100,7 +115,7 @@ func (d *Drive) read6(ctx context.Context, cmd *scsi.Command, cdb scsi.CDB) ([]b
 	for i := 0; i < int(n); i++ {
 		size, err := t.Read(ctx, out[i*bs:(i+1)*bs])
 		if err != nil {
-			return out[:i*bs], sense(err, int64(int(n)-i), true)
+			return out[:i*bs], d.sense(err, int64(int(n)-i), true)
 		}
 		d.stats.read += uint64(bs)
 		d.stats.readM += uint64(size)
@@ -152,18 +167,18 @@ func (d *Drive) write6(ctx context.Context, cmd *scsi.Command, cdb scsi.CDB) ([]
 			if !fixed {
 				residual = int64(n)
 			}
-			return nil, sense(err, residual, true)
+			return nil, d.sense(err, residual, true)
 		}
 		d.stats.written += uint64(size)
 		d.stats.wrote += uint64(size)
 	}
 	if d.buffered == 0 {
 		if err := t.Flush(ctx); err != nil {
-			return nil, sense(err, 0, false)
+			return nil, d.sense(err, 0, false)
 		}
 	}
 	if early {
-		return nil, sense(cartridge.ErrEarlyWarning, 0, true)
+		return nil, d.sense(cartridge.ErrEarlyWarning, 0, true)
 	}
 	return nil, nil
 }
@@ -182,9 +197,9 @@ func (d *Drive) writeFilemarks(ctx context.Context, cmd *scsi.Command, cdb scsi.
 	n := cdb.U24(2)
 	if err := t.WriteFilemarks(ctx, uint64(n)); err != nil {
 		if errors.Is(err, cartridge.ErrEarlyWarning) {
-			return nil, sense(err, 0, true)
+			return nil, d.sense(err, 0, true)
 		}
-		return nil, sense(err, int64(n), true)
+		return nil, d.sense(err, int64(n), true)
 	}
 	return nil, nil
 }
@@ -197,5 +212,5 @@ func (d *Drive) erase(ctx context.Context, cmd *scsi.Command, cdb scsi.CDB) ([]b
 	if err != nil {
 		return nil, err
 	}
-	return nil, sense(t.Erase(ctx), 0, false)
+	return nil, d.sense(t.Erase(ctx), 0, false)
 }
