@@ -316,3 +316,26 @@ func TestFanOut(t *testing.T) {
 	sameItems(t, a.eng, "default", b.eng, "copy")
 	sameItems(t, a.eng, "default", c.eng, "copy")
 }
+
+// TestReplicaNotReserved: a paired source that skips its own check (a
+// peer running other code) cannot make the target create or write a
+// share's or library's store.
+func TestReplicaNotReserved(t *testing.T) {
+	ctx := context.Background()
+	a := newNode(t, t.TempDir(), engineOptions())
+	b := newNode(t, t.TempDir(), engineOptions())
+	a.put("default", "x", testData(3, 1<<20))
+	a.mapTo(b, "m", "default", "copy", "")
+	a.svc.mu.Lock()
+	for i := range a.svc.cfg.Mappings {
+		a.svc.cfg.Mappings[i].TargetStore = "nas.secret" // what CreateMapping refuses
+	}
+	a.svc.mu.Unlock()
+	var re *RemoteError
+	if err := a.svc.Sync(ctx, "m"); !errors.As(err, &re) || re.Code != codeInvalid {
+		t.Fatalf("replication into a share's store: %v", err)
+	}
+	if _, err := b.eng.Store("nas.secret"); err == nil {
+		t.Fatal("the target created store nas.secret for a source")
+	}
+}

@@ -461,6 +461,11 @@ func (s *Service) openReplica(peer string, h hello) error {
 	if !chunkstore.ValidName(h.Store) {
 		return fmt.Errorf("%w: store name %q", ErrInvalid, h.Store)
 	}
+	if appliance.Reserved(h.Store) {
+		// A share's or library's store: a source must not create or
+		// write one (its source-side check can be skipped by any peer).
+		return fmt.Errorf("%w: store %q is a share's or tape library's", ErrInvalid, h.Store)
+	}
 	s.mu.Lock()
 	defer s.mu.Unlock()
 	var rec *Replica
