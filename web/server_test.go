@@ -15,7 +15,6 @@ import (
 	"os"
 	"path/filepath"
 	"strings"
-	"sync"
 	"testing"
 	"testing/fstest"
 	"time"
@@ -24,25 +23,8 @@ import (
 
 	"github.com/backstop-appliance/backstop/chunkstore"
 	"github.com/backstop-appliance/backstop/internal/appliance"
+	"github.com/backstop-appliance/backstop/internal/testclock"
 )
-
-// clock is an injected clock tests move by hand.
-type clock struct {
-	mu sync.Mutex
-	t  time.Time
-}
-
-func (c *clock) Now() time.Time {
-	c.mu.Lock()
-	defer c.mu.Unlock()
-	return c.t
-}
-
-func (c *clock) Advance(d time.Duration) {
-	c.mu.Lock()
-	defer c.mu.Unlock()
-	c.t = c.t.Add(d)
-}
 
 const testPassword = "correct horse battery"
 
@@ -60,7 +42,7 @@ func testCert(t *testing.T, dir string) *tls.Certificate {
 type env struct {
 	t      *testing.T
 	dir    string
-	clock  *clock
+	clock  *testclock.Clock
 	eng    *chunkstore.Engine
 	api    Engine // what the server is given: eng or a wrapper
 	state  *appliance.State
@@ -90,7 +72,7 @@ func newEnv(t *testing.T, opts ...envOption) *env {
 	t.Helper()
 	dir := t.TempDir()
 	// Monday 2025-06-02 12:00 UTC: outside any window tests do not set.
-	clk := &clock{t: time.Date(2025, 6, 2, 12, 0, 0, 0, time.UTC)}
+	clk := testclock.New(time.Date(2025, 6, 2, 12, 0, 0, 0, time.UTC))
 	ctx := context.Background()
 	eo := chunkstore.DefaultOptions()
 	eo.Capacity = 1 << 30

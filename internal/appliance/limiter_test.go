@@ -7,6 +7,8 @@ import (
 	"sync/atomic"
 	"testing"
 	"time"
+
+	"github.com/backstop-appliance/backstop/internal/testclock"
 )
 
 type eventList struct {
@@ -27,26 +29,9 @@ func (l *eventList) list() []Event {
 	return append([]Event(nil), l.evs...)
 }
 
-type fakeClock struct {
-	mu sync.Mutex
-	t  time.Time
-}
-
-func (c *fakeClock) now() time.Time {
-	c.mu.Lock()
-	defer c.mu.Unlock()
-	return c.t
-}
-
-func (c *fakeClock) add(d time.Duration) {
-	c.mu.Lock()
-	c.t = c.t.Add(d)
-	c.mu.Unlock()
-}
-
-func newTestLimiter() (*Limiter, *eventList, *fakeClock) {
-	evs, clk := &eventList{}, &fakeClock{t: time.Date(2025, 3, 14, 9, 0, 0, 0, time.UTC)}
-	return NewLimiter(LimiterOptions{Audit: evs, Now: clk.now}), evs, clk
+func newTestLimiter() (*Limiter, *eventList, *testclock.Clock) {
+	evs, clk := &eventList{}, testclock.New(time.Date(2025, 3, 14, 9, 0, 0, 0, time.UTC))
+	return NewLimiter(LimiterOptions{Audit: evs, Now: clk.Now}), evs, clk
 }
 
 // attempt runs one password check through the limiter.
@@ -112,7 +97,7 @@ func TestLimiterBudgets(t *testing.T) {
 		if err := attempt(l, "192.0.2.1", "bob", true, &checks); !errors.Is(err, ErrThrottled) {
 			t.Fatalf("over the pair budget: %v", err)
 		}
-		clk.add(o.Window)
+		clk.Advance(o.Window)
 		if err := attempt(l, "192.0.2.1", "bob", true, &checks); err != nil {
 			t.Fatalf("after the window: %v", err)
 		}
@@ -156,7 +141,7 @@ func TestLimiterBudgets(t *testing.T) {
 		if err := attempt(l, "203.0.113.01", "dave", false, &checks); !errors.Is(err, ErrThrottled) {
 			t.Fatalf("second slowed attempt within the interval: %v", err)
 		}
-		clk.add(o.UserInterval)
+		clk.Advance(o.UserInterval)
 		if err := attempt(l, "203.0.113.01", "dave", false, &checks); errors.Is(err, ErrThrottled) {
 			t.Fatalf("after the interval: %v", err)
 		}
@@ -186,7 +171,7 @@ func TestLimiterAuditIsBoundedAndEscaped(t *testing.T) {
 		}
 	}
 	// The held-back count is told once the window ends.
-	clk.add(2 * time.Minute)
+	clk.Advance(2 * time.Minute)
 	l.Begin("web", "198.51.100.3", "someone")
 	got = evs.list()
 	if len(got) != 2 || !strings.Contains(got[1].Message, "39 more failed web logins") {

@@ -6,45 +6,27 @@ import (
 	"errors"
 	"path/filepath"
 	"slices"
-	"sync"
 	"testing"
 	"time"
 
 	"github.com/backstop-appliance/backstop/chunkstore"
+	"github.com/backstop-appliance/backstop/internal/testclock"
 	"github.com/backstop-appliance/backstop/nas/vfs"
 )
-
-// fakeClock is the time of an engine and a share filesystem in a test.
-type fakeClock struct {
-	mu sync.Mutex
-	t  time.Time
-}
-
-func (c *fakeClock) now() time.Time {
-	c.mu.Lock()
-	defer c.mu.Unlock()
-	return c.t
-}
-
-func (c *fakeClock) advance(d time.Duration) {
-	c.mu.Lock()
-	c.t = c.t.Add(d)
-	c.mu.Unlock()
-}
 
 // immutableEnv is a share filesystem whose store keeps items for one
 // day, engine and filesystem on the same clock.
 type immutableEnv struct {
 	t     *testing.T
 	dir   string
-	clock *fakeClock
+	clock *testclock.Clock
 	eng   *chunkstore.Engine
 	fs    *FS
 }
 
 func newImmutableEnv(t *testing.T) *immutableEnv {
 	t.Helper()
-	e := &immutableEnv{t: t, dir: t.TempDir(), clock: &fakeClock{t: time.Date(2030, 1, 2, 3, 4, 5, 0, time.UTC)}}
+	e := &immutableEnv{t: t, dir: t.TempDir(), clock: testclock.New(time.Date(2030, 1, 2, 3, 4, 5, 0, time.UTC))}
 	e.open()
 	if _, err := e.eng.CreateStore(testStore, chunkstore.DefaultDomain); err != nil {
 		t.Fatal(err)
@@ -60,7 +42,7 @@ func newImmutableEnv(t *testing.T) *immutableEnv {
 func (e *immutableEnv) open() {
 	e.t.Helper()
 	eo := chunkstore.DefaultOptions()
-	eo.Create, eo.Capacity, eo.Reserve, eo.Now = true, 8<<30, 0, e.clock.now
+	eo.Create, eo.Capacity, eo.Reserve, eo.Now = true, 8<<30, 0, e.clock.Now
 	eng, err := chunkstore.Open(context.Background(), filepath.Join(e.dir, "data"), eo)
 	if err != nil {
 		e.t.Fatal(err)
@@ -70,7 +52,7 @@ func (e *immutableEnv) open() {
 
 func (e *immutableEnv) openFS() {
 	e.t.Helper()
-	fs, err := Open(context.Background(), e.eng, Options{Store: testStore, Now: e.clock.now,
+	fs, err := Open(context.Background(), e.eng, Options{Store: testStore, Now: e.clock.Now,
 		MetaDir: filepath.Join(e.dir, "meta"), StagingDir: filepath.Join(e.dir, "staging")})
 	if err != nil {
 		e.t.Fatalf("open the share filesystem: %v", err)
@@ -180,7 +162,7 @@ func TestImmutableShareRefusesChanges(t *testing.T) {
 			if err != nil || in.Attributes&vfs.AttrReadOnly == 0 {
 				t.Fatalf("stat a: %+v %v, want the read-only attribute", in, err)
 			}
-			e.clock.advance(24*time.Hour + time.Second)
+			e.clock.Advance(24*time.Hour + time.Second)
 			if err := tc.op(e); err != nil {
 				t.Fatalf("%s after the retention: %v", tc.name, err)
 			}
@@ -259,7 +241,7 @@ func TestImmutableOrphanDoesNotStopOpen(t *testing.T) {
 	if got := e.read("a"); !bytes.Equal(got, data) {
 		t.Fatal("a differs after the restart")
 	}
-	e.clock.advance(25 * time.Hour)
+	e.clock.Advance(25 * time.Hour)
 	e.restart()
 	if got := e.items(); len(got) != 1 {
 		t.Fatalf("items after the retention: %v, want only the file's", got)
@@ -288,7 +270,7 @@ func TestImmutableForeignOrphan(t *testing.T) {
 	if got := e.items(); !slices.Equal(got, []string{itemName(99, 1)}) {
 		t.Fatalf("items %v", got)
 	}
-	e.clock.advance(25 * time.Hour)
+	e.clock.Advance(25 * time.Hour)
 	e.restart()
 	if got := e.items(); len(got) != 0 {
 		t.Fatalf("items after the retention: %v", got)

@@ -3,36 +3,19 @@ package cartridge
 import (
 	"context"
 	"errors"
-	"sync"
 	"testing"
 	"time"
 
 	"github.com/backstop-appliance/backstop/chunkstore"
+	"github.com/backstop-appliance/backstop/internal/testclock"
 )
-
-type testClock struct {
-	mu sync.Mutex
-	t  time.Time
-}
-
-func (c *testClock) now() time.Time {
-	c.mu.Lock()
-	defer c.mu.Unlock()
-	return c.t
-}
-
-func (c *testClock) advance(d time.Duration) {
-	c.mu.Lock()
-	c.t = c.t.Add(d)
-	c.mu.Unlock()
-}
 
 // retentionEngine is an engine on clock whose store "vtl" keeps items
 // for days.
-func retentionEngine(t *testing.T, clock *testClock, days int) *chunkstore.Engine {
+func retentionEngine(t *testing.T, clock *testclock.Clock, days int) *chunkstore.Engine {
 	t.Helper()
 	o := chunkstore.DefaultOptions()
-	o.Workers, o.Now = 2, clock.now
+	o.Workers, o.Now = 2, clock.Now
 	eng, err := chunkstore.Open(context.Background(), t.TempDir(), o)
 	if err != nil {
 		t.Fatal(err)
@@ -51,9 +34,9 @@ func retentionEngine(t *testing.T, clock *testClock, days int) *chunkstore.Engin
 // is under retention: appends only, no overwrite, no erase.
 func TestRetainedCartridge(t *testing.T) {
 	ctx := context.Background()
-	clock := &testClock{t: time.Date(2030, 1, 2, 3, 4, 5, 0, time.UTC)}
+	clock := testclock.New(time.Date(2030, 1, 2, 3, 4, 5, 0, time.UTC))
 	eng := retentionEngine(t, clock, 1)
-	tp := mustOpen(t, eng, Options{ImmutableDays: 1, Now: clock.now})
+	tp := mustOpen(t, eng, Options{ImmutableDays: 1, Now: clock.Now})
 	writeFiles(t, tp, []int{2}, []int{512})
 	if err := tp.Rewind(ctx); err != nil {
 		t.Fatal(err)
@@ -83,8 +66,8 @@ func TestRetainedCartridge(t *testing.T) {
 	if err := tp.Close(ctx); err != nil {
 		t.Fatal(err)
 	}
-	clock.advance(25 * time.Hour)
-	tp = mustOpen(t, eng, Options{ImmutableDays: 1, Now: clock.now})
+	clock.Advance(25 * time.Hour)
+	tp = mustOpen(t, eng, Options{ImmutableDays: 1, Now: clock.Now})
 	if err := tp.Erase(ctx); err != nil {
 		t.Fatalf("erase after the retention: %v", err)
 	}
@@ -95,9 +78,9 @@ func TestRetainedCartridge(t *testing.T) {
 
 func TestLocked(t *testing.T) {
 	ctx := context.Background()
-	clock := &testClock{t: time.Date(2030, 1, 2, 3, 4, 5, 0, time.UTC)}
+	clock := testclock.New(time.Date(2030, 1, 2, 3, 4, 5, 0, time.UTC))
 	eng := retentionEngine(t, clock, 1)
-	tp := mustOpen(t, eng, Options{Now: clock.now})
+	tp := mustOpen(t, eng, Options{Now: clock.Now})
 	writeFiles(t, tp, []int{1}, []int{512})
 	if err := tp.Close(ctx); err != nil {
 		t.Fatal(err)
@@ -118,7 +101,7 @@ func TestLocked(t *testing.T) {
 		{"no retention", "TAPE01L6", false, 0, 0, nil},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
-			err := Locked(ctx, eng, "vtl", tc.barcode, tc.worm, tc.days, clock.now().Add(tc.after))
+			err := Locked(ctx, eng, "vtl", tc.barcode, tc.worm, tc.days, clock.Now().Add(tc.after))
 			if tc.want == nil {
 				if err != nil {
 					t.Fatalf("locked: %v", err)
