@@ -297,3 +297,50 @@ func TestCompoundRules(t *testing.T) {
 		})
 	}
 }
+
+// TestCompoundBreakSameConn: the Linux kernel's append (`>>`) to a file
+// it holds itself with a batch oplock: the compound's CREATE waits for the
+// break the same connection must acknowledge, and the chain completes
+// after the acknowledgement.
+func TestCompoundBreakSameConn(t *testing.T) {
+	_, b, _ := oplockPair(t)
+	batch := createBody("g.txt", dispOpenIf, 0)
+	batch[3] = oplockBatch
+	st, body := b.do(t, cmdCreate, batch)
+	if st != StatusSuccess || body[2] != oplockBatch {
+		t.Fatalf("first open: %v, oplock %#x", st, body[2])
+	}
+	fid := getFileID(body[64:])
+	b.sendCompound(t,
+		step{cmdCreate, createWith("g.txt", dispOpen, 0, accAppendData|accReadAttributes|accSynchronize, oplockNone), false},
+		step{cmdQueryInfo, relQueryInfo, true},
+		step{cmdClose, relClose, true})
+	// The interim response and the break come in either order.
+	var interim, brk []reply
+	for interim == nil || brk == nil {
+		rs := b.recvFrame(t, 10*time.Second)
+		if rs[0].h.Command == cmdOplockBreak {
+			brk = rs
+		} else {
+			interim = rs
+		}
+	}
+	wantStatuses(t, "first frame", interim, StatusPending)
+	if getFileID(brk[0].body[8:]) != fid {
+		t.Fatal("break for another open")
+	}
+	ack := make([]byte, 24)
+	le.PutUint16(ack, 24)
+	ack[2] = oplockLevelII
+	putFileID(ack[8:], fid)
+	b.sendCompound(t, step{cmdOplockBreak, ack, false})
+	rs := b.recvFrame(t, 10*time.Second)
+	if rs[0].h.Command == cmdOplockBreak {
+		wantStatuses(t, "acknowledgement", rs, StatusSuccess)
+		rs = b.recvFrame(t, 10*time.Second)
+	} else {
+		ackResp := b.recvFrame(t, 10*time.Second)
+		wantStatuses(t, "acknowledgement", ackResp, StatusSuccess)
+	}
+	wantStatuses(t, "the rest of the chain", rs, StatusSuccess, StatusSuccess, StatusSuccess)
+}
