@@ -189,7 +189,7 @@ func (c *conn) create(r *request) ([]byte, Status) {
 	if q.options&optDeleteOnClose != 0 && q.attrs&vfs.AttrReadOnly != 0 && q.disposition != dispOpen {
 		return nil, StatusCannotDelete
 	}
-	if info, err := t.share.FS.Stat(c.ctx, path); err == nil {
+	if info, err := t.share.FS.Stat(c.ctx, path); err == nil && !statOpen(q.access) {
 		key := fileKey{t.share.Name, info.ID}
 		toNone := q.disposition == dispOverwrite || q.disposition == dispOverwriteIf || q.disposition == dispSupersede
 		if waits := c.breakFor(key, toNone); len(waits) > 0 {
@@ -198,6 +198,17 @@ func (c *conn) create(r *request) ([]byte, Status) {
 		}
 	}
 	return c.createOpen(r, q, path)
+}
+
+// statOpen says whether an open asks for no more than a file's
+// attributes: it breaks no oplock ([MS-FSA] 2.1.4.12; Windows' note on
+// IRP_MJ_CREATE: "if the desired access contains nothing other than
+// FILE_READ_ATTRIBUTES, FILE_WRITE_ATTRIBUTES, or SYNCHRONIZE, the oplock
+// does not break"; Samba's is_oplock_stat_open). The Linux kernel's stat
+// is such an open, compounded with QUERY_INFO and CLOSE.
+func statOpen(access uint32) bool {
+	const bits = accReadAttributes | accWriteAttributes | accSynchronize
+	return access&bits != 0 && access&^bits == 0
 }
 
 func (c *conn) createOpen(r *request, q createReq, path string) ([]byte, Status) {
@@ -458,13 +469,15 @@ func attrsOf(i vfs.Info) uint32 {
 	return a
 }
 
-// lookupOpen finds the open a request names (the chain's for related
-// requests); FILE_CLOSED when unknown.
+// lookupOpen finds the open a request names (the chain's when a related
+// request names the all-ones FileId); FILE_CLOSED when unknown, and when
+// the chain has none to give (as Samba's file_fsp_smb2 answers and
+// smbtorture's smb2.compound.related5 and unrelated1 expect).
 func (c *conn) lookupOpen(r *request, b []byte) (*open, Status) {
 	id := getFileID(b)
-	if id == relatedFileID {
+	if id == relatedFileID && r.hdr.Flags&flagRelated != 0 {
 		if !r.chain.hasFID {
-			return nil, StatusInvalidParameter
+			return nil, StatusFileClosed
 		}
 		id = r.chain.fid
 	}

@@ -22,17 +22,31 @@ type request struct {
 	preauthConn bool        // fold the response into the connection's preauth hash
 	preauthSess *session    // fold the response into this session's preauth hash
 	afterSend   func()      // run once the response is written
+
+	// Set when an async request completes.
+	final *pendingReq // this is the final response of an async request
+	rest  []byte      // the compound's requests after this async one
 }
 
 // chainState carries a compound's related state from one request to the
 // next ([MS-SMB2] 3.3.5.2.7.2).
 type chainState struct {
-	sessID  uint64
-	treeID  uint32
-	fid     fileID
-	hasFID  bool
-	status  Status
-	encSess *session
+	n         int // requests of the compound seen so far
+	sessID    uint64
+	treeID    uint32
+	fid       fileID
+	hasFID    bool
+	createErr Status // the failure of the chain's CREATE; 0 when none failed
+	noSess    bool   // the previous request had no valid session or tree
+	encSess   *session
+}
+
+// fileIDAt is where the FileId is in the body of the requests that name
+// an open (0: the command names none).
+var fileIDAt = [numCommands]int{
+	cmdClose: 8, cmdFlush: 8, cmdRead: 16, cmdWrite: 16, cmdLock: 8, cmdIoctl: 8,
+	cmdQueryDirectory: 8, cmdChangeNotify: 8, cmdQueryInfo: 24, cmdSetInfo: 16,
+	cmdOplockBreak: 8,
 }
 
 // handler serves one command: the response body (nil for the error
@@ -124,9 +138,21 @@ func (c *conn) handleFrame(frame []byte) error {
 	default:
 		return errDisconnect
 	}
-	chain := &chainState{encSess: encSess}
-	var out []*request
-	var bodies [][]byte
+	return c.serveChain(frame, &chainState{encSess: encSess}, nil, nil)
+}
+
+// serveChain serves the requests of a compound in order and sends their
+// responses, after out (responses already served) in one frame. A CREATE
+// that goes async ends the frame with its interim response ([MS-SMB2]
+// 3.3.4.2: a client stops reading a compound response at an interim
+// one); the rest of the chain is served once it completes, its final
+// response leading their frame (finishAsync). Any other request that
+// would go async before the end of the compound fails with
+// STATUS_INTERNAL_ERROR instead, as Windows' servers do ([MS-SMB2]
+// 3.3.5.2.7 and its note on compounds; Samba's
+// smbd_smb2_request_pending_queue does the same).
+func (c *conn) serveChain(frame []byte, chain *chainState, out []*request, bodies [][]byte) error {
+	encSess := chain.encSess
 	for len(frame) > 0 {
 		h, ok := parseHeader(frame)
 		if !ok || h.Flags&flagResponse != 0 {
@@ -141,6 +167,7 @@ func (c *conn) handleFrame(frame []byte) error {
 		}
 		r := &request{hdr: h, msg: frame[:n], body: frame[headerSize:n], encrypted: encSess != nil, chain: chain}
 		frame = frame[n:]
+		chain.n++
 		if h.Command == cmdCancel {
 			c.cancelRequest(r)
 			continue
@@ -149,7 +176,19 @@ func (c *conn) handleFrame(frame []byte) error {
 		if err != nil {
 			return err
 		}
-		chain.status, r.status = st, st
+		r.status = st
+		if h.Command == cmdCreate && r.async == nil {
+			chain.noteCreate(st)
+		}
+		if r.async != nil && len(frame) > 0 {
+			if h.Command != cmdCreate {
+				c.abandonAsync(r)
+				body, r.status = nil, StatusInternalError
+			} else {
+				r.rest = frame
+				frame = nil
+			}
+		}
 		out = append(out, r)
 		bodies = append(bodies, body)
 	}
@@ -179,10 +218,16 @@ func (c *conn) serveOne(r *request) ([]byte, Status, error) {
 	if len(r.body) < minBody[h.Command] {
 		return nil, StatusInvalidParameter, nil
 	}
-	if h.Flags&flagRelated != 0 {
-		if r.chain.status.isError() {
-			// A failed request fails the related ones after it.
-			return nil, r.chain.status, nil
+	related := h.Flags&flagRelated != 0
+	if related {
+		// [MS-SMB2] 3.3.5.2.7.2: a chain whose first request is
+		// related, or a related request after one without a valid
+		// session or tree, fails with STATUS_INVALID_PARAMETER (as
+		// smbtorture's smb2.compound.invalid1 and related9 see
+		// Windows do).
+		if r.chain.n == 1 || r.chain.noSess {
+			r.chain.noSess = true
+			return nil, StatusInvalidParameter, nil
 		}
 		if h.SessionID == 0 || h.SessionID == ^uint64(0) {
 			h.SessionID = r.chain.sessID
@@ -190,14 +235,26 @@ func (c *conn) serveOne(r *request) ([]byte, Status, error) {
 		if h.TreeID == 0 || h.TreeID == ^uint32(0) {
 			h.TreeID = r.chain.treeID
 		}
+		// A related request on the FileId of a CREATE that failed
+		// fails with the CREATE's status (3.3.5.2.7.2; Samba's
+		// compound_create_err), whatever the command.
+		if at := fileIDAt[h.Command]; at > 0 && r.chain.createErr.isError() && getFileID(r.body[at:]) == relatedFileID {
+			return nil, r.chain.createErr, nil
+		}
 	} else {
-		r.chain.hasFID = false
+		r.chain.hasFID, r.chain.createErr, r.chain.noSess = false, 0, false
 	}
 	r.chain.sessID, r.chain.treeID = h.SessionID, h.TreeID
+	// A request without a valid session or tree leaves none for the
+	// related requests after it.
+	r.chain.noSess = true
 	needSess, needTree := needs(h.Command)
 	if needSess {
 		s := c.session(h.SessionID)
 		if s == nil || !s.valid() {
+			if related {
+				return nil, StatusInvalidParameter, nil
+			}
 			return nil, StatusUserSessionDeleted, nil
 		}
 		r.sess = s
@@ -216,6 +273,9 @@ func (c *conn) serveOne(r *request) ([]byte, Status, error) {
 	if needTree {
 		t := r.sess.tree(h.TreeID)
 		if t == nil {
+			if related {
+				return nil, StatusInvalidParameter, nil
+			}
 			return nil, StatusNetworkNameDeleted, nil
 		}
 		if t.share.EncryptData && !r.encrypted {
@@ -229,10 +289,13 @@ func (c *conn) serveOne(r *request) ([]byte, Status, error) {
 		}
 		r.tree = t
 	}
+	r.chain.noSess = false
 	if need := creditsNeeded(r); c.dialect >= dialect210 && c.serverCaps&capLargeMTU != 0 && need > max(h.CreditCharge, 1) {
 		return nil, StatusInvalidParameter, nil
 	}
 	body, st := c.handlers(h.Command)(c, r)
+	// TREE_CONNECT and SESSION_SETUP answer with the ids they made.
+	r.chain.sessID, r.chain.treeID = h.SessionID, h.TreeID
 	if st == statusDisconnect {
 		return nil, st, errDisconnect
 	}
@@ -343,9 +406,16 @@ func (c *conn) buildResponse(r *request, body []byte) []byte {
 	h.Flags = h.Flags&(flagRelated|flagAsync) | flagResponse
 	h.NextCommand = 0
 	h.Signature = [16]byte{}
-	c.mu.Lock()
-	h.Credit = c.credits.grant(max(r.hdr.Credit, 1), c.srv.opts.MaxCredits)
-	c.mu.Unlock()
+	if r.final != nil {
+		// The interim response granted the credits.
+		h.Flags = flagResponse | flagAsync
+		h.AsyncID = r.final.asyncID
+		h.Credit = 0
+	} else {
+		c.mu.Lock()
+		h.Credit = c.credits.grant(max(r.hdr.Credit, 1), c.srv.opts.MaxCredits)
+		c.mu.Unlock()
+	}
 	msg := make([]byte, headerSize, headerSize+len(body)+8)
 	h.put(msg)
 	return append(msg, body...)
@@ -428,6 +498,7 @@ type pendingReq struct {
 	mid, asyncID uint64
 	sessID       uint64
 	cancel       func()
+	abandoned    bool // answered synchronously after all: no final response (c.mu)
 }
 
 // goAsync registers r as an async request; the handler then returns and
@@ -441,27 +512,50 @@ func (c *conn) goAsync(r *request, cancel func()) *pendingReq {
 	return p
 }
 
-// finishAsync sends the final response of an async request.
+// finishAsync sends the final response of an async request; when it was
+// a CREATE inside a compound, the requests after it are served now and
+// their responses follow it in its frame.
 func (c *conn) finishAsync(r *request, p *pendingReq, body []byte, st Status) {
 	c.mu.Lock()
 	delete(c.pending, p.mid)
+	abandoned := p.abandoned
 	c.mu.Unlock()
-	h := r.hdr
-	h.Flags = flagResponse | flagAsync
-	h.AsyncID = p.asyncID
-	h.Status = st
-	h.Credit = 0
-	h.NextCommand = 0
-	h.Signature = [16]byte{}
-	if body == nil {
-		body = errorBody
+	if abandoned {
+		return
 	}
-	msg := make([]byte, headerSize, headerSize+len(body))
-	h.put(msg)
-	msg = append(msg, body...)
-	enc := r.chain.encSess
-	c.maybeSign(&request{hdr: r.hdr, sess: r.sess, tree: r.tree}, msg, enc)
-	_ = c.writeOut(msg, enc)
+	r.async, r.final, r.status = nil, p, st
+	r.afterSend, r.signWith, r.preauthConn, r.preauthSess = nil, nil, false, nil
+	if r.hdr.Command == cmdCreate {
+		r.chain.noteCreate(st)
+	}
+	rest := r.rest
+	r.rest = nil
+	if err := c.serveChain(rest, r.chain, []*request{r}, [][]byte{body}); err != nil {
+		c.srv.opts.Logger.Debug("smb2: dropping connection", "remote", c.nc.RemoteAddr(), "err", err)
+		c.nc.Close()
+	}
+}
+
+// abandonAsync takes back r's going async: it is answered synchronously
+// and its handler's final response is never sent.
+func (c *conn) abandonAsync(r *request) {
+	p := r.async
+	c.mu.Lock()
+	p.abandoned = true
+	delete(c.pending, p.mid)
+	c.mu.Unlock()
+	p.cancel()
+	r.async, r.afterSend = nil, nil
+}
+
+// noteCreate records the outcome of the chain's CREATE for the related
+// requests after it.
+func (ch *chainState) noteCreate(st Status) {
+	if st.isError() {
+		ch.createErr, ch.hasFID = st, false
+		return
+	}
+	ch.createErr = 0
 }
 
 // cancelRequest serves CANCEL: no response of its own.
