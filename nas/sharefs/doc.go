@@ -25,7 +25,11 @@
 //	"i" | id(8)            inode: format(1)=1 | flags(1, 1=directory) |
 //	                       parent id(8) | size(8) | item version(8) |
 //	                       attributes(4, MS-FSCC) | birth(8) | access(8) |
-//	                       write(8) | change(8) (unix ns) | name (rest)
+//	                       write(8) | change(8) (unix ns) | name (rest);
+//	                       format 2, written only when a time is outside
+//	                       unix ns (before 1678, after 2262; SMB times
+//	                       reach 1601 to 30828): the same with each time
+//	                       as unix seconds(8) | ns(4)
 //	"d" | parent(8) | name entry: the child's id(8)
 //	"o" | id(8)            orphan: removed while open; deleted at the
 //	                       last close or at the next Open
