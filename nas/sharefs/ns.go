@@ -93,7 +93,7 @@ func (f *FS) Open(ctx context.Context, path string, flag vfs.OpenFlag) (vfs.File
 	h := &file{fs: f, id: n.ID, flag: flag, nd: nd}
 	if flag&vfs.OpenTruncate != 0 {
 		nd.mu.Lock()
-		err := nd.truncate(0)
+		err := nd.truncate(0, true)
 		nd.mu.Unlock()
 		if err != nil {
 			nd.refs--

@@ -129,3 +129,13 @@ type File interface {
 	// is durable.
 	Close() error
 }
+
+// TimeKeeper is implemented by Files whose caller can take over the
+// automatic updates of the write and change times. After KeepTimes,
+// WriteAt and Truncate through that File leave the file's times alone;
+// the caller sets them with SetAttr. The SMB server does, to apply
+// MS-FSA's rules (times noted at the first write of an open and at its
+// close, per-open suspension, explicit times that stick).
+type TimeKeeper interface {
+	KeepTimes()
+}
