@@ -33,6 +33,10 @@
 //	"d" | parent(8) | name entry: the child's id(8)
 //	"o" | id(8)            orphan: removed while open; deleted at the
 //	                       last close or at the next Open
+//	"l" | id(8) | parent(8) | NAME
+//	                       a further name of file id (a hard link) besides
+//	                       its inode's parent and name; the inode's flags
+//	                       have 2 set while it has one
 //	"m"                    mode(1): 1 = case-insensitive names (absent: 0)
 //	"f" | parent(8) | NAME the child's id(8), NAME upper-cased: the
 //	                       lookup key of a case-insensitive filesystem

@@ -18,6 +18,7 @@ const (
 	prefixDirent = 'd'
 	prefixOrphan = 'o'
 	prefixFolded = 'f'
+	prefixLink   = 'l'
 	keyMode      = "m"
 	modeFoldCase = 1
 	keySuper     = "s"
@@ -26,6 +27,7 @@ const (
 	superFormat  = 1
 	rootID       = 1
 	flagDir      = 1
+	flagLinked   = 2 // a file with more than one name
 )
 
 // inode is one file or directory as stored.
@@ -36,6 +38,7 @@ type inode struct {
 	Name    string
 	Size    int64  // committed size: the length of item Version
 	Version uint64 // item version holding the data; 0: no item (empty)
+	Linked  bool   // the file has names besides Parent/Name ("l" keys, link.go)
 	Attrs   uint32
 	Birth   time.Time
 	Access  time.Time
@@ -75,6 +78,9 @@ func (n *inode) encode() []byte {
 	if n.Dir {
 		b[1] = flagDir
 	}
+	if n.Linked {
+		b[1] |= flagLinked
+	}
 	binary.BigEndian.PutUint64(b[2:], n.Parent)
 	binary.BigEndian.PutUint64(b[10:], uint64(n.Size))
 	binary.BigEndian.PutUint64(b[18:], n.Version)
@@ -98,7 +104,7 @@ func decodeInode(id uint64, b []byte) (inode, error) {
 	if len(b) < fixed || b[0] != inodeFormat && b[0] != inodeWide {
 		return inode{}, fmt.Errorf("sharefs: inode %d: bad record (%d bytes)", id, len(b))
 	}
-	n := inode{ID: id, Dir: b[1]&flagDir != 0,
+	n := inode{ID: id, Dir: b[1]&flagDir != 0, Linked: b[1]&flagLinked != 0,
 		Parent:  binary.BigEndian.Uint64(b[2:]),
 		Size:    int64(binary.BigEndian.Uint64(b[10:])),
 		Version: binary.BigEndian.Uint64(b[18:]),

@@ -112,8 +112,11 @@ func (c *conn) setFileInfo(o *open, class byte, d []byte) Status {
 		return StatusSuccess
 	case fileFullEaInformation:
 		return StatusEAsNotSupported
-	case 11: // FileLinkInformation
-		return StatusNotSupported
+	case fileLinkInformation:
+		if st := need(20, 0); st != StatusSuccess {
+			return st
+		}
+		return c.link(o, d)
 	}
 	return StatusInvalidInfoClass
 }
