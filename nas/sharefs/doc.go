@@ -25,10 +25,18 @@
 //	"i" | id(8)            inode: format(1)=1 | flags(1, 1=directory) |
 //	                       parent id(8) | size(8) | item version(8) |
 //	                       attributes(4, MS-FSCC) | birth(8) | access(8) |
-//	                       write(8) | change(8) (unix ns) | name (rest)
+//	                       write(8) | change(8) (unix ns) | name (rest);
+//	                       format 2, written only when a time is outside
+//	                       unix ns (before 1678, after 2262; SMB times
+//	                       reach 1601 to 30828): the same with each time
+//	                       as unix seconds(8) | ns(4)
 //	"d" | parent(8) | name entry: the child's id(8)
 //	"o" | id(8)            orphan: removed while open; deleted at the
 //	                       last close or at the next Open
+//	"l" | id(8) | parent(8) | NAME
+//	                       a further name of file id (a hard link) besides
+//	                       its inode's parent and name; the inode's flags
+//	                       have 2 set while it has one
 //	"m"                    mode(1): 1 = case-insensitive names (absent: 0)
 //	"f" | parent(8) | NAME the child's id(8), NAME upper-cased: the
 //	                       lookup key of a case-insensitive filesystem

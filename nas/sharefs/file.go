@@ -13,9 +13,16 @@ type file struct {
 	flag   vfs.OpenFlag
 	nd     *node
 	closed atomic.Bool
+	keep   atomic.Bool // KeepTimes: writes leave the times alone
 }
 
-var _ vfs.File = (*file)(nil)
+var (
+	_ vfs.File       = (*file)(nil)
+	_ vfs.TimeKeeper = (*file)(nil)
+)
+
+// KeepTimes implements vfs.TimeKeeper.
+func (h *file) KeepTimes() { h.keep.Store(true) }
 
 func (h *file) check(write bool) error {
 	switch {
@@ -42,7 +49,7 @@ func (h *file) WriteAt(p []byte, off int64) (int, error) {
 	}
 	h.nd.mu.Lock()
 	defer h.nd.mu.Unlock()
-	return h.nd.writeAt(p, off)
+	return h.nd.writeAt(p, off, !h.keep.Load())
 }
 
 func (h *file) Truncate(size int64) error {
@@ -51,7 +58,7 @@ func (h *file) Truncate(size int64) error {
 	}
 	h.nd.mu.Lock()
 	defer h.nd.mu.Unlock()
-	return h.nd.truncate(size)
+	return h.nd.truncate(size, !h.keep.Load())
 }
 
 func (h *file) Sync() error {

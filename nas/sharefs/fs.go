@@ -426,15 +426,22 @@ func (f *FS) Stat(ctx context.Context, path string) (vfs.Info, error) {
 		return vfs.Info{}, err
 	}
 	var n inode
+	count := uint32(1)
 	err = f.db.View(func(txn *badger.Txn) error {
 		var rerr error
 		n, rerr = f.resolve(txn, parts)
+		count = links(txn, n)
 		return rerr
 	})
 	if err != nil {
 		return vfs.Info{}, wrap("stat", path, err)
 	}
-	return f.liveInfo(n), nil
+	if n.Linked {
+		n.Name = parts[len(parts)-1]
+	}
+	info := f.liveInfo(n)
+	info.Links = count
+	return info, nil
 }
 
 // liveInfo overlays what an open file holds in memory on its stored inode.
@@ -460,6 +467,7 @@ func (f *FS) ReadDir(ctx context.Context, path string) ([]vfs.Info, error) {
 		return nil, err
 	}
 	var list []inode
+	var counts []uint32
 	err = f.db.View(func(txn *badger.Txn) error {
 		dir, err := f.resolve(txn, parts)
 		if err != nil {
@@ -484,7 +492,12 @@ func (f *FS) ReadDir(ctx context.Context, path string) ([]vfs.Info, error) {
 			if err != nil {
 				return err
 			}
+			if n.Linked {
+				// One of several names: listed under this one.
+				n.Name = string(it.Item().Key()[9:])
+			}
 			list = append(list, n)
+			counts = append(counts, links(txn, n))
 		}
 		return nil
 	})
@@ -494,6 +507,7 @@ func (f *FS) ReadDir(ctx context.Context, path string) ([]vfs.Info, error) {
 	out := make([]vfs.Info, len(list))
 	for i, n := range list {
 		out[i] = f.liveInfo(n)
+		out[i].Links = counts[i]
 	}
 	return out, nil
 }

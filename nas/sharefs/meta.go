@@ -18,13 +18,16 @@ const (
 	prefixDirent = 'd'
 	prefixOrphan = 'o'
 	prefixFolded = 'f'
+	prefixLink   = 'l'
 	keyMode      = "m"
 	modeFoldCase = 1
 	keySuper     = "s"
-	inodeFormat  = 1
+	inodeFormat  = 1 // times in unix ns (1678 to 2262)
+	inodeWide    = 2 // times in unix seconds(8) | ns(4): any time SMB carries
 	superFormat  = 1
 	rootID       = 1
 	flagDir      = 1
+	flagLinked   = 2 // a file with more than one name
 )
 
 // inode is one file or directory as stored.
@@ -35,6 +38,7 @@ type inode struct {
 	Name    string
 	Size    int64  // committed size: the length of item Version
 	Version uint64 // item version holding the data; 0: no item (empty)
+	Linked  bool   // the file has names besides Parent/Name ("l" keys, link.go)
 	Attrs   uint32
 	Birth   time.Time
 	Access  time.Time
@@ -42,38 +46,82 @@ type inode struct {
 	Change  time.Time
 }
 
-const inodeFixed = 1 + 1 + 8 + 8 + 8 + 4 + 4*8
+const (
+	inodeFixed     = 1 + 1 + 8 + 8 + 8 + 4 + 4*8
+	inodeWideFixed = 1 + 1 + 8 + 8 + 8 + 4 + 4*12
+)
 
+// Unix nanoseconds in an int64 reach from 1677-09-21 to 2262-04-11.
+var (
+	minNanoTime = time.Unix(0, -1<<63)
+	maxNanoTime = time.Unix(0, 1<<63-1)
+)
+
+// fitsNano reports whether t is held by an int64 of unix nanoseconds.
+func fitsNano(t time.Time) bool {
+	return !t.Before(minNanoTime) && !t.After(maxNanoTime)
+}
+
+// encode writes format 1 when every time fits in unix nanoseconds, as
+// nearly all do, and format 2 when one does not (a FILETIME reaches from
+// 1601 to 30828; backup software restores such times).
 func (n *inode) encode() []byte {
-	b := make([]byte, inodeFixed, inodeFixed+len(n.Name))
-	b[0] = inodeFormat
+	times := []time.Time{n.Birth, n.Access, n.Write, n.Change}
+	format, fixed := byte(inodeFormat), inodeFixed
+	for _, t := range times {
+		if !fitsNano(t) {
+			format, fixed = inodeWide, inodeWideFixed
+		}
+	}
+	b := make([]byte, fixed, fixed+len(n.Name))
+	b[0] = format
 	if n.Dir {
 		b[1] = flagDir
+	}
+	if n.Linked {
+		b[1] |= flagLinked
 	}
 	binary.BigEndian.PutUint64(b[2:], n.Parent)
 	binary.BigEndian.PutUint64(b[10:], uint64(n.Size))
 	binary.BigEndian.PutUint64(b[18:], n.Version)
 	binary.BigEndian.PutUint32(b[26:], n.Attrs)
-	for i, t := range []time.Time{n.Birth, n.Access, n.Write, n.Change} {
-		binary.BigEndian.PutUint64(b[30+8*i:], uint64(t.UnixNano()))
+	for i, t := range times {
+		if format == inodeFormat {
+			binary.BigEndian.PutUint64(b[30+8*i:], uint64(t.UnixNano()))
+			continue
+		}
+		binary.BigEndian.PutUint64(b[30+12*i:], uint64(t.Unix()))
+		binary.BigEndian.PutUint32(b[38+12*i:], uint32(t.Nanosecond()))
 	}
 	return append(b, n.Name...)
 }
 
 func decodeInode(id uint64, b []byte) (inode, error) {
-	if len(b) < inodeFixed || b[0] != inodeFormat {
+	fixed := inodeFixed
+	if len(b) > 0 && b[0] == inodeWide {
+		fixed = inodeWideFixed
+	}
+	if len(b) < fixed || b[0] != inodeFormat && b[0] != inodeWide {
 		return inode{}, fmt.Errorf("sharefs: inode %d: bad record (%d bytes)", id, len(b))
 	}
-	n := inode{ID: id, Dir: b[1]&flagDir != 0,
+	n := inode{ID: id, Dir: b[1]&flagDir != 0, Linked: b[1]&flagLinked != 0,
 		Parent:  binary.BigEndian.Uint64(b[2:]),
 		Size:    int64(binary.BigEndian.Uint64(b[10:])),
 		Version: binary.BigEndian.Uint64(b[18:]),
 		Attrs:   binary.BigEndian.Uint32(b[26:]),
-		Name:    string(b[inodeFixed:]),
+		Name:    string(b[fixed:]),
 	}
 	ts := []*time.Time{&n.Birth, &n.Access, &n.Write, &n.Change}
 	for i, t := range ts {
-		*t = time.Unix(0, int64(binary.BigEndian.Uint64(b[30+8*i:]))).UTC()
+		if b[0] == inodeFormat {
+			*t = time.Unix(0, int64(binary.BigEndian.Uint64(b[30+8*i:]))).UTC()
+			continue
+		}
+		ns := binary.BigEndian.Uint32(b[38+12*i:])
+		if ns >= 1e9 {
+			return inode{}, fmt.Errorf("sharefs: inode %d: bad time", id)
+		}
+		*t = time.Unix(int64(binary.BigEndian.Uint64(b[30+12*i:])), int64(ns)).UTC()
 	}
 	return n, nil
 }

@@ -241,7 +241,8 @@ func readFull(r io.ReaderAt, p []byte, off int64) error {
 
 // writeAt writes p at off: streamed when it continues the stream (or
 // starts one at 0 or at the end), staged otherwise.
-func (n *node) writeAt(p []byte, off int64) (int, error) {
+// writeAt writes p at off; touch updates the write and change times.
+func (n *node) writeAt(p []byte, off int64, touch bool) (int, error) {
 	if err := n.usable(); err != nil {
 		return 0, err
 	}
@@ -276,7 +277,9 @@ func (n *node) writeAt(p []byte, off int64) (int, error) {
 	}
 	n.size = max(n.size, end)
 	n.dataDirty = true
-	n.touch()
+	if touch {
+		n.touch()
+	}
 	return len(p), nil
 }
 
@@ -408,8 +411,8 @@ func (n *node) toStage(p []byte, off int64) error {
 }
 
 // truncate sets the size; bytes past a shrink read as zeros if the file
-// grows again.
-func (n *node) truncate(size int64) error {
+// grows again. touch updates the write and change times.
+func (n *node) truncate(size int64, touch bool) error {
 	if err := n.usable(); err != nil {
 		return err
 	}
@@ -443,7 +446,9 @@ func (n *node) truncate(size int64) error {
 	}
 	n.size = size
 	n.dataDirty = true
-	n.touch()
+	if touch {
+		n.touch()
+	}
 	return nil
 }
 

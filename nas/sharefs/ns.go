@@ -93,7 +93,7 @@ func (f *FS) Open(ctx context.Context, path string, flag vfs.OpenFlag) (vfs.File
 	h := &file{fs: f, id: n.ID, flag: flag, nd: nd}
 	if flag&vfs.OpenTruncate != 0 {
 		nd.mu.Lock()
-		err := nd.truncate(0)
+		err := nd.truncate(0, true)
 		nd.mu.Unlock()
 		if err != nil {
 			nd.refs--
@@ -175,6 +175,7 @@ func (f *FS) Remove(ctx context.Context, path string) error {
 		return ErrClosed
 	}
 	var n inode
+	last := false
 	err = f.update(func(txn *badger.Txn) error {
 		var err error
 		if n, err = f.resolve(txn, parts); err != nil {
@@ -188,18 +189,27 @@ func (f *FS) Remove(ctx context.Context, path string) error {
 				return err
 			}
 		}
-		if err := delEntry(txn, f.fold, n.Parent, n.Name); err != nil {
+		dir, err := f.resolveParent(txn, parts)
+		if err != nil {
 			return err
 		}
-		if err := touchDir(txn, n.Parent, f.now()); err != nil {
+		if last, err = f.dropName(txn, &n, dir.ID, parts[len(parts)-1]); err != nil {
 			return err
+		}
+		if err := touchDir(txn, dir.ID, f.now()); err != nil {
+			return err
+		}
+		if !last {
+			return nil // another name keeps the file (link.go)
 		}
 		return f.unlinkLocked(txn, n)
 	})
 	if err != nil {
 		return wrap("remove", path, err)
 	}
-	f.afterUnlink(ctx, n)
+	if last {
+		f.afterUnlink(ctx, n)
+	}
 	return nil
 }
 
@@ -264,9 +274,16 @@ func (f *FS) Rename(ctx context.Context, from, to string, replace bool) error {
 				return err
 			}
 		}
+		sp, err := f.resolveParent(txn, pf)
+		if err != nil {
+			return err
+		}
 		if id, err := lookup(txn, f.fold, dp.ID, name); err == nil && id == src.ID {
 			if dp.ID == src.Parent && name == src.Name {
 				return nil
+			}
+			if src.Linked && (sp.ID != dp.ID || !f.sameName(pf[len(pf)-1], name)) {
+				return nil // two names of one file: nothing to do, as POSIX says
 			}
 			// the same entry under another case: renamed below
 		} else if err == nil {
@@ -290,17 +307,29 @@ func (f *FS) Rename(ctx context.Context, from, to string, replace bool) error {
 					return err
 				}
 			}
-			if err := delEntry(txn, f.fold, dp.ID, dst.Name); err != nil {
+			last, err := f.dropName(txn, &dst, dp.ID, name)
+			if err != nil {
 				return err
 			}
-			if err := f.unlinkLocked(txn, dst); err != nil {
-				return err
+			if last {
+				if err := f.unlinkLocked(txn, dst); err != nil {
+					return err
+				}
+				victim = &dst
 			}
-			victim = &dst
 		} else if !errors.Is(err, vfs.ErrNotExist) {
 			return err
 		}
 		now := f.now().UTC()
+		if moved, err := f.renameName(txn, &src, sp.ID, pf[len(pf)-1], dp.ID, name); moved || err != nil {
+			if err != nil {
+				return err
+			}
+			if err := touchDir(txn, sp.ID, now); err != nil {
+				return err
+			}
+			return touchDir(txn, dp.ID, now)
+		}
 		if err := delEntry(txn, f.fold, src.Parent, src.Name); err != nil {
 			return err
 		}
@@ -408,13 +437,17 @@ func applyAttr(n *inode, set vfs.SetAttr) {
 // statID describes inode id.
 func (f *FS) statID(id uint64) (vfs.Info, error) {
 	var n inode
+	count := uint32(1)
 	err := f.db.View(func(txn *badger.Txn) error {
 		var err error
 		n, err = getInode(txn, id)
+		count = links(txn, n)
 		return err
 	})
 	if err != nil {
 		return vfs.Info{}, wrap("stat", "", err)
 	}
-	return f.liveInfo(n), nil
+	info := f.liveInfo(n)
+	info.Links = count
+	return info, nil
 }

@@ -247,7 +247,7 @@ func putBasic(w *buf, i vfs.Info) {
 func putStandard(w *buf, i vfs.Info, deletePending bool) {
 	w.u64(uint64(i.AllocSize))
 	w.u64(uint64(i.Size))
-	w.u32(1)
+	w.u32(max(i.Links, 1))
 	w.u8(b2u8(deletePending))
 	w.u8(b2u8(i.IsDir))
 	w.u16(0)

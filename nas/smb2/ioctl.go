@@ -55,6 +55,12 @@ func (c *conn) ioctl(r *request) ([]byte, Status) {
 			return nil, st2
 		}
 		out, st = c.fileIoctl(o, code, in)
+	case fsctlSetZeroData:
+		o, st2 := c.lookupOpen(r, b[8:])
+		if st2 != StatusSuccess {
+			return nil, st2
+		}
+		out, st = c.setZeroData(o, in)
 	default:
 		return nil, StatusInvalidDeviceRequest
 	}

@@ -91,6 +91,7 @@ type open struct {
 	created       bool        // this open created the file (a failed close removes it)
 	writeThrough  bool        // FILE_WRITE_THROUGH: every WRITE is committed before it is answered
 	failReported  atomic.Bool // a failed commit of this open was logged and counted
+	times         openTimes   // the open's part in the file's times (times.go)
 
 	user         string // who opened it (durable reconnects must match)
 	durable      bool
@@ -214,6 +215,7 @@ func (o *open) closeFile(ctx context.Context) error {
 	}
 	var err error
 	if o.f != nil {
+		o.closing()
 		err = o.f.Close()
 	}
 	if err != nil && o.created && last && st != nil && remove == "" {

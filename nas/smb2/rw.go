@@ -85,10 +85,12 @@ func (c *conn) write(r *request) ([]byte, Status) {
 		return nil, StatusFileLockConflict
 	}
 	c.breakLevelII(o)
+	o.beforeModify()
 	n, err := o.f.WriteAt(data, int64(off))
 	if err != nil {
 		return nil, c.srv.commitFailed("write", o, err)
 	}
+	o.modified(c.srv.opts.Now)
 	o.pos = int64(off) + int64(n)
 	o.written = true
 	if o.writeThrough || le.Uint32(b[44:])&writeFlagWriteThrough != 0 {

@@ -3,7 +3,6 @@ package smb2
 import (
 	"errors"
 	"strings"
-	"time"
 
 	"github.com/backstop-appliance/backstop/nas"
 	"github.com/backstop-appliance/backstop/nas/vfs"
@@ -73,7 +72,7 @@ func (c *conn) setFileInfo(o *open, class byte, d []byte) Status {
 			return StatusInvalidParameter
 		}
 		c.breakLevelII(o)
-		return statusOf(o.f.Truncate(int64(size)))
+		return c.truncate(o, int64(size))
 	case fileAllocationInformation:
 		if st := need(8, accWriteData); st != StatusSuccess {
 			return st
@@ -86,7 +85,7 @@ func (c *conn) setFileInfo(o *open, class byte, d []byte) Status {
 			return statusOf(err)
 		}
 		if alloc := int64(le.Uint64(d)); alloc < info.Size && alloc >= 0 {
-			return statusOf(o.f.Truncate(alloc))
+			return c.truncate(o, alloc)
 		}
 		return StatusSuccess
 	case fileDispositionInformation:
@@ -113,8 +112,11 @@ func (c *conn) setFileInfo(o *open, class byte, d []byte) Status {
 		return StatusSuccess
 	case fileFullEaInformation:
 		return StatusEAsNotSupported
-	case 11: // FileLinkInformation
-		return StatusNotSupported
+	case fileLinkInformation:
+		if st := need(20, 0); st != StatusSuccess {
+			return st
+		}
+		return c.link(o, d)
 	}
 	return StatusInvalidInfoClass
 }
@@ -131,12 +133,8 @@ const StatusEAsNotSupported Status = 0xC000004F
 
 func (c *conn) setBasic(o *open, d []byte) Status {
 	var set vfs.SetAttr
-	times := []**time.Time{&set.Birth, &set.Access, &set.Write, &set.Change}
-	for i, p := range times {
-		if t, ok := fromFiletime(le.Uint64(d[8*i:])); ok {
-			tt := t
-			*p = &tt
-		}
+	if st := basicTimes(o, d, &set); st != StatusSuccess {
+		return st
 	}
 	if a := le.Uint32(d[32:]); a != 0 {
 		// TEMPORARY on a directory is refused (as Windows does); bits
@@ -152,6 +150,16 @@ func (c *conn) setBasic(o *open, d []byte) Status {
 		set.Attributes = &a
 	}
 	return statusOf(o.f.SetAttr(set))
+}
+
+// truncate changes the size of o's file, a modification of it.
+func (c *conn) truncate(o *open, size int64) Status {
+	o.beforeModify()
+	if err := o.f.Truncate(size); err != nil {
+		return statusOf(err)
+	}
+	o.modified(c.srv.opts.Now)
+	return StatusSuccess
 }
 
 func (c *conn) setDisposition(o *open, del bool) Status {

@@ -151,23 +151,42 @@ func (w *buf) align(n int) {
 	}
 }
 
-// filetime converts to 100ns intervals since 1601-01-01 (0 for zero time).
+// FILETIME: 100ns intervals since 1601-01-01 UTC, as a signed 64-bit
+// count; 1601 is 11644473600 seconds before the Unix epoch.
+const (
+	filetimeEpoch   = 11644473600
+	filetimePerSec  = 10_000_000
+	filetimeMaxUnit = 1<<63 - 1
+)
+
+// filetime converts to a FILETIME (0 for the zero time). The arithmetic
+// is in seconds so that every time the format holds (1601 to 30828)
+// converts, not only those time.Duration reaches (1678 to 2262); times
+// outside the format are clamped to its ends.
 func filetime(t time.Time) uint64 {
 	if t.IsZero() {
 		return 0
 	}
-	const epochDiff = 116444736000000000
-	return uint64(t.UnixNano()/100 + epochDiff)
+	sec := t.Unix() + filetimeEpoch
+	switch {
+	case sec < 0:
+		return 0
+	case sec >= filetimeMaxUnit/filetimePerSec:
+		if sec > filetimeMaxUnit/filetimePerSec {
+			return filetimeMaxUnit
+		}
+		v := uint64(sec)*filetimePerSec + uint64(t.Nanosecond()/100)
+		return min(v, filetimeMaxUnit)
+	}
+	return uint64(sec)*filetimePerSec + uint64(t.Nanosecond()/100)
 }
 
-// fromFiletime converts back; ok is false for 0 and -1 ("don't change").
-func fromFiletime(v uint64) (time.Time, bool) {
-	if v == 0 || v == ^uint64(0) || v == ^uint64(0)-1 {
-		return time.Time{}, false
-	}
-	const epochDiff = 116444736000000000
-	n := int64(v) - epochDiff
-	return time.Unix(0, 0).Add(time.Duration(n) * 100).UTC(), true
+// fromFiletime converts a FILETIME in the format's range (0 to 2^63-1)
+// back to a time, exactly.
+func fromFiletime(v uint64) time.Time {
+	v &= filetimeMaxUnit
+	sec := int64(v/filetimePerSec) - filetimeEpoch
+	return time.Unix(sec, int64(v%filetimePerSec)*100).UTC()
 }
 
 // utf16le encodes s as UTF-16LE.

@@ -277,6 +277,24 @@ type memFile struct {
 	n      *memNode
 	flag   OpenFlag
 	closed bool
+	keep   bool // KeepTimes: writes leave the times alone
+}
+
+var _ TimeKeeper = (*memFile)(nil)
+
+// KeepTimes implements TimeKeeper.
+func (f *memFile) KeepTimes() {
+	f.fs.mu.Lock()
+	f.keep = true
+	f.fs.mu.Unlock()
+}
+
+// touch notes a data change unless the caller keeps the times. fs.mu is held.
+func (f *memFile) touch() {
+	if !f.keep {
+		now := f.fs.now()
+		f.n.info.Write, f.n.info.Change = now, now
+	}
 }
 
 func (f *memFile) ReadAt(p []byte, off int64) (int, error) {
@@ -327,8 +345,7 @@ func (f *memFile) WriteAt(p []byte, off int64) (int, error) {
 		f.n.data = append(f.n.data, make([]byte, end-int64(len(f.n.data)))...)
 	}
 	copy(f.n.data[off:], p)
-	now := f.fs.now()
-	f.n.info.Write, f.n.info.Change = now, now
+	f.touch()
 	return len(p), nil
 }
 
@@ -352,8 +369,7 @@ func (f *memFile) Truncate(size int64) error {
 	} else {
 		f.n.data = append(f.n.data, make([]byte, size-int64(len(f.n.data)))...)
 	}
-	now := f.fs.now()
-	f.n.info.Write, f.n.info.Change = now, now
+	f.touch()
 	return nil
 }
 

@@ -57,6 +57,7 @@ type Info struct {
 	Size       int64 // end of file
 	AllocSize  int64 // bytes allocated (may be the size rounded up)
 	Attributes uint32
+	Links      uint32 // names of the file (hard links); 0 is read as 1
 	Birth      time.Time
 	Access     time.Time
 	Write      time.Time // last data write
@@ -128,4 +129,23 @@ type File interface {
 	// Close syncs and releases; after the last Close of a file, its data
 	// is durable.
 	Close() error
+}
+
+// TimeKeeper is implemented by Files whose caller can take over the
+// automatic updates of the write and change times. After KeepTimes,
+// WriteAt and Truncate through that File leave the file's times alone;
+// the caller sets them with SetAttr. The SMB server does, to apply
+// MS-FSA's rules (times noted at the first write of an open and at its
+// close, per-open suspension, explicit times that stick).
+type TimeKeeper interface {
+	KeepTimes()
+}
+
+// Linker is implemented by an FS that gives a file more than one name
+// (hard links). Link adds the name to as a new name of the file at from,
+// which must not be a directory (ErrIsDir) and to must not exist
+// (ErrExist). Every name reads and writes the same data; Remove of one
+// name leaves the others.
+type Linker interface {
+	Link(ctx context.Context, from, to string) error
 }

@@ -33,6 +33,8 @@ func Run(t *testing.T, newFS func(t *testing.T) vfs.FS) {
 		{"Rename", testRename},
 		{"Remove", testRemove},
 		{"SetAttr", testSetAttr},
+		{"TimeRange", testTimeRange},
+		{"KeepTimes", testKeepTimes},
 		{"StatFS", testStatFS},
 		{"Concurrent", testConcurrent},
 	} {
@@ -342,6 +344,66 @@ func testSetAttr(t *testing.T, fs vfs.FS) {
 	}
 	if info, _ := fs.Stat(ctx, "m"); info.Attributes != ro || !info.Write.Equal(when) {
 		t.Fatalf("File.SetAttr: %+v", info)
+	}
+}
+
+// testTimeRange: every time a FILETIME holds (1601 to 30828) is kept as
+// set, to the 100ns.
+func testTimeRange(t *testing.T, fs vfs.FS) {
+	create(t, fs, "t", nil)
+	for _, when := range []time.Time{
+		time.Date(1601, 1, 1, 0, 0, 0, 100, time.UTC),
+		time.Date(1677, 9, 21, 0, 12, 43, 0, time.UTC),
+		time.Date(2038, 1, 19, 3, 14, 8, 0, time.UTC),
+		time.Date(2262, 4, 11, 23, 47, 17, 0, time.UTC),
+		time.Date(30828, 9, 14, 2, 48, 5, 477580700, time.UTC),
+	} {
+		set := vfs.SetAttr{Birth: &when, Access: &when, Write: &when, Change: &when}
+		if err := fs.SetAttr(ctx, "t", set); err != nil {
+			t.Fatalf("SetAttr %v: %v", when, err)
+		}
+		info, err := fs.Stat(ctx, "t")
+		if err != nil {
+			t.Fatal(err)
+		}
+		for _, got := range []time.Time{info.Birth, info.Access, info.Write, info.Change} {
+			if !got.Equal(when) {
+				t.Errorf("set %v, got %v", when, got)
+			}
+		}
+	}
+}
+
+// testKeepTimes: after KeepTimes, writes and truncates through that File
+// leave the times to the caller.
+func testKeepTimes(t *testing.T, fs vfs.FS) {
+	create(t, fs, "k", []byte("x"))
+	f, err := fs.Open(ctx, "k", vfs.OpenRead|vfs.OpenWrite)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer f.Close()
+	k, ok := f.(vfs.TimeKeeper)
+	if !ok {
+		t.Skip("the File is not a vfs.TimeKeeper")
+	}
+	k.KeepTimes()
+	when := time.Date(2001, 2, 3, 4, 5, 6, 0, time.UTC)
+	if err := f.SetAttr(vfs.SetAttr{Write: &when, Change: &when}); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := f.WriteAt([]byte("more"), 1); err != nil {
+		t.Fatal(err)
+	}
+	if err := f.Truncate(3); err != nil {
+		t.Fatal(err)
+	}
+	if err := f.Sync(); err != nil {
+		t.Fatal(err)
+	}
+	info, err := f.Stat()
+	if err != nil || !info.Write.Equal(when) || !info.Change.Equal(when) || info.Size != 3 {
+		t.Fatalf("after writes through a File keeping its times: %+v, %v", info, err)
 	}
 }
 
