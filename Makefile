@@ -15,7 +15,7 @@ GO        ?= go
 BENCH_DIR ?= /tmp/backstop-bench
 VERSION   ?= $(shell git describe --always --dirty 2>/dev/null || echo dev)
 
-.PHONY: all build check fmt lint test-unit test test-hostile test-hk test-vtldev vet fuzz bench bench-go bench-e2e bench-synthetic bench-catalyst test-catalyst test-smb bench-smb test-sharefs bench-sharefs torture-sharefs test-iscsi test-vtl-qemu test-vtl-btape vtl-conformance bench-vtl bench-repl test-repl clean
+.PHONY: all build check fmt lint test-unit test test-hostile test-hk test-vtldev vet fuzz bench bench-go bench-e2e bench-synthetic bench-catalyst test-catalyst test-smb bench-smb test-sharefs bench-sharefs torture-sharefs test-iscsi test-vtl-qemu test-smb-qemu smb-qemu-conformance test-vtl-btape vtl-conformance bench-vtl bench-repl test-repl clean
 
 all: build
 
@@ -69,6 +69,7 @@ test: check
 	web/ui/e2e/run.sh
 	$(MAKE) --no-print-directory test-smb
 	$(MAKE) --no-print-directory test-iscsi test-vtl-qemu
+	$(MAKE) --no-print-directory test-smb-qemu
 	$(MAKE) --no-print-directory test-repl
 	$(MAKE) --no-print-directory test-hostile
 	$(MAKE) --no-print-directory test-alerts
@@ -208,6 +209,22 @@ VTL_QEMU_MB  ?= 200
 VTL_QEMU_TEST_MB ?= 96
 test-vtl-qemu: build
 	W=$(VTL_QEMU_DIR) DATA_MB=$(VTL_QEMU_TEST_MB) BACKSTOP=$(CURDIR)/backstop scripts/vtl-qemu.sh backstop
+
+# The Linux kernel's SMB client (cifs.ko of Debian's kernel under qemu)
+# against backstop serve --smb: mount, cp -a of a tree, tar back, dd
+# conv=notrunc, rename, truncate, df, sync, remount and compare, with
+# vers=3.1.1,seal, 3.0 and 2.1 (scripts/smb-qemu.sh; docs/smb.md). The
+# "core" steps only: stat of a file held open hangs with 3.1.1 for now
+# (docs/smb.md); make test-smb-qemu SMB_QEMU_STEPS=all runs every step.
+SMB_QEMU_STEPS ?= core
+SMB_QEMU_DIR ?= /tmp/backstop-smb-qemu
+test-smb-qemu: build
+	W=$(SMB_QEMU_DIR) STEPS=$(SMB_QEMU_STEPS) BACKSTOP=$(CURDIR)/backstop scripts/smb-qemu.sh backstop
+
+# The same guest script against Samba's smbd and Backstop side by side
+# (docs/conformance.md).
+smb-qemu-conformance: build
+	W=$(SMB_QEMU_DIR) BACKSTOP=$(CURDIR)/backstop scripts/smb-qemu.sh smbd backstop
 
 # Bacula's btape "test" and "fill" against a Backstop drive in the guest.
 test-vtl-btape: build

@@ -121,13 +121,36 @@ func (c *conn) sessionSetup(r *request) ([]byte, Status) {
 		preauthUpdate(&s.preauth, r.msg)
 	}
 	tok, err := parseNegToken(blob)
+	if errors.Is(err, errKerberos) {
+		// A Kerberos AP-REQ, bare or the only mechanism offered: the
+		// server has no keytab. Samba without Kerberos refuses it
+		// with LOGON_FAILURE too, rather than guessing at NTLMSSP.
+		c.refuseSetup(s, "Kerberos logon (the server offers NTLMSSP only)")
+		return nil, StatusLogonFailure
+	}
+	if err == nil && tok.init && !tok.ntlmFirst {
+		// An optimistic token for another mechanism (Kerberos first,
+		// NTLMSSP later in the list): it is discarded and NTLMSSP
+		// selected, and the client starts NTLMSSP in its next
+		// NegTokenResp (RFC 4178 3.2).
+		s.ntlm.mechTypes = tok.mechTypes
+		r.hdr.SessionID = s.id
+		r.preauthSess = s
+		return setupResponse(0, negTokenResp(negAcceptIncomplete, true, nil, nil)), StatusMoreProcessingRequired
+	}
 	if err != nil || len(tok.token) < 12 {
 		c.dropSession(s)
 		return nil, StatusInvalidParameter
 	}
+	// Answer in the form the client used ([MS-SMB2] 3.3.5.5.3 hands the
+	// buffer to the security package, which answers in kind): a raw
+	// NTLMSSP message (the Linux kernel's cifs.ko) gets a raw one back,
+	// a SPNEGO token a SPNEGO token.
 	switch le.Uint32(tok.token[8:]) {
 	case 1:
-		s.ntlm.mechTypes = tok.mechTypes
+		if tok.init {
+			s.ntlm.mechTypes = tok.mechTypes
+		}
 		ch, err := s.ntlm.challengeFor(tok.token)
 		if err != nil {
 			c.dropSession(s)
@@ -135,6 +158,9 @@ func (c *conn) sessionSetup(r *request) ([]byte, Status) {
 		}
 		r.hdr.SessionID = s.id
 		r.preauthSess = s
+		if tok.raw {
+			return setupResponse(0, ch), StatusMoreProcessingRequired
+		}
 		return setupResponse(0, negTokenResp(negAcceptIncomplete, true, ch, nil)), StatusMoreProcessingRequired
 	case 3:
 		if s.ntlm.challengeMsg == nil {
@@ -153,6 +179,15 @@ func (c *conn) sessionSetup(r *request) ([]byte, Status) {
 	}
 	c.dropSession(s)
 	return nil, StatusInvalidParameter
+}
+
+// refuseSetup drops the session of a refused SESSION_SETUP and audits
+// the refusal through the login limiter, which checked no password.
+func (c *conn) refuseSetup(s *session, reason string) {
+	c.dropSession(s)
+	if lim := c.srv.opts.Logins; lim != nil {
+		lim.Refused("smb", c.nc.RemoteAddr().String(), "", reason)
+	}
 }
 
 // setupSession finds the session a SESSION_SETUP continues, or starts one.
@@ -219,6 +254,11 @@ func (c *conn) finishSetup(r *request, s *session, clientSec byte, tok negToken)
 	if tok.mechMIC != nil && s.ntlm.flags&ntlmSign != 0 {
 		mic = n.mac(n.mechTypes, false)
 	}
+	// The last answer: a raw exchange ends with an empty buffer.
+	final := negTokenResp(negAcceptCompleted, false, nil, mic)
+	if tok.raw {
+		final = nil
+	}
 	s.mu.Lock()
 	reauth := s.state == sessValid
 	if reauth {
@@ -230,7 +270,7 @@ func (c *conn) finishSetup(r *request, s *session, clientSec byte, tok negToken)
 			return nil, StatusAccessDenied
 		}
 		r.signWith = s
-		return setupResponse(0, negTokenResp(negAcceptCompleted, false, nil, mic)), StatusSuccess
+		return setupResponse(0, final), StatusSuccess
 	}
 	s.mu.Unlock()
 	if prev := le.Uint64(r.body[16:]); prev != 0 && prev != s.id {
@@ -257,7 +297,7 @@ func (c *conn) finishSetup(r *request, s *session, clientSec byte, tok negToken)
 	s.mu.Unlock()
 	r.hdr.SessionID = s.id
 	r.signWith = s
-	return setupResponse(0, negTokenResp(negAcceptCompleted, false, nil, mic)), StatusSuccess
+	return setupResponse(0, final), StatusSuccess
 }
 
 func setupResponse(flags uint16, blob []byte) []byte {

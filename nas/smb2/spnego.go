@@ -3,6 +3,7 @@ package smb2
 import (
 	"bytes"
 	"errors"
+	"slices"
 )
 
 // A minimal DER reader/writer for the SPNEGO tokens ([RFC 4178]) that
@@ -11,9 +12,16 @@ import (
 var (
 	oidSPNEGO  = []byte{0x2b, 0x06, 0x01, 0x05, 0x05, 0x02}                         // 1.3.6.1.5.5.2
 	oidNTLMSSP = []byte{0x2b, 0x06, 0x01, 0x04, 0x01, 0x82, 0x37, 0x02, 0x02, 0x0a} // 1.3.6.1.4.1.311.2.2.10
+	oidKRB5    = []byte{0x2a, 0x86, 0x48, 0x86, 0xf7, 0x12, 0x01, 0x02, 0x02}       // 1.2.840.113554.1.2.2
+	oidMSKRB5  = []byte{0x2a, 0x86, 0x48, 0x82, 0xf7, 0x12, 0x01, 0x02, 0x02}       // 1.2.840.48018.1.2.2
 )
 
-var errDER = errors.New("smb2: malformed SPNEGO token")
+var (
+	errDER = errors.New("smb2: malformed SPNEGO token")
+	// errKerberos: a bare Kerberos token, or a NegTokenInit offering
+	// no mechanism but Kerberos; the server speaks NTLMSSP only.
+	errKerberos = errors.New("smb2: Kerberos offered, the server has NTLMSSP only")
+)
 
 // tlv reads one DER element: tag, content, the whole element, the rest.
 func tlv(b []byte) (tag byte, content, whole, rest []byte, err error) {
@@ -64,14 +72,21 @@ type negToken struct {
 	mechs     [][]byte // the OIDs offered
 	token     []byte   // mechToken / responseToken
 	mechMIC   []byte
+
+	raw       bool // a bare NTLMSSP message, answered bare
+	init      bool // a NegTokenInit
+	ntlmFirst bool // NTLMSSP is the client's first choice (its mechToken is NTLMSSP)
 }
 
 // parseNegToken reads a NegTokenInit (in its GSS-API wrapper) or a
-// NegTokenResp. A raw NTLMSSP message is accepted as the token too.
+// NegTokenResp. A raw NTLMSSP message is accepted as the token too
+// (raw is set). A Kerberos token, bare or as the only mechanism of a
+// NegTokenInit, is errKerberos.
 func parseNegToken(b []byte) (negToken, error) {
 	var t negToken
 	if bytes.HasPrefix(b, []byte("NTLMSSP\x00")) {
 		t.token = b
+		t.raw = true
 		return t, nil
 	}
 	tag, c, _, _, err := tlv(b)
@@ -81,18 +96,40 @@ func parseNegToken(b []byte) (negToken, error) {
 	switch tag {
 	case 0x60: // [APPLICATION 0] { OID, NegotiationToken }
 		otag, oid, _, rest, err := tlv(c)
-		if err != nil || otag != 0x06 || !bytes.Equal(oid, oidSPNEGO) {
+		if err != nil || otag != 0x06 {
+			return t, errDER
+		}
+		if bytes.Equal(oid, oidKRB5) || bytes.Equal(oid, oidMSKRB5) {
+			return t, errKerberos // a bare AP-REQ (RFC 4121 4.1)
+		}
+		if !bytes.Equal(oid, oidSPNEGO) {
 			return t, errDER
 		}
 		tag, c, _, _, err = tlv(rest)
 		if err != nil || tag != 0xa0 {
 			return t, errDER
 		}
-		return parseNegFields(c)
-	case 0xa0, 0xa1: // negTokenInit, negTokenResp
+		return parseNegInit(c)
+	case 0xa0: // negTokenInit
+		return parseNegInit(c)
+	case 0xa1: // negTokenResp
 		return parseNegFields(c)
 	}
 	return t, errDER
+}
+
+// parseNegInit reads a NegTokenInit and checks that NTLMSSP is offered.
+func parseNegInit(c []byte) (negToken, error) {
+	t, err := parseNegFields(c)
+	if err != nil {
+		return t, err
+	}
+	t.init = true
+	t.ntlmFirst = len(t.mechs) == 0 || bytes.Equal(t.mechs[0], oidNTLMSSP)
+	if !t.ntlmFirst && !slices.ContainsFunc(t.mechs, func(m []byte) bool { return bytes.Equal(m, oidNTLMSSP) }) {
+		return t, errKerberos
+	}
+	return t, nil
 }
 
 func parseNegFields(c []byte) (negToken, error) {
