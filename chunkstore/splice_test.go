@@ -15,10 +15,10 @@ func TestSplice(t *testing.T) {
 	put(t, e, DefaultStore, "src", src)
 	other := testData(2, 100<<10)
 	tests := []struct {
-		name      string
-		head      []byte // written before the splice
-		off, n    int64
-		tail      []byte // written after
+		name   string
+		head   []byte // written before the splice
+		off, n int64
+		tail   []byte // written after
 	}{
 		{"whole item", nil, 0, int64(len(src)), nil},
 		{"middle range", nil, 12345, 1 << 20, nil},

@@ -62,15 +62,15 @@ type Writer struct {
 	id    uint64
 	opts  WriteOptions
 
-	pw   *io.PipeWriter
-	pr   *io.PipeReader
+	pw *io.PipeWriter
+	pr *io.PipeReader
 	// cur is the pipe the chunker reads now; phases hands it the next one
 	// after a Splice (closed by Commit and Abort).
 	cur    atomic.Pointer[io.PipeReader]
 	phases chan *phase
-	done chan struct{}
-	err  error // the pipeline's outcome, set before done closes
-	end  bool  // Commit or Abort has run
+	done   chan struct{}
+	err    error // the pipeline's outcome, set before done closes
+	end    bool  // Commit or Abort has run
 	// started: the pipeline runs (begin)
 	started bool
 
