@@ -225,3 +225,140 @@ func TestCloneWithoutData(t *testing.T) {
 		sameContent(t, env.fs, "full.vbk", "copy.vbk")
 	})
 }
+
+// fsAttributes queries FileFsAttributeInformation's attributes on fid.
+func (c *tcpClient) fsAttributes(t *testing.T, fid []byte) uint32 {
+	t.Helper()
+	var w buf
+	w.u16(41)
+	w.u8(2) // SMB2_0_INFO_FILESYSTEM
+	w.u8(fsAttributeInformation)
+	w.u32(1024)
+	w.u16(0)
+	w.u16(0)
+	w.u32(0)
+	w.u32(0)
+	w.u32(0)
+	w.bytes(fid)
+	st, body := c.do(cmdQueryInfo, w.b)
+	if st != StatusSuccess || len(body) < 12 {
+		t.Fatalf("query FileFsAttributeInformation: %v", st)
+	}
+	return le.Uint32(body[8:])
+}
+
+// TestCopyAndCloneRequests: the answers to malformed, refused and
+// unsupported requests, as [MS-SMB2] 3.3.5.15.6 and 3.3.5.15.17 and
+// [MS-FSCC] 2.3.8 give them.
+func TestCopyAndCloneRequests(t *testing.T) {
+	env := startCloneEnv(t)
+	writeFile(t, env.fs, "src", 3<<20, 2)
+	c := dialTCP(t, env.addr, "data", testUser, testPass)
+	src, _ := c.create("src", accRead, dispOpen)
+	dst, st := c.create("dst", accReadWrite, dispCreate)
+	if st != StatusSuccess {
+		t.Fatal(st)
+	}
+	wo, st := c.create("wo", accWriteData, dispCreate)
+	if st != StatusSuccess {
+		t.Fatal(st)
+	}
+	if a := c.fsAttributes(t, dst); a&fsSupportsBlockRefcounting == 0 {
+		t.Errorf("FileFsAttributeInformation %#x lacks FILE_SUPPORTS_BLOCK_REFCOUNTING", a)
+	}
+	_, key := c.ioctl(src, fsctlSrvRequestResumeKey, nil, 32)
+	if len(key) != 32 {
+		t.Fatalf("resume key: %x", key)
+	}
+	key = key[:24]
+	badKey := append([]byte(nil), key...)
+	badKey[20] ^= 1
+	var tooMany [][3]int64
+	for i := range copyChunkMaxChunks + 1 {
+		tooMany = append(tooMany, [3]int64{int64(i), int64(i), 1})
+	}
+	limits := copyChunkLimits()
+	for _, tc := range []struct {
+		name    string
+		fid     []byte
+		code    uint32
+		in      []byte
+		maxOut  uint32
+		want    Status
+		wantOut []byte
+	}{
+		{"resume key, short output", src, fsctlSrvRequestResumeKey, nil, 16, StatusInvalidParameter, nil},
+		{"copychunk, unknown key", dst, fsctlSrvCopyChunk, copyChunks(badKey, [3]int64{0, 0, 10}), 12, StatusObjectNameNotFound, nil},
+		{"copychunk, short output", dst, fsctlSrvCopyChunk, copyChunks(key, [3]int64{0, 0, 10}), 8, StatusInvalidParameter, nil},
+		{"copychunk, short input", dst, fsctlSrvCopyChunk, key, 12, StatusInvalidParameter, limits},
+		{"copychunk, too many chunks", dst, fsctlSrvCopyChunk, copyChunks(key, tooMany...), 12, StatusInvalidParameter, limits},
+		{"copychunk, empty chunk", dst, fsctlSrvCopyChunk, copyChunks(key, [3]int64{0, 0, 0}), 12, StatusInvalidParameter, limits},
+		{"copychunk, chunk too large", dst, fsctlSrvCopyChunk, copyChunks(key, [3]int64{0, 0, copyChunkMaxChunk + 1}), 12, StatusInvalidParameter, limits},
+		{"copychunk, past the source's end", dst, fsctlSrvCopyChunk, copyChunks(key, [3]int64{0, 0, 10}, [3]int64{3<<20 - 5, 10, 10}), 12,
+			statusInvalidViewSize, copyProgress(1, 10)},
+		{"copychunk, target without read", wo, fsctlSrvCopyChunk, copyChunks(key, [3]int64{0, 0, 10}), 12, StatusAccessDenied, nil},
+		{"copychunk_write, target without read", wo, fsctlSrvCopyChunkWrite, copyChunks(key, [3]int64{0, 0, 10}), 12, StatusSuccess, copyProgress(1, 10)},
+		{"copychunk, target is the read-only source", src, fsctlSrvCopyChunkWrite, copyChunks(key, [3]int64{0, 100, 10}), 12, StatusAccessDenied, nil},
+		{"duplicate extents, short input", dst, fsctlDuplicateExtentsToFile, duplicateExtents(src, 0, 0, 10)[:32], 0, StatusInvalidParameter, nil},
+		{"duplicate extents, unknown source", dst, fsctlDuplicateExtentsToFile, duplicateExtents(make([]byte, 16), 0, 0, 10), 0, StatusInvalidHandle, nil},
+		{"duplicate extents, past the source's end", dst, fsctlDuplicateExtentsToFile, duplicateExtents(src, 3<<20-5, 0, 10), 0, StatusNotSupported, nil},
+		{"duplicate extents, overlapping on one file", dst, fsctlDuplicateExtentsToFile, duplicateExtents(dst, 0, 5, 10), 0, StatusNotSupported, nil},
+		{"duplicate extents, target read-only", src, fsctlDuplicateExtentsToFile, duplicateExtents(dst, 0, 0, 10), 0, StatusAccessDenied, nil},
+		{"duplicate extents ex", dst, fsctlDuplicateExtentsToFileX, append(append(le.AppendUint64(nil, 0x30), duplicateExtents(src, 0, 0, 1<<20)...), make([]byte, 8)...), 0, StatusSuccess, nil},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			st, out := c.ioctl(tc.fid, tc.code, tc.in, tc.maxOut)
+			if st != tc.want {
+				t.Fatalf("status %v, want %v", st, tc.want)
+			}
+			if tc.wantOut != nil && !bytes.Equal(out, tc.wantOut) {
+				t.Fatalf("output %x, want %x", out, tc.wantOut)
+			}
+		})
+	}
+}
+
+// TestCopyChunkFallback: a filesystem without vfs.Cloner (MemFS) copies
+// through reads and writes; FSCTL_DUPLICATE_EXTENTS_TO_FILE is not
+// supported there and FILE_SUPPORTS_BLOCK_REFCOUNTING not advertised.
+func TestCopyChunkFallback(t *testing.T) {
+	env := startServer(t, Options{})
+	data := make([]byte, 3<<20+17)
+	fastData{r: rand.New(rand.NewPCG(3, 3))}.fill(data)
+	f, err := env.fs.Open(context.Background(), "src", vfs.OpenWrite|vfs.OpenCreate)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if _, err := f.WriteAt(data, 0); err != nil {
+		t.Fatal(err)
+	}
+	f.Close()
+	c := dialTCP(t, env.addr, "data", testUser, testPass)
+	src, _ := c.create("src", accRead, dispOpen)
+	dst, _ := c.create("dst", accReadWrite, dispCreate)
+	if a := c.fsAttributes(t, dst); a&fsSupportsBlockRefcounting != 0 {
+		t.Errorf("MemFS advertises block cloning: %#x", a)
+	}
+	if st, _ := c.ioctl(dst, fsctlDuplicateExtentsToFile, duplicateExtents(src, 0, 0, 10), 0); st != StatusInvalidDeviceRequest {
+		t.Fatalf("duplicate extents on MemFS: %v", st)
+	}
+	_, key := c.ioctl(src, fsctlSrvRequestResumeKey, nil, 32)
+	st, out := c.ioctl(dst, fsctlSrvCopyChunk, copyChunks(key[:24], [3]int64{0, 0, 1 << 20}, [3]int64{1 << 20, 1 << 20, 1 << 20},
+		[3]int64{2 << 20, 2 << 20, 1 << 20}, [3]int64{3 << 20, 3 << 20, 17}), 12)
+	if st != StatusSuccess || !bytes.Equal(out, copyProgress(4, int64(len(data)))) {
+		t.Fatalf("copychunk: %v %x", st, out)
+	}
+	c.close(dst)
+	g, err := env.fs.Open(context.Background(), "dst", vfs.OpenRead)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer g.Close()
+	got := make([]byte, len(data))
+	if _, err := g.ReadAt(got, 0); err != nil && err != io.EOF {
+		t.Fatal(err)
+	}
+	if !bytes.Equal(got, data) {
+		t.Fatal("the copy differs")
+	}
+}
