@@ -89,10 +89,11 @@ func (n *node) clone(ctx context.Context, r *chunkstore.Reader, srcOff, dstOff, 
 		}
 		n.stream, n.streamVer, n.streamLen = w, ver, 0
 	}
-	if err := n.spliceOwn(ctx, n.streamLen, dstOff); err != nil {
+	if err := n.spliceOwn(ctx, n.stream, n.streamLen, dstOff, 0); err != nil {
 		n.fail(err)
 		return n.broken
 	}
+	n.streamLen = max(n.streamLen, dstOff)
 	n.dirty.remove(0, dstOff)
 	if err := n.stream.Splice(ctx, r, srcOff, size); err != nil {
 		n.fail(err)
@@ -109,29 +110,33 @@ func (n *node) clone(ctx context.Context, r *chunkstore.Reader, srcOff, dstOff, 
 	return nil
 }
 
-// spliceOwn feeds the file's bytes [from, to) into the stream: staged
-// bytes written, the lower and base items' ranges spliced, holes as
-// zeros. n.mu is held; from is the stream's length.
-func (n *node) spliceOwn(ctx context.Context, from, to int64) error {
+// spliceMin is the smallest unchanged range spliced rather than copied
+// when a file is folded: each splice ends a chunk and restarts the
+// chunker, which is not worth it for less.
+const spliceMin = 1 << 20
+
+// spliceOwn feeds the file's bytes [from, to) into w: staged bytes
+// written, the lower and base items' ranges of at least least bytes
+// spliced (smaller ones copied), holes as zeros. n.mu is held.
+func (n *node) spliceOwn(ctx context.Context, w *chunkstore.Writer, from, to, least int64) error {
 	pos := from
 	for _, s := range n.dirty.within(from, to) {
-		if err := n.spliceGap(ctx, pos, s.Start); err != nil {
+		if err := n.spliceGap(ctx, w, pos, s.Start, least); err != nil {
 			return err
 		}
-		if err := n.copyTo(n.stream, s.Start, s.End); err != nil {
+		if err := n.copyTo(w, s.Start, s.End); err != nil {
 			return err
 		}
 		pos = s.End
 	}
-	if err := n.spliceGap(ctx, pos, to); err != nil {
-		return err
-	}
-	n.streamLen = max(n.streamLen, to)
-	return nil
+	return n.spliceGap(ctx, w, pos, to, least)
 }
 
 // spliceGap feeds [from, to), which the staging file does not hold.
-func (n *node) spliceGap(ctx context.Context, from, to int64) error {
+func (n *node) spliceGap(ctx context.Context, w *chunkstore.Writer, from, to, least int64) error {
+	if to-from < least {
+		return n.copyTo(w, from, to)
+	}
 	for from < to {
 		var src *chunkstore.Reader
 		var limit int64
@@ -144,10 +149,10 @@ func (n *node) spliceGap(ctx context.Context, from, to int64) error {
 			}
 			src, limit = n.base, n.baseValid
 		default:
-			return n.copyTo(n.stream, from, to) // a hole: zeros
+			return n.copyTo(w, from, to) // a hole: zeros
 		}
 		m := min(to, limit) - from
-		if err := n.stream.Splice(ctx, src, from, m); err != nil {
+		if err := w.Splice(ctx, src, from, m); err != nil {
 			return engineErr(err)
 		}
 		from += m
