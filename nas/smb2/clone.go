@@ -115,7 +115,9 @@ func (c *conn) copyChunk(r *request, o *open, code uint32, in []byte, maxOut uin
 	if o.isDir || src.isDir {
 		return nil, StatusInvalidDeviceRequest
 	}
-	if o.access&need != need || src.access&accReadData == 0 {
+	// The source needs FILE_READ_DATA or FILE_EXECUTE (Windows and Samba
+	// agree; smbtorture smb2.ioctl.copy_chunk_bad_access).
+	if o.access&need != need || src.access&(accReadData|accExecute) == 0 {
 		return nil, StatusAccessDenied
 	}
 	var done uint32

@@ -263,6 +263,8 @@ func TestCopyAndCloneRequests(t *testing.T) {
 	if st != StatusSuccess {
 		t.Fatal(st)
 	}
+	xo, _ := c.create("src", accExecute|accReadAttributes, dispOpen)
+	ao, _ := c.create("src", accReadAttributes, dispOpen)
 	if a := c.fsAttributes(t, dst); a&fsSupportsBlockRefcounting == 0 {
 		t.Errorf("FileFsAttributeInformation %#x lacks FILE_SUPPORTS_BLOCK_REFCOUNTING", a)
 	}
@@ -298,6 +300,8 @@ func TestCopyAndCloneRequests(t *testing.T) {
 			statusInvalidViewSize, copyProgress(1, 10)},
 		{"copychunk, target without read", wo, fsctlSrvCopyChunk, copyChunks(key, [3]int64{0, 0, 10}), 12, StatusAccessDenied, nil},
 		{"copychunk_write, target without read", wo, fsctlSrvCopyChunkWrite, copyChunks(key, [3]int64{0, 0, 10}), 12, StatusSuccess, copyProgress(1, 10)},
+		{"copychunk, source with execute only", dst, fsctlSrvCopyChunk, copyChunks(keyOf(t, c, xo), [3]int64{0, 0, 10}), 12, StatusSuccess, copyProgress(1, 10)},
+		{"copychunk, source with neither read nor execute", dst, fsctlSrvCopyChunk, copyChunks(keyOf(t, c, ao), [3]int64{0, 0, 10}), 12, StatusAccessDenied, nil},
 		{"copychunk, target is the read-only source", src, fsctlSrvCopyChunkWrite, copyChunks(key, [3]int64{0, 100, 10}), 12, StatusAccessDenied, nil},
 		{"duplicate extents, short input", dst, fsctlDuplicateExtentsToFile, duplicateExtents(src, 0, 0, 10)[:32], 0, StatusInvalidParameter, nil},
 		{"duplicate extents, unknown source", dst, fsctlDuplicateExtentsToFile, duplicateExtents(make([]byte, 16), 0, 0, 10), 0, StatusInvalidHandle, nil},
@@ -361,4 +365,13 @@ func TestCopyChunkFallback(t *testing.T) {
 	if !bytes.Equal(got, data) {
 		t.Fatal("the copy differs")
 	}
+}
+
+func keyOf(t *testing.T, c *tcpClient, fid []byte) []byte {
+	t.Helper()
+	st, key := c.ioctl(fid, fsctlSrvRequestResumeKey, nil, 32)
+	if st != StatusSuccess || len(key) != 32 {
+		t.Fatalf("resume key: %v", st)
+	}
+	return key[:24]
 }
