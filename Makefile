@@ -194,6 +194,7 @@ test-smb:
 bench-smb: build
 	mkdir -p $(RESULTS_DIR)
 	RESULTS=$(CURDIR)/$(RESULTS_DIR)/smb.md BACKSTOP=$(CURDIR)/backstop scripts/bench-smb.sh $(BENCH_DIR)-smb
+	$(GO) test -run '^$$' -bench BenchmarkServerSideCopy -benchtime 3x ./nas/smb2/ | tee $(RESULTS_DIR)/smb-clone.txt
 
 # The iSCSI target: its tests with libiscsi's tools for real (Debian
 # libiscsi-bin), then the Linux initiator under qemu with mt, mtx and tar

@@ -48,6 +48,19 @@
 // the item survives a crash at any later instant. Abort, or any error, drops
 // the recipe; chunks already written stay, for dedup, until housekeeping.
 //
+// # Splice
+//
+// Writer.Splice appends a range of another item of the same store
+// (through an open Reader, whose pin keeps the recipe) without its data:
+// the source's chunks wholly inside the range are appended to the recipe
+// as entries, and the partial chunks at the edges are written as bytes.
+// The pipeline reads a sequence of phases: the pipe of the bytes written
+// so far ends (the chunker cuts its last chunk there), a marker carrying
+// the entries goes through the sequencer in stream order (appendEntry,
+// so housekeeping's mark and fence see them as they see dedup hits), and
+// the chunker restarts on a new pipe. Splice returns once the entries are
+// in the recipe, so the source's pin covers them until then.
+//
 // # Read path
 //
 // Engine.OpenItem finds the item and pins its id under the commit lock, so no

@@ -36,6 +36,9 @@ type job struct {
 	storeNew bool
 	err      error
 	ready    chan struct{}
+	// splice: not a chunk but recipe entries spliced in here (no
+	// worker sees it).
+	splice *phase
 }
 
 // run is the pipeline: this goroutine chunks, workers hash, look up and
@@ -61,6 +64,17 @@ func (w *Writer) run(src io.Reader) {
 	for {
 		var data []byte
 		data, err = ch.Next()
+		if err == io.EOF {
+			// The end of the bytes, or of a phase: a splice follows.
+			ph, ok := <-w.phases
+			if !ok {
+				break
+			}
+			order <- &job{splice: ph}
+			w.cur.Store(ph.pr)
+			ch, _ = chunker.New(ph.pr, w.dom.Chunker)
+			continue
+		}
 		if err != nil {
 			break
 		}
@@ -80,7 +94,8 @@ func (w *Writer) run(src io.Reader) {
 	}
 	if err != nil {
 		// Unblock a writer stuck in Write and stop reading.
-		w.pr.CloseWithError(err)
+		w.cur.Load().CloseWithError(err)
+		go w.refusePhases(err)
 	}
 	w.err = err
 	close(w.done)
@@ -122,6 +137,10 @@ func (w *Writer) work(jobs <-chan *job) {
 func (w *Writer) sequence(order <-chan *job, pool *sync.Pool) error {
 	var err error
 	for j := range order {
+		if j.splice != nil {
+			err = w.spliced(j.splice, err)
+			continue
+		}
 		<-j.ready
 		if err == nil {
 			err = j.err
@@ -130,7 +149,7 @@ func (w *Writer) sequence(order <-chan *job, pool *sync.Pool) error {
 			err = w.add(j)
 		}
 		if err != nil {
-			w.pr.CloseWithError(err)
+			w.cur.Load().CloseWithError(err)
 		}
 		w.appended.Add(1)
 		pool.Put(j)

@@ -62,11 +62,15 @@ type Writer struct {
 	id    uint64
 	opts  WriteOptions
 
-	pw   *io.PipeWriter
-	pr   *io.PipeReader
-	done chan struct{}
-	err  error // the pipeline's outcome, set before done closes
-	end  bool  // Commit or Abort has run
+	pw *io.PipeWriter
+	pr *io.PipeReader
+	// cur is the pipe the chunker reads now; phases hands it the next one
+	// after a Splice (closed by Commit and Abort).
+	cur    atomic.Pointer[io.PipeReader]
+	phases chan *phase
+	done   chan struct{}
+	err    error // the pipeline's outcome, set before done closes
+	end    bool  // Commit or Abort has run
 	// started: the pipeline runs (begin)
 	started bool
 
@@ -179,6 +183,8 @@ func (w *Writer) start() error {
 		return fmt.Errorf("%w: domain %s: %v", ErrCorrupt, w.dom.Name, err)
 	}
 	w.pr, w.pw = io.Pipe()
+	w.cur.Store(w.pr)
+	w.phases = make(chan *phase)
 	w.done = make(chan struct{})
 	w.builder = container.NewBuilder(w.e.opts.ContainerSize)
 	w.flight = newFlight(w)
@@ -291,6 +297,7 @@ func (w *Writer) Commit(ctx context.Context) (Item, error) {
 	defer w.release()
 	w.begin(nil)
 	w.pw.Close()
+	close(w.phases)
 	<-w.done
 	err := w.err
 	if err == nil {
@@ -321,6 +328,7 @@ func (w *Writer) Abort() error {
 	defer w.release()
 	w.begin(nil)
 	w.pw.CloseWithError(errAborted)
+	close(w.phases)
 	<-w.done
 	w.cleanup()
 	return nil

@@ -298,6 +298,9 @@ func (c *conn) fsInfo(o *open, class byte) ([]byte, int, Status) {
 		if !fi.CaseInsensitive {
 			attrs |= 0x1
 		}
+		if _, ok := o.f.(vfs.Cloner); ok {
+			attrs |= fsSupportsBlockRefcounting // block cloning (clone.go)
+		}
 		name := utf16le("NTFS")
 		w.u32(attrs)
 		w.u32(255)

@@ -44,7 +44,24 @@ func (c *conn) ioctl(r *request) ([]byte, Status) {
 		}
 	case fsctlDFSGetReferrals, fsctlDFSGetReferralsEx:
 		return nil, StatusNotFound
-	case fsctlQueryNetworkInterfaces, fsctlSrvRequestResumeKey, fsctlCreateOrGetObjectID,
+	case fsctlSrvRequestResumeKey, fsctlSrvCopyChunk, fsctlSrvCopyChunkWrite,
+		fsctlDuplicateExtentsToFile, fsctlDuplicateExtentsToFileX:
+		o, st2 := c.lookupOpen(r, b[8:])
+		if st2 != StatusSuccess {
+			return nil, st2
+		}
+		switch code {
+		case fsctlSrvRequestResumeKey:
+			if maxOut < 32 {
+				return nil, StatusInvalidParameter
+			}
+			out = resumeKey(o)
+		case fsctlDuplicateExtentsToFile, fsctlDuplicateExtentsToFileX:
+			out, st = c.duplicateExtents(r, o, code, in)
+		default:
+			out, st = c.copyChunk(r, o, code, in, maxOut)
+		}
+	case fsctlQueryNetworkInterfaces, fsctlCreateOrGetObjectID,
 		fsctlGetIntegrityInformation:
 		return nil, StatusNotSupported
 	case fsctlPipeTransceive:
@@ -64,7 +81,7 @@ func (c *conn) ioctl(r *request) ([]byte, Status) {
 	default:
 		return nil, StatusInvalidDeviceRequest
 	}
-	if st != StatusSuccess {
+	if st != StatusSuccess && out == nil {
 		return nil, st
 	}
 	if uint32(len(out)) > maxOut {
@@ -83,7 +100,7 @@ func (c *conn) ioctl(r *request) ([]byte, Status) {
 	w.u32(0)
 	w.u32(0)
 	w.bytes(out)
-	return w.b, StatusSuccess
+	return w.b, st // an error with a body: a copychunk's progress or limits
 }
 
 // validateNegotiate checks what the client says it negotiated against

@@ -11,9 +11,9 @@ import (
 	"time"
 )
 
-// tcpClient speaks SMB2 frames by hand over a real TCP connection, to
+// authClient speaks SMB2 frames by hand over a real TCP connection, to
 // send the session setups that go-smb2 and smbclient never send.
-type tcpClient struct {
+type authClient struct {
 	t   *testing.T
 	c   net.Conn
 	mid uint64
@@ -21,13 +21,13 @@ type tcpClient struct {
 	key []byte // signing key, once the session is set up
 }
 
-func dialTCP(t *testing.T, addr string) *tcpClient {
+func dialAuth(t *testing.T, addr string) *authClient {
 	t.Helper()
-	return &tcpClient{t: t, c: dialRaw(t, addr)}
+	return &authClient{t: t, c: dialRaw(t, addr)}
 }
 
 // do sends one request and reads its response (interim ones skipped).
-func (tc *tcpClient) do(cmd uint16, body []byte) (header, []byte, []byte) {
+func (tc *authClient) do(cmd uint16, body []byte) (header, []byte, []byte) {
 	tc.t.Helper()
 	h := header{Command: cmd, MessageID: tc.mid, SessionID: tc.sid, Credit: 1, CreditCharge: 1}
 	tc.mid++
@@ -67,7 +67,7 @@ func (tc *tcpClient) do(cmd uint16, body []byte) (header, []byte, []byte) {
 
 // negotiate302 negotiates SMB 3.0.2 (signing with AES-CMAC, no
 // negotiate contexts, no preauthentication hash).
-func (tc *tcpClient) negotiate302() {
+func (tc *authClient) negotiate302() {
 	tc.t.Helper()
 	var w buf
 	w.u16(36)
@@ -86,7 +86,7 @@ func (tc *tcpClient) negotiate302() {
 
 // setup sends one SESSION_SETUP with blob; it returns the status, the
 // response's security buffer and the whole response message.
-func (tc *tcpClient) setup(blob []byte) (Status, []byte, []byte) {
+func (tc *authClient) setup(blob []byte) (Status, []byte, []byte) {
 	tc.t.Helper()
 	var w buf
 	w.u16(25)
@@ -107,7 +107,7 @@ func (tc *tcpClient) setup(blob []byte) (Status, []byte, []byte) {
 	return Status(h.Status), out, msg
 }
 
-func (tc *tcpClient) treeConnect(share string) Status {
+func (tc *authClient) treeConnect(share string) Status {
 	tc.t.Helper()
 	p := utf16le(`\\127.0.0.1\` + share)
 	var w buf
@@ -193,7 +193,7 @@ func ntlmAuthenticateMsg(t *testing.T, challenge []byte, user, pass string) ([]b
 // completes with an empty buffer, and the session key is the client's.
 func TestRawNTLMSSPSetup(t *testing.T) {
 	env := startServer(t, Options{})
-	tc := dialTCP(t, env.addr)
+	tc := dialAuth(t, env.addr)
 	tc.negotiate302()
 	st, ch, _ := tc.setup(ntlmNegotiateMsg())
 	if st != StatusMoreProcessingRequired {
@@ -219,7 +219,7 @@ func TestRawNTLMSSPSetup(t *testing.T) {
 	}
 
 	// A wrong password over the raw path fails as it does in SPNEGO.
-	tc = dialTCP(t, env.addr)
+	tc = dialAuth(t, env.addr)
 	tc.negotiate302()
 	_, ch, _ = tc.setup(ntlmNegotiateMsg())
 	auth, _ = ntlmAuthenticateMsg(t, ch, testUser, "wrong")
@@ -257,7 +257,7 @@ func negTokenInitOf(token []byte, mechs ...[]byte) []byte {
 // NTLMSSP selected, and the exchange completes in SPNEGO.
 func TestKerberosRefused(t *testing.T) {
 	env := startServer(t, Options{})
-	tc := dialTCP(t, env.addr)
+	tc := dialAuth(t, env.addr)
 	tc.negotiate302()
 	if st, _, _ := tc.setup(krb5APReq()); st != StatusLogonFailure {
 		t.Fatalf("bare AP-REQ: %v, want LOGON_FAILURE", st)

@@ -149,3 +149,16 @@ type TimeKeeper interface {
 type Linker interface {
 	Link(ctx context.Context, from, to string) error
 }
+
+// Cloner is a File that can take a range of another File's bytes without
+// copying them: block cloning and server-side copy. It is optional; the
+// SMB layer copies through ReadAt and WriteAt when a File lacks it or
+// answers ErrUnsupported.
+type Cloner interface {
+	// CloneRange makes bytes [dstOff, dstOff+n) of this file (open for
+	// writing) those of [srcOff, srcOff+n) of src (open for reading) as
+	// they are now, growing this file when the range ends past its end.
+	// A range past the end of src is ErrInvalid; a src of another
+	// filesystem ErrUnsupported.
+	CloneRange(ctx context.Context, src File, srcOff, dstOff, n int64) error
+}
