@@ -251,25 +251,3 @@ func TestCloneImmutable(t *testing.T) {
 	err = f.(vfs.Cloner).CloneRange(context.Background(), s, 0, 0, 10)
 	wantImmutable(t, "clone", err)
 }
-
-// A small random write into a large file folds without reading the file
-// back: the unchanged ranges are spliced.
-func TestFoldSplicesUnchangedRanges(t *testing.T) {
-	e := newEnv(t)
-	data := randBytes(8, 64<<20)
-	e.writeFile("big", data)
-	f, err := e.fs.Open(context.Background(), "big", vfs.OpenRead|vfs.OpenWrite)
-	if err != nil {
-		t.Fatal(err)
-	}
-	before := e.eng.Counters().RestoredBytes
-	write(e, f, []byte("changed"), 30<<20)
-	if err := f.Close(); err != nil {
-		t.Fatal(err)
-	}
-	if read := e.eng.Counters().RestoredBytes - before; read > 4<<20 {
-		t.Errorf("the fold of a 7-byte write read %d bytes of the 64 MiB file back", read)
-	}
-	copy(data[30<<20:], "changed")
-	e.checkFile("big", data)
-}

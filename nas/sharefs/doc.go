@@ -60,18 +60,11 @@
 // Sync, Close, a read of bytes still in the stream, and a truncate below
 // the stream fold: the stream is continued (or a new Writer started)
 // with the file's bytes from the staging file where it holds them, the
-// committed version below that, and zeros in holes, then committed.
-// Unchanged ranges of a MiB or more are spliced from the committed
-// version's recipe (chunkstore.Writer.Splice): a small random write into
-// a large file costs the chunks around it, not a read of the whole file.
-//
-// # Block cloning
-//
-// A file's CloneRange (vfs.Cloner, clone.go) commits the source, brings
-// the target's stream to the clone's offset (splicing the target's own
-// unchanged bytes below it), and splices the source's range into the
-// stream: whole chunks as recipe entries, the partial chunks at the edges
-// as bytes. No chunk is stored; the edges are chunked again and dedup.
+// committed version below that, and zeros in holes, then committed. The
+// engine cannot yet build an item reusing ranges of another item's
+// recipe, so unchanged bytes are streamed through again; they dedup, so
+// the stored cost is the changed chunks only. fold is the one function
+// to change once the engine can.
 //
 // # Crashes
 //

@@ -488,10 +488,11 @@ func (n *node) sync() error {
 }
 
 // fold commits the file's bytes as a new version: the stream continued
-// with what follows it, or a new Writer fed from the start. Unchanged
-// ranges of a MiB or more are spliced from the committed version's
-// recipe (chunkstore.Writer.Splice, clone.go), not read and chunked
-// again; staged bytes and short ranges are copied.
+// with what follows it, or a new Writer fed from the start. Until the
+// engine can build an item reusing ranges of another one's recipe, the
+// unchanged bytes are streamed through again (they dedup, so the stored
+// cost is only the changed chunks); this is the one function to change
+// when it can.
 func (n *node) fold() error {
 	w, ver, from := n.stream, n.streamVer, n.streamLen
 	n.stream = nil
@@ -513,7 +514,7 @@ func (n *node) fold() error {
 		}
 		from = 0
 	}
-	if err := n.spliceOwn(context.Background(), w, from, n.size, spliceMin); err != nil {
+	if err := n.copyTo(w, from, n.size); err != nil {
 		w.Abort()
 		return failed(err)
 	}
