@@ -110,11 +110,6 @@ func (n *node) clone(ctx context.Context, r *chunkstore.Reader, srcOff, dstOff, 
 	return nil
 }
 
-// spliceMin is the smallest unchanged range spliced rather than copied
-// when a file is folded: each splice ends a chunk and restarts the
-// chunker, which is not worth it for less.
-const spliceMin = 1 << 20
-
 // spliceOwn feeds the file's bytes [from, to) into w: staged bytes
 // written, the lower and base items' ranges of at least least bytes
 // spliced (smaller ones copied), holes as zeros. n.mu is held.
