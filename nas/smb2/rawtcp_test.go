@@ -155,14 +155,7 @@ func (c *tcpClient) do(cmd uint16, body []byte) (Status, []byte) {
 		c.t.Fatal(err)
 	}
 	for {
-		var nb [4]byte
-		if _, err := io.ReadFull(c.conn, nb[:]); err != nil {
-			c.t.Fatal(err)
-		}
-		resp := make([]byte, int(nb[1])<<16|int(nb[2])<<8|int(nb[3]))
-		if _, err := io.ReadFull(c.conn, resp); err != nil {
-			c.t.Fatal(err)
-		}
+		resp := readTCPFrame(c.t, c.conn)
 		rh, ok := parseHeader(resp)
 		if !ok {
 			c.t.Fatalf("not SMB2: %x", resp[:min(len(resp), 64)])
@@ -224,4 +217,19 @@ func (c *tcpClient) ioctl(fid []byte, code uint32, in []byte, maxOut uint32) (St
 	}
 	out, _ := field(append(make([]byte, headerSize), body...), le.Uint32(body[32:]), le.Uint32(body[36:]))
 	return st, out
+}
+
+// readTCPFrame reads one SMB2 message after its 4-byte NetBIOS length,
+// failing t on a read error.
+func readTCPFrame(t testing.TB, conn io.Reader) []byte {
+	t.Helper()
+	var nb [4]byte
+	if _, err := io.ReadFull(conn, nb[:]); err != nil {
+		t.Fatal(err)
+	}
+	msg := make([]byte, int(nb[1])<<16|int(nb[2])<<8|int(nb[3]))
+	if _, err := io.ReadFull(conn, msg); err != nil {
+		t.Fatal(err)
+	}
+	return msg
 }

@@ -4,7 +4,6 @@ import (
 	"bytes"
 	"crypto/hmac"
 	"crypto/md5"
-	"io"
 	"net"
 	"strings"
 	"testing"
@@ -46,14 +45,7 @@ func (tc *authClient) do(cmd uint16, body []byte) (header, []byte, []byte) {
 		tc.t.Fatal(err)
 	}
 	for {
-		var n [4]byte
-		if _, err := io.ReadFull(tc.c, n[:]); err != nil {
-			tc.t.Fatal(err)
-		}
-		resp := make([]byte, int(n[1])<<16|int(n[2])<<8|int(n[3]))
-		if _, err := io.ReadFull(tc.c, resp); err != nil {
-			tc.t.Fatal(err)
-		}
+		resp := readTCPFrame(tc.t, tc.c)
 		rh, ok := parseHeader(resp)
 		if !ok {
 			tc.t.Fatalf("not an SMB2 response: %x", resp)
