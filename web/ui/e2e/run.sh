@@ -31,4 +31,4 @@ export PLAYWRIGHT_SKIP_BROWSER_DOWNLOAD=1
 npm ci --no-audit --no-fund --loglevel=error
 
 # UPDATE_SCREENSHOTS=1 refreshes docs/screenshots/.
-exec node --test --test-concurrency=1 --test-reporter=spec ui.test.mjs
+exec node --test --test-concurrency=1 --test-reporter=spec ./*.test.mjs

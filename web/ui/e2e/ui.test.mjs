@@ -1,111 +1,52 @@
 // Browser tests for the Backstop web UI: Debian's chromium driven by
 // playwright-core against the real appliance binary built from this repo.
 //
-// Run with ./run.sh (installs what is missing) or `node --test ui.test.mjs`.
+// Run with ./run.sh (installs what is missing) or `node --test *.test.mjs`.
 // Screenshots go to docs/screenshots/ with UPDATE_SCREENSHOTS=1, else into
 // the test's temporary directory, so a plain run leaves the repository as it was.
 
 import {test, before, after} from 'node:test';
 import assert from 'node:assert/strict';
-import {execFileSync, spawn} from 'node:child_process';
+import {execFileSync} from 'node:child_process';
 import crypto from 'node:crypto';
 import fs from 'node:fs';
 import http from 'node:http';
-import os from 'node:os';
 import path from 'node:path';
-import {fileURLToPath} from 'node:url';
-import {chromium} from 'playwright-core';
-
-const HERE = path.dirname(fileURLToPath(import.meta.url));
-const REPO = path.resolve(HERE, '..', '..', '..');
-const DOC_SHOTS = path.join(REPO, 'docs', 'screenshots');
-const CHROMIUM = process.env.CHROMIUM || '/usr/bin/chromium';
-const ADMIN_PASSWORD = 'e2e-admin-password-1';
-const VIEWPORT = {width: 1366, height: 768};
+import {ADMIN_PASSWORD, Appliance, apiOf, buildAppliance, openBrowser, screenshots, shooter, tempDir} from './harness.mjs';
 
 let tmp;
-let shots;
-let server;
-let serverLog = '';
-let baseURL;
-let replAddr; // the appliance's replication service
-let binPath; // the appliance binary
+let app; // the appliance under test
 let dataDir; // its data directory
 let browser; // a persistent context on a fresh profile
 let page;
-const problems = [];
-
-function startServer(bin, data) {
-  return new Promise((resolve, reject) => {
-    server = spawn(bin, ['serve', '--data', data, '--web', '127.0.0.1:0', '--smb', '127.0.0.1:0', '--catalyst', '127.0.0.1:0', '--iscsi', '127.0.0.1:0',
-      '--replication', '127.0.0.1:0'], {
-      env: {...process.env, BACKSTOP_ADMIN_PASSWORD: ADMIN_PASSWORD},
-      stdio: ['ignore', 'pipe', 'pipe'],
-    });
-    const timer = setTimeout(() => reject(new Error(`serve printed no https:// address within 60 s:\n${serverLog}`)), 60000);
-    const onData = (chunk) => {
-      serverLog += chunk.toString();
-      const m = serverLog.match(/https:\/\/[^\s]+/);
-      const r = serverLog.match(/replication: (\S+) /);
-      if (m && r) {
-        replAddr = r[1];
-        clearTimeout(timer);
-        resolve(m[0].replace(/\/+$/, ''));
-      }
-    };
-    server.stdout.on('data', onData);
-    server.stderr.on('data', onData);
-    server.on('exit', (code) => {
-      clearTimeout(timer);
-      reject(new Error(`serve exited with ${code} before listening:\n${serverLog}`));
-    });
-  });
-}
-
-// api calls the REST API from inside the page, with its session cookie.
-const api = (p) => page.evaluate(async (url) => {
-  const r = await fetch(url, {credentials: 'same-origin'});
-  return {status: r.status, body: r.status === 204 ? null : await r.json()};
-}, `/api/v1${p}`);
-
-// shot saves a screenshot without the pointer hover or passing toasts.
-async function shot(name, height) {
-  await page.mouse.move(0, 0);
-  await page.evaluate(() => document.querySelector('.toasts')?.remove());
-  if (height) await page.setViewportSize({width: VIEWPORT.width, height});
-  await page.screenshot({path: path.join(shots, name)});
-  if (height) await page.setViewportSize(VIEWPORT);
-}
+let problems = [];
+let api;
+let shot;
 
 // damageShare adds to the data directory the share "broken" beside the
 // default share "backup", lets a first serve make both, and then damages
 // broken's metadata: the appliance must start anyway and show it degraded.
-async function damageShare(bin, data) {
+async function damageShare(data) {
   const created = new Date().toISOString();
   const share = (name, comment) => ({name, comment, domain: 'default', store: `nas.${name}`, quota_bytes: 0,
     encrypt_data: false, sign_required: false, default_access: 'read-write', users: {}, created});
   fs.mkdirSync(path.join(data, 'nas'), {recursive: true});
   fs.writeFileSync(path.join(data, 'nas', 'shares.json'),
     JSON.stringify({version: 1, shares: [share('backup', 'Backup share'), share('broken', '')]}));
-  await startServer(bin, data);
-  const exited = new Promise((r) => server.once('exit', r));
-  server.kill('SIGTERM');
-  await Promise.race([exited, new Promise((r) => setTimeout(r, 30000))]);
-  assert.notEqual(server.exitCode, null, `the first serve did not stop:\n${serverLog}`);
-  serverLog = '';
+  await app.start();
+  await app.stop();
+  assert.notEqual(app.proc.exitCode, null, `the first serve did not stop:\n${app.log}`);
   const manifest = path.join(data, 'nas', 'shares', 'broken', 'meta', 'MANIFEST');
   assert.ok(fs.existsSync(manifest), 'the first serve made the share broken');
   fs.writeFileSync(manifest, 'not a badger manifest');
 }
 
 before(async () => {
-  assert.ok(fs.existsSync(CHROMIUM), `${CHROMIUM} is missing: run web/ui/e2e/run.sh, which installs it`);
-  tmp = fs.mkdtempSync(path.join(os.tmpdir(), 'backstop-e2e-'));
-  const bin = path.join(tmp, 'backstop');
-  execFileSync('go', ['build', '-o', bin, './cmd/backstop'], {cwd: REPO, stdio: 'inherit'});
+  tmp = tempDir();
+  const bin = buildAppliance(tmp);
   const data = path.join(tmp, 'data');
-  binPath = bin;
   dataDir = data;
+  app = new Appliance(bin, data);
   const file = path.join(tmp, 'payload');
   // 24 MiB of incompressible data, written twice: the second copy dedups fully.
   fs.writeFileSync(file, crypto.randomBytes(24 << 20));
@@ -116,42 +57,16 @@ before(async () => {
   const scratch = path.join(tmp, 'scratch');
   fs.writeFileSync(scratch, crypto.randomBytes(8 << 20));
   execFileSync(bin, ['put', '--data', data, '--store', 'default', 'scratch', scratch], {stdio: 'inherit'});
-  await damageShare(bin, data);
-  baseURL = await startServer(bin, data);
-  // A fresh profile directory per run; playwright passes it as --user-data-dir.
-  browser = await chromium.launchPersistentContext(path.join(tmp, 'chromium-profile'), {
-    executablePath: CHROMIUM,
-    args: ['--headless', '--no-sandbox', '--disable-gpu', '--disable-quic', '--no-first-run',
-      '--disable-background-networking', '--disable-component-update', '--disable-sync'],
-    viewport: VIEWPORT,
-    ignoreHTTPSErrors: true,
-    baseURL,
-  });
-  page = browser.pages()[0] || await browser.newPage();
-  page.setDefaultTimeout(15000);
-  page.on('pageerror', (e) => problems.push(`page error: ${e.message}`));
-  page.on('console', (m) => {
-    // 401, 404 and 409 in the resource log are answers the tests provoke on
-    // purpose (wrong password, deleted store, non-empty store).
-    if (m.type() === 'error' && !/status of (401|404|409)\b/.test(m.text())) {
-      problems.push(`console: ${m.text()} (${m.location().url})`);
-    }
-  });
-  page.on('response', (r) => {
-    if (r.status() >= 500) problems.push(`HTTP ${r.status()} from ${r.request().method()} ${r.url()}`);
-  });
-  shots = process.env.UPDATE_SCREENSHOTS === '1' ? DOC_SHOTS : path.join(tmp, 'screenshots');
-  fs.mkdirSync(shots, {recursive: true});
+  await damageShare(data);
+  const baseURL = await app.start();
+  ({context: browser, page, problems} = await openBrowser(tmp, baseURL));
+  api = apiOf(page);
+  shot = shooter(page, screenshots(tmp));
 });
 
 after(async () => {
   if (browser) await browser.close();
-  if (server && server.exitCode === null) {
-    const exited = new Promise((r) => server.once('exit', r));
-    server.kill('SIGTERM');
-    await Promise.race([exited, new Promise((r) => setTimeout(r, 15000))]);
-    if (server.exitCode === null && server.signalCode === null) server.kill('SIGKILL');
-  }
+  if (app) await app.stop(15000);
   if (tmp) fs.rmSync(tmp, {recursive: true, force: true});
 });
 
@@ -526,7 +441,7 @@ test('replication: pair, map, replicate, promote; the dashboard tile', {timeout:
   dlg = page.locator('dialog.dialog');
   await dlg.locator('input[name=name]').fill('e2e');
   await dlg.locator('select[name=source_store]').selectOption('default');
-  await dlg.locator('input[name=target]').fill(replAddr);
+  await dlg.locator('input[name=target]').fill(app.replAddr);
   await dlg.locator('input[name=target_fingerprint]').fill(fp);
   await dlg.locator('input[name=target_store]').fill('e2e-copy');
   await dlg.locator('button[type=submit]').click();
@@ -627,13 +542,8 @@ function flipInVolumes(probe) {
 }
 
 // restartServer stops serve and starts it again on the same data.
-async function restartServer() {
-  const exited = new Promise((r) => server.once('exit', r));
-  server.kill('SIGTERM');
-  await Promise.race([exited, new Promise((r) => setTimeout(r, 30000))]);
-  assert.notEqual(server.exitCode, null, `serve did not stop:\n${serverLog}`);
-  serverLog = '';
-  return startServer(binPath, dataDir);
+function restartServer() {
+  return app.restart();
 }
 
 test('damage found by verify survives a restart, named by share path', {timeout: 180000}, async () => {
@@ -645,8 +555,8 @@ test('damage found by verify survives a restart, named by share path', {timeout:
   await page.locator('.whoami-name', {hasText: 'admin'}).waitFor();
 
   // A file written over SMB into the share backup, then damaged on disk.
-  const smb = serverLog.match(/SMB shares: (\S+)/);
-  assert.ok(smb, `no SMB address in:\n${serverLog}`);
+  const smb = app.log.match(/SMB shares: (\S+)/);
+  assert.ok(smb, `no SMB address in:\n${app.log}`);
   const [host, port] = [smb[1].slice(0, smb[1].lastIndexOf(':')), smb[1].slice(smb[1].lastIndexOf(':') + 1)];
   const payload = crypto.randomBytes(2 << 20);
   const local = path.join(tmp, 'q3-report.bin');
