@@ -15,7 +15,7 @@ GO        ?= go
 BENCH_DIR ?= /tmp/backstop-bench
 VERSION   ?= $(shell git describe --always --dirty 2>/dev/null || echo dev)
 
-.PHONY: all build check fmt lint test-unit test test-hostile test-hk test-vtldev vet fuzz bench bench-go bench-e2e bench-synthetic bench-catalyst test-catalyst test-smb bench-smb test-sharefs bench-sharefs torture-sharefs test-iscsi test-vtl-qemu test-smb-qemu smb-qemu-conformance test-vtl-btape vtl-conformance bench-vtl bench-repl test-repl clean
+.PHONY: all build check fmt lint test-unit test test-hostile test-hk test-vtldev vet fuzz bench bench-go bench-e2e bench-synthetic bench-catalyst test-catalyst test-smb smb-conformance bench-smb test-sharefs bench-sharefs torture-sharefs test-iscsi test-vtl-qemu test-smb-qemu smb-qemu-conformance test-vtl-btape vtl-conformance bench-vtl bench-repl test-repl clean
 
 all: build
 
@@ -191,6 +191,11 @@ bench-sharefs:
 # missing); fails when a recorded smbtorture test stops passing.
 test-smb:
 	GO=$(GO) scripts/test-smb.sh
+
+# The smbtorture groups against Backstop and against Samba's smbd in one run,
+# printed as the table of docs/conformance.md (GROUPS="..." for others).
+smb-conformance:
+	GO=$(GO) scripts/smb-conformance.sh $(GROUPS)
 
 # Write and read MiB/s of a 4 GiB file through smbclient, Backstop against
 # smbd on the same machine (SIZE_MIB=... for another size).

@@ -1,6 +1,10 @@
 #!/bin/sh
 # Start Samba's smbd on 127.0.0.1:PORT serving DIR/share as [data] for
 # the unix user "backup" with password PASS, all state under DIR.
+# "backup" is an admin user of the share (Samba maps it to root there): the
+# smbtorture tests open files with WRITE_OWNER and WRITE_DAC, which a plain
+# unix user is refused, so without it Samba fails most lease and oplock
+# tests for reasons of this set-up, not of Samba.
 #   scripts/smbd.sh DIR PORT PASS      (prints the smbd pid)
 set -eu
 dir=$1 port=$2 pass=$3
@@ -33,6 +37,7 @@ cat >"$dir/smb.conf" <<CONF
 	path = $dir/share
 	read only = no
 	create mask = 0666
+	admin users = backup
 	directory mask = 0777
 CONF
 id backup >/dev/null 2>&1 || useradd -M -s /usr/sbin/nologin backup
