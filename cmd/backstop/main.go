@@ -29,6 +29,7 @@ Usage:
   backstop stats  [--data DIR] [--json]              logical and stored bytes, dedup ratio
   backstop verify [--data DIR] [--slice N]           read back and check every chunk (or 1/N)
   backstop housekeeping [--data DIR] [--dry-run]     reclaim the space of deleted items ("gc" too)
+  backstop store create|ls|set|rm [--data DIR] [NAME]  manage stores (domain, transfer policy, immutability, clients)
   backstop replication export|import [--data DIR] [--store S] SEEDDIR   seed a replica
   backstop domain export|import|store [--data DIR] NAME ARG   share a dedup domain key
   backstop version
@@ -39,7 +40,9 @@ put, get, ls, rm and stats also work over the network with --server HOST:PORT in
 
 The data directory is --data, else $BACKSTOP_DATA, else ./backstop-data.
 The commands other than serve open the data directory themselves and refuse
-while a running server holds it. Run "backstop COMMAND --help" for its flags.
+while a running server holds it; only serve, put and store create make one (in a
+new or empty directory). Sizes (--capacity, --size) are bytes or a number with K,
+M, G, T, P or E (powers of 1024; 1.5G is exact, 1.3K is refused). Run "backstop COMMAND --help" for its flags.
 `
 
 // exitError carries an exit code other than 1.
@@ -74,7 +77,7 @@ func run(args []string, stdin io.Reader, stdout, stderr io.Writer) int {
 		"serve": cmdServe, "put": cmdPut, "get": cmdGet, "ls": cmdLs, "rm": cmdRm,
 		"stats": cmdStats, "verify": cmdVerify,
 		"housekeeping": cmdHousekeeping, "gc": cmdHousekeeping, // gc: its name before 0.2
-		"replication": cmdReplication, "domain": cmdDomain,
+		"replication": cmdReplication, "domain": cmdDomain, "store": cmdStore,
 	}
 	switch args[0] {
 	case "help", "-h", "--help":

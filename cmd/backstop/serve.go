@@ -69,7 +69,7 @@ func cmdServe(ctx context.Context, e *env, args []string) error {
 func parseServe(e *env, args []string) (serveFlags, error) {
 	var f serveFlags
 	fs := e.flags(false)
-	fs.StringVar(&e.capacity, "capacity", "", "capacity limit for the volumes (e.g. 500G; default, and at most: what the file system gives)")
+	fs.Var(newSizeValue(&e.capacity, 0), "capacity", "capacity limit for the volumes (e.g. 500G or 1.5T, powers of 1024; default, and at most: what the file system gives)")
 	fs.StringVar(&f.web, "web", "0.0.0.0:8443", "HTTPS address of the web UI and REST API")
 	fs.StringVar(&f.iscsi, "iscsi", "0.0.0.0:3260", `iSCSI address of the virtual tape libraries ("" for none)`)
 	fs.StringVar(&f.cert, "tls-cert", "", "certificate (PEM) for the web server; default: self-signed, kept in DIR/tls")
