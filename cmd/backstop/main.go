@@ -94,7 +94,11 @@ func run(args []string, stdin io.Reader, stdout, stderr io.Writer) int {
 	}
 	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
 	defer stop()
-	err := cmd(ctx, &env{stdin: stdin, stdout: stdout, stderr: stderr, name: args[0]}, args[1:])
+	e := &env{stdin: stdin, stdout: stdout, stderr: stderr, name: args[0]}
+	err := cmd(ctx, e, args[1:])
+	if e.remote.server != "" {
+		err = plainRemote(err, e.remote)
+	}
 	var ee exitError
 	switch {
 	case err == nil:
@@ -114,6 +118,8 @@ func run(args []string, stdin io.Reader, stdout, stderr io.Writer) int {
 // friendly turns engine errors into what a person can act on.
 func friendly(err error) error {
 	switch {
+	case isPlain(err):
+		return err
 	case errors.Is(err, chunkstore.ErrFull):
 		return fmt.Errorf("%w\n(the item was not stored; free space or raise the capacity, then retry)", err)
 	case strings.Contains(err.Error(), "x509: certificate signed by unknown authority"):

@@ -67,10 +67,10 @@ func cmdPut(ctx context.Context, e *env, args []string) error {
 		}
 		return err
 	}
-	start := time.Now()
+	start, total := time.Now(), inputSize(src, *sizeFlag)
 	p := startProgress(e.stderr, func(d time.Duration) string {
 		pr := w.Progress()
-		return fmt.Sprintf("%s  %s  %s new  dedup so far %s", human(pr.Bytes), rate(pr.Bytes, d), human(pr.StoredBytes), dedup(pr.Bytes, pr.StoredBytes))
+		return transferLine(pr.Bytes, total, d, fmt.Sprintf("%s new  dedup so far %s", human(pr.StoredBytes), dedup(pr.Bytes, pr.StoredBytes)))
 	})
 	n, err := w.ReadFrom(ctxReader{ctx, src})
 	if err == nil && *sizeFlag >= 0 && n != *sizeFlag {
