@@ -38,7 +38,7 @@ func plainRemote(err error, r remote) error {
 	case codes.Unauthenticated:
 		return say("%s refused user %s: bad user or password (the password comes from BACKSTOP_PASSWORD, or is asked on the terminal)", srv, r.user)
 	case codes.PermissionDenied:
-		return say("user %s may not do this on %s: %s (an administrator can grant it: a role, or the store's clients)", r.user, srv, trimPrefixes(msg))
+		return say("permission denied on %s for user %s: %s (an administrator can grant it: a role, or the store's clients)", srv, r.user, trimPrefixes(msg))
 	case codes.NotFound:
 		return say("%s on %s", trimPrefixes(msg), srv)
 	}

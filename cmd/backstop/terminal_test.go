@@ -233,7 +233,7 @@ func TestRemoteErrorsInPlainWords(t *testing.T) {
 	// The codes a server answers with, one by one.
 	r := remote{server: "h:9387", user: "bob"}
 	for code, want := range map[codes.Code]string{
-		codes.PermissionDenied: "user bob may not do this on h:9387: store \"s\" (an administrator can grant it",
+		codes.PermissionDenied: "permission denied on h:9387 for user bob: store \"s\" (an administrator can grant it",
 		codes.Unauthenticated:  "h:9387 refused user bob: bad user or password",
 		codes.NotFound:         "item \"x\" not found on h:9387",
 		codes.Unavailable:      "cannot reach the appliance at h:9387: no answer",
