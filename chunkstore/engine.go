@@ -46,7 +46,9 @@ const (
 // Options configure an Engine. Start from DefaultOptions.
 type Options struct {
 	// Create makes the data directory if it does not exist; otherwise a
-	// missing directory is ErrNoDataDir.
+	// missing directory, or one without the index a data directory has
+	// (so that a directory of documents is never turned into one), is
+	// ErrNoDataDir.
 	Create bool
 	// VolumeSize is the largest a volume file grows (1 TiB).
 	VolumeSize int64
@@ -185,6 +187,11 @@ func prepareDir(dir string, create bool) error {
 		return fmt.Errorf("chunkstore: %w", err)
 	case !st.IsDir():
 		return fmt.Errorf("%w: %s is not a directory", ErrNoDataDir, dir)
+	}
+	if !create {
+		if st, err := os.Stat(filepath.Join(dir, "index")); err != nil || !st.IsDir() {
+			return fmt.Errorf("%w: %s has no index", ErrNoDataDir, dir)
+		}
 	}
 	probe := filepath.Join(dir, ".write-test")
 	f, err := os.Create(probe)

@@ -16,12 +16,13 @@ var errUsage = errors.New("usage")
 
 // env is what a command talks to.
 type env struct {
-	name                  string
-	stdin                 io.Reader
-	stdout, stderr        io.Writer
-	data, store           string
-	capacity, compression string
-	remote                remote
+	name           string
+	stdin          io.Reader
+	stdout, stderr io.Writer
+	data, store    string
+	capacity       int64 // bytes; 0: what the file system gives
+	compression    string
+	remote         remote
 }
 
 // flags returns a flag set for the command with the flags all commands
@@ -64,31 +65,71 @@ func (e *env) parse(fs *flag.FlagSet, args []string) ([]string, error) {
 	}
 }
 
-// open opens the data directory; create says whether a missing one is
-// made.
+// errNotDataDir is the error of a command pointed at a directory that is
+// not a data directory.
+var errNotDataDir = errors.New("not a Backstop data directory")
+
+// open opens the data directory. Only create (put, serve, store create)
+// makes one, and only in a directory that does not exist or is empty: a
+// directory of documents never becomes a data directory.
 func (e *env) open(ctx context.Context, create bool) (*chunkstore.Engine, error) {
 	opts := chunkstore.DefaultOptions()
 	opts.Create = create
-	if e.capacity != "" {
-		n, err := parseSize(e.capacity)
-		if err != nil {
-			return nil, err
-		}
-		opts.Capacity = n
-	}
+	opts.Capacity = e.capacity
 	if e.compression != "" {
 		opts.Compression = e.compression
 	}
 	if create {
-		if _, err := os.Stat(e.data); errors.Is(err, os.ErrNotExist) {
+		fresh, err := freshDir(e.data)
+		if err != nil {
+			return nil, err
+		}
+		if fresh {
 			fmt.Fprintf(e.stderr, "backstop: creating data directory %s\n", e.data)
 		}
 	}
 	eng, err := chunkstore.Open(ctx, e.data, opts)
 	if errors.Is(err, chunkstore.ErrNoDataDir) {
-		return nil, fmt.Errorf("%w\n(use --data DIR or BACKSTOP_DATA to name an existing data directory; put and serve create one)", err)
+		return nil, e.notDataDir()
 	}
 	return eng, err
+}
+
+// notDataDir is the error for --data naming no data directory.
+func (e *env) notDataDir() error {
+	what := e.data
+	if _, err := os.Stat(e.data); errors.Is(err, os.ErrNotExist) {
+		what += " (it does not exist)"
+	}
+	return fmt.Errorf("%w: %s\n(run \"backstop serve --data %s\" or \"backstop store create --data %s NAME\" to make one; --data DIR or BACKSTOP_DATA names another)",
+		errNotDataDir, what, e.data, e.data)
+}
+
+// freshDir says whether dir is to become a new data directory (it does
+// not exist, or is empty but for a file system's lost+found); an existing
+// data directory is not fresh, and anything else is errNotDataDir.
+func freshDir(dir string) (bool, error) {
+	ents, err := os.ReadDir(dir)
+	switch {
+	case errors.Is(err, os.ErrNotExist):
+		return true, nil
+	case err != nil:
+		return false, fmt.Errorf("data directory: %w", err)
+	}
+	fresh := true
+	for _, d := range ents {
+		switch d.Name() {
+		case "index":
+			return false, nil
+		case "lost+found":
+		default:
+			fresh = false
+		}
+	}
+	if !fresh {
+		return false, fmt.Errorf("%w: %s holds other files\n(name an empty or new directory with --data to make a data directory there)", errNotDataDir, dir)
+	}
+	return true, nil
 }
 
 // parseArgs sets the command's usage line, parses its arguments and checks
@@ -115,35 +156,23 @@ func (e *env) usageError(fs *flag.FlagSet, msg string) error {
 	return errUsage
 }
 
-var sizeUnits = []string{"B", "KiB", "MiB", "GiB", "TiB", "PiB"}
-
-// human formats a byte count for people.
-func human(n int64) string {
-	f := float64(n)
-	i := 0
-	for f >= 1024 && i < len(sizeUnits)-1 {
-		f /= 1024
-		i++
-	}
-	if i == 0 {
-		return fmt.Sprintf("%d B", n)
-	}
-	return fmt.Sprintf("%.1f %s", f, sizeUnits[i])
-}
-
-// parseSize reads "500G", "2TiB", "1048576".
-func parseSize(s string) (int64, error) {
-	t := strings.TrimSuffix(strings.TrimSuffix(strings.ToUpper(strings.TrimSpace(s)), "B"), "I")
-	mult := int64(1)
-	if t != "" {
-		if k := strings.IndexByte("KMGTP", t[len(t)-1]); k >= 0 {
-			mult = int64(1) << (10 * (k + 1))
-			t = t[:len(t)-1]
+// subcommand picks the subcommand of a command with several (store,
+// domain, replication) from args[0]. It returns "" with the error to
+// return when there is none to run: help (usage on stdout, exit 0) or a
+// missing or unknown one (usage on stderr, exit 2).
+func (e *env) subcommand(args []string, usage string, subs ...string) (string, error) {
+	if len(args) > 0 {
+		switch args[0] {
+		case "help", "-h", "-help", "--help":
+			fmt.Fprintln(e.stdout, usage)
+			return "", nil
+		}
+		for _, s := range subs {
+			if args[0] == s {
+				return s, nil
+			}
 		}
 	}
-	var n int64
-	if _, err := fmt.Sscan(t, &n); err != nil || n < 0 {
-		return 0, fmt.Errorf("bad size %q (want bytes, or a number with K, M, G, T or P)", s)
-	}
-	return n * mult, nil
+	fmt.Fprintln(e.stderr, usage)
+	return "", exitError{code: 2, err: fmt.Errorf("%s: want %s", e.name, strings.Join(subs, ", "))}
 }

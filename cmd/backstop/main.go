@@ -29,8 +29,10 @@ Usage:
   backstop stats  [--data DIR] [--json]              logical and stored bytes, dedup ratio
   backstop verify [--data DIR] [--slice N]           read back and check every chunk (or 1/N)
   backstop housekeeping [--data DIR] [--dry-run]     reclaim the space of deleted items ("gc" too)
+  backstop store create|ls|set|rm [--data DIR] [NAME]  manage stores (domain, transfer policy, immutability, clients)
   backstop replication export|import [--data DIR] [--store S] SEEDDIR   seed a replica
   backstop domain export|import|store [--data DIR] NAME ARG   share a dedup domain key
+  backstop health [--url URL] [--insecure]             is the appliance up (and, with $BACKSTOP_PASSWORD, healthy)?
   backstop version
 
 put, get, ls, rm and stats also work over the network with --server HOST:PORT in place of
@@ -39,7 +41,9 @@ put, get, ls, rm and stats also work over the network with --server HOST:PORT in
 
 The data directory is --data, else $BACKSTOP_DATA, else ./backstop-data.
 The commands other than serve open the data directory themselves and refuse
-while a running server holds it. Run "backstop COMMAND --help" for its flags.
+while a running server holds it; only serve, put and store create make one (in a
+new or empty directory). Sizes (--capacity, --size) are bytes or a number with K,
+M, G, T, P or E (powers of 1024; 1.5G is exact, 1.3K is refused). Run "backstop COMMAND --help" for its flags.
 `
 
 // exitError carries an exit code other than 1.
@@ -74,7 +78,8 @@ func run(args []string, stdin io.Reader, stdout, stderr io.Writer) int {
 		"serve": cmdServe, "put": cmdPut, "get": cmdGet, "ls": cmdLs, "rm": cmdRm,
 		"stats": cmdStats, "verify": cmdVerify,
 		"housekeeping": cmdHousekeeping, "gc": cmdHousekeeping, // gc: its name before 0.2
-		"replication": cmdReplication, "domain": cmdDomain,
+		"replication": cmdReplication, "domain": cmdDomain, "store": cmdStore,
+		"health": cmdHealth,
 	}
 	switch args[0] {
 	case "help", "-h", "--help":
@@ -91,7 +96,11 @@ func run(args []string, stdin io.Reader, stdout, stderr io.Writer) int {
 	}
 	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
 	defer stop()
-	err := cmd(ctx, &env{stdin: stdin, stdout: stdout, stderr: stderr, name: args[0]}, args[1:])
+	e := &env{stdin: stdin, stdout: stdout, stderr: stderr, name: args[0]}
+	err := cmd(ctx, e, args[1:])
+	if e.remote.server != "" {
+		err = plainRemote(err, e.remote)
+	}
 	var ee exitError
 	switch {
 	case err == nil:
@@ -111,6 +120,8 @@ func run(args []string, stdin io.Reader, stdout, stderr io.Writer) int {
 // friendly turns engine errors into what a person can act on.
 func friendly(err error) error {
 	switch {
+	case isPlain(err):
+		return err
 	case errors.Is(err, chunkstore.ErrFull):
 		return fmt.Errorf("%w\n(the item was not stored; free space or raise the capacity, then retry)", err)
 	case strings.Contains(err.Error(), "x509: certificate signed by unknown authority"):

@@ -62,3 +62,35 @@ func rate(n int64, d time.Duration) string {
 	}
 	return human(int64(float64(n)/d.Seconds())) + "/s"
 }
+
+// transferLine is put's progress line: with the total known (a file, or
+// --size), how much of it, the rate and the time left; else what has
+// passed and the rate. extra follows (new bytes, dedup so far).
+func transferLine(done, total int64, elapsed time.Duration, extra string) string {
+	if total <= 0 {
+		return fmt.Sprintf("%s  %s  %s", human(done), rate(done, elapsed), extra)
+	}
+	pct := 100 * float64(done) / float64(total)
+	left := "-"
+	if done > 0 && done < total && elapsed > 0 {
+		d := time.Duration(float64(elapsed) * float64(total-done) / float64(done))
+		left = d.Round(time.Second).String()
+	} else if done >= total {
+		left = "0s"
+	}
+	return fmt.Sprintf("%s of %s (%.0f%%)  %s  %s left  %s", human(done), human(total), min(pct, 100), rate(done, elapsed), left, extra)
+}
+
+// inputSize is the size of what put reads: --size when given, else a
+// regular file's size, else -1 (a pipe: unknown).
+func inputSize(src io.Reader, sizeFlag int64) int64 {
+	if sizeFlag >= 0 {
+		return sizeFlag
+	}
+	if f, ok := src.(*os.File); ok {
+		if st, err := f.Stat(); err == nil && st.Mode().IsRegular() {
+			return st.Size()
+		}
+	}
+	return -1
+}

@@ -27,10 +27,11 @@ func (m metaFlag) Set(s string) error {
 func cmdPut(ctx context.Context, e *env, args []string) error {
 	fs := e.flags(true)
 	force := fs.Bool("force", false, "replace an existing item of the same name")
-	sizeFlag := fs.Int64("size", -1, "expected input size in bytes: a shorter or longer input is refused")
+	sizeFlag := new(int64)
+	fs.Var(newSizeValue(sizeFlag, -1), "size", "expected input size (bytes, or 20G...): a shorter or longer input is refused")
 	meta := metaFlag{}
 	fs.Var(meta, "meta", "KEY=VALUE kept with the item (repeatable)")
-	fs.StringVar(&e.capacity, "capacity", "", "capacity limit for the volumes (e.g. 500G; default, and at most: what the file system gives)")
+	fs.Var(newSizeValue(&e.capacity, 0), "capacity", "capacity limit for the volumes (e.g. 500G or 1.5T, powers of 1024; default, and at most: what the file system gives)")
 	fs.StringVar(&e.compression, "compression", "", "s2, zstd or none for new chunks")
 	e.remoteFlags(fs)
 	pos, err := e.parseArgs(fs, args, "Usage: backstop put [--data DIR | --server HOST:PORT] [--store S] [--force] [--meta K=V] NAME [FILE|-]", 1, 2, "want NAME and an optional FILE")
@@ -61,12 +62,15 @@ func cmdPut(ctx context.Context, e *env, args []string) error {
 		if errors.Is(err, chunkstore.ErrExists) {
 			return fmt.Errorf("%w (use --force to replace it)", err)
 		}
+		if _, serr := eng.Store(e.store); errors.Is(serr, chunkstore.ErrNotFound) {
+			return fmt.Errorf("%w\n(create it with: backstop store create --data %s %s)", err, e.data, e.store)
+		}
 		return err
 	}
-	start := time.Now()
+	start, total := time.Now(), inputSize(src, *sizeFlag)
 	p := startProgress(e.stderr, func(d time.Duration) string {
 		pr := w.Progress()
-		return fmt.Sprintf("%s  %s  %s new  dedup so far %s", human(pr.Bytes), rate(pr.Bytes, d), human(pr.StoredBytes), dedup(pr.Bytes, pr.StoredBytes))
+		return transferLine(pr.Bytes, total, d, fmt.Sprintf("%s new  dedup so far %s", human(pr.StoredBytes), dedup(pr.Bytes, pr.StoredBytes)))
 	})
 	n, err := w.ReadFrom(ctxReader{ctx, src})
 	if err == nil && *sizeFlag >= 0 && n != *sizeFlag {

@@ -30,16 +30,16 @@ func (e *env) remoteFlags(fs *flag.FlagSet) {
 	if user == "" {
 		user = "admin"
 	}
-	fs.StringVar(&e.remote.user, "user", user, "appliance user for --server (password from BACKSTOP_PASSWORD)")
+	fs.StringVar(&e.remote.user, "user", user, "appliance user for --server (password from BACKSTOP_PASSWORD, else asked on the terminal)")
 	fs.StringVar(&e.remote.ca, "ca", "", "PEM certificate to trust for --server (such as DATA/tls/cert.pem)")
 	fs.BoolVar(&e.remote.insecure, "insecure", false, "do not verify the appliance's certificate")
 }
 
 // dial connects to --server.
-func (e *env) dial() (*client.Client, error) {
-	pw, ok := os.LookupEnv("BACKSTOP_PASSWORD")
-	if !ok {
-		return nil, errors.New("--server needs the password of --user in BACKSTOP_PASSWORD")
+func (e *env) dial(ctx context.Context) (*client.Client, error) {
+	pw, err := e.password(ctx)
+	if err != nil {
+		return nil, err
 	}
 	// Without --ca or --insecure the system's roots verify the appliance:
 	// one with a certificate from a public CA needs neither flag.
@@ -47,16 +47,16 @@ func (e *env) dial() (*client.Client, error) {
 }
 
 func remotePut(ctx context.Context, e *env, name string, src io.Reader, label string, replace bool, meta map[string]string, size int64) error {
-	c, err := e.dial()
+	c, err := e.dial(ctx)
 	if err != nil {
 		return err
 	}
 	defer c.Close()
 	var prog client.Progress
-	start := time.Now()
+	start, total := time.Now(), inputSize(src, size)
 	p := startProgress(e.stderr, func(d time.Duration) string {
 		n := prog.Logical.Load()
-		return fmt.Sprintf("%s  %s  %s sent", human(n), rate(n, d), human(prog.Sent.Load()))
+		return transferLine(n, total, d, human(prog.Sent.Load())+" sent")
 	})
 	opts := client.PutOptions{Replace: replace, Meta: meta, Progress: &prog}
 	var res client.PutResult
@@ -97,7 +97,7 @@ func (c ctxReadSeeker) Seek(off int64, whence int) (int64, error) {
 }
 
 func remoteGet(ctx context.Context, e *env, name, dst string) error {
-	c, err := e.dial()
+	c, err := e.dial(ctx)
 	if err != nil {
 		return err
 	}
@@ -147,7 +147,7 @@ func remoteGet(ctx context.Context, e *env, name, dst string) error {
 }
 
 func remoteLs(ctx context.Context, e *env, opts chunkstore.ListOptions, asJSON bool) error {
-	c, err := e.dial()
+	c, err := e.dial(ctx)
 	if err != nil {
 		return err
 	}
@@ -160,7 +160,7 @@ func remoteLs(ctx context.Context, e *env, opts chunkstore.ListOptions, asJSON b
 }
 
 func remoteRm(ctx context.Context, e *env, names []string) error {
-	c, err := e.dial()
+	c, err := e.dial(ctx)
 	if err != nil {
 		return err
 	}
@@ -169,7 +169,7 @@ func remoteRm(ctx context.Context, e *env, names []string) error {
 }
 
 func remoteStats(ctx context.Context, e *env, asJSON bool) error {
-	c, err := e.dial()
+	c, err := e.dial(ctx)
 	if err != nil {
 		return err
 	}

@@ -19,11 +19,10 @@ func cmdReplication(ctx context.Context, e *env, args []string) error {
 		"export writes the items of a store, their recipes and every chunk they use once (as stored)\n" +
 		"into SEEDDIR; import, on the target appliance, loads it into a read-only replica store that a\n" +
 		"mapping then completes, sending only what the seed lacks."
-	if len(args) == 0 || (args[0] != "export" && args[0] != "import") {
-		fmt.Fprintln(e.stderr, usage)
-		return exitError{code: 2, err: fmt.Errorf("replication: want export or import")}
+	sub, err := e.subcommand(args, usage, "export", "import")
+	if sub == "" {
+		return err
 	}
-	sub := args[0]
 	fs := e.flags(true)
 	filter := fs.String("filter", "", "export the items whose names start with PREFIX")
 	rest, err := e.parseArgs(fs, args[1:], usage, 1, 1, "takes the seed directory")
@@ -66,11 +65,10 @@ func cmdDomain(ctx context.Context, e *env, args []string) error {
 	const usage = "Usage:\n  backstop domain export [--data DIR] NAME FILE    write domain NAME with its key (keep FILE secret)\n" +
 		"  backstop domain import [--data DIR] NAME FILE    create domain NAME with the key in FILE\n" +
 		"  backstop domain store  [--data DIR] NAME STORE   create STORE in domain NAME"
-	if len(args) == 0 || (args[0] != "export" && args[0] != "import" && args[0] != "store") {
-		fmt.Fprintln(e.stderr, usage)
-		return exitError{code: 2, err: fmt.Errorf("domain: want export, import or store")}
+	sub, err := e.subcommand(args, usage, "export", "import", "store")
+	if sub == "" {
+		return err
 	}
-	sub := args[0]
 	fs := e.flags(false)
 	rest, err := e.parseArgs(fs, args[1:], usage, 2, 2, "takes a domain name and a file (or store)")
 	if err != nil {

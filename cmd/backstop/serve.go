@@ -3,6 +3,7 @@ package main
 import (
 	"context"
 	"crypto/rand"
+	"flag"
 	"fmt"
 	"log/slog"
 	"math/big"
@@ -23,6 +24,9 @@ type serveFlags struct {
 	metricsToken                           string
 	level                                  slog.Level
 	smbNegotiate                           time.Duration // smb2.Options.NegotiateTimeout
+
+	// explicit are the flags named on the command line.
+	explicit map[string]bool
 }
 
 func cmdServe(ctx context.Context, e *env, args []string) error {
@@ -31,6 +35,13 @@ func cmdServe(ctx context.Context, e *env, args []string) error {
 		return err
 	}
 	log := slog.New(slog.NewTextHandler(e.stderr, &slog.HandlerOptions{Level: f.level}))
+	skipped, err := f.checkListeners() // before anything is created
+	if err != nil {
+		return err
+	}
+	for _, s := range skipped {
+		fmt.Fprintf(e.stderr, "backstop serve: %s\n", s.reason)
+	}
 
 	eng, err := e.open(ctx, true)
 	if err != nil {
@@ -51,10 +62,16 @@ func cmdServe(ctx context.Context, e *env, args []string) error {
 	if err := a.build(ctx, eng, state, f, log); err != nil {
 		return err
 	}
+	for _, s := range skipped {
+		a.core.Health().Set(s.component, appliance.Failed, s.reason)
+	}
 	if err := a.list.start(ctx); err != nil {
 		return err
 	}
 	a.print(e, eng)
+	for _, s := range skipped {
+		fmt.Fprintf(e.stdout, "  %s\n", s.reason)
+	}
 	state.Record(appliance.Event{Kind: appliance.KindSystem, Action: "appliance.start", Message: "backstop " + version + " started"})
 
 	<-ctx.Done()
@@ -69,7 +86,7 @@ func cmdServe(ctx context.Context, e *env, args []string) error {
 func parseServe(e *env, args []string) (serveFlags, error) {
 	var f serveFlags
 	fs := e.flags(false)
-	fs.StringVar(&e.capacity, "capacity", "", "capacity limit for the volumes (e.g. 500G; default, and at most: what the file system gives)")
+	fs.Var(newSizeValue(&e.capacity, 0), "capacity", "capacity limit for the volumes (e.g. 500G or 1.5T, powers of 1024; default, and at most: what the file system gives)")
 	fs.StringVar(&f.web, "web", "0.0.0.0:8443", "HTTPS address of the web UI and REST API")
 	fs.StringVar(&f.iscsi, "iscsi", "0.0.0.0:3260", `iSCSI address of the virtual tape libraries ("" for none)`)
 	fs.StringVar(&f.cert, "tls-cert", "", "certificate (PEM) for the web server; default: self-signed, kept in DIR/tls")
@@ -83,6 +100,8 @@ func parseServe(e *env, args []string) (serveFlags, error) {
 	if _, err := e.parseArgs(fs, args, "Usage: backstop serve [--data DIR] [--web ADDR] [--tls-cert FILE --tls-key FILE] [--catalyst ADDR] [--smb ADDR] [--iscsi ADDR] [--replication ADDR] [--capacity SIZE]\n\nOn first start it creates the user admin with a random password, prints it once and\nwrites it to DIR/initial-admin-password, unless BACKSTOP_ADMIN_PASSWORD is set.", 0, 0, "takes no arguments"); err != nil {
 		return f, err
 	}
+	f.explicit = map[string]bool{}
+	fs.Visit(func(fl *flag.Flag) { f.explicit[fl.Name] = true })
 	if (f.cert == "") != (f.key == "") {
 		return f, e.usageError(fs, "--tls-cert and --tls-key go together")
 	}

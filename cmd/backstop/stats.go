@@ -74,7 +74,7 @@ func cmdVerify(ctx context.Context, e *env, args []string) error {
 		return err
 	}
 	if *asJSON {
-		if err := json.NewEncoder(e.stdout).Encode(rep); err != nil {
+		if err := json.NewEncoder(e.stdout).Encode(verifyJSON(rep)); err != nil {
 			return err
 		}
 	} else {
@@ -103,4 +103,28 @@ func cmdVerify(ctx context.Context, e *env, args []string) error {
 		}
 	}
 	return nil
+}
+
+// jsonDamage is a chunkstore.Damage with its fingerprint in hex, as
+// people and scripts read fingerprints (the engine's own JSON writes the
+// 32 bytes as numbers).
+type jsonDamage struct {
+	chunkstore.Damage
+	Chunk string `json:"chunk,omitempty"`
+}
+
+// verifyJSON is what verify --json prints: the report with every
+// fingerprint in hex.
+func verifyJSON(rep chunkstore.VerifyReport) any {
+	dmg := make([]jsonDamage, len(rep.Damage))
+	for i, d := range rep.Damage {
+		dmg[i].Damage = d
+		if d.Chunk != nil {
+			dmg[i].Chunk = d.Chunk.String()
+		}
+	}
+	return struct {
+		chunkstore.VerifyReport
+		Damage []jsonDamage `json:"damage"`
+	}{rep, dmg}
 }
