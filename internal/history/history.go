@@ -121,7 +121,7 @@ func Open(opts Options) (*Store, error) {
 		path := filepath.Join(opts.Dir, fmt.Sprintf("tier-%d.hist", i))
 		f, pts, dropped, err := openTier(path)
 		if err != nil {
-			s.closeFiles()
+			_ = s.closeFiles() // the open error is the one to report
 			return nil, err
 		}
 		if dropped > 0 {
@@ -131,7 +131,7 @@ func Open(opts Options) (*Store, error) {
 		t.trim()
 	}
 	if err := s.rebuild(); err != nil {
-		s.closeFiles()
+		_ = s.closeFiles() // the open error is the one to report
 		return nil, err
 	}
 	return s, nil
