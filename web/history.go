@@ -12,12 +12,20 @@ import (
 	"github.com/backstop-appliance/backstop/internal/history"
 )
 
-// historyRanges are the spans GET /api/v1/status/history?range= shows.
-var historyRanges = map[string]time.Duration{
-	"day":   24 * time.Hour,
-	"week":  7 * 24 * time.Hour,
-	"month": 30 * 24 * time.Hour,
-	"year":  365 * 24 * time.Hour,
+// historyRange is the span GET /api/v1/status/history?range=name shows;
+// false for an unknown name.
+func historyRange(name string) (time.Duration, bool) {
+	switch name {
+	case "day":
+		return 24 * time.Hour, true
+	case "week":
+		return 7 * 24 * time.Hour, true
+	case "month":
+		return 30 * 24 * time.Hour, true
+	case "year":
+		return 365 * 24 * time.Hour, true
+	}
+	return 0, false
 }
 
 // sample is one point of the history: the pool's figures at Time and
@@ -119,7 +127,7 @@ func (s *Server) runSampler(ctx, stop context.Context) {
 // (default day).
 func (s *Server) getHistory(c *gin.Context) {
 	name := c.DefaultQuery("range", "day")
-	span, ok := historyRanges[name]
+	span, ok := historyRange(name)
 	if !ok {
 		s.fail(c, invalid("range %q: day, week, month or year", name))
 		return

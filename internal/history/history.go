@@ -39,13 +39,15 @@ type Tier struct {
 	Keep time.Duration
 }
 
-// DefaultTiers: every sample for 2 days, 15 minutes for 3 weeks, 2 hours
-// for 6 months, a day for 5 years.
-var DefaultTiers = [...]Tier{
-	{Step: 0, Keep: 48 * time.Hour},
-	{Step: 15 * time.Minute, Keep: 21 * 24 * time.Hour},
-	{Step: 2 * time.Hour, Keep: 183 * 24 * time.Hour},
-	{Step: 24 * time.Hour, Keep: 1826 * 24 * time.Hour},
+// DefaultTiers are every sample for 2 days, 15 minutes for 3 weeks, 2
+// hours for 6 months, a day for 5 years.
+func DefaultTiers() []Tier {
+	return []Tier{
+		{Step: 0, Keep: 48 * time.Hour},
+		{Step: 15 * time.Minute, Keep: 21 * 24 * time.Hour},
+		{Step: 2 * time.Hour, Keep: 183 * 24 * time.Hour},
+		{Step: 24 * time.Hour, Keep: 1826 * 24 * time.Hour},
+	}
 }
 
 // Options configure a Store. Start from DefaultOptions.
@@ -65,7 +67,7 @@ type Options struct {
 
 // DefaultOptions keeps the history in dir with the default tiers.
 func DefaultOptions(dir string) Options {
-	return Options{Dir: dir, Interval: time.Minute, Tiers: DefaultTiers[:],
+	return Options{Dir: dir, Interval: time.Minute, Tiers: DefaultTiers(),
 		Logger: slog.New(slog.NewTextHandler(io.Discard, nil))}
 }
 
@@ -262,7 +264,7 @@ func (o Options) MaxBytes() int64 {
 		o.Interval = time.Minute
 	}
 	if len(o.Tiers) == 0 {
-		o.Tiers = DefaultTiers[:]
+		o.Tiers = DefaultTiers()
 	}
 	var n int64
 	for i, t := range o.Tiers {
