@@ -20,6 +20,7 @@ import (
 	"github.com/backstop-appliance/backstop/chunkstore/chunker"
 	"github.com/backstop-appliance/backstop/dedup"
 	"github.com/backstop-appliance/backstop/internal/appliance"
+	"github.com/backstop-appliance/backstop/internal/history"
 	"github.com/backstop-appliance/backstop/internal/netsvc"
 	"github.com/backstop-appliance/backstop/replication"
 	"github.com/backstop-appliance/backstop/web/ui"
@@ -100,9 +101,12 @@ type Options struct {
 	Version string
 	Now     func() time.Time
 	Logger  *slog.Logger
-	// SampleInterval is how often the throughput history is sampled;
-	// 24 hours of samples are kept.
+	// SampleInterval is how often the history is sampled (default a
+	// minute); package history says how long samples are kept.
 	SampleInterval time.Duration
+	// HistoryDir keeps the history (stored, logical, capacity,
+	// throughput) on disk; "" keeps it in memory, lost at Shutdown.
+	HistoryDir string
 	// Shares manages the SMB shares; nil: the appliance serves none.
 	Shares ShareAdmin
 	// SessionIdle and SessionMax bound a session's life: unused, and
@@ -158,7 +162,7 @@ func DefaultOptions() Options {
 		Version:        "dev",
 		Now:            time.Now,
 		Logger:         slog.New(slog.NewTextHandler(io.Discard, nil)),
-		SampleInterval: 10 * time.Second,
+		SampleInterval: time.Minute,
 		SessionIdle:    15 * time.Minute,
 		SessionMax:     24 * time.Hour,
 		MaxBody:        1 << 20,
@@ -207,7 +211,8 @@ type Server struct {
 	requests *prometheus.CounterVec
 	sessions *sessions
 	logins   LoginLimiter
-	history  *history
+	hist     *history.Store
+	sampler  sampler
 	verify   verification
 	hk       housekeeping
 	hkFigs   housekeepingFigures
@@ -261,7 +266,10 @@ func New(eng Engine, state State, opts Options) (*Server, error) {
 		started:  opts.Now(),
 		sessions: newSessions(opts.Now, opts.SessionIdle, opts.SessionMax),
 		logins:   opts.Logins,
-		history:  newHistory(opts.SampleInterval),
+	}
+	var err error
+	if s.hist, err = openHistory(opts.HistoryDir, opts.SampleInterval); err != nil {
+		return nil, err
 	}
 	hk := opts.Core.Housekeeping()
 	s.verify, s.hk, s.hkFigs, s.health = opts.Core.Verify(), hk, hk, opts.Core.Health()
@@ -345,5 +353,8 @@ func (s *Server) Shutdown(ctx context.Context) error {
 		stop()
 	}
 	s.bg.Wait()
+	if cerr := s.hist.Close(); cerr != nil && err == nil {
+		err = cerr
+	}
 	return err
 }

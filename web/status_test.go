@@ -2,7 +2,6 @@ package web
 
 import (
 	"bytes"
-	"net/http"
 	"testing"
 	"time"
 
@@ -38,54 +37,6 @@ func TestStatus(t *testing.T) {
 	if ro.PoolFigures != nil || ro.Scope != scopeStores || ro.LogicalBytes != st.LogicalBytes || ro.Items != 2 || ro.Stores != 1 ||
 		ro.StoredBytes <= 0 || ro.DedupRatio <= 1 {
 		t.Fatalf("status for ro %+v", ro)
-	}
-}
-
-func TestHistory(t *testing.T) {
-	e := newEnv(t, withOptions(func(o *Options) { o.SampleInterval = 10 * time.Millisecond }))
-	e.write("default", "a", bytes.Repeat([]byte("x"), 1<<16))
-	e.clock.Advance(10 * time.Second)
-	e.run([]check{
-		{"no token", req{method: "GET", path: "/api/v1/status/history"}, 401, codeUnauthenticated},
-	})
-	deadline := time.Now().Add(5 * time.Second)
-	for {
-		var h historyView
-		r := e.do(req{method: "GET", path: "/api/v1/status/history", auth: "admin"})
-		if r.status != http.StatusOK {
-			t.Fatalf("history %d %s", r.status, r.body)
-		}
-		r.decode(t, &h)
-		if h.IntervalSeconds != 0.01 {
-			t.Fatalf("interval %v", h.IntervalSeconds)
-		}
-		if len(h.Samples) >= 2 && h.Samples[len(h.Samples)-1].LogicalBytes == 1<<16 {
-			break
-		}
-		if time.Now().After(deadline) {
-			t.Fatalf("no samples: %+v", h)
-		}
-		time.Sleep(20 * time.Millisecond)
-	}
-}
-
-func TestHistoryRing(t *testing.T) {
-	if n := len(newHistory(10 * time.Second).ring); n != 8640 {
-		t.Fatalf("ring of %d samples at 10s, want 8640", n)
-	}
-	h := newHistory(8 * time.Hour) // 3 samples
-	t0 := time.Date(2025, 1, 1, 0, 0, 0, 0, time.UTC)
-	for i := range 5 {
-		h.add(t0.Add(time.Duration(i)*time.Second), int64(i*100), int64(i*10), 0, int64(i))
-	}
-	got := h.samples()
-	if len(got) != 3 || got[0].LogicalBytes != 2 || got[2].LogicalBytes != 4 {
-		t.Fatalf("samples %+v", got)
-	}
-	for _, s := range got {
-		if s.IngestPerSec != 100 || s.RestorePerSec != 10 {
-			t.Fatalf("rates %+v", s)
-		}
 	}
 }
 

@@ -135,6 +135,9 @@ func newWeb(eng *chunkstore.Engine, state *appliance.State, f serveFlags, cert *
 		opts.Alerts = a.alerts.d
 	}
 	opts.CommitFailures = &a.failures
+	if err := historyOptions(&opts, eng.Dir()); err != nil {
+		return nil, err
+	}
 	var err error
 	if opts.MetricsToken, err = metricsToken(f.metricsToken, eng.Dir()); err != nil {
 		return nil, err

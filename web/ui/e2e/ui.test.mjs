@@ -46,7 +46,7 @@ before(async () => {
   const bin = buildAppliance(tmp);
   const data = path.join(tmp, 'data');
   dataDir = data;
-  app = new Appliance(bin, data);
+  app = new Appliance(bin, data, {BACKSTOP_HISTORY_INTERVAL: '10s'}); // the charts need two samples
   const file = path.join(tmp, 'payload');
   // 24 MiB of incompressible data, written twice: the second copy dedups fully.
   fs.writeFileSync(file, crypto.randomBytes(24 << 20));

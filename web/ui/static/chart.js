@@ -1,18 +1,24 @@
 // Charts drawn as SVG: a time-series line chart and a capacity gauge.
 
 import {s, h} from './dom.js';
-import {clock, niceStep, percent, bytes} from './format.js';
+import {clock, date, dateTime, niceStep, percent, bytes} from './format.js';
 
 const W = 600;
 const H = 210;
 const PAD = {left: 74, right: 14, top: 14, bottom: 28};
 
+// A span longer than this has dates on its time axis, not times of day.
+const DATES_AFTER_MS = 36 * 3600 * 1000;
+
 // lineChart draws series over time.
 //   times:  array of Date
-//   series: [{name, color, values: number[]}]
+//   series: [{name, color, values: number[], dashed}]; a dashed series (a
+//           limit, such as the capacity) is a line without an area
 //   format: formats a y value for the axis and the hover readout
+// Spans over 36 hours are labelled by date. The wrapper carries
+// data-points (how many times) for tests.
 export function lineChart({times, series, format, empty = 'No samples yet.', minTop = 1}) {
-  const wrap = h('div', {class: 'chart'});
+  const wrap = h('div', {class: 'chart', 'data-points': times.length});
   if (times.length < 2) {
     wrap.append(h('div', {class: 'chart-empty'}, empty));
     return wrap;
@@ -36,12 +42,14 @@ export function lineChart({times, series, format, empty = 'No samples yet.', min
   }
   // Time labels: about five, at sample times.
   const secs = span < 10 * 60 * 1000;
+  const dates = span > DATES_AFTER_MS;
+  const at = (t) => (dates ? date(t) : clock(t, secs));
   const n = Math.min(5, times.length);
   let last = '';
   for (let i = 0; i < n; i++) {
     const idx = Math.round((i * (times.length - 1)) / (n - 1));
     const anchor = i === 0 ? 'start' : i === n - 1 ? 'end' : 'middle';
-    const label = clock(times[idx], secs);
+    const label = at(times[idx]);
     if (label === last) continue;
     last = label;
     svg.append(s('text', {x: x(times[idx]), y: H - 8, 'text-anchor': anchor, class: 'tick'}, label));
@@ -49,9 +57,10 @@ export function lineChart({times, series, format, empty = 'No samples yet.', min
   for (const ser of series) {
     const pts = ser.values.map((v, i) => `${x(times[i]).toFixed(1)},${y(v).toFixed(1)}`);
     const area = `M${x(times[0]).toFixed(1)},${y(0)} L${pts.join(' L')} L${x(times[times.length - 1]).toFixed(1)},${y(0)} Z`;
-    svg.append(s('path', {d: area, fill: ser.color, opacity: 0.08}));
+    if (!ser.dashed) svg.append(s('path', {d: area, fill: ser.color, opacity: 0.08}));
     svg.append(s('polyline', {points: pts.join(' '), fill: 'none', stroke: ser.color, 'stroke-width': 2,
-      'stroke-linejoin': 'round', 'vector-effect': 'non-scaling-stroke'}));
+      'stroke-linejoin': 'round', 'vector-effect': 'non-scaling-stroke', 'stroke-dasharray': ser.dashed ? '6 4' : null,
+      'data-series': ser.name}));
   }
   // Hover readout.
   const guide = s('line', {y1: PAD.top, y2: PAD.top + ph, class: 'guide', visibility: 'hidden'});
@@ -69,7 +78,7 @@ export function lineChart({times, series, format, empty = 'No samples yet.', min
     dots.forEach((d, k) => {
       d.setAttribute('cx', gx); d.setAttribute('cy', y(series[k].values[i])); d.setAttribute('visibility', 'visible');
     });
-    readout.replaceChildren(h('strong', {}, clock(times[i], true)),
+    readout.replaceChildren(h('strong', {}, dates ? dateTime(times[i]) : clock(times[i], true)),
       ...series.map((ser) => h('span', {}, h('i', {style: {background: ser.color}}), `${ser.name} ${format(ser.values[i])}`)));
     readout.hidden = false;
   });

@@ -2,7 +2,7 @@
 
 import {api, latestEvents} from '../api.js';
 import {h, replace} from '../dom.js';
-import {bytes, rate, ratio, count, duration, ago, dateTime, percent, sentence} from '../format.js';
+import {bytes, rate, ratio, count, duration, ago, date, dateTime, percent, sentence} from '../format.js';
 import {lineChart, gauge} from '../chart.js';
 import {page, card, banner, poll, levelBadge, loading, healthBadge} from './common.js';
 import {stateBadge, lagText} from './replication.js';
@@ -90,20 +90,63 @@ function catalystCard(cat) {
   {actions: h('a', {href: '/catalyst', class: 'link'}, 'Catalyst')});
 }
 
-function chartsRow(hist) {
+// The ranges of the history charts, as GET /status/history?range= takes them.
+const RANGES = [['day', 'Day'], ['week', 'Week'], ['month', 'Month'], ['year', 'Year']];
+const STORED = '#0b6bcb';
+const LOGICAL = '#7a5af8';
+const CAPACITY = '#c2410c';
+const RATIO = '#1a7f5a';
+
+// projectionNote says when the appliance is projected to be full, from
+// the API's linear fit of stored bytes over the range.
+function projectionNote(p) {
+  if (!p) {
+    return h('p', {class: 'muted projection', 'data-projection': 'none'},
+      'Stored bytes are not growing over this range: no date when the appliance is full.');
+  }
+  const days = Math.round(p.days_left);
+  const when = p.days_left < 1 ? 'Full within a day' : `Full in ~${count(days)} ${days === 1 ? 'day' : 'days'}, about ${date(p.full_at)}`;
+  return h('p', {class: 'projection', 'data-projection': p.full_at, title: 'A straight line fitted to stored bytes over the range, up to the capacity'},
+    h('strong', {}, when), ` — stored bytes grow ${bytes(p.growth_bytes_per_day)} a day over this range, of ${bytes(p.capacity_bytes)}.`);
+}
+
+// historyRows charts the history of the range: stored and logical bytes
+// (with the capacity when the data come near it), the dedup ratio, and
+// the throughput; for administrators only (the API gives anyone else no
+// samples).
+function historyRows(hist, range, setRange) {
   if (hist && hist.scope === 'stores') return null;
   const samples = (hist && hist.samples) || [];
   const times = samples.map((x) => new Date(x.time));
-  const interval = hist && hist.interval_seconds ? hist.interval_seconds : 10;
-  const emptyText = `The appliance samples throughput every ${interval} s; the chart appears after two samples.`;
+  const interval = hist && hist.interval_seconds ? hist.interval_seconds : 60;
+  const every = interval >= 60 ? `${interval / 60} min` : `${interval} s`;
+  const emptyText = `The appliance samples its figures every ${every}; the chart appears after two samples.`;
   const spanNote = times.length > 1 ? `${dateTime(times[0])} – ${dateTime(times[times.length - 1])}` : '';
-  return h('div', {class: 'grid-2'},
-    card('Ingest throughput', lineChart({times, format: rate, empty: emptyText, minTop: 1024 * 1024,
-      series: [{name: 'Ingest', color: INGEST, values: samples.map((x) => x.ingest_bytes_per_second || 0)}]}),
-    {actions: h('span', {class: 'muted small'}, spanNote)}),
-    card('Restore throughput', lineChart({times, format: rate, empty: emptyText, minTop: 1024 * 1024,
-      series: [{name: 'Restore', color: RESTORE, values: samples.map((x) => x.restore_bytes_per_second || 0)}]}),
-    {actions: h('span', {class: 'muted small'}, spanNote)}));
+  const note = {actions: h('span', {class: 'muted small'}, spanNote)};
+  const stored = samples.map((x) => x.stored_bytes);
+  const logical = samples.map((x) => x.logical_bytes);
+  const capacity = samples.map((x) => x.capacity_bytes || 0);
+  const top = Math.max(0, ...stored, ...logical);
+  const sizes = [{name: 'Stored', color: STORED, values: stored}, {name: 'Logical', color: LOGICAL, values: logical}];
+  if (top > 0 && Math.max(0, ...capacity) <= 2 * top) sizes.push({name: 'Capacity', color: CAPACITY, values: capacity, dashed: true});
+  const tabs = h('div', {class: 'tabs', role: 'tablist', 'aria-label': 'History range'},
+    RANGES.map(([k, label]) => h('button', {type: 'button', role: 'tab', class: 'tab', 'data-range': k,
+      'aria-selected': String(k === range), onclick: () => setRange(k)}, label)));
+  return h('div', {class: 'history', 'data-history': range},
+    h('div', {class: 'tabs-row'}, hist ? projectionNote(hist.projection) : h('span'), tabs),
+    h('div', {class: 'grid-2'},
+      card('Stored and logical', lineChart({times, format: bytes, empty: emptyText, minTop: 1024 * 1024, series: sizes}),
+        {...note, cls: 'card-history-size'}),
+      card('Dedup ratio', lineChart({times, format: (v) => (v === 0 ? '0' : ratio(v)), empty: emptyText, minTop: 1,
+        series: [{name: 'Dedup ratio', color: RATIO, values: samples.map((x) => x.dedup_ratio || 0)}]}),
+      {actions: h('span', {class: 'muted small'}, spanNote), cls: 'card-history-ratio'})),
+    h('div', {class: 'grid-2'},
+      card('Ingest throughput', lineChart({times, format: rate, empty: emptyText, minTop: 1024 * 1024,
+        series: [{name: 'Ingest', color: INGEST, values: samples.map((x) => x.ingest_bytes_per_second || 0)}]}),
+      {actions: h('span', {class: 'muted small'}, spanNote)}),
+      card('Restore throughput', lineChart({times, format: rate, empty: emptyText, minTop: 1024 * 1024,
+        series: [{name: 'Restore', color: RESTORE, values: samples.map((x) => x.restore_bytes_per_second || 0)}]}),
+      {actions: h('span', {class: 'muted small'}, spanNote)})));
 }
 
 // replicationCard sums up the mappings; absent when there are none.
@@ -192,6 +235,7 @@ export function render() {
   el.querySelector('.page-actions').append(updated);
   body.append(status);
   let cursor;
+  let range = 'day';
 
   const refresh = async () => {
     let st;
@@ -203,7 +247,8 @@ export function render() {
       replace(status, banner(`Cannot load the appliance status: ${err.message}`));
       return;
     }
-    try { hist = await api.get('/status/history'); } catch { hist = null; }
+    const shown = range;
+    try { hist = await api.get(`/status/history?range=${shown}`); } catch { hist = null; }
     let hk = null;
     try { hk = await api.get('/housekeeping'); } catch { hk = null; }
     let cat = null;
@@ -218,11 +263,12 @@ export function render() {
     replace(status,
       healthCard(st.health),
       h('div', {class: 'grid-3'}, capacityCard(st, hk), dedupCard(st), contentCard(st)),
-      chartsRow(hist),
+      historyRows(hist, shown, setRange),
       h('div', {class: 'grid-2'}, eventsCard(events), h('div', {class: 'stack'}, trafficCard(st), catalystCard(cat))),
       replicationCard(maps));
     updated.textContent = `Updated ${dateTime(new Date())} · refreshes every ${REFRESH_MS / 1000} s`;
   };
+  const setRange = (k) => { range = k; poller.now(); };
   const poller = poll(refresh, REFRESH_MS);
   return {el, dispose: () => poller.stop()};
 }
