@@ -127,6 +127,7 @@ type Engine struct {
 	// commit; housekeeping holds it to cut a volume's tail safely.
 	appendMu sync.RWMutex
 	stats    counters
+	access   accessTable
 }
 
 type domain struct {
@@ -260,6 +261,9 @@ func (e *Engine) loadCatalog() error {
 	for _, c := range conts {
 		e.containers[c.ID] = c
 	}
+	if err := e.loadAccess(); err != nil {
+		return err
+	}
 	items, err := e.idx.Items(0)
 	if err != nil {
 		return fmt.Errorf("chunkstore: %w", err)
@@ -296,6 +300,9 @@ func (e *Engine) Close() error {
 	e.closed = true
 	e.mu.Unlock()
 	e.streams.Wait()
+	if err := e.flushAccess(); err != nil {
+		e.log.Warn("close: last-read records not saved", "err", err)
+	}
 	return e.release()
 }
 
