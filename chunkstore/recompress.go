@@ -20,6 +20,10 @@ import (
 // run recompresses: about 40 s of one core at zstd's fastest level.
 const DefaultRecompressBytes = 4 << 30
 
+// DefaultColdAfter is how long a container goes unread before the
+// appliance's automatic runs call it cold.
+const DefaultColdAfter = 30 * 24 * time.Hour
+
 // DefaultColdLevel is the zstd level of cold data (docs/decisions.md).
 const DefaultColdLevel = container.LevelBetter
 
