@@ -37,8 +37,11 @@ type recompressor struct {
 	// pass); coldLevel is their level.
 	coldBefore time.Time
 	coldLevel  int
-	// picked: container id to the level its chunks are rewritten at.
+	// picked: container id to the level its chunks are rewritten at;
+	// extra: those picked for recompression alone (not to reclaim space),
+	// which run only while front ends are idle.
 	picked map[uint64]int
+	extra  map[uint64]bool
 	comps  map[int]*container.Compressor
 	dbuf   []byte
 }
@@ -48,7 +51,7 @@ func (e *Engine) newRecompressor(opts HousekeepingOptions) (*recompressor, error
 		return nil, nil
 	}
 	rc := &recompressor{e: e, budget: opts.Recompress, coldLevel: opts.ColdLevel,
-		picked: map[uint64]int{}, comps: map[int]*container.Compressor{}}
+		picked: map[uint64]int{}, extra: map[uint64]bool{}, comps: map[int]*container.Compressor{}}
 	if rc.coldLevel == 0 {
 		rc.coldLevel = DefaultColdLevel
 	}
@@ -84,6 +87,9 @@ func (rc *recompressor) consider(rec index.ContainerRec, live, liveS2 int64) boo
 	rc.picked[rec.ID] = level
 	return true
 }
+
+// idleOnly says whether candidate id was picked for recompression alone.
+func (rc *recompressor) idleOnly(id uint64) bool { return rc != nil && rc.extra[id] }
 
 // level is the level candidate id's chunks are rewritten at; ok is false
 // for a container copied as stored.

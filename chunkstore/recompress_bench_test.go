@@ -2,6 +2,8 @@ package chunkstore
 
 import (
 	"bytes"
+	"context"
+	"fmt"
 	"io"
 	"os"
 	"strings"
@@ -153,4 +155,60 @@ func levelCodec(b *testing.B, codec container.Codec, level int, dict bool, chunk
 	}
 	return func(dst, src []byte) []byte { return keep(enc.EncodeAll(src, dst[:0]), src) },
 		func(dst, src []byte) ([]byte, error) { return dec.DecodeAll(src, dst) }
+}
+
+// BenchmarkIngestDuringRecompress measures unique ingest (the shipped
+// defaults) alone and while housekeeping recompresses an s2 store beside
+// it, throttled as the appliance runs it: the recompression's cost to a
+// running backup.
+//
+//	go test -run '^$' -bench IngestDuringRecompress -benchtime 2x -count 3 ./chunkstore/
+func BenchmarkIngestDuringRecompress(b *testing.B) {
+	data := testData(43, 128<<20)
+	for _, during := range []bool{false, true} {
+		name := "alone"
+		if during {
+			name = "recompressing"
+		}
+		b.Run(name, func(b *testing.B) {
+			dir := b.TempDir()
+			o := benchOptions()
+			o.Compression = "s2"
+			e := openTest(b, dir, o)
+			for i := range 4 {
+				benchPut(b, e, fmt.Sprint("old-", i), testData(uint64(200+i), 64<<20))
+			}
+			e.Close()
+			e = openTest(b, dir, benchOptions())
+			defer e.Close()
+			b.SetBytes(int64(len(data)))
+			b.ResetTimer()
+			for i := range b.N {
+				b.StopTimer()
+				d := append([]byte(nil), data...)
+				for k := 0; k < len(d); k += 4096 {
+					d[k] ^= byte(i + 1)
+				}
+				var hk chan HousekeepingReport
+				if during {
+					hk = make(chan HousekeepingReport, 1)
+					go func() {
+						// Everything recompressed at a new level each round.
+						rep, err := e.Housekeep(context.Background(), HousekeepingOptions{Recompress: 1 << 40, ColdAfter: time.Nanosecond, ColdLevel: container.LevelDefault + i%3})
+						if err != nil {
+							b.Error(err)
+						}
+						hk <- rep
+					}()
+				}
+				b.StartTimer()
+				benchPut(b, e, fmt.Sprint(i), d)
+				b.StopTimer()
+				if during {
+					rep := <-hk
+					b.ReportMetric(float64(rep.RecompressedBytes)/(1<<20), "recompressed-MiB")
+				}
+			}
+		})
+	}
 }

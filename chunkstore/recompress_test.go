@@ -135,3 +135,32 @@ func TestRecompressCold(t *testing.T) {
 	}
 	checkItems(t, e, items)
 }
+
+// TestRecompressIdleOnly: containers picked for recompression alone wait
+// while a backup is being written, and go once it is done.
+func TestRecompressIdleOnly(t *testing.T) {
+	dir := t.TempDir()
+	items := s2Store(t, dir, testOptions(), 2)
+	e := openTest(t, dir, testOptions())
+	defer e.Close()
+	ctx := context.Background()
+	w, err := e.Create(ctx, DefaultStore, "busy", WriteOptions{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if _, err := w.Write(testData(300, 1<<20)); err != nil {
+		t.Fatal(err)
+	}
+	rep, err := e.Housekeep(ctx, HousekeepingOptions{Recompress: 1 << 40})
+	if err != nil || rep.Recompressed != 0 || rep.RecompressDeferred == 0 {
+		t.Fatalf("recompression beside a backup: %+v, %v", rep, err)
+	}
+	if _, err := w.Commit(ctx); err != nil {
+		t.Fatal(err)
+	}
+	rep, err = e.Housekeep(ctx, HousekeepingOptions{Recompress: 1 << 40})
+	if err != nil || rep.Recompressed == 0 || rep.RecompressDeferred != 0 {
+		t.Fatalf("recompression at idle: %+v, %v", rep, err)
+	}
+	checkItems(t, e, items)
+}
