@@ -46,7 +46,7 @@ func benchPut(b *testing.B, e *Engine, name string, data []byte) Item {
 // and for data already stored, per compression codec.
 func BenchmarkIngest(b *testing.B) {
 	data := testData(42, 256<<20)
-	for _, codec := range []string{"s2", "zstd", "none"} {
+	for _, codec := range []string{"auto", "s2", "zstd", "none"} {
 		b.Run("unique/"+codec, func(b *testing.B) {
 			o := benchOptions()
 			o.Compression = codec

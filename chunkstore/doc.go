@@ -17,8 +17,10 @@
 // locality cache (the footers of containers recently hit), then the index's
 // Bloom filter, which answers "new" for most new chunks without a badger
 // read, then badger itself; a badger hit loads the whole footer of that
-// chunk's container into the locality cache. New chunks are compressed (s2
-// by default; a record that does not shrink by 1/32 is stored raw). The
+// chunk's container into the locality cache. New chunks are compressed
+// with the codec the stream's policy picks for each ("auto" by default: zstd
+// while the stream waits for its source, s2 while it is CPU-bound,
+// codecpolicy.go); a record that does not shrink by 1/32 is stored raw. The
 // sequencer appends every chunk to the item's recipe and adds each new chunk
 // to the stream's open container, after claiming it in the engine's
 // in-flight table: a chunk another stream is carrying counts as a
@@ -122,6 +124,28 @@
 // A crash mid-run loses nothing: copies appended but not committed are
 // orphans that recovery indexes or punches, and ranges a commit freed but a
 // crash kept from being punched are punched at the next open.
+//
+// # Recompression
+//
+// With HousekeepingOptions.Recompress, the plan also picks containers
+// whose live chunks are mostly s2, or that no reader read from for
+// ColdAfter, up to that many bytes; the sweep copies their live chunks
+// forward like any rewritten container's, decoding each (the container's
+// checksum was checked when its body was read) and encoding it again with
+// zstd at the run's level, keeping the old record when that is not
+// smaller. Nothing else differs, so neither does the crash-safety
+// argument: the new containers are appended and fsynced before the one
+// index commit that points each moved chunk at its new copy, with its new
+// codec and length, and only where the index still points at the old
+// copy; the old container is punched only after that commit. Killed
+// before the commit, the new containers are orphans that recovery indexes
+// or punches and that the next run drops, and the old copies are still
+// the ones the index names; killed after it, the index names only the new
+// copies, and the old ranges, unrecorded, are punched at the next open. A
+// reader that looked a chunk up before the commit and reads after the
+// punch fails its fingerprint check and asks the index again (Read path).
+// The last-read day stamps and recompression levels (index 'a' keys) only
+// decide what is picked: a lost or stale one costs CPU, never data.
 //
 // # Invariants
 //

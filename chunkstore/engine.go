@@ -12,6 +12,7 @@ import (
 	"regexp"
 	"runtime"
 	"sync"
+	"sync/atomic"
 	"time"
 
 	"github.com/backstop-appliance/backstop/chunkstore/chunker"
@@ -59,7 +60,9 @@ type Options struct {
 	Reserve int64
 	// ContainerSize is the body size at which a container is sealed.
 	ContainerSize int
-	// Compression is "s2", "zstd" or "none".
+	// Compression is "auto" (the default: zstd while a stream waits for
+	// its source, s2 while it is CPU-bound; see codecpolicy.go), "s2",
+	// "zstd" or "none".
 	Compression string
 	// Chunker is used for domains created from now on.
 	Chunker chunker.Params
@@ -78,7 +81,7 @@ func DefaultOptions() Options {
 		Create:          true,
 		VolumeSize:      volume.DefaultMaxSize,
 		ContainerSize:   4 << 20,
-		Compression:     "s2",
+		Compression:     "auto",
 		Chunker:         chunker.DefaultParams(),
 		Workers:         runtime.GOMAXPROCS(0),
 		CacheContainers: 1024,
@@ -89,16 +92,21 @@ func DefaultOptions() Options {
 
 // Engine is an open data directory: the dedup pool behind every store.
 type Engine struct {
-	dir      string
-	opts     Options
-	log      *slog.Logger
-	codec    container.Codec
-	lock     *os.File
-	idx      *index.DB
-	vols     *volume.Set
-	dec      *container.Decompressor
-	cache    *locality
-	inflight *inflight
+	dir   string
+	opts  Options
+	log   *slog.Logger
+	codec container.Codec
+	// auto: the adaptive policy picks each stream's codec; autoZstd is
+	// its last verdict.
+	auto       bool
+	autoZstd   atomic.Bool
+	autoWindow int64 // autoWindow; tests shorten it
+	lock       *os.File
+	idx        *index.DB
+	vols       *volume.Set
+	dec        *container.Decompressor
+	cache      *locality
+	inflight   *inflight
 
 	// commitMu serialises changes to the catalog (items, stores, domains).
 	commitMu sync.Mutex
@@ -121,6 +129,7 @@ type Engine struct {
 	// commit; housekeeping holds it to cut a volume's tail safely.
 	appendMu sync.RWMutex
 	stats    counters
+	access   accessTable
 }
 
 type domain struct {
@@ -145,9 +154,13 @@ func Open(ctx context.Context, dir string, opts Options) (*Engine, error) {
 	if opts.ContainerSize <= 0 || opts.ContainerSize > container.MaxBody/2 {
 		return nil, fmt.Errorf("%w: container size %d", ErrInvalid, opts.ContainerSize)
 	}
-	codec, err := container.ParseCodec(opts.Compression)
-	if err != nil {
-		return nil, fmt.Errorf("%w: %v", ErrInvalid, err)
+	auto := opts.Compression == "auto"
+	codec := container.S2 // auto's codec where no stream measures (imports)
+	if !auto {
+		var err error
+		if codec, err = container.ParseCodec(opts.Compression); err != nil {
+			return nil, fmt.Errorf("%w: %v", ErrInvalid, err)
+		}
 	}
 	if err := opts.Chunker.Validate(); err != nil {
 		return nil, fmt.Errorf("%w: %v", ErrInvalid, err)
@@ -156,7 +169,7 @@ func Open(ctx context.Context, dir string, opts Options) (*Engine, error) {
 		return nil, err
 	}
 	e := &Engine{
-		dir: dir, opts: opts, log: opts.Logger, codec: codec,
+		dir: dir, opts: opts, log: opts.Logger, codec: codec, auto: auto, autoWindow: autoWindow,
 		domains:    map[uint32]*domain{},
 		stores:     map[string]index.Store{},
 		containers: map[uint64]index.ContainerRec{},
@@ -255,6 +268,9 @@ func (e *Engine) loadCatalog() error {
 	for _, c := range conts {
 		e.containers[c.ID] = c
 	}
+	if err := e.loadAccess(); err != nil {
+		return err
+	}
 	items, err := e.idx.Items(0)
 	if err != nil {
 		return fmt.Errorf("chunkstore: %w", err)
@@ -291,6 +307,9 @@ func (e *Engine) Close() error {
 	e.closed = true
 	e.mu.Unlock()
 	e.streams.Wait()
+	if err := e.flushAccess(); err != nil {
+		e.log.Warn("close: last-read records not saved", "err", err)
+	}
 	return e.release()
 }
 

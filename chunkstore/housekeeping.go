@@ -34,6 +34,20 @@ type HousekeepingOptions struct {
 	Wait func(ctx context.Context) error
 	// NoThrottle turns off the back-off while front ends are busy.
 	NoThrottle bool
+	// Recompress bounds the stored bytes of the containers this run
+	// rewrites only to compress them better (recompress.go): those whose
+	// live bytes are mostly s2 go to zstd's fastest level, cold ones (see
+	// ColdAfter) to ColdLevel. 0 recompresses nothing;
+	// DefaultRecompressBytes is what the appliance's automatic runs use.
+	Recompress int64
+	// ColdAfter: containers no reader read from for this long are cold
+	// (by the day; a container never read counts from when it was
+	// written). 0 has no cold pass; 1ns makes every container cold (the
+	// "on request" recompression of a whole store directory).
+	ColdAfter time.Duration
+	// ColdLevel is the zstd level of cold data (container.LevelFastest to
+	// LevelBest); 0 means DefaultColdLevel.
+	ColdLevel int
 }
 
 // HousekeepingProgress is reported while housekeeping runs.
@@ -54,6 +68,15 @@ type HousekeepingReport struct {
 	// Kept: candidates left alone because a backup started using one of
 	// their chunks during the run (they wait for the next run).
 	Kept int `json:"kept_containers"`
+	// Recompressed of the rewritten containers were picked to compress
+	// better (Cold of them at the cold level); RecompressedBytes is their
+	// size before.
+	Recompressed int `json:"recompressed_containers"`
+	// RecompressDeferred containers picked for recompression alone were
+	// left for a later run because front ends were busy.
+	RecompressDeferred int   `json:"recompress_deferred_containers,omitempty"`
+	Cold               int   `json:"cold_containers"`
+	RecompressedBytes  int64 `json:"recompressed_bytes"`
 	// Damaged: candidates left alone because they failed their checks;
 	// verify names the items they hurt.
 	Damaged        []uint64      `json:"damaged_containers,omitempty"`
@@ -93,6 +116,13 @@ func (e *Engine) Housekeep(ctx context.Context, opts HousekeepingOptions) (House
 		return HousekeepingReport{}, ErrMaintenance
 	}
 	defer e.maint.Unlock()
+	rc, err := e.newRecompressor(opts)
+	if err != nil {
+		return HousekeepingReport{}, err
+	}
+	if err := e.flushAccess(); err != nil {
+		return HousekeepingReport{}, err
+	}
 	start := e.opts.Now()
 	rep := HousekeepingReport{StoredBefore: e.Stats().StoredBytes}
 	progress := func(p HousekeepingProgress) {
@@ -112,14 +142,14 @@ func (e *Engine) Housekeep(ctx context.Context, opts HousekeepingOptions) (House
 	}); err != nil {
 		return rep, e.translate(err)
 	}
-	plan, cands, err := e.plan(ctx, live, opts.Threshold, opts.Wait)
+	plan, cands, err := e.plan(ctx, live, opts.Threshold, opts.Wait, rc)
 	rep.HousekeepingPlan = plan
 	if err != nil {
 		return rep, err
 	}
 	p := HousekeepingProgress{Phase: "sweep", Containers: len(cands)}
 	progress(p)
-	s := sweeper{e: e, live: live, rep: &rep}
+	s := sweeper{e: e, live: live, rep: &rep, rc: rc}
 	busy := e.busyProbe()
 	for len(cands) > 0 {
 		if opts.Wait != nil {
@@ -129,6 +159,12 @@ func (e *Engine) Housekeep(ctx context.Context, opts HousekeepingOptions) (House
 		}
 		if err := ctx.Err(); err != nil {
 			return e.finishHousekeeping(rep, start), err
+		}
+		if rc.idleOnly(cands[0].ID) && !opts.NoThrottle && busy() {
+			// Recompression only runs at idle; the rest waits for a
+			// later run (they come last in cands).
+			rep.RecompressDeferred = len(cands)
+			break
 		}
 		n, size, chunks := 0, int64(0), 0
 		for n < len(cands) && (n == 0 || (size+cands[n].Size <= hkBatch && chunks+int(cands[n].Count) <= hkBatchChunks)) {
@@ -185,7 +221,10 @@ func (e *Engine) busyProbe() func() bool {
 //
 // wait, if set, is called every planWait containers (a pause or a blackout
 // window holds there).
-func (e *Engine) plan(ctx context.Context, live *index.Filter, threshold float64, wait func(context.Context) error) (HousekeepingPlan, []index.ContainerRec, error) {
+//
+// rc, if set, picks containers to recompress among the others; they come
+// last.
+func (e *Engine) plan(ctx context.Context, live *index.Filter, threshold float64, wait func(context.Context) error, rc *recompressor) (HousekeepingPlan, []index.ContainerRec, error) {
 	plan := HousekeepingPlan{MarkBytes: live.Bytes()}
 	e.mu.RLock()
 	recs := make([]index.ContainerRec, 0, len(e.containers))
@@ -196,7 +235,7 @@ func (e *Engine) plan(ctx context.Context, live *index.Filter, threshold float64
 	sort.Slice(recs, func(i, j int) bool { return recs[i].ID < recs[j].ID })
 	// Containers with nothing live come first: dropping them needs no
 	// space, which matters most when the disk is full.
-	var empty, cands []index.ContainerRec
+	var empty, cands, recomp []index.ContainerRec
 	for i, rec := range recs {
 		if err := ctx.Err(); err != nil {
 			return plan, nil, err
@@ -210,7 +249,7 @@ func (e *Engine) plan(ctx context.Context, live *index.Filter, threshold float64
 		if err != nil {
 			return plan, nil, e.translate(err)
 		}
-		var liveBytes, liveCount int64
+		var liveBytes, liveCount, liveS2 int64
 		for _, en := range entries {
 			ok, err := e.chunkLiveHere(live, en.FP, rec.ID, en.Offset)
 			if err != nil {
@@ -219,6 +258,9 @@ func (e *Engine) plan(ctx context.Context, live *index.Filter, threshold float64
 			if ok {
 				liveBytes += int64(en.Stored)
 				liveCount++
+				if en.Codec == container.S2 {
+					liveS2 += int64(en.Stored)
+				}
 			}
 		}
 		plan.Containers++
@@ -236,9 +278,13 @@ func (e *Engine) plan(ctx context.Context, live *index.Filter, threshold float64
 			kept := liveBytes + liveCount*container.EntrySize + container.HeaderSize + container.TrailerSize
 			plan.ReclaimBytes += rec.Size - kept
 			cands = append(cands, rec)
+			rc.consider(rec, liveBytes, liveS2) // copied forward anyway
+		case rc.consider(rec, liveBytes, liveS2):
+			rc.extra[rec.ID] = true
+			recomp = append(recomp, rec)
 		}
 	}
-	return plan, append(empty, cands...), nil
+	return plan, append(append(empty, cands...), recomp...), nil
 }
 
 // planWait is how many containers' footers the plan reads between calls
@@ -252,6 +298,10 @@ type sweeper struct {
 	live *index.Filter
 	rep  *HousekeepingReport
 	buf  []byte
+	rc   *recompressor // nil: no recompression
+	// levels: the zstd level of each new container of the batch whose
+	// chunks all were recompressed at a stronger level than inline.
+	levels map[uint64]int
 }
 
 // victim is a container of the batch being swept.
@@ -299,6 +349,7 @@ func (s *sweeper) batch(cands []index.ContainerRec) error {
 			m.to.Container = nb.sealed[m.toSealed].ID
 		}
 	}
+	s.levels = nb.sealedLevels()
 	dropped, err := s.commit(nb.sealed, victims)
 	if err != nil {
 		return err
@@ -351,13 +402,22 @@ func (s *sweeper) read(rec index.ContainerRec, nb *hkBuilders) (victim, bool, er
 				return v, false, err
 			}
 		}
-		stored := body[en.Offset : en.Offset+en.Stored]
-		sealed, loc, err := nb.add(rec.Domain, en, stored)
+		from, stored := en.Offset, body[en.Offset:en.Offset+en.Stored]
+		s.rep.CopiedBytes += int64(en.Stored)
+		en, stored, err = s.rc.recode(rec.ID, en, stored)
+		if err != nil {
+			if errors.Is(err, container.ErrCorrupt) {
+				s.rep.Damaged = append(s.rep.Damaged, rec.ID)
+				return v, false, nil
+			}
+			return v, false, err
+		}
+		level, _ := s.rc.level(rec.ID)
+		sealed, loc, err := nb.add(rec.Domain, en, stored, level)
 		if err != nil {
 			return v, false, err
 		}
-		v.moved = append(v.moved, move{fp: en.FP, from: en.Offset, to: loc, toSealed: sealed})
-		s.rep.CopiedBytes += int64(en.Stored)
+		v.moved = append(v.moved, move{fp: en.FP, from: from, to: loc, toSealed: sealed})
 	}
 	return v, true, nil
 }
@@ -402,7 +462,10 @@ func (s *sweeper) commit(sealed []index.ContainerRec, victims []victim) ([]index
 		}
 		e.mu.Unlock()
 		recs := make([]index.ContainerRec, len(dropped))
+		ids := make([]uint64, len(dropped))
 		for i, v := range dropped {
+			ids[i] = v.rec.ID
+			s.recompressed(v.rec)
 			e.cache.forget(v.rec.ID)
 			if len(v.moved) > 0 {
 				s.rep.Rewritten++
@@ -412,6 +475,7 @@ func (s *sweeper) commit(sealed []index.ContainerRec, victims []victim) ([]index
 			recs[i] = v.rec
 		}
 		s.rep.Kept += kept
+		e.accessCommitted(ids, s.levels)
 		return recs, nil
 	}
 }
@@ -421,6 +485,9 @@ func (s *sweeper) tryCommit(sealed []index.ContainerRec, victims []victim) (drop
 	defer b.Discard()
 	for _, rec := range sealed {
 		b.PutContainer(rec)
+		if l := s.levels[rec.ID]; l > 0 {
+			b.PutAccess(rec.ID, index.Access{Level: uint8(l)})
+		}
 	}
 	for _, v := range victims {
 		for _, m := range v.moved {
@@ -459,6 +526,7 @@ func (s *sweeper) tryCommit(sealed []index.ContainerRec, victims []victim) (drop
 			}
 		}
 		b.DeleteContainer(v.rec.ID)
+		b.DeleteAccess(v.rec.ID)
 		dropped = append(dropped, v)
 	}
 	return dropped, kept, b.Commit()
@@ -484,83 +552,6 @@ func (e *Engine) shrinkVolumes() error {
 			if _, err := e.vols.Shrink(uint32(vol), end, sizes[vol]); err != nil {
 				return e.translate(err)
 			}
-		}
-	}
-	return nil
-}
-
-// hkBuilders fill the new containers of a sweep batch, one per domain at
-// a time; sealed holds every container the batch made, in the order they
-// were started.
-type hkBuilders struct {
-	e      *Engine
-	cur    map[uint32]*hkBuilder
-	sealed []index.ContainerRec
-	vols   map[uint32]bool
-}
-
-type hkBuilder struct {
-	b    *container.Builder
-	slot int // its place in sealed
-}
-
-func newHousekeepingBuilders(e *Engine) *hkBuilders {
-	return &hkBuilders{e: e, cur: map[uint32]*hkBuilder{}, vols: map[uint32]bool{}}
-}
-
-// add copies a chunk, as stored, into the domain's container; it returns
-// the slot of that container in sealed and the chunk's place in it (the
-// container id is known once sealed).
-func (nb *hkBuilders) add(domain uint32, en container.Entry, stored []byte) (int, index.Loc, error) {
-	gb := nb.cur[domain]
-	if gb == nil {
-		gb = &hkBuilder{b: container.NewBuilder(nb.e.opts.ContainerSize), slot: len(nb.sealed)}
-		nb.sealed = append(nb.sealed, index.ContainerRec{Domain: domain})
-		nb.cur[domain] = gb
-	}
-	off := gb.b.Add(en.FP, stored, int(en.Raw), en.Codec)
-	slot := gb.slot
-	loc := index.Loc{Offset: off, Stored: en.Stored, Raw: en.Raw, Codec: en.Codec}
-	if gb.b.Full() {
-		if err := nb.seal(domain, gb); err != nil {
-			return 0, loc, err
-		}
-		delete(nb.cur, domain)
-	}
-	return slot, loc, nil
-}
-
-func (nb *hkBuilders) seal(domain uint32, gb *hkBuilder) error {
-	e := nb.e
-	id, err := e.idx.NextContainerID()
-	if err != nil {
-		return e.translate(err)
-	}
-	data := gb.b.Seal(id, domain)
-	vol, off, err := e.vols.Append(data)
-	if err != nil {
-		return e.translate(err)
-	}
-	nb.vols[vol] = true
-	nb.sealed[gb.slot] = index.ContainerRec{ID: id, Volume: vol, Offset: off, Size: int64(len(data)),
-		Body: uint32(gb.b.Len()), Count: uint32(gb.b.Count()), Domain: domain, Created: e.opts.Now().UnixNano()}
-	return nil
-}
-
-func (nb *hkBuilders) sealAll() error {
-	for domain, gb := range nb.cur {
-		if err := nb.seal(domain, gb); err != nil {
-			return err
-		}
-		delete(nb.cur, domain)
-	}
-	return nil
-}
-
-func (nb *hkBuilders) sync() error {
-	for vol := range nb.vols {
-		if err := nb.e.vols.Sync(vol); err != nil {
-			return nb.e.translate(err)
 		}
 	}
 	return nil

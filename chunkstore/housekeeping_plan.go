@@ -45,7 +45,7 @@ func (e *Engine) PlanHousekeeping(ctx context.Context, threshold float64) (House
 	if err != nil {
 		return HousekeepingPlan{}, e.translate(err)
 	}
-	plan, _, err := e.plan(ctx, live, threshold, nil)
+	plan, _, err := e.plan(ctx, live, threshold, nil, nil)
 	return plan, err
 }
 

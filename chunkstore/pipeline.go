@@ -29,8 +29,10 @@ type job struct {
 	cbuf   []byte
 	stored []byte
 	codec  container.Codec
-	fp     dedup.Fingerprint
-	found  bool
+	// want is the codec the stream's policy picked for the chunk, if new.
+	want  container.Codec
+	fp    dedup.Fingerprint
+	found bool
 	// storeNew: a chunk the domain holds that no live item of the
 	// writer's store names; it counts in the item's new bytes.
 	storeNew bool
@@ -44,7 +46,8 @@ type job struct {
 // run is the pipeline: this goroutine chunks, workers hash, look up and
 // compress in parallel, and the sequencer puts results back in order.
 func (w *Writer) run(src io.Reader) {
-	ch, _ := chunker.New(src, w.dom.Chunker)
+	pol := w.e.newCodecPolicy()
+	ch, _ := chunker.New(pol.reader(src), w.dom.Chunker)
 	workers := w.e.opts.Workers
 	jobs := make(chan *job, workers*2)
 	order := make(chan *job, 64)
@@ -72,7 +75,7 @@ func (w *Writer) run(src io.Reader) {
 			}
 			order <- &job{splice: ph}
 			w.cur.Store(ph.pr)
-			ch, _ = chunker.New(ph.pr, w.dom.Chunker)
+			ch, _ = chunker.New(pol.reader(ph.pr), w.dom.Chunker)
 			continue
 		}
 		if err != nil {
@@ -80,6 +83,7 @@ func (w *Writer) run(src io.Reader) {
 		}
 		j := pool.Get().(*job)
 		j.data = append(j.data[:0], data...)
+		j.want = pol.pick()
 		jobs <- j
 		order <- j
 	}
@@ -103,13 +107,13 @@ func (w *Writer) run(src io.Reader) {
 
 func (w *Writer) work(jobs <-chan *job) {
 	h, _ := blake3.NewKeyed(w.dom.Key)
-	comp, cerr := container.NewCompressor(w.e.codec)
+	var comps compressors
 	fps, refd := make([]dedup.Fingerprint, 1), make([]bool, 1)
 	for j := range jobs {
 		h.Reset()
 		h.Write(j.data)
 		h.Sum(j.fp[:0])
-		j.found, j.storeNew, j.err = false, false, cerr
+		j.found, j.storeNew, j.err = false, false, nil
 		if j.err == nil {
 			_, j.found, j.err = w.e.dedupLookup(j.fp)
 		}
@@ -123,9 +127,12 @@ func (w *Writer) work(jobs <-chan *job) {
 			j.storeNew = !refd[0]
 		}
 		if j.err == nil && (!j.found || j.storeNew) {
-			j.stored, j.codec = comp.Compress(j.cbuf, j.data)
-			if j.codec != container.Raw {
-				j.cbuf = j.stored[:0]
+			var comp *container.Compressor
+			if comp, j.err = comps.get(j.want); j.err == nil {
+				j.stored, j.codec = comp.Compress(j.cbuf, j.data)
+				if j.codec != container.Raw {
+					j.cbuf = j.stored[:0]
+				}
 			}
 		}
 		j.ready <- struct{}{}

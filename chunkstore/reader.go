@@ -132,6 +132,7 @@ func (f *fetcher) read(fp dedup.Fingerprint, n uint32, loc index.Loc) ([]byte, e
 	if err != nil {
 		return nil, fmt.Errorf("%w: chunk %s in container %d: %v", ErrCorrupt, fp, loc.Container, err)
 	}
+	e.touch(loc.Container)
 	var sum dedup.Fingerprint
 	f.h.Reset()
 	f.h.Write(data)

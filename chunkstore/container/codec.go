@@ -32,7 +32,8 @@ func (c Codec) String() string {
 	return fmt.Sprintf("codec(%d)", uint8(c))
 }
 
-// ParseCodec maps a name ("none", "s2", "zstd") to a codec.
+// ParseCodec maps a name ("none", "s2", "zstd") to a codec. The adaptive
+// policy ("auto") is the engine's, not a codec.
 func ParseCodec(name string) (Codec, error) {
 	switch name {
 	case "none", "raw":
@@ -45,6 +46,35 @@ func ParseCodec(name string) (Codec, error) {
 	return Raw, fmt.Errorf("container: unknown compression %q (want none, s2 or zstd)", name)
 }
 
+// Zstd levels a compressor can use. All decode with the same decoder, so a
+// record's codec is Zstd whatever the level: the level is a choice of the
+// writer (inline: fastest; cold data: stronger), not part of the format.
+const (
+	LevelFastest = int(zstd.SpeedFastest)
+	LevelDefault = int(zstd.SpeedDefault)
+	LevelBetter  = int(zstd.SpeedBetterCompression)
+	LevelBest    = int(zstd.SpeedBestCompression)
+)
+
+// ParseLevel maps a zstd level name ("fastest", "default", "better",
+// "best") to a level.
+func ParseLevel(name string) (int, error) {
+	switch name {
+	case "fastest":
+		return LevelFastest, nil
+	case "default":
+		return LevelDefault, nil
+	case "better":
+		return LevelBetter, nil
+	case "best":
+		return LevelBest, nil
+	}
+	return 0, fmt.Errorf("container: unknown zstd level %q (want fastest, default, better or best)", name)
+}
+
+// LevelName is the name ParseLevel takes for level.
+func LevelName(level int) string { return zstd.EncoderLevel(level).String() }
+
 // Compressor compresses records with one codec. It is not safe for
 // concurrent use: give each worker its own.
 type Compressor struct {
@@ -52,11 +82,20 @@ type Compressor struct {
 	zenc  *zstd.Encoder
 }
 
-// NewCompressor returns a compressor for codec.
+// NewCompressor returns a compressor for codec (zstd at its fastest level).
 func NewCompressor(codec Codec) (*Compressor, error) {
+	return NewCompressorLevel(codec, LevelFastest)
+}
+
+// NewCompressorLevel returns a compressor for codec; level is the zstd
+// level (LevelFastest to LevelBest) and matters only for Zstd.
+func NewCompressorLevel(codec Codec, level int) (*Compressor, error) {
 	c := &Compressor{codec: codec}
 	if codec == Zstd {
-		enc, err := zstd.NewWriter(nil, zstd.WithEncoderLevel(zstd.SpeedFastest),
+		if level < LevelFastest || level > LevelBest {
+			return nil, fmt.Errorf("container: zstd level %d (want %d to %d)", level, LevelFastest, LevelBest)
+		}
+		enc, err := zstd.NewWriter(nil, zstd.WithEncoderLevel(zstd.EncoderLevel(level)),
 			zstd.WithEncoderConcurrency(1), zstd.WithLowerEncoderMem(true))
 		if err != nil {
 			return nil, fmt.Errorf("container: zstd encoder: %w", err)

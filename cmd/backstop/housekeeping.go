@@ -9,6 +9,7 @@ import (
 	"time"
 
 	"github.com/backstop-appliance/backstop/chunkstore"
+	"github.com/backstop-appliance/backstop/chunkstore/container"
 )
 
 func cmdHousekeeping(ctx context.Context, e *env, args []string) error {
@@ -16,8 +17,27 @@ func cmdHousekeeping(ctx context.Context, e *env, args []string) error {
 	dry := fs.Bool("dry-run", false, "only report what housekeeping would reclaim")
 	threshold := fs.Float64("threshold", chunkstore.DefaultHousekeepingThreshold, "live share below which a container is rewritten")
 	asJSON := fs.Bool("json", false, "print the report as JSON")
-	if _, err := e.parseArgs(fs, args, "Usage: backstop housekeeping [--dry-run] [--data DIR] [--threshold F] [--json]\nReclaims the space of deleted items; --dry-run only says how much it would free.\n(backstop gc is the same command under its old name.)", 0, 0, "takes no arguments"); err != nil {
+	recompress := fs.Bool("recompress", false, "also rewrite containers stored mostly with s2 with zstd, and cold ones at --cold-level")
+	recompressMax := fs.String("recompress-max", human(chunkstore.DefaultRecompressBytes), "with --recompress: most container bytes to recompress in this run")
+	coldDays := fs.Int("cold-days", int(chunkstore.DefaultColdAfter/(24*time.Hour)), "with --recompress: containers not read for this many days are cold (0: none)")
+	coldNow := fs.Bool("cold-now", false, "with --recompress: treat every container as cold (recompress the whole data directory at --cold-level)")
+	coldLevel := fs.String("cold-level", container.LevelName(chunkstore.DefaultColdLevel), "zstd level of cold data: default, better or best")
+	if _, err := e.parseArgs(fs, args, "Usage: backstop housekeeping [--dry-run] [--data DIR] [--threshold F] [--json] [--recompress [--recompress-max SIZE] [--cold-days N | --cold-now] [--cold-level L]]\nReclaims the space of deleted items; --dry-run only says how much it would free.\n--recompress also rewrites s2 containers with zstd and cold ones at a stronger level.\n(backstop gc is the same command under its old name.)", 0, 0, "takes no arguments"); err != nil {
 		return err
+	}
+	hkOpts := chunkstore.HousekeepingOptions{Threshold: *threshold}
+	if *recompress {
+		var err error
+		if hkOpts.Recompress, err = parseSize(*recompressMax); err != nil {
+			return fmt.Errorf("housekeeping: --recompress-max: %w", err)
+		}
+		if hkOpts.ColdLevel, err = container.ParseLevel(*coldLevel); err != nil {
+			return fmt.Errorf("housekeeping: --cold-level: %w", err)
+		}
+		hkOpts.ColdAfter = time.Duration(*coldDays) * 24 * time.Hour
+		if *coldNow {
+			hkOpts.ColdAfter = time.Nanosecond
+		}
 	}
 	eng, err := e.open(ctx, false)
 	if err != nil {
@@ -47,11 +67,12 @@ func cmdHousekeeping(ctx context.Context, e *env, args []string) error {
 		}
 		return fmt.Sprintf("sweeping: %d of %d containers, %s reclaimed (%s)", p.ContainersDone, p.Containers, human(p.ReclaimedBytes), elapsed.Round(time.Second))
 	})
-	rep, err := eng.Housekeep(ctx, chunkstore.HousekeepingOptions{Threshold: *threshold, Progress: func(p chunkstore.HousekeepingProgress) {
+	hkOpts.Progress = func(p chunkstore.HousekeepingProgress) {
 		mu.Lock()
 		last = p
 		mu.Unlock()
-	}})
+	}
+	rep, err := eng.Housekeep(ctx, hkOpts)
 	bar.done()
 	if err != nil {
 		if rep.ReclaimedBytes > 0 {
@@ -66,6 +87,9 @@ func cmdHousekeeping(ctx context.Context, e *env, args []string) error {
 	printPlan(tw, rep.HousekeepingPlan, *threshold, "")
 	fmt.Fprintf(tw, "dropped\t%d containers\n", rep.Dropped)
 	fmt.Fprintf(tw, "rewritten\t%d containers (%s copied forward)\n", rep.Rewritten, human(rep.CopiedBytes))
+	if rep.Recompressed > 0 {
+		fmt.Fprintf(tw, "recompressed\t%d containers (%s; %d of them cold)\n", rep.Recompressed, human(rep.RecompressedBytes), rep.Cold)
+	}
 	if rep.Kept > 0 {
 		fmt.Fprintf(tw, "kept\t%d containers a backup started using meanwhile (next run)\n", rep.Kept)
 	}

@@ -180,6 +180,10 @@ func (j *HousekeepingJob) task(ctx context.Context, threshold float64) error {
 			})
 		},
 		Wait: j.checkpoint,
+		// Each run also recompresses, within a bound, what streams stored
+		// with s2 and what has gone cold (chunkstore/recompress.go).
+		Recompress: chunkstore.DefaultRecompressBytes,
+		ColdAfter:  chunkstore.DefaultColdAfter,
 	})
 	count(rep.ReclaimedBytes)
 	state := outcome(err)
