@@ -23,6 +23,10 @@ type HousekeepingPlan struct {
 	Empty        int   `json:"empty_containers"`
 	Rewrite      int   `json:"rewrite_containers"`
 	ReclaimBytes int64 `json:"reclaim_bytes"`
+	// Recompress containers are mostly s2 or cold: a run with the
+	// automatic run's options (DefaultRecompressBytes, DefaultColdAfter)
+	// would recompress them while the front ends are idle.
+	Recompress int `json:"recompress_containers"`
 	// MarkBytes is the memory the mark's filter took.
 	MarkBytes int `json:"mark_bytes"`
 }
@@ -45,7 +49,12 @@ func (e *Engine) PlanHousekeeping(ctx context.Context, threshold float64) (House
 	if err != nil {
 		return HousekeepingPlan{}, e.translate(err)
 	}
-	plan, _, err := e.plan(ctx, live, threshold, nil, nil)
+	rc, err := e.newRecompressor(HousekeepingOptions{Recompress: DefaultRecompressBytes, ColdAfter: DefaultColdAfter})
+	if err != nil {
+		return HousekeepingPlan{}, err
+	}
+	plan, _, err := e.plan(ctx, live, threshold, nil, rc)
+	plan.Recompress = len(rc.picked)
 	return plan, err
 }
 

@@ -259,7 +259,8 @@ func humanBytes(n int64) string {
 // runAutoHousekeeping is automatic housekeeping: every MaintenanceTick it
 // looks whether the interval set in the settings has passed since its last
 // dry run and, if so and nothing stands in the way, runs a dry run and
-// starts housekeeping when there is space to reclaim. It returns when ctx
+// starts housekeeping when there is space to reclaim or containers to
+// recompress. It returns when ctx
 // is done.
 func (c *Core) runAutoHousekeeping(ctx context.Context) {
 	t := time.NewTicker(c.opts.MaintenanceTick)
@@ -304,11 +305,14 @@ func (c *Core) AutoHousekeeping(ctx context.Context) bool {
 		}
 		return ctx.Err() == nil
 	}
-	if plan.ReclaimBytes == 0 {
-		c.log.Debug("automatic housekeeping: nothing to reclaim")
+	if plan.ReclaimBytes == 0 && plan.Recompress == 0 {
+		c.log.Debug("automatic housekeeping: nothing to reclaim or recompress")
 		return true
 	}
 	msg := fmt.Sprintf("automatic housekeeping started: a dry run found %s to reclaim", humanBytes(plan.ReclaimBytes))
+	if plan.ReclaimBytes == 0 {
+		msg = fmt.Sprintf("automatic housekeeping started: a dry run found %d containers to recompress", plan.Recompress)
+	}
 	err = c.startJobLocked("housekeeping", func() error { return c.hk.begin(0, true, msg) })
 	if err != nil {
 		c.log.Info("automatic housekeeping did not start", "err", err)
