@@ -200,7 +200,7 @@ func (s *Server) noRoute(c *gin.Context) {
 	p := c.Request.URL.Path
 	if p == "/api" || strings.HasPrefix(p, "/api/") || p == "/metrics" || s.opts.UI == nil ||
 		(c.Request.Method != http.MethodGet && c.Request.Method != http.MethodHead) {
-		s.fail(c, errorf(http.StatusNotFound, codeNotFound, "no such endpoint: %s %s", c.Request.Method, p))
+		s.fail(c, errorf(http.StatusNotFound, codeNotFound, "endpoint %s %s not found", c.Request.Method, p))
 		return
 	}
 	s.serveUI(c)
