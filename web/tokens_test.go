@@ -173,13 +173,15 @@ func TestTokenLimit(t *testing.T) {
 
 func TestTokenMetrics(t *testing.T) {
 	e := newEnv(t, withOptions(func(o *Options) { o.MetricsToken = "s3cret-metrics-token" }))
-	tok := e.newToken("ro", map[string]any{"name": "prometheus"})
+	tok := e.newToken("admin", map[string]any{"name": "prometheus"})
+	ro := e.newToken("admin", map[string]any{"name": "read-only", "role": "read-only"})
 	for _, tc := range []struct {
 		auth string
 		want int
 	}{
 		{"token:s3cret-metrics-token", http.StatusOK},
 		{"token:" + tok.Secret, http.StatusOK},
+		{"token:" + ro.Secret, http.StatusForbidden}, // appliance-wide figures: an admin's
 		{"token:" + tok.Secret + "x", http.StatusUnauthorized},
 		{"", http.StatusUnauthorized},
 	} {
@@ -187,7 +189,7 @@ func TestTokenMetrics(t *testing.T) {
 			t.Errorf("/metrics with %q: %d, want %d", tc.auth, r.status, tc.want)
 		}
 	}
-	if r := e.do(req{method: "DELETE", path: "/api/v1/tokens/" + tok.ID, auth: "ro"}); r.status != http.StatusNoContent {
+	if r := e.do(req{method: "DELETE", path: "/api/v1/tokens/" + tok.ID, auth: "admin"}); r.status != http.StatusNoContent {
 		t.Fatalf("revoke: %d %s", r.status, r.body)
 	}
 	if r := e.do(req{method: "GET", path: "/metrics", auth: "token:" + tok.Secret}); r.status != http.StatusUnauthorized {
