@@ -12,7 +12,7 @@ import (
 
 // Page sizes of the lists paginated by paginate. The default is the
 // largest page so that a client unaware of pagination still gets every
-// entry of any list an appliance has in practice (docs/api.md).
+// entry of any list an appliance has in practice (docs/decisions.md).
 const (
 	maxListLimit     = 1000
 	defaultListLimit = maxListLimit

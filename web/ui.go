@@ -60,7 +60,8 @@ func readUIFile(fsys fs.FS, name string) ([]byte, time.Time, error) {
 // failure is an error and throttling a warning; a refused request a
 // person may want to see (400, 403, 409...) is info; success, the UI's
 // static files, 401 (an expired session) and 404 are debug, so that an
-// ordinary day leaves the log to what matters (docs/decisions.md).
+// ordinary day leaves the log to what matters (docs/decisions.md,
+// "Web API: one list form, one not-found wording, quiet request log").
 func slogLevel(status int) slog.Level {
 	switch {
 	case status >= 500:
