@@ -191,7 +191,11 @@ func (s *State) CreateToken(owner string, nt NewToken) (Token, string, error) {
 	}
 	err = s.changeTokens(func(byID map[string]tokenRecord) error {
 		n := 0
-		for _, r := range byID {
+		for id, r := range byID {
+			if !s.ownerLive(r) {
+				delete(byID, id) // a deleted user's: dropped here, refused anyway
+				continue
+			}
 			if r.Owner != owner {
 				continue
 			}

@@ -155,6 +155,11 @@ func TestTokenExpiryRevokeOwner(t *testing.T) {
 	if l, _ := s.Tokens("carol"); len(l) != 0 {
 		t.Errorf("Tokens(carol) = %v, want none", l)
 	}
+	// The old account's token neither counts toward the new one's limit
+	// nor takes its name.
+	if _, _, err := s.CreateToken("carol", NewToken{Name: "x", Role: RoleReadOnly}); err != nil {
+		t.Errorf("new carol's token named like the old one's: %v", err)
+	}
 
 	// Tokens outlive a restart.
 	s.Close()
@@ -163,7 +168,7 @@ func TestTokenExpiryRevokeOwner(t *testing.T) {
 		t.Errorf("after reopen: %+v, %v", u, err)
 	}
 	all, err := s2.Tokens("")
-	if err != nil || len(all) != 2 {
-		t.Errorf("Tokens(\"\") after reopen = %v, %v; want short and long", all, err)
+	if err != nil || len(all) != 3 {
+		t.Errorf("Tokens(\"\") after reopen = %v, %v; want short, long and new carol's x", all, err)
 	}
 }
