@@ -136,6 +136,12 @@ func (s *Server) authenticate(c *gin.Context) {
 		s.fail(c, errorf(http.StatusUnauthorized, codeUnauthenticated, "log in first"))
 		return
 	}
+	if !fromCookie && strings.HasPrefix(token, appliance.TokenPrefix) {
+		if s.useToken(c, token) {
+			c.Next()
+		}
+		return
+	}
 	se, ok := s.sessions.use(token)
 	if !ok {
 		s.fail(c, errorf(http.StatusUnauthorized, codeUnauthenticated, "session expired or unknown; log in again"))
@@ -246,10 +252,15 @@ func currentSession(c *gin.Context) session {
 	return se
 }
 
-// audit records a change made by the caller.
+// audit records a change made by the caller; one made with an API token
+// names the token.
 func (s *Server) audit(c *gin.Context, action, object, format string, args ...any) {
+	msg := fmt.Sprintf(format, args...)
+	if tok, ok := viaToken(c); ok {
+		msg += fmt.Sprintf(" (with API token %q)", tok.Name)
+	}
 	s.record(appliance.Event{Level: appliance.LevelInfo, Kind: appliance.KindAudit, Actor: user(c).Name, Action: action, Object: object,
-		Message: fmt.Sprintf(format, args...)})
+		Message: msg})
 }
 
 // record stamps and records an event.

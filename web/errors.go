@@ -6,6 +6,7 @@ import (
 	"fmt"
 	"io"
 	"net/http"
+	"regexp"
 	"strings"
 
 	"github.com/gin-gonic/gin"
@@ -123,7 +124,38 @@ func (s *Server) fail(c *gin.Context, err error) {
 		s.log.Error("request failed", "method", c.Request.Method, "route", c.FullPath(), "err", err)
 		ae = errorf(http.StatusInternalServerError, codeInternal, "internal error")
 	}
-	c.AbortWithStatusJSON(ae.status, errorBody{Error: errorDetail{Code: ae.code, Message: ae.message}})
+	msg := ae.message
+	if ae.code == codeNotFound {
+		msg = notFoundWording(msg)
+	}
+	c.AbortWithStatusJSON(ae.status, errorBody{Error: errorDetail{Code: ae.code, Message: msg}})
+}
+
+// The ways the packages word "not found", and the one the API uses:
+// `store "x" not found`, `item "a" in store "x" not found`.
+var (
+	notFoundPrefix = regexp.MustCompile(`^not found: (.+)$`)      // chunkstore, library, replication
+	notFoundSuffix = regexp.MustCompile(`^(.+?):? not found$`)    // appliance: `user "x": not found`
+	noSuch         = regexp.MustCompile(`^no such (\w+):? (.+)$`) // sharefs: `no such share: "x"`
+	unquotedName   = regexp.MustCompile(`^(library|cartridge|store|share|user|mapping|source|replica|token|item|domain|slot|drive) ([^"\s]+)( |$)`)
+)
+
+// notFoundWording words a not-found message one way: what, then "not
+// found". Messages that say something else (a service that is off) are
+// kept.
+func notFoundWording(msg string) string {
+	what := ""
+	if m := notFoundPrefix.FindStringSubmatch(msg); m != nil {
+		what = m[1]
+	} else if m := notFoundSuffix.FindStringSubmatch(msg); m != nil {
+		what = m[1]
+	} else if m := noSuch.FindStringSubmatch(msg); m != nil {
+		what = m[1] + " " + m[2]
+	} else {
+		return msg
+	}
+	what = unquotedName.ReplaceAllString(what, `$1 "$2"$3`)
+	return what + " not found"
 }
 
 // decode reads a JSON request body into v: at most the route's limit (limitBody), no

@@ -98,7 +98,7 @@ func (s *Server) listLibraries(c *gin.Context) {
 			out = append(out, viewLibrary(in))
 		}
 	}
-	c.JSON(http.StatusOK, out)
+	respondList(s, c, out, func(v libraryView) string { return v.Name })
 }
 
 // getLibrary handles GET /api/v1/libraries/:lib. A library the caller may
@@ -149,10 +149,7 @@ func (s *Server) listCartridges(c *gin.Context) {
 		s.failVTL(c, err)
 		return
 	}
-	if out == nil {
-		out = []library.CartridgeInfo{}
-	}
-	c.JSON(http.StatusOK, out)
+	respondList(s, c, out, func(ci library.CartridgeInfo) string { return ci.Barcode })
 }
 
 // getCartridge handles GET /api/v1/libraries/:lib/cartridges/:barcode.

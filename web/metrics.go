@@ -75,17 +75,29 @@ func (s *Server) newRegistry() *prometheus.Registry {
 }
 
 // metricsAuth lets a request for /metrics through if no token is set or
-// it carries "Authorization: Bearer TOKEN".
+// it carries "Authorization: Bearer TOKEN" with the metrics token or a
+// valid API token acting as an admin: the metrics are appliance-wide
+// figures no other role may see (docs/security.md).
 func (s *Server) metricsAuth(c *gin.Context) {
 	want := s.opts.MetricsToken
 	if want == "" {
 		return
 	}
 	got, ok := strings.CutPrefix(c.GetHeader("Authorization"), "Bearer ")
-	if !ok || subtle.ConstantTimeCompare([]byte(got), []byte(want)) != 1 {
-		c.Header("WWW-Authenticate", `Bearer realm="backstop metrics"`)
-		s.fail(c, errorf(http.StatusUnauthorized, codeUnauthenticated, "/metrics needs the metrics bearer token"))
+	if ok && strings.HasPrefix(got, appliance.TokenPrefix) {
+		if tok, u, err := s.state.UseToken(got); err == nil {
+			c.Set(ctxUser, u)
+			c.Set(ctxToken, tok)
+			if !u.Role.Allows(appliance.RoleAdmin) {
+				s.fail(c, errorf(http.StatusForbidden, codeForbidden, "/metrics needs an API token with the admin role"))
+			}
+			return
+		}
+	} else if ok && subtle.ConstantTimeCompare([]byte(got), []byte(want)) == 1 {
+		return
 	}
+	c.Header("WWW-Authenticate", `Bearer realm="backstop metrics"`)
+	s.fail(c, errorf(http.StatusUnauthorized, codeUnauthenticated, "/metrics needs the metrics bearer token or an API token"))
 }
 
 // metricsHandler serves /metrics (metricsAuth guards it).

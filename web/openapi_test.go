@@ -88,3 +88,93 @@ func TestOpenAPIRefs(t *testing.T) {
 	}
 	walk(doc)
 }
+
+// TestOpenAPIOperationIDs checks that every operation has an operationId,
+// unique, in lower camel case, so that generated clients get stable
+// method names.
+func TestOpenAPIOperationIDs(t *testing.T) {
+	var doc struct {
+		Paths map[string]map[string]json.RawMessage `json:"paths"`
+	}
+	if err := json.Unmarshal(openAPIDoc, &doc); err != nil {
+		t.Fatal(err)
+	}
+	camel := regexp.MustCompile(`^[a-z][A-Za-z0-9]+$`)
+	seen := map[string]string{}
+	for path, ops := range doc.Paths {
+		for method, raw := range ops {
+			if method == "parameters" {
+				continue
+			}
+			var op struct {
+				OperationID string `json:"operationId"`
+			}
+			if err := json.Unmarshal(raw, &op); err != nil {
+				t.Fatal(err)
+			}
+			where := strings.ToUpper(method) + " " + path
+			switch {
+			case op.OperationID == "":
+				t.Errorf("%s has no operationId", where)
+			case !camel.MatchString(op.OperationID):
+				t.Errorf("%s: operationId %q is not lower camel case", where, op.OperationID)
+			case seen[op.OperationID] != "":
+				t.Errorf("%s: operationId %q is also %s's", where, op.OperationID, seen[op.OperationID])
+			}
+			seen[op.OperationID] = where
+		}
+	}
+}
+
+// TestOpenAPIListsPaginated checks that every operation answering an
+// array documents a limit parameter.
+func TestOpenAPIListsPaginated(t *testing.T) {
+	var doc struct {
+		Paths      map[string]map[string]json.RawMessage `json:"paths"`
+		Components struct {
+			Parameters map[string]struct {
+				Name string `json:"name"`
+			} `json:"parameters"`
+		} `json:"components"`
+	}
+	if err := json.Unmarshal(openAPIDoc, &doc); err != nil {
+		t.Fatal(err)
+	}
+	type param struct {
+		Name string `json:"name"`
+		Ref  string `json:"$ref"`
+	}
+	for path, ops := range doc.Paths {
+		var op struct {
+			Parameters []param `json:"parameters"`
+			Responses  map[string]struct {
+				Content map[string]struct {
+					Schema struct {
+						Type string `json:"type"`
+					} `json:"schema"`
+				} `json:"content"`
+			} `json:"responses"`
+		}
+		raw, ok := ops["get"]
+		if !ok {
+			continue
+		}
+		if err := json.Unmarshal(raw, &op); err != nil {
+			t.Fatal(err)
+		}
+		if op.Responses["200"].Content["application/json"].Schema.Type != "array" {
+			continue
+		}
+		limit := false
+		for _, p := range op.Parameters {
+			name := p.Name
+			if p.Ref != "" {
+				name = doc.Components.Parameters[strings.TrimPrefix(p.Ref, "#/components/parameters/")].Name
+			}
+			limit = limit || name == "limit"
+		}
+		if !limit {
+			t.Errorf("GET %s answers a list without a limit parameter", path)
+		}
+	}
+}

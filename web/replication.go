@@ -85,7 +85,7 @@ func (s *Server) replListMappings(c *gin.Context) {
 			shown = append(shown, st)
 		}
 	}
-	c.JSON(http.StatusOK, shown)
+	respondList(s, c, shown, func(st replication.Status) string { return st.Name })
 }
 
 func (s *Server) replGetMapping(c *gin.Context) {
@@ -179,7 +179,7 @@ func (s *Server) replResume(c *gin.Context) {
 }
 
 func (s *Server) replListSources(c *gin.Context) {
-	c.JSON(http.StatusOK, s.opts.Replication.Sources())
+	respondList(s, c, s.opts.Replication.Sources(), func(src replication.Source) string { return src.Name })
 }
 
 func (s *Server) replAddSource(c *gin.Context) {
@@ -218,7 +218,7 @@ func (s *Server) replListReplicas(c *gin.Context) {
 			shown = append(shown, r)
 		}
 	}
-	c.JSON(http.StatusOK, shown)
+	respondList(s, c, shown, func(r replication.Replica) string { return r.Store })
 }
 
 func (s *Server) replPromote(c *gin.Context) {
@@ -273,7 +273,7 @@ func (s *Server) domains(c *gin.Context) (domainAdmin, bool) {
 
 func (s *Server) replListDomains(c *gin.Context) {
 	if da, ok := s.domains(c); ok {
-		c.JSON(http.StatusOK, da.Domains())
+		respondList(s, c, da.Domains(), func(d dedup.Domain) string { return d.Name })
 	}
 }
 

@@ -107,6 +107,7 @@ func (s *Server) routes() *gin.Engine {
 	admin.POST("/alerts/test", s.testAlert)
 	authed.GET("/events", s.listEvents)
 	s.replicationRoutes(authed, operator, admin)
+	s.tokenRoutes(authed)
 	return r
 }
 
@@ -120,8 +121,15 @@ func (s *Server) logRequest(c *gin.Context) {
 		route = "unmatched"
 	}
 	level := slogLevel(c.Writer.Status())
-	s.log.Log(c.Request.Context(), level, "http request", "method", c.Request.Method, "route", route,
-		"status", c.Writer.Status(), "duration", time.Since(start), "user", user(c).Name, "client", c.ClientIP())
+	if !s.log.Enabled(c.Request.Context(), level) {
+		return
+	}
+	attrs := []any{"method", c.Request.Method, "route", route,
+		"status", c.Writer.Status(), "duration", time.Since(start), "user", user(c).Name, "client", c.ClientIP()}
+	if tok, ok := viaToken(c); ok {
+		attrs = append(attrs, "token", tok.Name)
+	}
+	s.log.Log(c.Request.Context(), level, "http request", attrs...)
 }
 
 // recovered answers a panicking handler with a plain 500; the stack goes
@@ -192,7 +200,7 @@ func (s *Server) noRoute(c *gin.Context) {
 	p := c.Request.URL.Path
 	if p == "/api" || strings.HasPrefix(p, "/api/") || p == "/metrics" || s.opts.UI == nil ||
 		(c.Request.Method != http.MethodGet && c.Request.Method != http.MethodHead) {
-		s.fail(c, errorf(http.StatusNotFound, codeNotFound, "no such endpoint: %s %s", c.Request.Method, p))
+		s.fail(c, errorf(http.StatusNotFound, codeNotFound, "endpoint %s %s not found", c.Request.Method, p))
 		return
 	}
 	s.serveUI(c)

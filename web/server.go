@@ -84,6 +84,7 @@ type State interface {
 	userAdmin
 	settingsStore
 	eventLog
+	tokenStore
 }
 
 // Options configure a Server. Start from DefaultOptions.

@@ -93,12 +93,19 @@ func (s *Server) login(c *gin.Context) {
 // currentSessionInfo handles GET /api/v1/sessions/current.
 func (s *Server) currentSessionInfo(c *gin.Context) {
 	u := user(c)
-	c.JSON(http.StatusOK, sessionResponse{ExpiresAt: s.sessions.expiry(currentSession(c)).UTC(),
-		User: userRef{Name: u.Name, Role: u.Role}})
+	expires := s.sessions.expiry(currentSession(c)).UTC()
+	if tok, ok := viaToken(c); ok {
+		expires = tok.Expires // zero: never
+	}
+	c.JSON(http.StatusOK, sessionResponse{ExpiresAt: expires, User: userRef{Name: u.Name, Role: u.Role}})
 }
 
 // logout handles DELETE /api/v1/sessions/current.
 func (s *Server) logout(c *gin.Context) {
+	if tok, ok := viaToken(c); ok {
+		s.fail(c, invalid("this request used API token %q, not a session: revoke it with DELETE /api/v1/tokens/%s", tok.Name, tok.ID))
+		return
+	}
 	s.sessions.end(currentSession(c).key)
 	s.audit(c, "logout", user(c).Name, "logged out")
 	http.SetCookie(c.Writer, &http.Cookie{Name: cookieName, Value: "", Path: "/", MaxAge: -1,

@@ -83,7 +83,7 @@ func (s *Server) listShares(c *gin.Context) {
 			out = append(out, in)
 		}
 	}
-	c.JSON(http.StatusOK, out)
+	respondList(s, c, out, func(in sharefs.Info) string { return in.Name })
 }
 
 // getShare handles GET /api/v1/shares/:name. A share whose files the

@@ -91,7 +91,7 @@ func (s *Server) checkStoreName(c *gin.Context) {
 // listStores handles GET /api/v1/stores: the stores the caller may read
 // (readable).
 func (s *Server) listStores(c *gin.Context) {
-	c.JSON(http.StatusOK, s.storeViews(s.readable(user(c))))
+	respondList(s, c, s.storeViews(s.readable(user(c))), func(v storeView) string { return v.Name })
 }
 
 // getStore handles GET /api/v1/stores/:name. A store the caller may not

@@ -56,13 +56,22 @@ func readUIFile(fsys fs.FS, name string) ([]byte, time.Time, error) {
 	return data, fi.ModTime(), err
 }
 
-// slogLevel is the log level of a request line by its status.
+// slogLevel is the log level of a request line by its status: a server
+// failure is an error and throttling a warning; a refused request a
+// person may want to see (400, 403, 409...) is info; success, the UI's
+// static files, 401 (an expired session) and 404 are debug, so that an
+// ordinary day leaves the log to what matters (docs/decisions.md,
+// "Web API: one list form, one not-found wording, quiet request log").
 func slogLevel(status int) slog.Level {
 	switch {
 	case status >= 500:
 		return slog.LevelError
-	case status >= 400:
+	case status == http.StatusTooManyRequests:
 		return slog.LevelWarn
+	case status == http.StatusUnauthorized || status == http.StatusNotFound:
+		return slog.LevelDebug
+	case status >= 400:
+		return slog.LevelInfo
 	}
-	return slog.LevelInfo
+	return slog.LevelDebug
 }

@@ -39,7 +39,7 @@ func (s *Server) listUsers(c *gin.Context) {
 	for _, u := range users {
 		out = append(out, viewUser(u))
 	}
-	c.JSON(http.StatusOK, out)
+	respondList(s, c, out, func(v userView) string { return v.Name })
 }
 
 // createUser handles POST /api/v1/users (admin).

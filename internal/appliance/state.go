@@ -112,6 +112,8 @@ type State struct {
 
 	ev eventLog
 
+	tok tokens // API tokens (token.go), in tokens.json
+
 	subMu sync.RWMutex  // guards subs
 	subs  []func(Event) // see Subscribe
 }

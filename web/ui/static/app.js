@@ -223,10 +223,10 @@ class App {
         h('button', {class: 'btn btn-ghost', type: 'button', onclick: () => this.changeOwnPassword(),
           title: 'Change your password'}, icon('key'), 'Password'),
         h('button', {class: 'btn btn-ghost', type: 'button', onclick: () => this.logout(),
-          'data-action': 'logout'}, icon('logout'), 'Log out')),
+          'data-action': 'logout', title: 'Log out'}, icon('logout'), 'Log out')),
       h('nav', {class: 'nav', 'aria-label': 'Main'},
         NAV.map((n) => h('a', {href: n.path, 'data-nav': n.id}, icon(n.id), h('span', {}, n.label),
-          (n.id === 'users' || n.id === 'settings') && !this.allows('admin') ? h('span', {class: 'nav-note'}, 'admin') : null))),
+          n.id === 'users' && !this.allows('admin') ? h('span', {class: 'nav-note'}, 'admin') : null))),
       h('main', {class: 'content'}));
   }
 

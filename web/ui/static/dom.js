@@ -65,6 +65,7 @@ const ICONS = {
   key: 'M15 7a4 4 0 1 1-3.9 5H3v3h3v3h3v-3h2.1A4 4 0 0 1 15 7z',
   back: 'M15 18l-6-6 6-6',
   replication: 'M4 7h13l-3-3M20 17H7l3 3',
+  catalyst: 'M13 2L4 14h7l-1 8 9-12h-7z',
 };
 
 export function icon(name, cls = 'icon') {

@@ -5,6 +5,7 @@ import {api} from '../api.js';
 import {h, replace, toast} from '../dom.js';
 import {page, card, banner, empty, loading} from './common.js';
 import {alertsCard} from './alerts.js';
+import {tokensCard} from './tokens.js';
 
 const DAYS = ['Sun', 'Mon', 'Tue', 'Wed', 'Thu', 'Fri', 'Sat'];
 const DAY_ORDER = [1, 2, 3, 4, 5, 6, 0];
@@ -48,6 +49,7 @@ export function render(app) {
       h('label', {class: 'check'}, autoBox, h('span', {}, 'Run housekeeping automatically')),
       h('label', {class: 'time'}, 'Check every', interval, 'minutes'))), {actions: hkSave}));
   if (isAdmin) body.append(alertsCard());
+  body.append(tokensCard(app));
   let windows = [];
   let dirty = false;
 

@@ -23,8 +23,10 @@ export function render(app) {
 
   const load = async () => {
     let stores;
+    let status = null;
     try {
-      stores = await api.get('/stores') || [];
+      [stores, status] = await Promise.all([api.get('/stores'), api.get('/status').catch(() => null)]);
+      stores = stores || [];
     } catch (err) {
       replace(list, banner(`Cannot load the stores: ${err.message}`));
       return;
@@ -37,19 +39,32 @@ export function render(app) {
         canWrite ? h('button', {class: 'btn btn-primary', type: 'button', onclick: () => create()}, 'New store') : null)));
       return;
     }
-    replace(list, card(`${stores.length} ${stores.length === 1 ? 'store' : 'stores'}`, table([
+    replace(list, card(`${stores.length} ${stores.length === 1 ? 'store' : 'stores'}`, h('div', {}, table([
       {label: 'Name', cell: (s) => h('a', {href: `/stores/${seg(s.name)}`, class: 'strong-link'}, s.name)},
       {label: 'Dedup domain', cell: (s) => h('span', {class: 'tag'}, s.domain || 'default')},
       {label: 'Items', cls: 'num', cell: (s) => count(s.items)},
       {label: 'Logical', cls: 'num', cell: (s) => bytes(s.logical_bytes)},
       {label: 'Stored', cls: 'num', cell: (s) => bytes(s.stored_bytes)},
-      {label: 'Dedup ratio', cls: 'num', cell: (s) => (s.logical_bytes > 0 ? ratio(s.dedup_ratio) : '–')},
+      {label: 'Dedup ratio', cls: 'num', cell: (s) => h('span', {'data-ratio': String(s.logical_bytes > 0 ? s.dedup_ratio : 0)},
+        s.logical_bytes > 0 ? ratio(s.dedup_ratio) : '–')},
       {label: 'Created', cell: (s) => dateTime(s.created)},
       {label: '', cls: 'actions', cell: (s) => h('button', {
         class: 'btn btn-small btn-danger-ghost', type: 'button', disabled: !canWrite,
         title: !canWrite ? needRole('operator') : s.items > 0 ? 'Only an empty store can be deleted' : `Delete ${s.name}`,
         'data-action': 'delete-store', onclick: () => remove(s)}, 'Delete')},
-    ], stores, {rowAttrs: (s) => ({'data-store': s.name})})));
+    ], stores, {rowAttrs: (s) => ({'data-store': s.name})}), total(stores, status))));
+  };
+
+  // total is the appliance's stored bytes, the dashboard's figure, beside
+  // the sum of the stores' own: the difference is chunks no item uses any
+  // more (housekeeping gives it back) and the volumes' own overhead.
+  const total = (stores, status) => {
+    if (!status) return null;
+    const own = stores.reduce((n, s) => n + (s.stored_bytes || 0), 0);
+    return h('p', {class: 'muted stores-total', 'data-total-stored': String(status.stored_bytes)},
+      h('span', {}, 'Stored on the appliance: ', h('strong', {}, bytes(status.stored_bytes)), ' (as on the dashboard), of which the stores above hold ',
+        h('strong', {}, bytes(own)), '.'),
+      status.stored_bytes > own ? h('span', {}, ' The rest is chunks no item uses any more, which housekeeping gives back, and the volumes’ own overhead.') : null);
   };
 
   const create = () => formDialog({
