@@ -291,7 +291,8 @@ func (c *conn) openPath(r *request, q createReq, path string, retry bool) (*open
 		}
 	}
 	if action != actOpened {
-		attrs := q.attrs &^ vfs.AttrDirectory
+		// FILE_ATTRIBUTE_SPARSE is set by FSCTL_SET_SPARSE only.
+		attrs := q.attrs &^ (vfs.AttrDirectory | vfs.AttrSparse)
 		if attrs != 0 && attrs != vfs.AttrNormal {
 			if !info.IsDir {
 				attrs |= vfs.AttrArchive

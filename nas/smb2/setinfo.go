@@ -144,6 +144,9 @@ func (c *conn) setBasic(o *open, d []byte) Status {
 			return StatusInvalidParameter
 		}
 		a &= settableAttrs
+		if info, err := o.f.Stat(); err == nil {
+			a |= info.Attributes & vfs.AttrSparse // FSCTL_SET_SPARSE's alone
+		}
 		if a&^vfs.AttrNormal != 0 {
 			a &^= vfs.AttrNormal
 		}
