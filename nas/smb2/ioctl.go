@@ -65,12 +65,12 @@ func (c *conn) ioctl(r *request) ([]byte, Status) {
 		}
 	case fsctlQueryNetworkInterfaces:
 		out, st = c.networkInterfaces(fid)
-	case fsctlCreateOrGetObjectID, fsctlGetIntegrityInformation:
+	case fsctlGetIntegrityInformation:
 		return nil, StatusNotSupported
 	case fsctlPipeTransceive:
 		return nil, StatusNotSupported
 	case fsctlSetSparse, fsctlGetReparsePoint, fsctlQueryAllocatedRanges,
-		fsctlGetCompression, fsctlSetCompression:
+		fsctlGetCompression, fsctlSetCompression, fsctlCreateOrGetObjectID:
 		o, st2 := c.lookupOpen(r, b[8:])
 		if st2 != StatusSuccess {
 			return nil, st2
@@ -157,6 +157,8 @@ func (c *conn) fileIoctl(o *open, code uint32, in []byte, maxOut uint32) ([]byte
 		return nil, StatusNotAReparsePoint
 	case fsctlQueryAllocatedRanges:
 		return c.allocatedRanges(o, in, maxOut)
+	case fsctlCreateOrGetObjectID:
+		return c.objectID(o)
 	case fsctlGetCompression:
 		// No compression: every file answers COMPRESSION_FORMAT_NONE, as
 		// Windows does on a filesystem without it (ReFS).
@@ -177,4 +179,35 @@ func (c *conn) fileIoctl(o *open, code uint32, in []byte, maxOut uint32) ([]byte
 		return nil, StatusSuccess
 	}
 	return nil, StatusInvalidDeviceRequest
+}
+
+// objectIDTag fills the rest of an object ID after the file ID and the
+// volume serial.
+var objectIDTag = [4]byte{'B', 'k', 's', 't'}
+
+// objectID answers FSCTL_CREATE_OR_GET_OBJECT_ID ([MS-FSCC] 2.3.7,
+// 2.1.3.1) with a FILE_OBJECTID_BUFFER derived from the file's ID, which
+// stays the same across renames for the file's life: ObjectId and
+// BirthObjectId are the ID, the share's volume serial and a tag;
+// BirthVolumeId the serial; DomainId zero. Nothing is stored.
+func (c *conn) objectID(o *open) ([]byte, Status) {
+	info, err := o.f.Stat()
+	if err != nil {
+		return nil, statusOf(err)
+	}
+	fsi, err := o.tree.share.FS.StatFS(c.ctx)
+	if err != nil {
+		return nil, statusOf(err)
+	}
+	var id buf
+	id.u64(info.ID)
+	id.u32(fsi.SerialNumber)
+	id.bytes(objectIDTag[:])
+	var w buf
+	w.bytes(id.b)
+	w.u32(fsi.SerialNumber)
+	w.zero(12)
+	w.bytes(id.b)
+	w.zero(16)
+	return w.b, StatusSuccess
 }
