@@ -3,7 +3,9 @@
 #  1. installs smbclient and smbtorture (samba-testsuite) if missing;
 #  2. runs the Go tests that drive smbclient (put/get/mkdir/rename/del/
 #     ls/allinfo, tar -Tc/-Tx, SMB2/SMB3, signed, encrypted);
-#  3. runs the smbtorture groups against the server (nas/smb2/internal/
+#  3. runs the smbtorture groups (the SMB issue's thirteen, then
+#     smb2.lease, oplock, ioctl, durable-v2-open and sharemode) against
+#     the server (nas/smb2/internal/
 #     memserve, an in-memory share) and fails when a test listed in
 #     nas/smb2/testdata/smbtorture-pass.txt (the tests that passed when
 #     it was last recorded) does not pass.
@@ -12,7 +14,7 @@
 set -eu
 cd "$(dirname "$0")/.."
 GO=${GO:-go}
-GROUPS=${SMB_GROUPS:-"smb2.connect smb2.read smb2.rw smb2.dir smb2.create smb2.getinfo smb2.setinfo smb2.rename smb2.lock smb2.session smb2.tcon smb2.delete-on-close-perms smb2.credits"}
+GROUPS=${SMB_GROUPS:-"smb2.connect smb2.read smb2.rw smb2.dir smb2.create smb2.getinfo smb2.setinfo smb2.rename smb2.lock smb2.session smb2.tcon smb2.delete-on-close-perms smb2.credits smb2.lease smb2.oplock smb2.ioctl smb2.durable-v2-open smb2.sharemode"}
 baseline=nas/smb2/testdata/smbtorture-pass.txt
 
 if ! command -v smbclient >/dev/null || ! command -v smbtorture >/dev/null; then

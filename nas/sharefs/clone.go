@@ -104,6 +104,7 @@ func (n *node) clone(ctx context.Context, r *chunkstore.Reader, srcOff, dstOff, 
 	if err := n.drain(); err != nil {
 		return err
 	}
+	n.holes.Wrote(n.size, dstOff, end, n.sparse())
 	n.size = max(n.size, end)
 	n.dataDirty = true
 	n.touch()

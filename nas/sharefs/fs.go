@@ -195,6 +195,9 @@ func (f *FS) recover(ctx context.Context) error {
 				if err := txn.Delete(inodeKey(id)); err != nil {
 					return err
 				}
+				if err := delHoles(txn, id); err != nil {
+					return err
+				}
 			}
 			if err := txn.Delete(orphanKey(id)); err != nil {
 				return err

@@ -59,6 +59,7 @@ type node struct {
 
 	dirty extents
 	stage *os.File
+	holes vfs.Holes // of a sparse file (holes.go)
 
 	dataDirty bool
 	unlinked  bool
@@ -259,6 +260,7 @@ func (n *node) writeAt(p []byte, off int64, touch bool) (int, error) {
 	if err := n.grow(end); err != nil {
 		return 0, err
 	}
+	n.holes.Wrote(n.size, off, end, n.sparse())
 	if n.stream == nil && (off == 0 || off == n.size) {
 		if err := n.startStream(off); err != nil {
 			return 0, err
@@ -444,6 +446,7 @@ func (n *node) truncate(size int64, touch bool) error {
 		}
 		n.baseValid = min(n.baseValid, size)
 	}
+	n.holes.Resized(n.size, size, n.sparse())
 	n.size = size
 	n.dataDirty = true
 	if touch {
@@ -539,6 +542,9 @@ func (n *node) install(ver uint64, size int64) error {
 		}
 		n.overlay(&in)
 		in.Size, in.Version = size, ver
+		if err := putHoles(txn, n.id, n.holes); err != nil {
+			return err
+		}
 		return putInode(txn, &in)
 	})
 	if err != nil {
@@ -586,6 +592,12 @@ func (n *node) setAttr(set vfs.SetAttr) error {
 		applyAttr(&in, set)
 		n.attrs, n.birth, n.access, n.write, n.change = in.Attrs, in.Birth, in.Access, in.Write, in.Change
 		in.Size, in.Version = n.committed, n.version
+		if !n.sparse() && n.holes != nil {
+			n.holes = nil // clearing sparse allocates the holes
+			if err := delHoles(txn, n.id); err != nil {
+				return err
+			}
+		}
 		return putInode(txn, &in)
 	})
 }
@@ -618,6 +630,9 @@ func (n *node) release() {
 	}
 	err := n.fs.update(func(txn *badger.Txn) error {
 		if err := txn.Delete(inodeKey(n.id)); err != nil {
+			return err
+		}
+		if err := delHoles(txn, n.id); err != nil {
 			return err
 		}
 		return txn.Delete(orphanKey(n.id))

@@ -86,7 +86,12 @@ func (f *FS) Open(ctx context.Context, path string, flag vfs.OpenFlag) (vfs.File
 	}
 	nd := f.nodes[n.ID]
 	if nd == nil {
+		holes, err := f.loadHoles(n.ID)
+		if err != nil {
+			return nil, wrap("open", path, err)
+		}
 		nd = newNode(f, n)
+		nd.holes = holes
 		f.nodes[n.ID] = nd
 	}
 	nd.refs++
@@ -109,6 +114,9 @@ func (f *FS) Open(ctx context.Context, path string, flag vfs.OpenFlag) (vfs.File
 // makes a restart finish the job). f.mu is held.
 func (f *FS) unlinkLocked(txn *badger.Txn, n inode) error {
 	if n.Dir || f.nodes[n.ID] == nil {
+		if err := delHoles(txn, n.ID); err != nil {
+			return err
+		}
 		return txn.Delete(inodeKey(n.ID))
 	}
 	return txn.Set(orphanKey(n.ID), nil)
@@ -412,6 +420,11 @@ func (f *FS) setAttrID(id uint64, set vfs.SetAttr) error {
 			return err
 		}
 		applyAttr(&n, set)
+		if n.Attrs&vfs.AttrSparse == 0 {
+			if err := delHoles(txn, id); err != nil {
+				return err
+			}
+		}
 		return putInode(txn, &n)
 	})
 }

@@ -189,12 +189,15 @@ func (c *conn) create(r *request) ([]byte, Status) {
 	if q.options&optDeleteOnClose != 0 && q.attrs&vfs.AttrReadOnly != 0 && q.disposition != dispOpen {
 		return nil, StatusCannotDelete
 	}
-	if info, err := t.share.FS.Stat(c.ctx, path); err == nil && !statOpen(q.access) {
+	toNone := q.disposition == dispOverwrite || q.disposition == dispOverwriteIf || q.disposition == dispSupersede
+	if info, err := t.share.FS.Stat(c.ctx, path); err == nil && (!statOpen(q.access) || toNone) {
 		key := fileKey{t.share.Name, info.ID}
-		toNone := q.disposition == dispOverwrite || q.disposition == dispOverwriteIf || q.disposition == dispSupersede
-		if waits := c.breakFor(key, toNone); len(waits) > 0 {
-			c.asyncCreate(r, q, path, key, waits)
-			return nil, StatusPending
+		// A delete-pending file is refused without a break.
+		if conflict, pending := c.srv.files.wouldConflict(key, q.access, q.share); !pending {
+			if waits := c.breakFor(key, toNone, conflict); len(waits) > 0 {
+				c.asyncCreate(r, q, path, key, waits)
+				return nil, StatusPending
+			}
 		}
 	}
 	return c.createOpen(r, q, path)
@@ -291,7 +294,8 @@ func (c *conn) openPath(r *request, q createReq, path string, retry bool) (*open
 		}
 	}
 	if action != actOpened {
-		attrs := q.attrs &^ vfs.AttrDirectory
+		// FILE_ATTRIBUTE_SPARSE is set by FSCTL_SET_SPARSE only.
+		attrs := q.attrs &^ (vfs.AttrDirectory | vfs.AttrSparse)
 		if attrs != 0 && attrs != vfs.AttrNormal {
 			if !info.IsDir {
 				attrs |= vfs.AttrArchive

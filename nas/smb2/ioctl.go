@@ -1,10 +1,6 @@
 package smb2
 
-import (
-	"bytes"
-
-	"github.com/backstop-appliance/backstop/nas/vfs"
-)
+import "bytes"
 
 // FSCTL codes the server knows.
 const (
@@ -19,6 +15,12 @@ const (
 	fsctlCreateOrGetObjectID     = 0x000900C0
 	fsctlQueryAllocatedRanges    = 0x000940CF
 	fsctlGetIntegrityInformation = 0x0009027C
+	fsctlGetCompression          = 0x0009003C
+	fsctlSetCompression          = 0x0009C040
+
+	// statusInvalidUserBuffer: an output buffer too small for a fixed
+	// answer (FSCTL_GET_COMPRESSION, as Windows and Samba answer).
+	statusInvalidUserBuffer Status = 0xC00000E8
 )
 
 func (c *conn) ioctl(r *request) ([]byte, Status) {
@@ -61,17 +63,19 @@ func (c *conn) ioctl(r *request) ([]byte, Status) {
 		default:
 			out, st = c.copyChunk(r, o, code, in, maxOut)
 		}
-	case fsctlQueryNetworkInterfaces, fsctlCreateOrGetObjectID,
-		fsctlGetIntegrityInformation:
+	case fsctlQueryNetworkInterfaces:
+		out, st = c.networkInterfaces(fid)
+	case fsctlGetIntegrityInformation:
 		return nil, StatusNotSupported
 	case fsctlPipeTransceive:
 		return nil, StatusNotSupported
-	case fsctlSetSparse, fsctlGetReparsePoint, fsctlQueryAllocatedRanges:
+	case fsctlSetSparse, fsctlGetReparsePoint, fsctlQueryAllocatedRanges,
+		fsctlGetCompression, fsctlSetCompression, fsctlCreateOrGetObjectID:
 		o, st2 := c.lookupOpen(r, b[8:])
 		if st2 != StatusSuccess {
 			return nil, st2
 		}
-		out, st = c.fileIoctl(o, code, in)
+		out, st = c.fileIoctl(o, code, in, maxOut)
 	case fsctlSetZeroData:
 		o, st2 := c.lookupOpen(r, b[8:])
 		if st2 != StatusSuccess {
@@ -145,39 +149,65 @@ func equalDialects(a, b []uint16) bool {
 	return true
 }
 
-func (c *conn) fileIoctl(o *open, code uint32, in []byte) ([]byte, Status) {
+func (c *conn) fileIoctl(o *open, code uint32, in []byte, maxOut uint32) ([]byte, Status) {
 	switch code {
 	case fsctlSetSparse:
-		if o.access&(accWriteData|accWriteAttributes|accAppendData) == 0 {
-			return nil, StatusAccessDenied
-		}
-		info, err := o.f.Stat()
-		if err != nil {
-			return nil, statusOf(err)
-		}
-		a := info.Attributes | vfs.AttrSparse
-		if len(in) >= 1 && in[0] == 0 {
-			a &^= vfs.AttrSparse
-		}
-		return nil, statusOf(o.f.SetAttr(vfs.SetAttr{Attributes: &a}))
+		return nil, c.setSparse(o, in)
 	case fsctlGetReparsePoint:
 		return nil, StatusNotAReparsePoint
 	case fsctlQueryAllocatedRanges:
-		if len(in) < 16 {
+		return c.allocatedRanges(o, in, maxOut)
+	case fsctlCreateOrGetObjectID:
+		return c.objectID(o)
+	case fsctlGetCompression:
+		// No compression: every file answers COMPRESSION_FORMAT_NONE, as
+		// Windows does on a filesystem without it (ReFS).
+		if maxOut < 2 {
+			return nil, statusInvalidUserBuffer
+		}
+		return []byte{0, 0}, StatusSuccess
+	case fsctlSetCompression:
+		if o.access&accWriteData == 0 {
+			return nil, StatusAccessDenied
+		}
+		if len(in) < 2 {
 			return nil, StatusInvalidParameter
 		}
-		info, err := o.f.Stat()
-		if err != nil {
-			return nil, statusOf(err)
+		if le.Uint16(in) != 0 { // anything but COMPRESSION_FORMAT_NONE
+			return nil, StatusNotSupported
 		}
-		off, n := int64(le.Uint64(in)), int64(le.Uint64(in[8:]))
-		end := min(off+n, info.Size)
-		var w buf
-		if end > off {
-			w.u64(uint64(off))
-			w.u64(uint64(end - off))
-		}
-		return w.b, StatusSuccess
+		return nil, StatusSuccess
 	}
 	return nil, StatusInvalidDeviceRequest
+}
+
+// objectIDTag fills the rest of an object ID after the file ID and the
+// volume serial.
+var objectIDTag = [4]byte{'B', 'k', 's', 't'}
+
+// objectID answers FSCTL_CREATE_OR_GET_OBJECT_ID ([MS-FSCC] 2.3.7,
+// 2.1.3.1) with a FILE_OBJECTID_BUFFER derived from the file's ID, which
+// stays the same across renames for the file's life: ObjectId and
+// BirthObjectId are the ID, the share's volume serial and a tag;
+// BirthVolumeId the serial; DomainId zero. Nothing is stored.
+func (c *conn) objectID(o *open) ([]byte, Status) {
+	info, err := o.f.Stat()
+	if err != nil {
+		return nil, statusOf(err)
+	}
+	fsi, err := o.tree.share.FS.StatFS(c.ctx)
+	if err != nil {
+		return nil, statusOf(err)
+	}
+	var id buf
+	id.u64(info.ID)
+	id.u32(fsi.SerialNumber)
+	id.bytes(objectIDTag[:])
+	var w buf
+	w.bytes(id.b)
+	w.u32(fsi.SerialNumber)
+	w.zero(12)
+	w.bytes(id.b)
+	w.zero(16)
+	return w.b, StatusSuccess
 }

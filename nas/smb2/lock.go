@@ -164,6 +164,7 @@ func (c *conn) lock(r *request) ([]byte, Status) {
 			return nil, StatusInvalidParameter
 		}
 	}
+	c.breakLevelII(o) // a byte-range lock ends level II caching, o's own too
 	wait, st := c.takeLocks(o, elems)
 	if st == StatusSuccess || wait == nil {
 		return []byte{4, 0, 0, 0}, st

@@ -6,6 +6,7 @@ import (
 	"sync/atomic"
 	"time"
 
+	"github.com/backstop-appliance/backstop/nas"
 	"github.com/backstop-appliance/backstop/nas/vfs"
 )
 
@@ -132,6 +133,46 @@ func shareConflict(st *fileState, access, share uint32) bool {
 		}
 	}
 	return false
+}
+
+// wouldConflict says whether an open with access and share would meet a
+// sharing violation on the file at key as it is open now, or find its
+// delete pending.
+func (t *fileTable) wouldConflict(key fileKey, access, share uint32) (conflict, pending bool) {
+	t.mu.Lock()
+	defer t.mu.Unlock()
+	st := t.files[key]
+	if st == nil {
+		return false, false
+	}
+	return shareConflict(st, access, share), st.deletePending
+}
+
+// renameParentCheck: a rename into a directory that some open holds with
+// DELETE access meets a sharing violation, into one whose delete is
+// pending STATUS_DELETE_PENDING, as on Windows (smbtorture
+// smb2.oplock.exclusive6, batch19).
+func (t *fileTable) renameParentCheck(ctx context.Context, share nas.Share, target string) Status {
+	dir, _ := parentOf(target)
+	info, err := share.FS.Stat(ctx, dir)
+	if err != nil {
+		return StatusSuccess // the rename itself answers
+	}
+	t.mu.Lock()
+	defer t.mu.Unlock()
+	st := t.files[fileKey{share.Name, info.ID}]
+	if st == nil {
+		return StatusSuccess
+	}
+	if st.deletePending {
+		return StatusDeletePending
+	}
+	for _, x := range st.opens {
+		if x.access&accDelete != 0 {
+			return StatusSharingViolation
+		}
+	}
+	return StatusSuccess
 }
 
 // register adds o to its file's state after the share-mode check.

@@ -56,7 +56,11 @@ func grantOplock(o *open, requested byte) byte {
 // breakFor starts breaking the exclusive and batch oplocks others hold on
 // the file at key before a new open of it; it returns what to wait for
 // (nil when nothing). toNone breaks to none (overwrite) instead of II.
-func (c *conn) breakFor(key fileKey, toNone bool) []chan struct{} {
+// When the new open meets a sharing violation (conflict), only batch
+// oplocks break, to level II: their holder may close the handle it
+// keeps; an exclusive one stays ([MS-FSA] 2.1.5.1.2; smbtorture
+// smb2.oplock.exclusive1, batch1).
+func (c *conn) breakFor(key fileKey, toNone, conflict bool) []chan struct{} {
 	t := c.srv.files
 	t.mu.Lock()
 	st := t.files[key]
@@ -73,10 +77,10 @@ func (c *conn) breakFor(key fileKey, toNone bool) []chan struct{} {
 			parked = append(parked, o)
 		case o.op.breaking:
 			waits = append(waits, o.op.acked)
-		case o.op.level >= oplockExclusive:
+		case o.op.level == oplockBatch || o.op.level == oplockExclusive && !conflict:
 			o.op.breaking = true
 			o.op.breakTo = oplockLevelII
-			if toNone {
+			if toNone && !conflict {
 				o.op.breakTo = oplockNone
 			}
 			o.durable = false // durability needs the batch oplock
@@ -97,14 +101,15 @@ func (c *conn) breakFor(key fileKey, toNone bool) []chan struct{} {
 	return waits
 }
 
-// breakLevelII takes level II oplocks away from the other opens of a
-// file written through o (no acknowledgement is expected).
+// breakLevelII takes level II oplocks away from the opens of a file
+// written through o, o's own too (no acknowledgement is expected; Windows
+// breaks the writer's level II as well: smbtorture smb2.oplock.batch1).
 func (c *conn) breakLevelII(o *open) {
 	t := c.srv.files
 	t.mu.Lock()
 	var notify []breakNote
 	for _, x := range o.state.opens {
-		if x != o && x.op.level == oplockLevelII && !x.op.breaking && !x.disconnected {
+		if x.op.level == oplockLevelII && !x.op.breaking && !x.disconnected {
 			x.op.level = oplockNone
 			notify = append(notify, breakNote{x, x.conn, x.sess, oplockNone})
 		}

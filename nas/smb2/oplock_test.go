@@ -76,15 +76,29 @@ func TestOplockBreak(t *testing.T) {
 	if h.Status != StatusSuccess || h.Flags&flagAsync == 0 || body[2] != oplockLevelII {
 		t.Fatalf("second open after the break: %v, oplock %#x", h.Status, body[2])
 	}
-	// A write through b takes level II away from a: a notification to none.
+	// A write through b takes level II away from a and from b itself:
+	// notifications to none.
+	bfid := getFileID(body[64:])
 	write := fileBody(49, 48, 16, func(w *buf) {
 		le.PutUint16(w.b[2:], headerSize+48)
 		le.PutUint32(w.b[4:], 1)
 		w.bytes([]byte("x"))
 	})
-	putFileID(write[16:], getFileID(body[64:]))
-	if st, _ := b.do(t, cmdWrite, write); st != StatusSuccess {
-		t.Fatalf("write: %v", st)
+	putFileID(write[16:], bfid)
+	b.send(t, cmdWrite, write)
+	for i := 0; i < 2; i++ {
+		switch h, resp := b.recv(t); h.Command {
+		case cmdWrite:
+			if h.Status != StatusSuccess {
+				t.Fatalf("write: %v", h.Status)
+			}
+		case cmdOplockBreak:
+			if resp[2] != oplockNone || getFileID(resp[8:]) != bfid {
+				t.Fatalf("writer's own break: level %#x", resp[2])
+			}
+		default:
+			t.Fatalf("unexpected %d", h.Command)
+		}
 	}
 	h, brk = a.recv(t)
 	if h.Command != cmdOplockBreak || brk[2] != oplockNone {

@@ -25,6 +25,12 @@ type tcpClient struct {
 
 func dialTCP(t testing.TB, addr, share, user, pass string) *tcpClient {
 	t.Helper()
+	return dialTCPDialect(t, dialect210, addr, share, user, pass)
+}
+
+// dialTCPDialect is dialTCP negotiating dialect (requests go unsigned).
+func dialTCPDialect(t testing.TB, dialect uint16, addr, share, user, pass string) *tcpClient {
+	t.Helper()
 	nc, err := net.DialTimeout("tcp", addr, 10*time.Second)
 	if err != nil {
 		t.Fatal(err)
@@ -39,7 +45,7 @@ func dialTCP(t testing.TB, addr, share, user, pass string) *tcpClient {
 	neg.u32(0) // capabilities
 	neg.zero(16)
 	neg.zero(8)
-	neg.u16(dialect210)
+	neg.u16(dialect)
 	neg.u16(0)
 	if st, _ := c.do(cmdNegotiate, neg.b); st != StatusSuccess {
 		t.Fatalf("negotiate: %v", st)

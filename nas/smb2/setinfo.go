@@ -84,6 +84,7 @@ func (c *conn) setFileInfo(o *open, class byte, d []byte) Status {
 		if err != nil {
 			return statusOf(err)
 		}
+		c.breakLevelII(o) // as for the end of file (smb2.oplock.batch12)
 		if alloc := int64(le.Uint64(d)); alloc < info.Size && alloc >= 0 {
 			return c.truncate(o, alloc)
 		}
@@ -144,6 +145,9 @@ func (c *conn) setBasic(o *open, d []byte) Status {
 			return StatusInvalidParameter
 		}
 		a &= settableAttrs
+		if info, err := o.f.Stat(); err == nil {
+			a |= info.Attributes & vfs.AttrSparse // FSCTL_SET_SPARSE's alone
+		}
 		if a&^vfs.AttrNormal != 0 {
 			a &^= vfs.AttrNormal
 		}
@@ -235,6 +239,9 @@ func (c *conn) rename(o *open, d []byte) Status {
 		}
 	} else if !errors.Is(err, vfs.ErrNotExist) {
 		return StatusObjectPathNotFound
+	}
+	if st := t.renameParentCheck(c.ctx, o.tree.share, target); st != StatusSuccess {
+		return st
 	}
 	if o.isDir {
 		// Refuse while files below are open (Windows: ACCESS_DENIED).

@@ -22,6 +22,7 @@ type MemFS struct {
 type memNode struct {
 	info     Info
 	data     []byte
+	holes    Holes               // of a sparse file (sparse.go)
 	children map[string]*memNode // directories only
 }
 
@@ -124,7 +125,7 @@ func (m *MemFS) Open(ctx context.Context, path string, flag OpenFlag) (File, err
 		return nil, ErrIsDir
 	}
 	if flag&OpenTruncate != 0 && !n.info.IsDir {
-		n.data = nil
+		n.data, n.holes = nil, nil
 		n.info.Write, n.info.Change = m.now(), m.now()
 	}
 	return &memFile{fs: m, n: n, flag: flag}, nil
@@ -242,6 +243,9 @@ func (n *memNode) setAttr(set SetAttr, now time.Time) {
 			a |= AttrDirectory
 		}
 		n.info.Attributes = a
+		if a&AttrSparse == 0 {
+			n.holes = nil // clearing sparse allocates the holes
+		}
 	}
 	for _, f := range []struct {
 		v   *time.Time
@@ -341,6 +345,7 @@ func (f *memFile) WriteAt(p []byte, off int64) (int, error) {
 	if grow := end - int64(len(f.n.data)); grow > 0 && f.fs.used(f.fs.root)+grow > f.fs.total {
 		return 0, ErrNoSpace
 	}
+	f.n.holes.Wrote(int64(len(f.n.data)), off, end, f.n.sparse())
 	if end > int64(len(f.n.data)) {
 		f.n.data = append(f.n.data, make([]byte, end-int64(len(f.n.data)))...)
 	}
@@ -364,6 +369,7 @@ func (f *memFile) Truncate(size int64) error {
 	if grow := size - int64(len(f.n.data)); grow > 0 && f.fs.used(f.fs.root)+grow > f.fs.total {
 		return ErrNoSpace
 	}
+	f.n.holes.Resized(int64(len(f.n.data)), size, f.n.sparse())
 	if size <= int64(len(f.n.data)) {
 		f.n.data = f.n.data[:size:size]
 	} else {

@@ -37,6 +37,7 @@ func Run(t *testing.T, newFS func(t *testing.T) vfs.FS) {
 		{"KeepTimes", testKeepTimes},
 		{"StatFS", testStatFS},
 		{"Concurrent", testConcurrent},
+		{"Sparse", testSparse},
 	} {
 		t.Run(tc.name, func(t *testing.T) { tc.fn(t, newFS(t)) })
 	}
