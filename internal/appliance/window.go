@@ -104,9 +104,10 @@ func (w Window) clone() Window {
 
 // Settings are the appliance-wide settings an administrator changes.
 type Settings struct {
-	Blackout     []Window     `json:"blackout"`
-	Housekeeping Housekeeping `json:"housekeeping"`
-	Alerts       Alerts       `json:"alerts,omitzero"` // secrets: web serves it only at /api/v1/alerts
+	Blackout     []Window       `json:"blackout"`
+	Housekeeping Housekeeping   `json:"housekeeping"`
+	Verify       VerifySchedule `json:"verify,omitzero"` // off when absent
+	Alerts       Alerts         `json:"alerts,omitzero"` // secrets: web serves it only at /api/v1/alerts
 }
 
 // Validate checks every window.
@@ -120,6 +121,9 @@ func (st Settings) Validate() error {
 		}
 	}
 	if err := st.Housekeeping.Validate(); err != nil {
+		return err
+	}
+	if err := st.Verify.Validate(); err != nil {
 		return err
 	}
 	return st.Alerts.Validate()
