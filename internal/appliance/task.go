@@ -32,6 +32,9 @@ const (
 	DefaultMaxTaskLines = 1000 // the last lines kept of each task's log
 )
 
+// ErrNotCancellable: the task runs, but nothing can end it early.
+var ErrNotCancellable = errors.New("appliance: the task cannot be cancelled")
+
 // TaskLine is one line of a task's log.
 type TaskLine struct {
 	Time time.Time `json:"time"`
@@ -358,7 +361,7 @@ func (l *TaskLog) Cancel(id int64) error {
 		return refuse(ErrNotRunning, "task %d is not running (it is %s)", id, state)
 	}
 	if cancel == nil {
-		return refuse(ErrInvalid, "task %d (%s) cannot be cancelled", id, e.Kind)
+		return refuse(ErrNotCancellable, "task %d (%s) cannot be cancelled", id, e.Kind)
 	}
 	return cancel()
 }

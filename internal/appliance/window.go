@@ -137,7 +137,7 @@ func (st Settings) InBlackout(t time.Time) bool {
 // clone deep-copies st, with empty rather than nil slices so that JSON shows
 // [] rather than null, and the defaults for a zero Housekeeping.
 func (st Settings) clone() Settings {
-	out := Settings{Blackout: make([]Window, 0, len(st.Blackout)), Housekeeping: st.Housekeeping.withDefaults(),
+	out := Settings{Blackout: make([]Window, 0, len(st.Blackout)), Housekeeping: st.Housekeeping.withDefaults(), Verify: st.Verify,
 		Alerts: st.Alerts.clone()}
 	for _, w := range st.Blackout {
 		out.Blackout = append(out.Blackout, w.clone())
