@@ -56,6 +56,14 @@ func (s *Server) taskFor(c *gin.Context, t appliance.Task) taskView {
 	return taskView{Task: t, FiguresHidden: true}
 }
 
+// taskVisible reports whether the caller may see a task at all: one
+// about a store's items (a replication pass) only if he may read the
+// store, as with the replication mappings.
+func (s *Server) taskVisible(c *gin.Context) func(appliance.Task) bool {
+	readable := s.readable(user(c))
+	return func(t appliance.Task) bool { return t.Store == "" || readable(t.Store) }
+}
+
 // taskStates are the states GET /api/v1/tasks?state= takes.
 var taskStates = []string{appliance.JobRunning, appliance.JobDone, appliance.JobFailed, appliance.JobCancelled, appliance.TaskInterrupted}
 
@@ -103,6 +111,7 @@ func (s *Server) listTasks(c *gin.Context) {
 		}
 		f.Before = n
 	}
+	f.Visible = s.taskVisible(c)
 	tasks, more := s.tasks().List(f)
 	page := taskPage{Tasks: make([]taskView, 0, len(tasks))}
 	for _, t := range tasks {
@@ -132,6 +141,9 @@ func (s *Server) getTask(c *gin.Context) {
 		return
 	}
 	t, err := s.tasks().Get(id)
+	if err == nil && !s.taskVisible(c)(t) {
+		err = errorf(http.StatusNotFound, codeNotFound, "task %d not found", id)
+	}
 	if err != nil {
 		s.fail(c, err)
 		return
@@ -149,6 +161,10 @@ func (s *Server) getTask(c *gin.Context) {
 func (s *Server) cancelTask(c *gin.Context) {
 	id, ok := s.taskID(c)
 	if !ok {
+		return
+	}
+	if t, err := s.tasks().Get(id); err == nil && !s.taskVisible(c)(t) {
+		s.fail(c, errorf(http.StatusNotFound, codeNotFound, "task %d not found", id))
 		return
 	}
 	if err := s.tasks().Cancel(id); err != nil {

@@ -91,7 +91,7 @@ func (a *frontEnds) build(ctx context.Context, eng *chunkstore.Engine, state *ap
 	if f.replication != "" {
 		ro := replication.DefaultOptions()
 		ro.Addr, ro.Dir, ro.Certificate, ro.State, ro.Logger = f.replication, filepath.Join(eng.Dir(), "replication"), *cert, state, log
-		ro.Failures = &a.failures
+		ro.Failures, ro.Tasks = &a.failures, a.core.Tasks()
 		if a.repl, err = replication.New(eng, ro); err != nil {
 			return err
 		}

@@ -56,6 +56,9 @@ type Task struct {
 	Error    string     `json:"error"`
 	// Auto: the appliance started it on a schedule, not a person.
 	Auto bool `json:"auto"`
+	// Store: the task is about one store's items (a replication pass);
+	// only those who may read the store see it.
+	Store string `json:"store,omitempty"`
 	// Pool: its progress and log are the whole pool's figures, which only
 	// those who see pool figures may see (docs/security.md, "Figures").
 	Pool bool `json:"pool"`
@@ -231,8 +234,8 @@ func (l *TaskLog) saveLinesLocked(e *taskEntry) {
 
 // TaskStart describes a task that begins.
 type TaskStart struct {
-	Kind, Title string
-	Auto, Pool  bool
+	Kind, Title, Store string
+	Auto, Pool         bool
 	// Cancel ends the task (and returns once it has ended); nil: it
 	// cannot be cancelled.
 	Cancel func() error
@@ -243,7 +246,7 @@ func (l *TaskLog) Begin(s TaskStart) *TaskRun {
 	l.mu.Lock()
 	defer l.mu.Unlock()
 	e := &taskEntry{Task: Task{ID: l.next, Kind: s.Kind, Title: s.Title, State: JobRunning,
-		Started: l.opts.Now().UTC(), Auto: s.Auto, Pool: s.Pool, Cancellable: s.Cancel != nil}}
+		Started: l.opts.Now().UTC(), Auto: s.Auto, Pool: s.Pool, Store: s.Store, Cancellable: s.Cancel != nil}}
 	l.next++
 	if s.Cancel != nil {
 		l.cancel[e.ID] = s.Cancel
@@ -312,11 +315,13 @@ func (l *TaskLog) Get(id int64) (Task, error) {
 
 // TaskFilter selects tasks for List: Kind and State ("" for any; state
 // "running" matches paused and blackout too), Before (an ID; 0 for the
-// newest) and Limit (at most that many).
+// newest) and Limit (at most that many); Visible, if set, drops the
+// tasks the caller may not see.
 type TaskFilter struct {
 	Kind, State string
 	Before      int64
 	Limit       int
+	Visible     func(Task) bool
 }
 
 // List is the tasks the filter selects, newest first, without their logs;
@@ -335,6 +340,8 @@ func (l *TaskLog) List(f TaskFilter) (tasks []Task, more bool) {
 		case f.State == JobRunning && !t.Active():
 			continue
 		case f.State != "" && f.State != JobRunning && t.State != f.State:
+			continue
+		case f.Visible != nil && !f.Visible(t):
 			continue
 		}
 		if len(tasks) == f.Limit {
