@@ -116,8 +116,15 @@ type TaskLog struct {
 
 type taskEntry struct {
 	Task
-	log []TaskLine
+	log     []TaskLine
+	savedAt time.Time // when log was last written
 }
+
+// logSaveEvery bounds how often a running task's log is written: a
+// verify that finds much damage logs a line per damaged chunk, and a
+// write (with its fsync) per line would slow it down. A task's log is
+// always written when it ends; a crash loses at most this much of it.
+const logSaveEvery = 5 * time.Second
 
 // taskFile is tasks.json.
 type taskFile struct {
@@ -280,7 +287,10 @@ func (l *TaskLog) appendLocked(e *taskEntry, text string) {
 		e.log = slices.Delete(e.log, 0, over)
 	}
 	e.Lines++
-	l.saveLinesLocked(e)
+	if now := l.opts.Now(); now.Sub(e.savedAt) >= logSaveEvery {
+		e.savedAt = now
+		l.saveLinesLocked(e)
+	}
 }
 
 // findLocked is the task with id, or nil.

@@ -250,3 +250,68 @@ func TestScheduledVerifyCoversAll(t *testing.T) {
 		t.Fatalf("tasks %+v", tasks)
 	}
 }
+
+// TestTaskLogSavesRunningLogsAtMostEvery5s: a running task's log is
+// written with its first line and then at most every logSaveEvery, so a
+// task that logs a line per damaged chunk does not write its file each
+// time; a crash loses at most that much of the log.
+func TestTaskLogSavesRunningLogsAtMostEvery5s(t *testing.T) {
+	dir := t.TempDir()
+	clk := testclock.New(testNow)
+	l := OpenTaskLog(TaskLogOptions{Dir: dir, Now: clk.Now})
+	r := l.Begin(TaskStart{Kind: TaskVerify, Title: "verify started"})
+	for i := range 100 {
+		r.Logf("damage %d", i)
+	}
+	lines := func() int {
+		t.Helper()
+		tk, err := OpenTaskLog(TaskLogOptions{Dir: dir}).Get(r.ID()) // as after a crash
+		if err != nil {
+			t.Fatal(err)
+		}
+		return len(tk.Log)
+	}
+	if n := lines(); n != 1 {
+		t.Fatalf("%d lines on disk before 5 s passed, want the first only", n)
+	}
+	clk.Advance(logSaveEvery)
+	r.Logf("one more")
+	if n := lines(); n != 102 {
+		t.Fatalf("%d lines on disk after 5 s, want 102", n)
+	}
+}
+
+// BenchmarkTaskLog measures a housekeeping-like task (begin, two lines,
+// progress, finish) on disk, and reports the size of tasks.json and of
+// the logs once the log holds DefaultMaxTasks tasks:
+//
+//	go test -run - -bench TaskLog -benchtime 600x ./internal/appliance
+func BenchmarkTaskLog(b *testing.B) {
+	dir := b.TempDir()
+	l := OpenTaskLog(TaskLogOptions{Dir: dir})
+	for i := 0; b.Loop(); i++ {
+		r := l.Begin(TaskStart{Kind: TaskHousekeeping, Title: "housekeeping started by administrator", Pool: true})
+		r.Logf("phase mark: 1234 containers")
+		r.Logf("phase sweep: 1234 containers")
+		r.Progress(0.5, "sweeping: 617 of 1234 containers, 1.2 GiB reclaimed")
+		r.Finish(nil, false, fmt.Sprintf("housekeeping reclaimed 1.2 GiB (12 containers dropped, 3 rewritten) in 1m2s, run %d", i))
+	}
+	b.StopTimer()
+	st, err := os.Stat(filepath.Join(dir, tasksName))
+	if err != nil {
+		b.Fatal(err)
+	}
+	ents, err := os.ReadDir(filepath.Join(dir, "log"))
+	if err != nil {
+		b.Fatal(err)
+	}
+	var logs int64
+	for _, e := range ents {
+		if fi, err := e.Info(); err == nil {
+			logs += fi.Size()
+		}
+	}
+	b.ReportMetric(float64(st.Size()), "tasks.json-bytes")
+	b.ReportMetric(float64(logs), "log-bytes")
+	b.ReportMetric(float64(len(ents)), "tasks-kept")
+}

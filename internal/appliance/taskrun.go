@@ -77,6 +77,7 @@ func (r *TaskRun) Finish(err error, interrupted bool, msg string) {
 		if msg != "" {
 			r.l.appendLocked(e, msg)
 		}
+		r.l.saveLinesLocked(e)
 		r.l.saveLocked()
 	})
 }
