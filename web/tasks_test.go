@@ -2,6 +2,7 @@ package web
 
 import (
 	"fmt"
+	"strings"
 	"testing"
 	"time"
 
@@ -138,4 +139,46 @@ func TestVerifyScheduleSetting(t *testing.T) {
 	if st.Verify != (appliance.VerifySchedule{Auto: true, EveryDays: 7}) || !st.Housekeeping.Auto {
 		t.Fatalf("settings %+v", st)
 	}
+	var audit []string
+	for _, ev := range e.state.Events(0, 1000, appliance.KindAudit) {
+		if ev.Action == "settings.update" {
+			audit = append(audit, ev.Message)
+		}
+	}
+	if len(audit) != 1 || !strings.HasSuffix(audit[0], "scheduled verify all data every 7 days") {
+		t.Fatalf("audit %q", audit)
+	}
+}
+
+// TestReplicationTasksByStore: a replication pass's task is shown, in the
+// list and by id, to those who may read its source store only, as its
+// mapping is; nor can anyone else learn it exists by cancelling it.
+func TestReplicationTasksByStore(t *testing.T) {
+	e := figuresEnv(t) // store a: op may read it; store b: admin only
+	tasks := e.core.Tasks()
+	for _, store := range []string{"a", "b"} {
+		tasks.Begin(appliance.TaskStart{Kind: appliance.TaskReplication, Store: store, Title: "replication of " + store}).
+			Finish(nil, false, "")
+	}
+	list := func(user string) string {
+		var p taskPage
+		e.do(req{method: "GET", path: "/api/v1/tasks?kind=replication", auth: user}).decode(t, &p)
+		var out []string
+		for _, tk := range p.Tasks {
+			out = append(out, tk.Store)
+		}
+		return fmt.Sprint(out)
+	}
+	if got := list("admin"); got != "[b a]" {
+		t.Fatalf("admin sees %s", got)
+	}
+	if got := list("op"); got != "[a]" {
+		t.Fatalf("op sees %s", got)
+	}
+	e.run([]check{
+		{"op reads a's task", req{method: "GET", path: "/api/v1/tasks/1", auth: "op"}, 200, ""},
+		{"op reads b's task", req{method: "GET", path: "/api/v1/tasks/2", auth: "op"}, 404, codeNotFound},
+		{"op cancels b's task", req{method: "POST", path: "/api/v1/tasks/2/cancel", auth: "op"}, 404, codeNotFound},
+		{"admin reads b's task", req{method: "GET", path: "/api/v1/tasks/2", auth: "admin"}, 200, ""},
+	})
 }
