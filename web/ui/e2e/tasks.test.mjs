@@ -25,6 +25,29 @@ const post = (...paths) => page.evaluate(async (ps) => {
   for (const p of ps) await client.post(p);
 }, paths);
 
+// startPaused starts a verify and pauses it at once, so that it holds
+// after its first container: a task in progress for as long as the test
+// needs. On a machine so loaded that the verify ends before the pause
+// arrives (409), it tries again. It returns the task's id.
+async function startPaused() {
+  for (let i = 0; i < 3; i++) {
+    const paused = await page.evaluate(async () => {
+      const {api: client} = await import('/api.js');
+      await client.post('/verify');
+      try {
+        await client.post('/verify/pause');
+        return true;
+      } catch (err) {
+        if (err.status === 409) return false;
+        throw err;
+      }
+    });
+    const {body} = await api('/tasks?kind=verify&limit=1');
+    if (paused) return body.tasks[0].id;
+  }
+  throw new Error('verify ended three times before it could be paused');
+}
+
 before(async () => {
   tmp = tempDir();
   const bin = buildAppliance(tmp);
@@ -53,10 +76,8 @@ test('a running verify is a task to open, its progress live, its log shown', {ti
   await login(page);
   await page.locator('.empty', {hasText: 'No tasks yet'}).waitFor();
 
-  // Start a verify and pause it at once: it holds after its first
-  // container, a task in progress for as long as the test needs.
-  await post('/verify', '/verify/pause');
-  const row = page.locator('[data-task="1"]');
+  const id = await startPaused();
+  const row = page.locator(`[data-task="${id}"]`);
   await row.locator('[data-task-state=paused]').waitFor();
   assert.match(await row.innerText(), /Verify/);
 
@@ -71,8 +92,8 @@ test('a running verify is a task to open, its progress live, its log shown', {ti
   await page.selectOption('[data-filter=state]', '');
   await row.locator('[data-task-state=paused]').waitFor();
   await shot('tasks-list.png', 420);
-  await row.locator('[data-task-link="1"]').click();
-  await page.waitForURL('**/tasks/1');
+  await row.locator(`[data-task-link="${id}"]`).click();
+  await page.waitForURL(`**/tasks/${id}`);
   await page.locator('[data-task-state=paused]').waitFor();
   const first = await page.innerText('[data-task-percent]');
   assert.match(await page.innerText('[data-task-text]'), /1 of 16 containers/);
@@ -88,7 +109,7 @@ test('a running verify is a task to open, its progress live, its log shown', {ti
   assert.match(await page.innerText('[data-task-log]'), /verify checked 16 containers/);
   assert.equal(await page.locator('[data-action=task-cancel]').count(), 0, 'a finished task offers no cancel');
 
-  const {body} = await api('/tasks/1');
+  const {body} = await api(`/tasks/${id}`);
   assert.equal(body.state, 'done');
   assert.equal(body.kind, 'verify');
   assert.deepEqual(problems, []);
@@ -98,7 +119,7 @@ test('the task log survives a restart; the Jobs page links to it', {timeout: 120
   const url = await app.restart(); // on a new web port
   await page.goto(`${url}/tasks`);
   await login(page);
-  await page.locator('[data-task="1"] [data-task-state=done]').waitFor();
+  await page.locator('[data-task] [data-task-state=done]').first().waitFor();
   await page.goto(`${url}/jobs`);
   await page.click('[data-action=all-tasks]');
   await page.waitForURL('**/tasks');
