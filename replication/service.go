@@ -57,6 +57,9 @@ type Options struct {
 	// commit (nil: none counted); backstop serve passes the counter the
 	// web metrics read.
 	Failures CommitFailures
+	// Tasks records passes in the appliance's task log (nil: none
+	// recorded); backstop serve passes the core's.
+	Tasks Tasks
 }
 
 // CommitFailures counts failed commits by protocol and reason

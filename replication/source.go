@@ -33,6 +33,9 @@ func (s *Service) Sync(ctx context.Context, name string) error {
 		return fmt.Errorf("%w: mapping %q", ErrNotFound, name)
 	}
 	defer func() { r.pass <- struct{}{} }()
+	s.mu.Lock()
+	failing := r.state == "error" // the pass before failed
+	s.mu.Unlock()
 	s.setState(name, "running")
 	start := s.now()
 	p := &pass{s: s, name: name, r: r}
@@ -43,6 +46,8 @@ func (s *Service) Sync(ctx context.Context, name string) error {
 	}
 	dur := s.now().Sub(start)
 	wire := p.sent.Load() + p.recvd.Load()
+
+	p.endTask(err, errors.Is(err, ErrBlackout), failing)
 
 	s.mu.Lock()
 	defer s.mu.Unlock()
@@ -79,6 +84,7 @@ type pass struct {
 	sent, recvd atomic.Int64
 	logical     int64
 	rbuf, cbuf  []byte
+	task        passTask
 }
 
 func (p *pass) run(ctx context.Context) error {
@@ -119,6 +125,7 @@ func (p *pass) run(ctx context.Context) error {
 	if err != nil {
 		return err
 	}
+	p.beginTask(send, del)
 	for _, name := range del {
 		if err := p.checkBlackout(); err != nil {
 			return err
@@ -129,6 +136,7 @@ func (p *pass) run(ctx context.Context) error {
 		// The delete succeeded; a journal that failed to save it does not
 		// fail the pass (as before: this refactor changes no behaviour).
 		_ = p.record(name, nil, func(j *journal) { j.ItemsDeleted++ })
+		p.stepTask("deleted", name)
 	}
 	for _, it := range send {
 		if err := p.checkBlackout(); err != nil {
@@ -137,6 +145,7 @@ func (p *pass) run(ctx context.Context) error {
 		if err := p.sendItem(ctx, it); err != nil {
 			return fmt.Errorf("item %q: %w", it.Name, err)
 		}
+		p.stepTask("sent", it.Name)
 	}
 	return nil
 }

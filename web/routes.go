@@ -83,6 +83,9 @@ func (s *Server) routes() *gin.Engine {
 	for _, action := range []string{"pause", "resume", "cancel"} {
 		operator.POST("/housekeeping/"+action, s.controlHousekeeping(action))
 	}
+	authed.GET("/tasks", s.listTasks)
+	authed.GET("/tasks/:id", s.getTask)
+	operator.POST("/tasks/:id/cancel", s.cancelTask)
 	authed.GET("/library-emulations", s.listEmulations)
 	vtl := authed.Group("", s.vtl)
 	vtlOp := operator.Group("", s.vtl)

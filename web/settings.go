@@ -54,7 +54,12 @@ func (s *Server) putSettings(c *gin.Context) {
 	if st = s.state.Settings(); st.Housekeeping.Auto {
 		auto = fmt.Sprintf("every %d minutes", st.Housekeeping.IntervalMinutes)
 	}
-	s.audit(c, "settings.update", "settings", "changed the settings: %d blackout windows, automatic housekeeping %s", len(st.Blackout), auto)
+	verify := "off"
+	if st.Verify.Auto {
+		verify = fmt.Sprintf("all data every %d days", st.Verify.EveryDays)
+	}
+	s.audit(c, "settings.update", "settings", "changed the settings: %d blackout windows, automatic housekeeping %s, scheduled verify %s",
+		len(st.Blackout), auto, verify)
 	st.Alerts = appliance.Alerts{}
 	c.JSON(http.StatusOK, st)
 }

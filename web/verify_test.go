@@ -23,8 +23,8 @@ type gatedEngine struct {
 	step chan struct{}
 }
 
-func (g gatedEngine) Verify(ctx context.Context, progress func(chunkstore.VerifyProgress)) (chunkstore.VerifyReport, error) {
-	return g.Engine.Verify(ctx, func(p chunkstore.VerifyProgress) {
+func (g gatedEngine) VerifySlice(ctx context.Context, slices int, progress func(chunkstore.VerifyProgress)) (chunkstore.VerifyReport, error) {
+	return g.Engine.VerifySlice(ctx, slices, func(p chunkstore.VerifyProgress) {
 		select {
 		case <-g.step:
 		case <-ctx.Done():

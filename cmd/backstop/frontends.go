@@ -63,7 +63,7 @@ func (a *frontEnds) build(ctx context.Context, eng *chunkstore.Engine, state *ap
 	// managers join once open, before any service starts.
 	namer := &itemNamer{}
 	a.core = appliance.NewCore(eng, state, appliance.CoreOptions{Logger: log, Owners: own, Namer: namer,
-		HealthDir: filepath.Join(eng.Dir(), "appliance")})
+		HealthDir: filepath.Join(eng.Dir(), "appliance"), TaskDir: filepath.Join(eng.Dir(), "appliance", "tasks")})
 	a.logins = appliance.NewLimiter(appliance.LimiterOptions{Audit: state, Logger: log})
 	a.core.Health().Set(appliance.ComponentEngine, appliance.OK, "")
 	a.list.health = a.core.Health()
@@ -91,7 +91,7 @@ func (a *frontEnds) build(ctx context.Context, eng *chunkstore.Engine, state *ap
 	if f.replication != "" {
 		ro := replication.DefaultOptions()
 		ro.Addr, ro.Dir, ro.Certificate, ro.State, ro.Logger = f.replication, filepath.Join(eng.Dir(), "replication"), *cert, state, log
-		ro.Failures = &a.failures
+		ro.Failures, ro.Tasks = &a.failures, a.core.Tasks()
 		if a.repl, err = replication.New(eng, ro); err != nil {
 			return err
 		}

@@ -12,11 +12,11 @@ import (
 )
 
 // Engine is what the core needs of the dedup engine (a *chunkstore.Engine):
-// housekeeping, its dry run, and verify.
+// housekeeping, its dry run, and verify (all of it, or a slice).
 type Engine interface {
 	Housekeep(ctx context.Context, opts chunkstore.HousekeepingOptions) (chunkstore.HousekeepingReport, error)
 	PlanHousekeeping(ctx context.Context, threshold float64) (chunkstore.HousekeepingPlan, error)
-	Verify(ctx context.Context, progress func(chunkstore.VerifyProgress)) (chunkstore.VerifyReport, error)
+	VerifySlice(ctx context.Context, slices int, progress func(chunkstore.VerifyProgress)) (chunkstore.VerifyReport, error)
 }
 
 // Ledger is what the core needs of the appliance state (a *State): the
@@ -44,6 +44,10 @@ type CoreOptions struct {
 	// HealthDir is where the health registry keeps health.json
 	// (DIR/appliance); "": in memory only.
 	HealthDir string
+	// TaskDir is where the task log keeps its tasks (DIR/appliance/tasks);
+	// "": in memory only. MaxTasks bounds it (default DefaultMaxTasks).
+	TaskDir  string
+	MaxTasks int
 	// Namer names damaged items by share and path, library and barcode
 	// (cmd/backstop wires the share and library managers); nil: by store
 	// and item.
@@ -98,6 +102,7 @@ type Core struct {
 	policy Policy
 	hk     *HousekeepingJob
 	verify *VerifyJob
+	tasks  *TaskLog
 	// jobsMu serialises starting jobs: verify and housekeeping take turns.
 	jobsMu sync.Mutex
 
@@ -119,6 +124,7 @@ func NewCore(eng Engine, ledger Ledger, opts CoreOptions) *Core {
 	health := OpenHealth(HealthOptions{Now: opts.Now, Dir: opts.HealthDir, Events: ledger, Logger: opts.Logger})
 	c := &Core{eng: eng, ledger: ledger, opts: opts, log: opts.Logger, now: opts.Now,
 		health: health, policy: NewPolicy(owners)}
+	c.tasks = OpenTaskLog(TaskLogOptions{Dir: opts.TaskDir, MaxTasks: opts.MaxTasks, Now: opts.Now, Logger: opts.Logger})
 	c.hk = newHousekeepingJob(c)
 	c.verify = newVerifyJob(c)
 	return c
@@ -130,13 +136,18 @@ func (c *Core) Housekeeping() *HousekeepingJob { return c.hk }
 // Verify is the verify job.
 func (c *Core) Verify() *VerifyJob { return c.verify }
 
+// Tasks is the task log: every run of the jobs, and what other long
+// operations record in it.
+func (c *Core) Tasks() *TaskLog { return c.tasks }
+
 // Health is the registry of the appliance's parts and their state.
 func (c *Core) Health() *Health { return c.health }
 
 // Policy is the access policy every front end asks.
 func (c *Core) Policy() Policy { return c.policy }
 
-// Start runs automatic housekeeping in the background until Shutdown.
+// Start runs automatic housekeeping and scheduled verify in the
+// background until Shutdown.
 func (c *Core) Start(context.Context) error {
 	c.mu.Lock()
 	defer c.mu.Unlock()
@@ -146,10 +157,14 @@ func (c *Core) Start(context.Context) error {
 	c.started = true
 	bg, stop := context.WithCancel(context.Background())
 	c.stop = stop
-	c.bg.Add(2)
+	c.bg.Add(3)
 	go func() {
 		defer c.bg.Done()
 		c.runAutoHousekeeping(bg)
+	}()
+	go func() {
+		defer c.bg.Done()
+		c.runAutoVerify(bg)
 	}()
 	go func() {
 		defer c.bg.Done()

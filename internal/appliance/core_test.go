@@ -21,7 +21,7 @@ type stubEngine struct {
 	plan   chunkstore.HousekeepingPlan
 }
 
-func (s *stubEngine) Verify(ctx context.Context, progress func(chunkstore.VerifyProgress)) (chunkstore.VerifyReport, error) {
+func (s *stubEngine) VerifySlice(ctx context.Context, _ int, progress func(chunkstore.VerifyProgress)) (chunkstore.VerifyReport, error) {
 	for {
 		select {
 		case _, ok := <-s.steps:

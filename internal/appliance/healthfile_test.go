@@ -92,8 +92,8 @@ type damageEngine struct {
 	damage []chunkstore.Damage
 }
 
-func (e *damageEngine) Verify(ctx context.Context, progress func(chunkstore.VerifyProgress)) (chunkstore.VerifyReport, error) {
-	rep, err := e.Engine.Verify(ctx, progress)
+func (e *damageEngine) VerifySlice(ctx context.Context, slices int, progress func(chunkstore.VerifyProgress)) (chunkstore.VerifyReport, error) {
+	rep, err := e.Engine.VerifySlice(ctx, slices, progress)
 	rep.Damage = e.damage
 	return rep, err
 }

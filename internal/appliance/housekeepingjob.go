@@ -75,7 +75,23 @@ func newHousekeepingJob(c *Core) *HousekeepingJob {
 	fresh := func(prev HousekeepingDetail) HousekeepingDetail {
 		return HousekeepingDetail{Report: prev.Report, Plan: prev.Plan, NextAutoCheck: prev.NextAutoCheck}
 	}
-	return &HousekeepingJob{job: newJob(c, "housekeeping", HousekeepingDetail{}, fresh, housekeepingEvent)}
+	return &HousekeepingJob{job: newJob(c, "housekeeping", HousekeepingDetail{}, fresh, housekeepingEvent, describeHousekeeping)}
+}
+
+// describeHousekeeping is a run's progress for its task: the mark phase
+// counts as nothing, the sweep by containers.
+func describeHousekeeping(d HousekeepingDetail) (float64, string) {
+	switch d.Phase {
+	case "mark":
+		return 0, "finding the chunks live items use"
+	case "sweep":
+		var f float64
+		if d.Containers > 0 {
+			f = float64(d.ContainersDone) / float64(d.Containers)
+		}
+		return f, fmt.Sprintf("sweeping: %d of %d containers, %s reclaimed", d.ContainersDone, d.Containers, humanBytes(d.ReclaimedBytes))
+	}
+	return 0, "starting"
 }
 
 // Status is the job's state and progress now.
@@ -152,7 +168,7 @@ func CheckThreshold(t float64) error {
 func (j *HousekeepingJob) begin(threshold float64, auto bool, msg string) error {
 	return j.start(func(ctx context.Context) error {
 		return j.task(ctx, threshold)
-	}, msg, func(d *HousekeepingDetail) {
+	}, msg, auto, func(d *HousekeepingDetail) {
 		d.Auto, d.Threshold = auto, threshold
 		if threshold == 0 {
 			d.Threshold = chunkstore.DefaultHousekeepingThreshold
@@ -165,6 +181,7 @@ func (j *HousekeepingJob) begin(threshold float64, auto bool, msg string) error 
 // batches, in the engine's Wait callback.
 func (j *HousekeepingJob) task(ctx context.Context, threshold float64) error {
 	var counted int64 // of this run, already in j.reclaimed
+	var phase string
 	count := func(n int64) {
 		if n > counted {
 			j.reclaimed.Add(n - counted)
@@ -175,6 +192,10 @@ func (j *HousekeepingJob) task(ctx context.Context, threshold float64) error {
 		Threshold: threshold,
 		Progress: func(p chunkstore.HousekeepingProgress) {
 			count(p.ReclaimedBytes)
+			if p.Phase != phase {
+				phase = p.Phase
+				j.logf("phase %s: %d containers", phase, p.Containers)
+			}
 			j.update(func(d *HousekeepingDetail) {
 				d.Phase, d.Containers, d.ContainersDone, d.ReclaimedBytes = p.Phase, p.Containers, p.ContainersDone, p.ReclaimedBytes
 			})

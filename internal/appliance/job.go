@@ -74,6 +74,8 @@ type job[D any] struct {
 	reset func(prev D) D
 	// finish is the system event at the end of a run.
 	finish func(info JobInfo, d D) Event
+	// describe is a run's progress for its task: a fraction and a text.
+	describe func(d D) (float64, string)
 
 	mu      sync.Mutex
 	info    JobInfo
@@ -83,10 +85,15 @@ type job[D any] struct {
 	wake    chan struct{} // closed (and replaced) to wake checkpoint
 	cancel  context.CancelFunc
 	done    chan struct{}
+	// task is the run's entry in the task log; stopping is set when the
+	// core shuts down, so a run it ends shows as interrupted.
+	task     *TaskRun
+	stopping bool
 }
 
-func newJob[D any](c *Core, name string, initial D, reset func(D) D, finish func(JobInfo, D) Event) *job[D] {
-	return &job[D]{c: c, name: name, reset: reset, finish: finish,
+func newJob[D any](c *Core, name string, initial D, reset func(D) D, finish func(JobInfo, D) Event,
+	describe func(D) (float64, string)) *job[D] {
+	return &job[D]{c: c, name: name, reset: reset, finish: finish, describe: describe,
 		info: JobInfo{State: JobIdle}, detail: initial, wake: make(chan struct{})}
 }
 
@@ -109,12 +116,24 @@ func (j *job[D]) update(f func(*D)) {
 	j.mu.Lock()
 	defer j.mu.Unlock()
 	f(&j.detail)
+	if JobActive(j.info.State) {
+		j.task.Progress(j.describe(j.detail))
+	}
+}
+
+// logf adds a line to the current run's task log.
+func (j *job[D]) logf(format string, args ...any) {
+	j.mu.Lock()
+	t := j.task
+	j.mu.Unlock()
+	t.Logf(format, args...)
 }
 
 // start begins a run of task in the background; startMsg is the message
-// of the start event; init, if set, fills in the new run's detail. The
-// caller holds Core.jobsMu (see Core.startJob).
-func (j *job[D]) start(task jobTask, startMsg string, init func(*D)) error {
+// of the start event and the title of its task (auto: started on a
+// schedule); init, if set, fills in the new run's detail. The caller holds
+// Core.jobsMu (see Core.startJob).
+func (j *job[D]) start(task jobTask, startMsg string, auto bool, init func(*D)) error {
 	j.mu.Lock()
 	defer j.mu.Unlock()
 	if JobActive(j.info.State) {
@@ -129,6 +148,10 @@ func (j *job[D]) start(task jobTask, startMsg string, init func(*D)) error {
 	}
 	j.paused, j.waiting = false, false
 	j.cancel, j.done = cancel, make(chan struct{})
+	var run *TaskRun
+	run = j.c.tasks.Begin(TaskStart{Kind: j.name, Title: startMsg, Auto: auto, Pool: true,
+		Cancel: func() error { return j.cancelTask(run) }})
+	j.task, j.stopping = run, false
 	go j.run(ctx, j.done, task, startMsg)
 	return nil
 }
@@ -157,8 +180,23 @@ func (j *job[D]) run(ctx context.Context, done chan struct{}, task jobTask, star
 	}
 	info, d := j.info, j.detail
 	j.cancel()
+	t, stopping := j.task, j.stopping
 	j.mu.Unlock()
-	j.c.record(j.finish(info, d))
+	e := j.finish(info, d)
+	t.Finish(err, stopping, e.Message)
+	j.c.record(e)
+}
+
+// cancelTask cancels the run whose task is t, if it is still the current
+// one.
+func (j *job[D]) cancelTask(t *TaskRun) error {
+	j.mu.Lock()
+	current := j.task == t
+	j.mu.Unlock()
+	if !current {
+		return refuse(ErrNotRunning, "task %d is not running", t.ID())
+	}
+	return j.cancelRun()
 }
 
 // checkpoint returns once the run may go on: it blocks while the operator
@@ -185,26 +223,31 @@ func (j *job[D]) checkpoint(ctx context.Context) error {
 			left := j.waiting
 			j.waiting = false
 			j.info.State = JobRunning
+			j.task.SetState(JobRunning)
 			j.mu.Unlock()
 			if left {
+				j.task.Logf("the blackout window ended; %s goes on", j.name)
 				j.c.record(Event{Level: LevelInfo, Kind: KindSystem, Action: j.name + ".resume",
 					Message: fmt.Sprintf("the blackout window ended; %s goes on", j.name)})
 			}
 			return nil
 		}
 		wake := j.wake
+		j.task.SetState(j.info.State)
+		t := j.task
 		j.mu.Unlock()
 		if entered {
+			t.Logf("a blackout window began; %s waits until it ends", j.name)
 			j.c.record(Event{Level: LevelInfo, Kind: KindSystem, Action: j.name + ".blackout",
 				Message: fmt.Sprintf("a blackout window began; %s waits until it ends", j.name)})
 		}
-		t := time.NewTimer(j.c.opts.MaintenanceTick)
+		tick := time.NewTimer(j.c.opts.MaintenanceTick)
 		select {
 		case <-wake:
 		case <-ctx.Done():
-		case <-t.C:
+		case <-tick.C:
 		}
-		t.Stop()
+		tick.Stop()
 	}
 }
 
@@ -232,6 +275,8 @@ func (j *job[D]) setPaused(pause bool) error {
 	default:
 		return refuse(ErrNotRunning, "no paused %s to resume (it is %s)", j.name, j.info.State)
 	}
+	j.task.SetState(j.info.State)
+	j.task.Logf("%s %s", j.name, map[bool]string{true: "paused", false: "resumed"}[pause])
 	j.kick()
 	return nil
 }
@@ -263,6 +308,7 @@ func (j *job[D]) interrupt() chan struct{} {
 // stop cancels any run and waits for it, or for ctx.
 func (j *job[D]) stop(ctx context.Context) error {
 	j.mu.Lock()
+	j.stopping = true
 	done := j.interrupt()
 	j.mu.Unlock()
 	if done == nil {

@@ -50,6 +50,7 @@ func coreKinds() []KindRule {
 		{ErrLastAdmin, KindConflict},
 		{ErrJobBusy, KindConflict},
 		{ErrNotRunning, KindConflict},
+		{ErrNotCancellable, KindConflict},
 		{ErrBlackout, KindBlackout},
 		{chunkstore.ErrMaintenance, KindBusy},
 		{ErrBadCredentials, KindUnauthenticated},

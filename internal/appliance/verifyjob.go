@@ -5,6 +5,7 @@ import (
 	"fmt"
 	"sort"
 	"strings"
+	"time"
 
 	"github.com/backstop-appliance/backstop/chunkstore"
 )
@@ -22,6 +23,13 @@ type VerifyDetail struct {
 	Bytes          int64          `json:"bytes"`
 	BytesDone      int64          `json:"bytes_done"`
 	Damage         []VerifyDamage `json:"damage"`
+	// Slices: the run checks 1/Slices of the stored bytes, those verified
+	// longest ago (1: all of them).
+	Slices int `json:"slices"`
+	// Auto: the verify schedule started the run.
+	Auto bool `json:"auto"`
+	// NextAutoVerify is when scheduled verify next runs; null when off.
+	NextAutoVerify *time.Time `json:"next_auto_verify"`
 	report         chunkstore.VerifyReport
 }
 
@@ -74,8 +82,23 @@ type VerifyJob struct {
 }
 
 func newVerifyJob(c *Core) *VerifyJob {
-	fresh := func(VerifyDetail) VerifyDetail { return VerifyDetail{Damage: []VerifyDamage{}} }
-	return &VerifyJob{newJob(c, "verify", fresh(VerifyDetail{}), fresh, verifyEvent)}
+	fresh := func(prev VerifyDetail) VerifyDetail {
+		return VerifyDetail{Damage: []VerifyDamage{}, Slices: 1, NextAutoVerify: prev.NextAutoVerify}
+	}
+	return &VerifyJob{newJob(c, "verify", fresh(VerifyDetail{}), fresh, verifyEvent, describeVerify)}
+}
+
+// describeVerify is a verify's progress for its task.
+func describeVerify(d VerifyDetail) (float64, string) {
+	var f float64
+	if d.Bytes > 0 {
+		f = float64(d.BytesDone) / float64(d.Bytes)
+	}
+	text := fmt.Sprintf("%d of %d containers (%s of %s)", d.ContainersDone, d.Containers, humanBytes(d.BytesDone), humanBytes(d.Bytes))
+	if d.Slices > 1 {
+		text += fmt.Sprintf(", a 1/%d slice", d.Slices)
+	}
+	return f, text
 }
 
 // Status is the job's state and progress now.
@@ -100,7 +123,14 @@ func (j *VerifyJob) ProgressRatio() float64 {
 // Start starts a verify in the background, unless a blackout window
 // holds (ErrBlackout) or a job runs (ErrJobBusy).
 func (j *VerifyJob) Start() error {
-	return j.c.startJob("verify", func() error { return j.start(j.task, "verify started", nil) })
+	return j.c.startJob("verify", func() error { return j.begin(1, false, "verify started") })
+}
+
+// begin starts a run over 1/slices of the data; the caller holds
+// Core.jobsMu.
+func (j *VerifyJob) begin(slices int, auto bool, msg string) error {
+	return j.start(func(ctx context.Context) error { return j.task(ctx, slices) }, msg, auto,
+		func(d *VerifyDetail) { d.Slices, d.Auto = slices, auto })
 }
 
 // Pause holds the verify between containers.
@@ -114,8 +144,8 @@ func (j *VerifyJob) Cancel() error { return j.cancelRun() }
 
 // task runs the engine's verify; its progress callback records progress
 // and blocks while the job is paused or a blackout window holds.
-func (j *VerifyJob) task(ctx context.Context) error {
-	rep, err := j.c.eng.Verify(ctx, func(p chunkstore.VerifyProgress) {
+func (j *VerifyJob) task(ctx context.Context, slices int) error {
+	rep, err := j.c.eng.VerifySlice(ctx, slices, func(p chunkstore.VerifyProgress) {
 		j.update(func(d *VerifyDetail) {
 			d.Containers, d.ContainersDone, d.Bytes, d.BytesDone = p.Containers, p.ContainersDone, p.Bytes, p.BytesDone
 		})
@@ -123,6 +153,9 @@ func (j *VerifyJob) task(ctx context.Context) error {
 	})
 	named := damagedItems(ctx, j.c.opts.Namer, rep.Damage)
 	j.update(func(d *VerifyDetail) { d.Damage, d.report = viewDamage(rep.Damage, named), rep })
+	for _, d := range rep.Damage {
+		j.logf("damage: container %d (volume %d, offset %d): %s", d.Container, d.Volume, d.Offset, d.Problem)
+	}
 	if len(rep.Damage) > 0 || err == nil {
 		j.c.health.SetDamage(len(rep.Damage), named)
 	}

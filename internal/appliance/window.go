@@ -104,9 +104,10 @@ func (w Window) clone() Window {
 
 // Settings are the appliance-wide settings an administrator changes.
 type Settings struct {
-	Blackout     []Window     `json:"blackout"`
-	Housekeeping Housekeeping `json:"housekeeping"`
-	Alerts       Alerts       `json:"alerts,omitzero"` // secrets: web serves it only at /api/v1/alerts
+	Blackout     []Window       `json:"blackout"`
+	Housekeeping Housekeeping   `json:"housekeeping"`
+	Verify       VerifySchedule `json:"verify,omitzero"` // off when absent
+	Alerts       Alerts         `json:"alerts,omitzero"` // secrets: web serves it only at /api/v1/alerts
 }
 
 // Validate checks every window.
@@ -122,6 +123,9 @@ func (st Settings) Validate() error {
 	if err := st.Housekeeping.Validate(); err != nil {
 		return err
 	}
+	if err := st.Verify.Validate(); err != nil {
+		return err
+	}
 	return st.Alerts.Validate()
 }
 
@@ -133,7 +137,7 @@ func (st Settings) InBlackout(t time.Time) bool {
 // clone deep-copies st, with empty rather than nil slices so that JSON shows
 // [] rather than null, and the defaults for a zero Housekeeping.
 func (st Settings) clone() Settings {
-	out := Settings{Blackout: make([]Window, 0, len(st.Blackout)), Housekeeping: st.Housekeeping.withDefaults(),
+	out := Settings{Blackout: make([]Window, 0, len(st.Blackout)), Housekeeping: st.Housekeeping.withDefaults(), Verify: st.Verify,
 		Alerts: st.Alerts.clone()}
 	for _, w := range st.Blackout {
 		out.Blackout = append(out.Blackout, w.clone())

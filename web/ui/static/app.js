@@ -9,6 +9,7 @@ import * as store from './pages/store.js';
 import * as shares from './pages/shares.js';
 import * as users from './pages/users.js';
 import * as jobs from './pages/jobs.js';
+import * as tasks from './pages/tasks.js';
 import * as events from './pages/events.js';
 import * as settings from './pages/settings.js';
 import * as catalyst from './pages/catalyst.js';
@@ -28,6 +29,7 @@ const NAV = [
   {id: 'replication', path: '/replication', label: 'Replication'},
   {id: 'users', path: '/users', label: 'Users'},
   {id: 'jobs', path: '/jobs', label: 'Jobs'},
+  {id: 'tasks', path: '/tasks', label: 'Tasks'},
   {id: 'events', path: '/events', label: 'Events'},
   {id: 'settings', path: '/settings', label: 'Settings'},
 ];
@@ -43,6 +45,8 @@ const ROUTES = [
   {re: /^\/replication\/?$/, nav: 'replication', page: replication, title: 'Replication'},
   {re: /^\/users\/?$/, nav: 'users', page: users, title: 'Users'},
   {re: /^\/jobs\/?$/, nav: 'jobs', page: jobs, title: 'Jobs'},
+  {re: /^\/tasks\/?$/, nav: 'tasks', page: tasks, title: 'Tasks'},
+  {re: /^\/tasks\/(\d+)\/?$/, nav: 'tasks', page: tasks, title: 'Task'},
   {re: /^\/events\/?$/, nav: 'events', page: events, title: 'Events'},
   {re: /^\/settings\/?$/, nav: 'settings', page: settings, title: 'Settings'},
 ];

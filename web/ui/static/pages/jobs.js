@@ -166,11 +166,21 @@ const verifySpec = {
   // The appliance's health keeps the damage of a verify before a restart.
   extra: () => api.get('/health').catch(() => null),
   body: (v, health) => [
-    stateRow(v, 'verify', 'Verify has not run since the appliance started.'),
+    stateRow(v, 'verify', 'Verify has not run since the appliance started.',
+      v.auto && v.state !== 'idle' ? h('span', {class: 'badge state-idle'}, v.slices > 1 ? `Scheduled: a 1/${v.slices} slice` : 'Scheduled') : null),
     v.state !== 'idle' ? verifyProgress(v) : null,
     h('div', {'data-verify-result': ''}, verifyResult(v)),
-    v.state === 'idle' ? earlierDamage(health) : null],
+    v.state === 'idle' ? earlierDamage(health) : null,
+    verifyScheduleLine(v)],
 };
+
+// verifyScheduleLine says when scheduled verify next runs, if it is on.
+function verifyScheduleLine(v) {
+  const next = validTime(v.next_auto_verify);
+  const link = h('a', {href: '/settings', class: 'link'}, 'Change in Settings');
+  return h('p', {class: 'muted small verify-auto'}, next
+    ? `Scheduled verify is on: it checks a slice of the data each day (next at ${dateTime(next)}). ` : 'Scheduled verify is off. ', link);
+}
 
 // earlierDamage is the damage a verify found before the appliance
 // restarted, as its health keeps it.
@@ -313,7 +323,8 @@ function housekeepingSpec(app) {
 }
 
 export function render(app) {
-  const {el, body} = page({title: 'Jobs', subtitle: 'Background work on the chunk pool: space reclamation and scrubbing.'});
+  const {el, body} = page({title: 'Jobs', subtitle: 'Background work on the chunk pool: space reclamation and scrubbing.',
+    actions: [h('a', {href: '/tasks', class: 'btn', 'data-action': 'all-tasks'}, 'Past runs and their logs')]});
   const hk = jobCard(app, housekeepingSpec(app));
   const verify = jobCard(app, verifySpec);
   body.append(h('div', {class: 'grid-2 jobs-grid'}, hk.el, verify.el));

@@ -1,5 +1,5 @@
 // The settings page (administrators): blackout windows, automatic
-// housekeeping and alert targets (alerts.js).
+// housekeeping, scheduled verify and alert targets (alerts.js).
 
 import {api} from '../api.js';
 import {h, replace, toast} from '../dom.js';
@@ -48,6 +48,7 @@ export function render(app) {
     h('div', {class: 'hk-settings'},
       h('label', {class: 'check'}, autoBox, h('span', {}, 'Run housekeeping automatically')),
       h('label', {class: 'time'}, 'Check every', interval, 'minutes'))), {actions: hkSave}));
+  body.append(verifyScheduleCard(isAdmin));
   if (isAdmin) body.append(alertsCard());
   body.append(tokensCard(app));
   let windows = [];
@@ -139,4 +140,50 @@ export function render(app) {
 
   load();
   return {el};
+}
+
+// verifyScheduleCard is scheduled verify: a slice of the data each day so
+// that all of it is read back every N days.
+function verifyScheduleCard(isAdmin) {
+  const notice = h('div', {});
+  const autoBox = h('input', {type: 'checkbox', id: 'verify-auto', disabled: !isAdmin, onchange: () => { saveBtn.disabled = !isAdmin; }});
+  const days = h('input', {type: 'number', id: 'verify-days', min: 1, max: 366, step: 1, disabled: !isAdmin, class: 'input-narrow',
+    oninput: () => { saveBtn.disabled = !isAdmin; }});
+  const saveBtn = h('button', {class: 'btn btn-primary', type: 'button', disabled: true, 'data-action': 'save-verify-schedule',
+    title: isAdmin ? undefined : 'Requires the admin role', onclick: () => save()}, 'Save changes');
+  const load = async () => {
+    try {
+      const v = (await api.get('/settings')).verify || {auto: false, every_days: 0};
+      autoBox.checked = !!v.auto;
+      days.value = String(v.every_days || 7);
+      saveBtn.disabled = true;
+    } catch (err) {
+      replace(notice, banner(`Cannot load the settings: ${err.message}`));
+    }
+  };
+  const save = async () => {
+    replace(notice);
+    const n = Number(days.value);
+    if (!Number.isInteger(n) || n < 1 || n > 366) {
+      replace(notice, banner('Verify all data every 1 to 366 days.'));
+      return;
+    }
+    saveBtn.disabled = true;
+    try {
+      await api.put('/settings', {verify: autoBox.checked ? {auto: true, every_days: n} : {auto: false, every_days: 0}});
+      toast('Settings saved.');
+      await load();
+    } catch (err) {
+      saveBtn.disabled = false;
+      replace(notice, banner(`Cannot save: ${err.message}`));
+    }
+  };
+  load();
+  return card('Scheduled verify', h('div', {},
+    notice,
+    h('p', {class: 'muted'}, 'When on, the appliance verifies a slice of the stored data once a day, the data checked longest ago first, ' +
+      'so that all of it is read back within the number of days set here: outside blackout windows, and never while housekeeping runs.'),
+    h('div', {class: 'hk-settings'},
+      h('label', {class: 'check'}, autoBox, h('span', {}, 'Verify on a schedule')),
+      h('label', {class: 'time'}, 'All data every', days, 'days'))), {actions: saveBtn});
 }
