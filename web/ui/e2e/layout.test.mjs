@@ -31,6 +31,7 @@ const PAGES = [
   {name: 'replication', path: '/replication', all: true},
   {name: 'users', path: '/users'},
   {name: 'jobs', path: '/jobs', all: true},
+  {name: 'tasks', path: '/tasks'},
   {name: 'events', path: '/events'},
   {name: 'settings', path: '/settings'},
 ];
