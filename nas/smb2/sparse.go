@@ -2,9 +2,11 @@ package smb2
 
 import "github.com/backstop-appliance/backstop/nas/vfs"
 
-// Sparse files: FSCTL_SET_SPARSE ([MS-FSCC] 2.3.64, [MS-FSA]
-// 2.1.5.10.36), FSCTL_SET_ZERO_DATA (2.3.67, 2.1.5.10.39) and
-// FSCTL_QUERY_ALLOCATED_RANGES (2.3.39/2.3.40, 2.1.5.10.22). The holes
+// Sparse files: FSCTL_SET_SPARSE ([MS-FSA] 2.1.5.10.36),
+// FSCTL_SET_ZERO_DATA ([MS-FSCC] 2.3.85, [MS-FSA] 2.1.5.10.39) and
+// FSCTL_QUERY_ALLOCATED_RANGES ([MS-FSCC] 2.3.51/2.3.52, [MS-FSA]
+// 2.1.5.10.22); section numbers of the current revisions on
+// learn.microsoft.com (older revisions number MS-FSCC's FSCTLs lower). The holes
 // are the filesystem's (vfs.Sparser; sharefs keeps a hole map beside the
 // inode); a filesystem without them has every byte allocated and zeroes
 // ranges by writing zeros.

@@ -29,7 +29,7 @@ func (rc *rawConn) zeroData(t *testing.T, fid fileID, off, beyond uint64) Status
 
 // TestSetZeroData: FSCTL_SET_ZERO_DATA zeroes the range within the file
 // and never extends it; a range ending before it starts is refused
-// ([MS-FSA] 2.1.5.9.35).
+// ([MS-FSA] 2.1.5.10.39).
 func TestSetZeroData(t *testing.T) {
 	srv := New(testShares{}, testUsers{}, Options{Logger: slog.New(slog.NewTextHandler(io.Discard, nil))})
 	defer shutdown(t, srv)
