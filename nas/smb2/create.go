@@ -189,10 +189,20 @@ func (c *conn) create(r *request) ([]byte, Status) {
 	if q.options&optDeleteOnClose != 0 && q.attrs&vfs.AttrReadOnly != 0 && q.disposition != dispOpen {
 		return nil, StatusCannotDelete
 	}
-	if info, err := t.share.FS.Stat(c.ctx, path); err == nil && !statOpen(q.access) {
-		key := fileKey{t.share.Name, info.ID}
+	info, err := t.share.FS.Stat(c.ctx, path)
+	key := fileKey{t.share.Name, info.ID}
+	var mine *leaseID
+	if lr, ok := parseLease(q, c.dialect); ok {
+		mine = &leaseID{c.clientGUID, lr.key}
+		if c.srv.files.leaseElsewhere(*mine, key, err == nil) {
+			return nil, StatusInvalidParameter
+		}
+	}
+	if err == nil && !statOpen(q.access) {
 		toNone := q.disposition == dispOverwrite || q.disposition == dispOverwriteIf || q.disposition == dispSupersede
-		if waits := c.breakFor(key, toNone); len(waits) > 0 {
+		waits := c.breakFor(key, toNone)
+		waits = append(waits, c.breakLeasesFor(key, mine, q, toNone)...)
+		if len(waits) > 0 {
 			c.asyncCreate(r, q, path, key, waits)
 			return nil, StatusPending
 		}
@@ -272,6 +282,7 @@ func (c *conn) openPath(r *request, q createReq, path string, retry bool) (*open
 		isDir:       info.IsDir,
 		access:      q.access,
 		shareAccess: q.share,
+		lease:       c.leaseCandidate(q),
 	}
 	if st := c.srv.files.register(o, fs, fileKey{t.share.Name, info.ID}, path, q.oplock); st != StatusSuccess {
 		f.Close()
@@ -402,8 +413,15 @@ func (c *conn) createResponse(r *request, o *open, q createReq, action uint32) (
 		addCtx("MxAc", d.b)
 	}
 	c.srv.files.mu.Lock()
-	batch := o.op.level == oplockBatch
+	batch := o.op.level == oplockBatch || o.lease != nil && o.lease.state&leaseHandle != 0
+	var lctx []byte
+	if o.lease != nil {
+		lctx = leaseContext(o.lease)
+	}
 	c.srv.files.mu.Unlock()
+	if lctx != nil {
+		addCtx("RqLs", lctx)
+	}
 	if d := parseDurable(q.contexts); batch && (d.v1 || d.v2) && !o.isDir {
 		o.durable, o.durTimeout, o.createGUID = true, d.timeout, d.createGUID
 		if d.v2 {
@@ -425,7 +443,11 @@ func (c *conn) createResponse(r *request, o *open, q createReq, action uint32) (
 	var w buf
 	w.u16(89)
 	c.srv.files.mu.Lock()
-	w.u8(o.op.level)
+	if o.lease != nil {
+		w.u8(oplockLease)
+	} else {
+		w.u8(o.op.level)
+	}
 	c.srv.files.mu.Unlock()
 	w.u8(0)
 	w.u32(action)

@@ -42,8 +42,21 @@ func (srv *Server) keepDurable(o *open) {
 		timeout = o.durTimeout
 	}
 	t.mu.Lock()
+	if l := o.lease; l != nil && (l.state&leaseHandle == 0 || l.breaking && l.want&leaseHandle == 0) {
+		t.mu.Unlock() // a lease without H does not keep the handle ([MS-SMB2] 3.3.7.1)
+		srv.closeOpen(context.Background(), "session end", o)
+		return
+	}
 	o.sess, o.conn = nil, nil
 	o.disconnected = true
+	if l := o.lease; l != nil {
+		l.conn, l.sess = nil, nil
+		for _, x := range o.state.opens {
+			if x.lease == l && x.conn != nil {
+				l.conn, l.sess = x.conn, x.sess
+			}
+		}
+	}
 	t.mu.Unlock()
 	srv.mu.Lock()
 	srv.durable[o.id.Persistent] = o
@@ -84,10 +97,12 @@ func (c *conn) reconnectDurable(r *request, q createReq) ([]byte, Status) {
 		fid = getFileID(b)
 	}
 	srv := c.srv
+	lr, hasLease := parseLease(q, c.dialect)
 	srv.mu.Lock()
 	o := srv.durable[fid.Persistent]
 	ok := o != nil && o.id == fid && o.user == r.sess.user && o.tree.share.Name == r.tree.share.Name &&
-		(guid == nil || bytes.Equal(guid, o.createGUID[:]))
+		(guid == nil || bytes.Equal(guid, o.createGUID[:])) &&
+		srv.files.leaseMatches(o, lr, hasLease, c.clientGUID)
 	if ok {
 		delete(srv.durable, fid.Persistent)
 		o.expire.Stop()
@@ -99,6 +114,9 @@ func (c *conn) reconnectDurable(r *request, q createReq) ([]byte, Status) {
 	t := srv.files
 	t.mu.Lock()
 	o.sess, o.conn, o.tree, o.disconnected = r.sess, c, r.tree, false
+	if o.lease != nil {
+		o.lease.conn, o.lease.sess = c, r.sess
+	}
 	t.mu.Unlock()
 	r.sess.mu.Lock()
 	r.sess.opens[o.id.Volatile] = o

@@ -31,7 +31,12 @@ type oplockState struct {
 // lock held): exclusive or batch when o is alone, level II when the
 // others hold level II or none; directories and leases get none.
 func grantOplock(o *open, requested byte) byte {
-	if o.isDir || requested == oplockNone || requested == oplockLease {
+	if requested == oplockLease {
+		grantLease(o)
+		return oplockNone
+	}
+	o.lease = nil
+	if o.isDir || requested == oplockNone {
 		return oplockNone
 	}
 	alone := true
@@ -40,6 +45,9 @@ func grantOplock(o *open, requested byte) byte {
 			continue
 		}
 		alone = false
+		if x.lease != nil && x.lease.state&leaseHandle != 0 {
+			return oplockNone // no oplock beside a handle lease
+		}
 		if x.op.level >= oplockExclusive || x.op.breaking {
 			return oplockNone
 		}
@@ -69,7 +77,7 @@ func (c *conn) breakFor(key fileKey, toNone bool) []chan struct{} {
 	var parked []*open
 	for _, o := range st.opens {
 		switch {
-		case o.disconnected:
+		case o.disconnected && o.lease == nil:
 			parked = append(parked, o)
 		case o.op.breaking:
 			waits = append(waits, o.op.acked)
@@ -113,6 +121,7 @@ func (c *conn) breakLevelII(o *open) {
 	for _, n := range notify {
 		c.srv.goTracked(n.send)
 	}
+	c.breakReadLeases(o)
 }
 
 // breakNote is a break notification to send, with what it needs read
@@ -170,6 +179,7 @@ func (c *conn) forceBreaks(key fileKey) {
 	t := c.srv.files
 	t.mu.Lock()
 	defer t.mu.Unlock()
+	t.forceLeases(key)
 	if st := t.files[key]; st != nil {
 		for _, o := range st.opens {
 			if o.op.breaking {
@@ -183,6 +193,9 @@ func (c *conn) forceBreaks(key fileKey) {
 // oplockBreakAck serves the client's acknowledgement of a break.
 func (c *conn) oplockBreakAck(r *request) ([]byte, Status) {
 	b := r.body
+	if le.Uint16(b) == 36 {
+		return c.leaseBreakAck(r)
+	}
 	o, st := c.lookupOpen(r, b[8:])
 	if st != StatusSuccess {
 		return nil, st
