@@ -198,6 +198,7 @@ type leaseNote struct {
 }
 
 func (n leaseNote) send() {
+	n.c, n.s = n.c.srv.clientConn(n.c, n.s)
 	h := header{Command: cmdOplockBreak, Flags: flagResponse, MessageID: ^uint64(0)}
 	msg := make([]byte, headerSize, headerSize+44)
 	h.put(msg)
@@ -221,6 +222,35 @@ func (n leaseNote) send() {
 	_ = n.c.writeOut(msg, enc)
 }
 
+// clientConn picks the connection a lease break goes to: the oldest of
+// the lease's client (its client GUID), as Windows does (smbtorture
+// smb2.lease.v2_complex1), else the one that opened the lease last, with
+// a session of it to encrypt the notification when the client encrypts.
+func (srv *Server) clientConn(c *conn, s *session) (*conn, *session) {
+	if c.clientGUID == ([16]byte{}) {
+		return c, s
+	}
+	srv.mu.Lock()
+	best := c
+	for x := range srv.conns {
+		if x.clientGUID == c.clientGUID && x.accepted.Before(best.accepted) && x.ctx.Err() == nil {
+			best = x
+		}
+	}
+	srv.mu.Unlock()
+	if best == c {
+		return c, s
+	}
+	best.mu.Lock()
+	defer best.mu.Unlock()
+	for _, bs := range best.sessions {
+		if bs.valid() {
+			return best, bs
+		}
+	}
+	return c, s
+}
+
 // breakLease starts taking l down to at most to (table lock held). A
 // lease already breaking is broken further after its acknowledgement.
 // It returns the notification to send, if any: nil when nothing changes
@@ -231,10 +261,19 @@ func breakLease(l *lease, to uint32) *leaseNote {
 		l.want &= to
 		return nil
 	}
+	return startBreak(l, to, true)
+}
+
+// startBreak sends a break of l to to; the epoch moves on a break that
+// starts from rest, not on the steps that follow an acknowledgement
+// (smbtorture smb2.lease.v2_breaking3, as Windows does).
+func startBreak(l *lease, to uint32, bump bool) *leaseNote {
 	if l.state&^to == 0 {
 		return nil
 	}
-	l.epoch++
+	if bump {
+		l.epoch++
+	}
 	n := &leaseNote{c: l.conn, s: l.sess, key: l.id.key, from: l.state, to: l.state & to,
 		ack: l.state&(leaseWrite|leaseHandle) != 0}
 	if !l.v2 {
@@ -428,7 +467,7 @@ func ackLease(l *lease, state uint32) *leaseNote {
 		if from&leaseWrite != 0 {
 			to |= leaseRead
 		}
-		next = breakLease(l, to)
+		next = startBreak(l, to, false)
 		if l.breaking {
 			l.acked, l.want = acked, want // the waiters go on waiting
 			return next
