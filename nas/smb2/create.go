@@ -198,10 +198,15 @@ func (c *conn) create(r *request) ([]byte, Status) {
 			return nil, StatusInvalidParameter
 		}
 	}
-	if err == nil && !statOpen(q.access) {
+	if err == nil {
 		toNone := q.disposition == dispOverwrite || q.disposition == dispOverwriteIf || q.disposition == dispSupersede
-		waits := c.breakFor(key, toNone)
-		waits = append(waits, c.breakLeasesFor(key, mine, q, toNone)...)
+		var waits []chan struct{}
+		if !statOpen(q.access) {
+			waits = c.breakFor(key, toNone)
+		}
+		if !leaseStatOpen(q.access) {
+			waits = append(waits, c.breakLeasesFor(key, mine, q, toNone)...)
+		}
 		if len(waits) > 0 {
 			c.asyncCreate(r, q, path, key, waits)
 			return nil, StatusPending
@@ -218,6 +223,14 @@ func (c *conn) create(r *request) ([]byte, Status) {
 // is such an open, compounded with QUERY_INFO and CLOSE.
 func statOpen(access uint32) bool {
 	const bits = accReadAttributes | accWriteAttributes | accSynchronize
+	return access&bits != 0 && access&^bits == 0
+}
+
+// leaseStatOpen is statOpen for leases, which READ_CONTROL does not
+// break either (Samba's is_lease_stat_open; smbtorture
+// smb2.lease.statopen4).
+func leaseStatOpen(access uint32) bool {
+	const bits = accReadAttributes | accWriteAttributes | accSynchronize | accReadControl
 	return access&bits != 0 && access&^bits == 0
 }
 

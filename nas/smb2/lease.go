@@ -1,5 +1,7 @@
 package smb2
 
+import "slices"
+
 // Leases ([MS-SMB2] 3.3.5.9.8, 3.3.4.7, 3.3.5.22.2): caching rights a
 // client holds per (client GUID, lease key) on one file, shared by every
 // open that names the key. R caches reads, H keeps handles open after
@@ -335,7 +337,7 @@ func (c *conn) breakLeasesFor(key fileKey, mine *leaseID, q createReq, overwrite
 		delay |= leaseHandle
 	}
 	var b leaseBreaks
-	seen := map[*lease]bool{}
+	var seen []*lease
 	for _, o := range st.opens {
 		if overwrite && o.lease == nil && o.op.level == oplockLevelII && !o.disconnected {
 			o.op.level = oplockNone
@@ -343,10 +345,10 @@ func (c *conn) breakLeasesFor(key fileKey, mine *leaseID, q createReq, overwrite
 			continue
 		}
 		l := o.lease
-		if l == nil || mine != nil && l.id == *mine || seen[l] {
+		if l == nil || mine != nil && l.id == *mine || slices.Contains(seen, l) {
 			continue
 		}
-		seen[l] = true
+		seen = append(seen, l)
 		to := l.state &^ delay
 		if overwrite {
 			to = 0
@@ -385,13 +387,13 @@ func (c *conn) breakReadLeases(o *open) {
 	t := c.srv.files
 	t.mu.Lock()
 	var b leaseBreaks
-	seen := map[*lease]bool{}
+	var seen []*lease
 	for _, x := range o.state.opens {
 		l := x.lease
-		if l == nil || l == o.lease || seen[l] || l.state&leaseRead == 0 {
+		if l == nil || l == o.lease || slices.Contains(seen, l) || l.state&leaseRead == 0 {
 			continue
 		}
-		seen[l] = true
+		seen = append(seen, l)
 		if n := breakLease(l, 0); n != nil {
 			b.notes = append(b.notes, n)
 		}
@@ -403,12 +405,49 @@ func (c *conn) breakReadLeases(o *open) {
 	b.run(c.srv)
 }
 
+// setInfoBreaks breaks H of the leases other keys hold on o's file
+// before a rename (which waits for the acknowledgement, so that their
+// clients can close cached handles first) or a delete disposition (which
+// does not wait).
+func (c *conn) setInfoBreaks(o *open, class byte, d []byte) []chan struct{} {
+	rename := class == fileRenameInformation
+	if !rename && (class != fileDispositionInformation || len(d) < 1 || d[0]&1 == 0) {
+		return nil
+	}
+	t := c.srv.files
+	t.mu.Lock()
+	var b leaseBreaks
+	var seen []*lease
+	for _, x := range o.state.opens {
+		l := x.lease
+		if l == nil || l == o.lease || slices.Contains(seen, l) {
+			continue
+		}
+		seen = append(seen, l)
+		had := l.state
+		if n := breakLease(l, l.state&^leaseHandle); n != nil {
+			b.notes = append(b.notes, n)
+		}
+		if rename && l.breaking && had&leaseHandle != 0 {
+			b.waits = append(b.waits, l.acked)
+		}
+		if l.state&leaseHandle == 0 || l.breaking && l.want&leaseHandle == 0 {
+			b.parked = append(b.parked, parkedOf(o.state, l)...)
+		}
+	}
+	t.mu.Unlock()
+	b.run(c.srv)
+	return b.waits
+}
+
 // forceLeases ends the breaks under way on the file at key whose
 // acknowledgement did not come in time (table lock held).
 func (t *fileTable) forceLeases(key fileKey) {
 	for _, l := range t.leases {
 		if l.file == key && l.breaking {
-			l.state, l.breaking = l.want, false
+			// Windows takes the whole lease away from a client that
+			// does not answer (smbtorture smb2.lease.timeout).
+			l.state, l.breaking = 0, false
 			close(l.acked)
 		}
 	}

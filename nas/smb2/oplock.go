@@ -225,6 +225,13 @@ func (c *conn) oplockBreakAck(r *request) ([]byte, Status) {
 
 // asyncCreate finishes a create after the oplock breaks it waits for.
 func (c *conn) asyncCreate(r *request, q createReq, path string, key fileKey, waits []chan struct{}) {
+	c.afterBreaks(r, key, waits, func() ([]byte, Status) { return c.createOpen(r, q, path) })
+}
+
+// afterBreaks makes r async and serves it with then once the oplock and
+// lease breaks of the file at key it waits for are acknowledged or timed
+// out; it returns the interim STATUS_PENDING.
+func (c *conn) afterBreaks(r *request, key fileKey, waits []chan struct{}, then func() ([]byte, Status)) ([]byte, Status) {
 	var once sync.Once
 	cancelled := make(chan struct{})
 	p := c.goAsync(r, func() { once.Do(func() { close(cancelled) }) })
@@ -234,8 +241,9 @@ func (c *conn) asyncCreate(r *request, q createReq, path string, key fileKey, wa
 				c.finishAsync(r, p, nil, StatusCancelled)
 				return
 			}
-			body, st := c.createOpen(r, q, path)
+			body, st := then()
 			c.finishAsync(r, p, body, st)
 		})
 	}
+	return nil, StatusPending
 }
