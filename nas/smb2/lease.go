@@ -225,32 +225,44 @@ func (n leaseNote) send() {
 }
 
 // clientConn picks the connection a lease break goes to: the oldest of
-// the lease's client (its client GUID), as Windows does (smbtorture
-// smb2.lease.v2_complex1), else the one that opened the lease last, with
-// a session of it to encrypt the notification when the client encrypts.
+// the lease's client (its client GUID) that has files open, as Windows
+// does (smbtorture smb2.lease.v2_complex1), else the one that opened the
+// lease last; with a session of it that has files open, to encrypt the
+// notification when the client encrypts.
 func (srv *Server) clientConn(c *conn, s *session) (*conn, *session) {
 	if c.clientGUID == ([16]byte{}) {
 		return c, s
 	}
 	srv.mu.Lock()
-	best := c
+	var older []*conn
 	for x := range srv.conns {
-		if x.clientGUID == c.clientGUID && x.accepted.Before(best.accepted) && x.ctx.Err() == nil {
-			best = x
+		if x != c && x.clientGUID == c.clientGUID && x.accepted.Before(c.accepted) && x.ctx.Err() == nil {
+			older = append(older, x)
 		}
 	}
 	srv.mu.Unlock()
-	if best == c {
-		return c, s
-	}
-	best.mu.Lock()
-	defer best.mu.Unlock()
-	for _, bs := range best.sessions {
-		if bs.valid() {
-			return best, bs
+	slices.SortFunc(older, func(a, b *conn) int { return a.accepted.Compare(b.accepted) })
+	for _, x := range older {
+		if xs := x.sessionWithOpens(); xs != nil {
+			return x, xs
 		}
 	}
 	return c, s
+}
+
+// sessionWithOpens returns a valid session of c with files open, if any.
+func (c *conn) sessionWithOpens() *session {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	for _, s := range c.sessions {
+		s.mu.Lock()
+		ok := s.state == sessValid && len(s.opens) > 0
+		s.mu.Unlock()
+		if ok {
+			return s
+		}
+	}
+	return nil
 }
 
 // breakLease starts taking l down to at most to (table lock held). A

@@ -2,6 +2,7 @@ package smb2
 
 import (
 	"errors"
+	"slices"
 	"strings"
 
 	"github.com/backstop-appliance/backstop/nas"
@@ -35,7 +36,8 @@ func (c *conn) setInfo(r *request) ([]byte, Status) {
 		return nil, StatusAccessDenied
 	}
 	if waits := c.setInfoBreaks(o, class, data); len(waits) > 0 { // lease.go
-		return c.afterBreaks(r, o.state.key, waits, func() ([]byte, Status) { return c.setInfoNow(r, o, class, data) })
+		d := slices.Clone(data) // the request's buffer is not kept while it waits
+		return c.afterBreaks(r, o.state.key, waits, func() ([]byte, Status) { return c.setInfoNow(r, o, class, d) })
 	}
 	return c.setInfoNow(r, o, class, data)
 }
