@@ -93,6 +93,9 @@ func parseCreate(r *request) (createReq, Status) {
 	if q.contexts, st = parseCreateContexts(ctxs); st != StatusSuccess {
 		return q, st
 	}
+	if durableConflict(q.contexts) {
+		return q, StatusInvalidParameter
+	}
 	_, v1 := q.contexts["DHnC"]
 	_, v2 := q.contexts["DH2C"]
 	if v1 || v2 {
@@ -436,10 +439,11 @@ func (c *conn) createResponse(r *request, o *open, q createReq, action uint32) (
 		addCtx("RqLs", lctx)
 	}
 	if d := parseDurable(q.contexts); batch && (d.v1 || d.v2) && !o.isDir {
-		o.durable, o.durTimeout, o.createGUID = true, d.timeout, d.createGUID
+		o.durable, o.createGUID = true, d.createGUID
 		if d.v2 {
+			o.durTimeout = durableTimeout(d.timeout, c.srv.opts.DurableTimeout)
 			var b buf
-			b.u32(uint32(c.srv.opts.DurableTimeout / time.Millisecond))
+			b.u32(uint32(o.durTimeout / time.Millisecond))
 			b.u32(0)
 			addCtx("DH2Q", b.b)
 		} else {

@@ -14,6 +14,31 @@ import (
 // conflicting open of the file, logoff and tree disconnect end it like
 // any other open.
 
+// durableMaxTimeout caps the timeout a DH2Q asks for, as Windows and
+// Samba do (smbtorture smb2.durable-v2-open expects 300 s for "forever").
+const durableMaxTimeout = 300 * time.Second
+
+// durableTimeout is how long a v2 durable handle asking for asked
+// outlives its connection: what it asks, up to durableMaxTimeout, or def
+// when it asks for nothing.
+func durableTimeout(asked, def time.Duration) time.Duration {
+	if asked == 0 {
+		return def
+	}
+	return min(asked, durableMaxTimeout)
+}
+
+// durableConflict says whether a create names durable contexts that
+// cannot go together ([MS-SMB2] 3.3.5.9.12): v1 with v2, or a v2
+// request with a v2 reconnect.
+func durableConflict(ctxs map[string][]byte) bool {
+	_, q1 := ctxs["DHnQ"]
+	_, c1 := ctxs["DHnC"]
+	_, q2 := ctxs["DH2Q"]
+	_, c2 := ctxs["DH2C"]
+	return (q1 || c1) && (q2 || c2) || q2 && c2
+}
+
 // durableReq is what a create asked of durability.
 type durableReq struct {
 	v1, v2     bool
@@ -38,8 +63,8 @@ func parseDurable(ctxs map[string][]byte) durableReq {
 func (srv *Server) keepDurable(o *open) {
 	t := srv.files
 	timeout := srv.opts.DurableTimeout
-	if o.durTimeout > 0 && o.durTimeout < timeout {
-		timeout = o.durTimeout
+	if o.durTimeout > 0 {
+		timeout = o.durTimeout // what the DH2Q response promised
 	}
 	t.mu.Lock()
 	if l := o.lease; l != nil && (l.state&leaseHandle == 0 || l.breaking && l.want&leaseHandle == 0) {
@@ -97,19 +122,24 @@ func (c *conn) reconnectDurable(r *request, q createReq) ([]byte, Status) {
 		fid = getFileID(b)
 	}
 	srv := c.srv
-	lr, hasLease := parseLease(q, c.dialect)
+	lq := q
+	lq.oplock = oplockLease // a reconnect's lease counts whatever its oplock field says
+	lr, hasLease := parseLease(lq, c.dialect)
 	srv.mu.Lock()
 	o := srv.durable[fid.Persistent]
 	ok := o != nil && o.id == fid && o.user == r.sess.user && o.tree.share.Name == r.tree.share.Name &&
-		(guid == nil || bytes.Equal(guid, o.createGUID[:])) &&
-		srv.files.leaseMatches(o, lr, hasLease, c.clientGUID)
+		(guid == nil || bytes.Equal(guid, o.createGUID[:]))
+	st := StatusObjectNameNotFound
 	if ok {
+		st = srv.files.leaseMatches(o, lr, hasLease, c.clientGUID, q.name)
+	}
+	if st == StatusSuccess {
 		delete(srv.durable, fid.Persistent)
 		o.expire.Stop()
 	}
 	srv.mu.Unlock()
-	if !ok {
-		return nil, StatusObjectNameNotFound
+	if st != StatusSuccess {
+		return nil, st
 	}
 	t := srv.files
 	t.mu.Lock()

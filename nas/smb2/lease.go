@@ -1,6 +1,9 @@
 package smb2
 
-import "slices"
+import (
+	"slices"
+	"strings"
+)
 
 // Leases ([MS-SMB2] 3.3.5.9.8, 3.3.4.7, 3.3.5.22.2): caching rights a
 // client holds per (client GUID, lease key) on one file, shared by every
@@ -550,14 +553,22 @@ func leaseContext(l *lease) []byte {
 	return w.b
 }
 
-// leaseMatches says whether a durable reconnect names the lease of the
-// parked open o: the same key from the same client, or no lease for an
-// open without one ([MS-SMB2] 3.3.5.9.7, 3.3.5.9.12).
-func (t *fileTable) leaseMatches(o *open, lr leaseReq, has bool, client [16]byte) bool {
+// leaseMatches checks that a durable reconnect names the lease of the
+// parked open o ([MS-SMB2] 3.3.5.9.7, 3.3.5.9.12): the same key from the
+// same client (else OBJECT_NAME_NOT_FOUND), and then the open's file
+// (else INVALID_PARAMETER, unlike an oplock reconnect, which ignores the
+// name); an open without a lease takes a reconnect without one.
+func (t *fileTable) leaseMatches(o *open, lr leaseReq, has bool, client [16]byte, name string) Status {
 	t.mu.Lock()
 	defer t.mu.Unlock()
-	if o.lease == nil {
-		return !has
+	switch {
+	case o.lease == nil && !has:
+		return StatusSuccess
+	case o.lease == nil || !has || o.lease.id != leaseID{client, lr.key}:
+		return StatusObjectNameNotFound
 	}
-	return has && o.lease.id == leaseID{client, lr.key}
+	if p, st := sharePath(name, false); st != StatusSuccess || !strings.EqualFold(p, o.state.path) {
+		return StatusInvalidParameter
+	}
+	return StatusSuccess
 }
