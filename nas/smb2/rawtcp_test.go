@@ -16,14 +16,21 @@ import (
 // requests go-smb2 cannot send (raw IOCTLs): NTLMv2 session setup without
 // signing, a tree connect, then raw requests.
 type tcpClient struct {
-	t    testing.TB
-	conn net.Conn
-	mid  uint64
-	sid  uint64
-	tid  uint32
+	t     testing.TB
+	conn  net.Conn
+	mid   uint64
+	sid   uint64
+	tid   uint32
+	notes [][]byte // break notifications read while waiting for a response
 }
 
 func dialTCP(t testing.TB, addr, share, user, pass string) *tcpClient {
+	t.Helper()
+	return dialTCPAs(t, addr, share, user, pass, dialect210, [16]byte{})
+}
+
+// dialTCPAs is dialTCP negotiating dialect (2.1 or 3.0.x) with a client GUID.
+func dialTCPAs(t testing.TB, addr, share, user, pass string, dialect uint16, guid [16]byte) *tcpClient {
 	t.Helper()
 	nc, err := net.DialTimeout("tcp", addr, 10*time.Second)
 	if err != nil {
@@ -37,9 +44,9 @@ func dialTCP(t testing.TB, addr, share, user, pass string) *tcpClient {
 	neg.u16(secSigningEnabled)
 	neg.u16(0)
 	neg.u32(0) // capabilities
-	neg.zero(16)
+	neg.bytes(guid[:])
 	neg.zero(8)
-	neg.u16(dialect210)
+	neg.u16(dialect)
 	neg.u16(0)
 	if st, _ := c.do(cmdNegotiate, neg.b); st != StatusSuccess {
 		t.Fatalf("negotiate: %v", st)
@@ -161,6 +168,10 @@ func (c *tcpClient) do(cmd uint16, body []byte) (Status, []byte) {
 			c.t.Fatalf("not SMB2: %x", resp[:min(len(resp), 64)])
 		}
 		if rh.Status == StatusPending && rh.Flags&flagAsync != 0 {
+			continue
+		}
+		if rh.MessageID == ^uint64(0) && rh.Command == cmdOplockBreak {
+			c.notes = append(c.notes, resp[headerSize:])
 			continue
 		}
 		if cmd == cmdSessionSetup {
