@@ -211,8 +211,7 @@ func (c *conn) create(r *request) ([]byte, Status) {
 			waits = append(waits, c.breakLeasesFor(key, mine, q, toNone)...)
 		}
 		if len(waits) > 0 {
-			c.asyncCreate(r, q, path, key, waits)
-			return nil, StatusPending
+			return c.asyncCreate(r, q, path, key, waits)
 		}
 	}
 	return c.createOpen(r, q, path)

@@ -223,9 +223,10 @@ func (c *conn) oplockBreakAck(r *request) ([]byte, Status) {
 	return w.b, StatusSuccess
 }
 
-// asyncCreate finishes a create after the oplock breaks it waits for.
-func (c *conn) asyncCreate(r *request, q createReq, path string, key fileKey, waits []chan struct{}) {
-	c.afterBreaks(r, key, waits, func() ([]byte, Status) { return c.createOpen(r, q, path) })
+// asyncCreate finishes a create after the oplock and lease breaks it
+// waits for; it returns the interim STATUS_PENDING.
+func (c *conn) asyncCreate(r *request, q createReq, path string, key fileKey, waits []chan struct{}) ([]byte, Status) {
+	return c.afterBreaks(r, key, waits, func() ([]byte, Status) { return c.createOpen(r, q, path) })
 }
 
 // afterBreaks makes r async and serves it with then once the oplock and
