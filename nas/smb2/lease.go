@@ -202,8 +202,8 @@ type leaseNote struct {
 	ack      bool
 }
 
-func (n leaseNote) send() {
-	n.c, n.s = n.c.srv.clientConn(n.c, n.s)
+// write sends the notification on n.c.
+func (n leaseNote) write() {
 	h := header{Command: cmdOplockBreak, Flags: flagResponse, MessageID: ^uint64(0)}
 	msg := make([]byte, headerSize, headerSize+44)
 	h.put(msg)
@@ -319,12 +319,24 @@ type leaseBreaks struct {
 	parked []*open // durable opens whose lease lost H: they end
 }
 
-func (b *leaseBreaks) run(srv *Server) {
+// run ends the parked opens and sends the notifications of a request
+// served on c: those to c itself at once, so that the client reads them
+// before the response that follows (smbtorture smb2.lease.rename_wait
+// copies the break it got before answering the rename's interim), the
+// others from their own goroutines, as a slow reader must not hold the
+// request up.
+func (b *leaseBreaks) run(c *conn) {
+	srv := c.srv
 	for _, o := range b.parked {
 		srv.dropDurable(o)
 	}
 	for _, n := range b.notes {
-		srv.goTracked(n.send)
+		n.c, n.s = srv.clientConn(n.c, n.s)
+		if n.c == c {
+			n.write()
+		} else {
+			srv.goTracked(n.write)
+		}
 	}
 	for _, n := range b.oplock {
 		srv.goTracked(n.send)
@@ -380,7 +392,7 @@ func (c *conn) breakLeasesFor(key fileKey, mine *leaseID, q createReq, overwrite
 		}
 	}
 	t.mu.Unlock()
-	b.run(c.srv)
+	b.run(c)
 	return b.waits
 }
 
@@ -417,7 +429,7 @@ func (c *conn) breakReadLeases(o *open) {
 		}
 	}
 	t.mu.Unlock()
-	b.run(c.srv)
+	b.run(c)
 }
 
 // setInfoBreaks breaks H of the leases other keys hold on o's file
@@ -451,7 +463,7 @@ func (c *conn) setInfoBreaks(o *open, class byte, d []byte) []chan struct{} {
 		}
 	}
 	t.mu.Unlock()
-	b.run(c.srv)
+	b.run(c)
 	return b.waits
 }
 
@@ -494,7 +506,8 @@ func (c *conn) leaseBreakAck(r *request) ([]byte, Status) {
 	next := ackLease(l, state)
 	t.mu.Unlock()
 	if next != nil {
-		c.srv.goTracked(next.send)
+		b := leaseBreaks{notes: []*leaseNote{next}}
+		b.run(c)
 	}
 	var w buf
 	w.u16(36)
