@@ -93,6 +93,9 @@ func parseCreate(r *request) (createReq, Status) {
 	if q.contexts, st = parseCreateContexts(ctxs); st != StatusSuccess {
 		return q, st
 	}
+	if durableConflict(q.contexts) {
+		return q, StatusInvalidParameter
+	}
 	_, v1 := q.contexts["DHnC"]
 	_, v2 := q.contexts["DH2C"]
 	if v1 || v2 {
@@ -189,14 +192,28 @@ func (c *conn) create(r *request) ([]byte, Status) {
 	if q.options&optDeleteOnClose != 0 && q.attrs&vfs.AttrReadOnly != 0 && q.disposition != dispOpen {
 		return nil, StatusCannotDelete
 	}
-	toNone := q.disposition == dispOverwrite || q.disposition == dispOverwriteIf || q.disposition == dispSupersede
-	if info, err := t.share.FS.Stat(c.ctx, path); err == nil && (!statOpen(q.access) || toNone) {
-		key := fileKey{t.share.Name, info.ID}
+	info, err := t.share.FS.Stat(c.ctx, path)
+	key := fileKey{t.share.Name, info.ID}
+	var mine *leaseID
+	if lr, ok := parseLease(q, c.dialect); ok {
+		mine = &leaseID{c.clientGUID, lr.key}
+		if c.srv.files.leaseElsewhere(*mine, key, err == nil) {
+			return nil, StatusInvalidParameter
+		}
+	}
+	if err == nil {
+		toNone := q.disposition == dispOverwrite || q.disposition == dispOverwriteIf || q.disposition == dispSupersede
 		// A delete-pending file is refused without a break.
 		if conflict, pending := c.srv.files.wouldConflict(key, q.access, q.share); !pending {
-			if waits := c.breakFor(key, toNone, conflict); len(waits) > 0 {
-				c.asyncCreate(r, q, path, key, waits)
-				return nil, StatusPending
+			var waits []chan struct{}
+			if !statOpen(q.access) || toNone {
+				waits = c.breakFor(key, toNone, conflict)
+			}
+			if !leaseStatOpen(q.access) || toNone {
+				waits = append(waits, c.breakLeasesFor(key, mine, q, toNone)...)
+			}
+			if len(waits) > 0 {
+				return c.asyncCreate(r, q, path, key, waits)
 			}
 		}
 	}
@@ -211,6 +228,14 @@ func (c *conn) create(r *request) ([]byte, Status) {
 // is such an open, compounded with QUERY_INFO and CLOSE.
 func statOpen(access uint32) bool {
 	const bits = accReadAttributes | accWriteAttributes | accSynchronize
+	return access&bits != 0 && access&^bits == 0
+}
+
+// leaseStatOpen is statOpen for leases, which READ_CONTROL does not
+// break either (Samba's is_lease_stat_open; smbtorture
+// smb2.lease.statopen4).
+func leaseStatOpen(access uint32) bool {
+	const bits = accReadAttributes | accWriteAttributes | accSynchronize | accReadControl
 	return access&bits != 0 && access&^bits == 0
 }
 
@@ -275,6 +300,7 @@ func (c *conn) openPath(r *request, q createReq, path string, retry bool) (*open
 		isDir:       info.IsDir,
 		access:      q.access,
 		shareAccess: q.share,
+		lease:       c.leaseCandidate(q),
 	}
 	if st := c.srv.files.register(o, fs, fileKey{t.share.Name, info.ID}, path, q.oplock); st != StatusSuccess {
 		f.Close()
@@ -406,13 +432,21 @@ func (c *conn) createResponse(r *request, o *open, q createReq, action uint32) (
 		addCtx("MxAc", d.b)
 	}
 	c.srv.files.mu.Lock()
-	batch := o.op.level == oplockBatch
+	batch := o.op.level == oplockBatch || o.lease != nil && o.lease.state&leaseHandle != 0
+	var lctx []byte
+	if o.lease != nil {
+		lctx = leaseContext(o.lease)
+	}
 	c.srv.files.mu.Unlock()
+	if lctx != nil {
+		addCtx("RqLs", lctx)
+	}
 	if d := parseDurable(q.contexts); batch && (d.v1 || d.v2) && !o.isDir {
-		o.durable, o.durTimeout, o.createGUID = true, d.timeout, d.createGUID
+		o.durable, o.createGUID = true, d.createGUID
 		if d.v2 {
+			o.durTimeout = durableTimeout(d.timeout, c.srv.opts.DurableTimeout)
 			var b buf
-			b.u32(uint32(c.srv.opts.DurableTimeout / time.Millisecond))
+			b.u32(uint32(o.durTimeout / time.Millisecond))
 			b.u32(0)
 			addCtx("DH2Q", b.b)
 		} else {
@@ -429,7 +463,11 @@ func (c *conn) createResponse(r *request, o *open, q createReq, action uint32) (
 	var w buf
 	w.u16(89)
 	c.srv.files.mu.Lock()
-	w.u8(o.op.level)
+	if o.lease != nil {
+		w.u8(oplockLease)
+	} else {
+		w.u8(o.op.level)
+	}
 	c.srv.files.mu.Unlock()
 	w.u8(0)
 	w.u32(action)

@@ -14,6 +14,31 @@ import (
 // conflicting open of the file, logoff and tree disconnect end it like
 // any other open.
 
+// durableMaxTimeout caps the timeout a DH2Q asks for, as Windows and
+// Samba do (smbtorture smb2.durable-v2-open expects 300 s for "forever").
+const durableMaxTimeout = 300 * time.Second
+
+// durableTimeout is how long a v2 durable handle asking for asked
+// outlives its connection: what it asks, up to durableMaxTimeout, or def
+// when it asks for nothing.
+func durableTimeout(asked, def time.Duration) time.Duration {
+	if asked == 0 {
+		return def
+	}
+	return min(asked, durableMaxTimeout)
+}
+
+// durableConflict says whether a create names durable contexts that
+// cannot go together ([MS-SMB2] 3.3.5.9.12): v1 with v2, or a v2
+// request with a v2 reconnect.
+func durableConflict(ctxs map[string][]byte) bool {
+	_, q1 := ctxs["DHnQ"]
+	_, c1 := ctxs["DHnC"]
+	_, q2 := ctxs["DH2Q"]
+	_, c2 := ctxs["DH2C"]
+	return (q1 || c1) && (q2 || c2) || q2 && c2
+}
+
 // durableReq is what a create asked of durability.
 type durableReq struct {
 	v1, v2     bool
@@ -38,12 +63,25 @@ func parseDurable(ctxs map[string][]byte) durableReq {
 func (srv *Server) keepDurable(o *open) {
 	t := srv.files
 	timeout := srv.opts.DurableTimeout
-	if o.durTimeout > 0 && o.durTimeout < timeout {
-		timeout = o.durTimeout
+	if o.durTimeout > 0 {
+		timeout = o.durTimeout // what the DH2Q response promised
 	}
 	t.mu.Lock()
+	if l := o.lease; l != nil && (l.state&leaseHandle == 0 || l.breaking && l.want&leaseHandle == 0) {
+		t.mu.Unlock() // a lease without H does not keep the handle ([MS-SMB2] 3.3.7.1)
+		srv.closeOpen(context.Background(), "session end", o)
+		return
+	}
 	o.sess, o.conn = nil, nil
 	o.disconnected = true
+	if l := o.lease; l != nil {
+		l.conn, l.sess = nil, nil
+		for _, x := range o.state.opens {
+			if x.lease == l && x.conn != nil {
+				l.conn, l.sess = x.conn, x.sess
+			}
+		}
+	}
 	t.mu.Unlock()
 	srv.mu.Lock()
 	srv.durable[o.id.Persistent] = o
@@ -84,21 +122,31 @@ func (c *conn) reconnectDurable(r *request, q createReq) ([]byte, Status) {
 		fid = getFileID(b)
 	}
 	srv := c.srv
+	lq := q
+	lq.oplock = oplockLease // a reconnect's lease counts whatever its oplock field says
+	lr, hasLease := parseLease(lq, c.dialect)
 	srv.mu.Lock()
 	o := srv.durable[fid.Persistent]
 	ok := o != nil && o.id == fid && o.user == r.sess.user && o.tree.share.Name == r.tree.share.Name &&
 		(guid == nil || bytes.Equal(guid, o.createGUID[:]))
+	st := StatusObjectNameNotFound
 	if ok {
+		st = srv.files.leaseMatches(o, lr, hasLease, c.clientGUID, q.name)
+	}
+	if st == StatusSuccess {
 		delete(srv.durable, fid.Persistent)
 		o.expire.Stop()
 	}
 	srv.mu.Unlock()
-	if !ok {
-		return nil, StatusObjectNameNotFound
+	if st != StatusSuccess {
+		return nil, st
 	}
 	t := srv.files
 	t.mu.Lock()
 	o.sess, o.conn, o.tree, o.disconnected = r.sess, c, r.tree, false
+	if o.lease != nil {
+		o.lease.conn, o.lease.sess = c, r.sess
+	}
 	t.mu.Unlock()
 	r.sess.mu.Lock()
 	r.sess.opens[o.id.Volatile] = o

@@ -133,6 +133,9 @@ func (c *conn) lock(r *request) ([]byte, Status) {
 	if o.isDir {
 		return nil, StatusInvalidParameter
 	}
+	if elems[0].flags&lockUnlock == 0 {
+		c.breakReadLeases(o) // a lock takes R from other keys' leases (lease.go)
+	}
 	t := c.srv.files
 	if elems[0].flags == lockUnlock {
 		// Unlocks are applied in order; the first bad element stops.

@@ -202,7 +202,7 @@ func (c *conn) negotiateResponse(dialect uint16, ctxs []byte) []byte {
 	caps := uint32(0)
 	maxIO := uint32(65536)
 	if dialect != dialect202 {
-		caps |= capLargeMTU
+		caps |= capLargeMTU | capLeasing
 		maxIO = o.MaxIO
 	}
 	if (dialect == dialect300 || dialect == dialect302) && c.cipher != 0 {

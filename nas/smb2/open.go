@@ -66,7 +66,8 @@ type fileState struct {
 type fileTable struct {
 	mu       sync.Mutex
 	files    map[fileKey]*fileState
-	watchers []*watcher // pending change notifications
+	watchers []*watcher         // pending change notifications
+	leases   map[leaseID]*lease // by client GUID and key (lease.go)
 }
 
 func newFileTable() *fileTable { return &fileTable{files: map[fileKey]*fileState{}} }
@@ -77,6 +78,7 @@ type open struct {
 	sess          *session
 	conn          *conn
 	op            oplockState // guarded by fileTable.mu
+	lease         *lease      // guarded by fileTable.mu; nil: no lease
 	tree          *tree
 	state         *fileState
 	f             vfs.File
@@ -237,6 +239,7 @@ func (o *open) closeFile(ctx context.Context) error {
 			o.op.breaking = false
 			close(o.op.acked)
 		}
+		t.leaseClosed(o)
 		// Wake blocked lock requests: the locks of o are gone, and a
 		// request waiting on o itself must now fail.
 		st.dropLocks(o)

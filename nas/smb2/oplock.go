@@ -31,7 +31,12 @@ type oplockState struct {
 // lock held): exclusive or batch when o is alone, level II when the
 // others hold level II or none; directories and leases get none.
 func grantOplock(o *open, requested byte) byte {
-	if o.isDir || requested == oplockNone || requested == oplockLease {
+	if requested == oplockLease {
+		grantLease(o)
+		return oplockNone
+	}
+	o.lease = nil
+	if o.isDir || requested == oplockNone {
 		return oplockNone
 	}
 	alone := true
@@ -40,6 +45,9 @@ func grantOplock(o *open, requested byte) byte {
 			continue
 		}
 		alone = false
+		if x.lease != nil && x.lease.state&leaseHandle != 0 {
+			return oplockNone // no oplock beside a handle lease
+		}
 		if x.op.level >= oplockExclusive || x.op.breaking {
 			return oplockNone
 		}
@@ -73,7 +81,7 @@ func (c *conn) breakFor(key fileKey, toNone, conflict bool) []chan struct{} {
 	var parked []*open
 	for _, o := range st.opens {
 		switch {
-		case o.disconnected:
+		case o.disconnected && o.lease == nil:
 			parked = append(parked, o)
 		case o.op.breaking:
 			waits = append(waits, o.op.acked)
@@ -118,6 +126,7 @@ func (c *conn) breakLevelII(o *open) {
 	for _, n := range notify {
 		c.srv.goTracked(n.send)
 	}
+	c.breakReadLeases(o)
 }
 
 // breakNote is a break notification to send, with what it needs read
@@ -175,6 +184,7 @@ func (c *conn) forceBreaks(key fileKey) {
 	t := c.srv.files
 	t.mu.Lock()
 	defer t.mu.Unlock()
+	t.forceLeases(key)
 	if st := t.files[key]; st != nil {
 		for _, o := range st.opens {
 			if o.op.breaking {
@@ -188,6 +198,9 @@ func (c *conn) forceBreaks(key fileKey) {
 // oplockBreakAck serves the client's acknowledgement of a break.
 func (c *conn) oplockBreakAck(r *request) ([]byte, Status) {
 	b := r.body
+	if le.Uint16(b) == 36 {
+		return c.leaseBreakAck(r)
+	}
 	o, st := c.lookupOpen(r, b[8:])
 	if st != StatusSuccess {
 		return nil, st
@@ -215,8 +228,16 @@ func (c *conn) oplockBreakAck(r *request) ([]byte, Status) {
 	return w.b, StatusSuccess
 }
 
-// asyncCreate finishes a create after the oplock breaks it waits for.
-func (c *conn) asyncCreate(r *request, q createReq, path string, key fileKey, waits []chan struct{}) {
+// asyncCreate finishes a create after the oplock and lease breaks it
+// waits for; it returns the interim STATUS_PENDING.
+func (c *conn) asyncCreate(r *request, q createReq, path string, key fileKey, waits []chan struct{}) ([]byte, Status) {
+	return c.afterBreaks(r, key, waits, func() ([]byte, Status) { return c.createOpen(r, q, path) })
+}
+
+// afterBreaks makes r async and serves it with then once the oplock and
+// lease breaks of the file at key it waits for are acknowledged or timed
+// out; it returns the interim STATUS_PENDING.
+func (c *conn) afterBreaks(r *request, key fileKey, waits []chan struct{}, then func() ([]byte, Status)) ([]byte, Status) {
 	var once sync.Once
 	cancelled := make(chan struct{})
 	p := c.goAsync(r, func() { once.Do(func() { close(cancelled) }) })
@@ -226,8 +247,9 @@ func (c *conn) asyncCreate(r *request, q createReq, path string, key fileKey, wa
 				c.finishAsync(r, p, nil, StatusCancelled)
 				return
 			}
-			body, st := c.createOpen(r, q, path)
+			body, st := then()
 			c.finishAsync(r, p, body, st)
 		})
 	}
+	return nil, StatusPending
 }

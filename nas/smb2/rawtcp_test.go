@@ -16,20 +16,27 @@ import (
 // requests go-smb2 cannot send (raw IOCTLs): NTLMv2 session setup without
 // signing, a tree connect, then raw requests.
 type tcpClient struct {
-	t    testing.TB
-	conn net.Conn
-	mid  uint64
-	sid  uint64
-	tid  uint32
+	t     testing.TB
+	conn  net.Conn
+	mid   uint64
+	sid   uint64
+	tid   uint32
+	notes [][]byte // break notifications read while waiting for a response
 }
 
 func dialTCP(t testing.TB, addr, share, user, pass string) *tcpClient {
 	t.Helper()
-	return dialTCPDialect(t, dialect210, addr, share, user, pass)
+	return dialTCPAs(t, addr, share, user, pass, dialect210, [16]byte{})
 }
 
 // dialTCPDialect is dialTCP negotiating dialect (requests go unsigned).
 func dialTCPDialect(t testing.TB, dialect uint16, addr, share, user, pass string) *tcpClient {
+	t.Helper()
+	return dialTCPAs(t, addr, share, user, pass, dialect, [16]byte{})
+}
+
+// dialTCPAs is dialTCP negotiating dialect (2.1 or 3.0.x) with a client GUID.
+func dialTCPAs(t testing.TB, addr, share, user, pass string, dialect uint16, guid [16]byte) *tcpClient {
 	t.Helper()
 	nc, err := net.DialTimeout("tcp", addr, 10*time.Second)
 	if err != nil {
@@ -43,7 +50,7 @@ func dialTCPDialect(t testing.TB, dialect uint16, addr, share, user, pass string
 	neg.u16(secSigningEnabled)
 	neg.u16(0)
 	neg.u32(0) // capabilities
-	neg.zero(16)
+	neg.bytes(guid[:])
 	neg.zero(8)
 	neg.u16(dialect)
 	neg.u16(0)
@@ -167,6 +174,10 @@ func (c *tcpClient) do(cmd uint16, body []byte) (Status, []byte) {
 			c.t.Fatalf("not SMB2: %x", resp[:min(len(resp), 64)])
 		}
 		if rh.Status == StatusPending && rh.Flags&flagAsync != 0 {
+			continue
+		}
+		if rh.MessageID == ^uint64(0) && rh.Command == cmdOplockBreak {
+			c.notes = append(c.notes, resp[headerSize:])
 			continue
 		}
 		if cmd == cmdSessionSetup {

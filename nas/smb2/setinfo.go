@@ -2,6 +2,7 @@ package smb2
 
 import (
 	"errors"
+	"slices"
 	"strings"
 
 	"github.com/backstop-appliance/backstop/nas"
@@ -34,7 +35,16 @@ func (c *conn) setInfo(r *request) ([]byte, Status) {
 	if r.tree.share.Access != nas.AccessReadWrite && class != filePositionInformation && class != fileModeInformation {
 		return nil, StatusAccessDenied
 	}
-	st = c.setFileInfo(o, class, data)
+	if waits := c.setInfoBreaks(o, class, data); len(waits) > 0 { // lease.go
+		d := slices.Clone(data) // the request's buffer is not kept while it waits
+		return c.afterBreaks(r, o.state.key, waits, func() ([]byte, Status) { return c.setInfoNow(r, o, class, d) })
+	}
+	return c.setInfoNow(r, o, class, data)
+}
+
+// setInfoNow sets the information once no lease break holds it back.
+func (c *conn) setInfoNow(r *request, o *open, class byte, data []byte) ([]byte, Status) {
+	st := c.setFileInfo(o, class, data)
 	if st != StatusSuccess {
 		return nil, st
 	}
