@@ -26,6 +26,9 @@
 #   KEEP_WORK=1                   keep the temporary work directory
 #   GENS=N                        use only the first N tars of each set (quick checks)
 #   KEEP=N                        generations kept for the housekeeping step (5)
+#   BACKSTOP_COLD_LEVEL=L         also measure Backstop after recompressing every
+#                                 container as cold data at zstd level L
+#                                 (default, better, best); unset: skipped
 #
 # Every timed step runs under GNU time and is followed by `sync` inside the
 # timed region, so a tool that leaves its writes in the page cache is not
@@ -145,8 +148,10 @@ gen_name() { printf 'gen-%02d' "$(($1 + 1))"; }
 # repo bytes, restore seconds... VER is the instance's label.
 declare -A GEN_T GEN_REPO ING_T ING_RSS REPO OWN_RATIO RES_T RES_RSS VER
 declare -A PRUNE_BEFORE PRUNE_AFTER PRUNE_T PRUNE_RSS CHECK_T CHECK_RSS
+# Backstop after housekeeping's recompression (idle) and as cold data.
+declare -A IDLE IDLE_T COLD COLD_T
 # Over all sets, keyed by "SET_INDEX,INSTANCE": for the density table.
-declare -A ALL_REPO ALL_RATE ALL_LOGICAL ALL_NAME
+declare -A ALL_REPO ALL_RATE ALL_LOGICAL ALL_NAME ALL_IDLE ALL_COLD
 KEEP=${KEEP:-5}
 
 # load_set DIR: point TARS, N, NEWEST, SETNAME, LOGICAL at one data set.
@@ -164,6 +169,7 @@ load_set() {
 	cat "${TARS[@]}" >/dev/null # warm the page cache equally for every tool
 	GEN_T=() GEN_REPO=() ING_T=() ING_RSS=() REPO=() OWN_RATIO=() RES_T=() RES_RSS=()
 	PRUNE_BEFORE=() PRUNE_AFTER=() PRUNE_T=() PRUNE_RSS=() CHECK_T=() CHECK_RSS=()
+	IDLE=() IDLE_T=() COLD=() COLD_T=()
 }
 
 # --- Backstop --------------------------------------------------------------
@@ -189,6 +195,20 @@ run_backstop() {
 		echo "bench: WARNING: backstop logical_bytes $(jq -r .logical_bytes <<<"$stats") != $LOGICAL" >&2
 	jq -er '.stored_bytes' <<<"$stats" >/dev/null
 	REPO[$inst]=$(du_b "$D")
+	# What the appliance stores once idle: housekeeping's background
+	# recompression of s2 containers (binaries that have it), then, if
+	# BACKSTOP_COLD_LEVEL is set, every container as cold data at that
+	# level. The restore below reads the recompressed containers.
+	local hk_help
+	hk_help=$("$BACKSTOP" housekeeping --help 2>&1 || true)
+	if [[ $hk_help == *-recompress* ]]; then
+		timed "$s-recompress" "$BACKSTOP" housekeeping --data "$D" --recompress
+		IDLE[$inst]=$(du_b "$D") IDLE_T[$inst]=$T_SEC
+		if [[ -n ${BACKSTOP_COLD_LEVEL:-} ]]; then
+			timed "$s-cold" "$BACKSTOP" housekeeping --data "$D" --recompress --cold-now --cold-level "$BACKSTOP_COLD_LEVEL"
+			COLD[$inst]=$(du_b "$D") COLD_T[$inst]=$T_SEC
+		fi
+	fi
 	timed "$s-get" "$BACKSTOP" get --data "$D" --store default "$(gen_name $((N - 1)))" "$out"
 	RES_T[$inst]=$T_SEC RES_RSS[$inst]=$T_RSS
 	cmp "$NEWEST" "$out" || die "backstop restore differs from $NEWEST"
@@ -328,6 +348,13 @@ set_report() {
 	echo
 }
 
+# xrestic SET BYTES: BYTES over restic's stored bytes for SET (n/a without).
+xrestic() {
+	if [[ -n $2 && -n ${ALL_REPO[$1,restic]:-} ]]; then calc %.2f "$2 / ${ALL_REPO[$1,restic]}"; else echo n/a; fi
+}
+mib_or_na() { if [[ -n $1 ]]; then mib "$1"; else echo n/a; fi; }
+COLD_LABEL=${BACKSTOP_COLD_LEVEL:-off}
+
 # The one table the issue asks for: every set, every instance, stored bytes
 # and their ratio to restic's.
 density_report() {
@@ -336,16 +363,20 @@ density_report() {
 	echo
 	echo "Goal (issue 16): Backstop's default at most 0.8x restic's stored bytes on every set."
 	echo
-	echo "| Data set | Logical MiB | Tool (compression) | Stored bytes | Stored MiB | x restic | Ingest MiB/s |"
-	echo "|---|---:|---|---:|---:|---:|---:|"
+	echo "| Data set | Logical MiB | Tool (compression) | Stored bytes | Stored MiB | x restic | Ingest MiB/s | Idle: after recompression (MiB) | x restic | Cold ($COLD_LABEL, MiB) | x restic |"
+	echo "|---|---:|---|---:|---:|---:|---:|---:|---:|---:|---:|"
 	for s in "${!SETS[@]}"; do
 		for t in "${INSTANCES[@]}"; do
-			r=n/a
-			[[ -n ${ALL_REPO[$s,restic]:-} ]] && r=$(calc %.2f "${ALL_REPO[$s,$t]} / ${ALL_REPO[$s,restic]}")
 			echo "| ${ALL_NAME[$s]} | $(mib "${ALL_LOGICAL[$s]}") | ${ALL_VER[$s,$t]} | ${ALL_REPO[$s,$t]}" \
-				"| $(mib "${ALL_REPO[$s,$t]}") | $r | ${ALL_RATE[$s,$t]} |"
+				"| $(mib "${ALL_REPO[$s,$t]}") | $(xrestic "$s" "${ALL_REPO[$s,$t]}") | ${ALL_RATE[$s,$t]}" \
+				"| $(mib_or_na "${ALL_IDLE[$s,$t]:-}") | $(xrestic "$s" "${ALL_IDLE[$s,$t]:-}")" \
+				"| $(mib_or_na "${ALL_COLD[$s,$t]:-}") | $(xrestic "$s" "${ALL_COLD[$s,$t]:-}") |"
 		done
 	done
+	echo
+	echo "Idle: after \`backstop housekeeping --recompress\` (what background recompression stores;" \
+		"n/a: the binary has no --recompress). Cold: then \`--recompress --cold-now --cold-level\`" \
+		"BACKSTOP_COLD_LEVEL (n/a: not set)."
 	echo
 	echo "Machine: $(nproc) CPUs ($(grep -m1 '^model name' /proc/cpuinfo | cut -d: -f2- | sed 's/^ *//'))," \
 		"$(awk '/^MemTotal/ {printf "%.1f GiB", $2 / 1048576}' /proc/meminfo) RAM," \
@@ -369,6 +400,7 @@ for s in "${!SETS[@]}"; do
 		esac
 		sync
 		ALL_REPO[$s,$t]=${REPO[$t]} ALL_VER[$s,$t]=${VER[$t]}
+		ALL_IDLE[$s,$t]=${IDLE[$t]:-} ALL_COLD[$s,$t]=${COLD[$t]:-}
 		ALL_RATE[$s,$t]=$(calc %.1f "$LOGICAL / 1048576 / ${ING_T[$t]}")
 	done
 	ALL_NAME[$s]=$SETNAME ALL_LOGICAL[$s]=$LOGICAL
