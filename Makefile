@@ -9,7 +9,8 @@
 #                smbclient, smbtorture, libiscsi, qemu); what CI runs
 #   make bench   Go micro-benchmarks, then the end-to-end benchmark on real
 #                data against restic and borg (downloads a Go module's
-#                releases through the module proxy, installs restic/borg)
+#                releases through the module proxy and npm packages of
+#                compiled tools from the npm registry, installs restic/borg)
 
 GO        ?= go
 BENCH_DIR ?= /tmp/backstop-bench
@@ -132,11 +133,20 @@ bench-go:
 	$(GO) test -run '^$$' -bench 'Housekeeping$$|Verify|IngestDuringHousekeeping' -benchtime 3x -count 3 ./chunkstore/ | tee $(RESULTS_DIR)/housekeeping.txt
 	$(GO) test -run '^$$' -bench 'IndexMemory|HousekeepingMemory|HousekeepingThreshold' -benchtime 1x ./chunkstore/ | tee $(RESULTS_DIR)/memory.txt
 
-# Real data against restic and borg (installs them, fetches the data set).
+# Real data against restic and borg (installs them, fetches the two data
+# sets: a Go module's releases, npm packages of compiled tools), one table of
+# stored bytes per set and tool. BACKSTOP_MODES lists Backstop's instances
+# ("default" = no --compression flag), BORG_MODES borg's compressions.
+BENCH_NPM_DIR  ?= /tmp/backstop-bench-npm
+BACKSTOP_MODES ?= default s2
+BORG_MODES     ?= lz4 zstd,3
 bench-e2e: build
 	mkdir -p $(RESULTS_DIR)
 	scripts/realdata.sh $(BENCH_DIR)
-	RESULTS=$(RESULTS_DIR)/realdata.md BACKSTOP=$(CURDIR)/backstop scripts/bench-e2e.sh $(BENCH_DIR)
+	scripts/realdata-npm.sh $(BENCH_NPM_DIR)
+	RESULTS=$(RESULTS_DIR)/realdata.md BACKSTOP=$(CURDIR)/backstop \
+		BACKSTOP_MODES="$(BACKSTOP_MODES)" BORG_MODES="$(BORG_MODES)" \
+		scripts/bench-e2e.sh $(BENCH_DIR) $(BENCH_NPM_DIR)
 
 # End-to-end put/get throughput on synthetic data.
 bench-synthetic: build

@@ -202,7 +202,8 @@ type Server struct {
 func New(eng Engine, users Users, opts Options) *Server {
 	opts = opts.withDefaults()
 	s := &Server{eng: eng, opts: opts, log: opts.Logger, auth: newAuthCache(users, opts.Logins, opts.Now)}
-	gopts := []grpc.ServerOption{
+	// catalystpb.ServerOptions: message buffers sized to chunks.
+	gopts := append(catalystpb.ServerOptions(),
 		grpc.MaxRecvMsgSize(opts.MaxMsg),
 		grpc.MaxSendMsgSize(opts.MaxMsg),
 		grpc.MaxConcurrentStreams(opts.MaxStreams),
@@ -221,7 +222,7 @@ func New(eng Engine, users Users, opts Options) *Server {
 		// Flow control windows are left to gRPC's BDP estimator, which
 		// grows them to the link's bandwidth-delay product (up to 16 MiB):
 		// a fixed window would cap a stream at window/RTT on a WAN.
-	}
+	)
 	if opts.Certificate != nil {
 		cfg := &tls.Config{Certificates: []tls.Certificate{*opts.Certificate}, MinVersion: tls.VersionTLS12}
 		gopts = append(gopts, grpc.Creds(credentials.NewTLS(cfg)))

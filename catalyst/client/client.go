@@ -100,12 +100,14 @@ func Dial(opts Options) (*Client, error) {
 		}
 		creds = credentials.NewTLS(cfg)
 	}
-	conn, err := grpc.NewClient("passthrough:///"+opts.Addr,
+	// catalystpb.DialOptions: message buffers sized to chunks.
+	dopts := append(catalystpb.DialOptions(),
 		grpc.WithTransportCredentials(creds),
 		grpc.WithPerRPCCredentials(catalystpb.BasicAuth{User: opts.User, Password: opts.Password, Insecure: opts.Plaintext}),
 		grpc.WithContextDialer(c.dial),
 		grpc.WithDefaultCallOptions(grpc.MaxCallRecvMsgSize(65<<20), grpc.MaxCallSendMsgSize(65<<20)),
 	)
+	conn, err := grpc.NewClient("passthrough:///"+opts.Addr, dopts...)
 	if err != nil {
 		return nil, fmt.Errorf("catalyst client: %w", err)
 	}
