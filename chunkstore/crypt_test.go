@@ -11,6 +11,7 @@ import (
 	"testing"
 
 	"github.com/backstop-appliance/backstop/chunkstore/container"
+	"github.com/backstop-appliance/backstop/dedup"
 )
 
 // openSealed opens dir with an encrypted domain "sec" (made when new)
@@ -276,4 +277,76 @@ func maxKey(e *Engine) uint64 {
 		id = max(id, k)
 	}
 	return id
+}
+
+// TestEncryptedReplicaAndImport: replication reads an encrypted domain's
+// records opened (the target stores them with its own keys) and imports
+// (client-side dedup) into an encrypted domain are sealed.
+func TestEncryptedReplicaAndImport(t *testing.T) {
+	ctx := context.Background()
+	o := testOptions()
+	src := openSealed(t, t.TempDir(), o, DomainOptions{})
+	defer src.Close()
+	data := randomData(9, 1<<20)
+	put(t, src, "vault", "a", data)
+
+	dstDir := t.TempDir()
+	dst := openSealed(t, dstDir, o, DomainOptions{})
+	sdom, err := src.Domain("sec")
+	if err != nil {
+		t.Fatal(err)
+	}
+	d, _, err := dst.ImportDomain("replica-1", sdom.Key, sdom.Chunker)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if _, err := dst.CreateStore("copy", d.Name); err != nil {
+		t.Fatal(err)
+	}
+	rr, err := src.OpenRecipe(ctx, "vault", "a")
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer rr.Close()
+	im, err := dst.Import(ctx, "copy", "a", WriteOptions{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	err = rr.Segments(ctx, func(entries []dedup.RecipeEntry) error {
+		missing, err := im.Append(entries)
+		if err != nil {
+			return err
+		}
+		for _, k := range missing {
+			st, err := rr.Chunk(entries[k].FP, entries[k].Len)
+			if err != nil {
+				return err
+			}
+			if err := im.Put(entries[k].FP, st.Codec, st.Data, st.Raw); err != nil {
+				return err // a sealed record would fail its fingerprint here
+			}
+		}
+		return nil
+	})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if _, err := im.Commit(ctx); err != nil {
+		t.Fatal(err)
+	}
+	if !bytes.Equal(get(t, dst, "copy", "a"), data) {
+		t.Fatal("replica reads back different")
+	}
+	// Client-side dedup import into the target's encrypted domain.
+	text := textData(1 << 20)
+	if _, _, err := importData(t, dst, "vault", "imported", text, 0); err != nil {
+		t.Fatal(err)
+	}
+	if !bytes.Equal(get(t, dst, "vault", "imported"), text) {
+		t.Fatal("imported item reads back different")
+	}
+	dst.Close()
+	if !volumesHold(t, dstDir, data) {
+		t.Fatal("the plain replica domain does not hold the random payload in the clear")
+	}
 }
