@@ -47,7 +47,7 @@ const keyCacheSize = 8192
 // of the containers read lately. It has its own lock so that the read
 // path takes no engine lock for it.
 type keyring struct {
-	mu   sync.Mutex
+	mu   sync.RWMutex
 	keks map[uint32]*container.KEK
 	errs map[uint32]error // encrypted domains whose key is unusable
 	dks  map[uint64]*container.DataKey
@@ -244,15 +244,15 @@ func (e *Engine) DomainKeyError(name string) error {
 }
 
 func (k *keyring) err(domain uint32) error {
-	k.mu.Lock()
-	defer k.mu.Unlock()
+	k.mu.RLock()
+	defer k.mu.RUnlock()
 	return k.errs[domain]
 }
 
 // kek is the sealing key of domain (nil for a plain domain) or its error.
 func (k *keyring) kek(domain uint32) (*container.KEK, error) {
-	k.mu.Lock()
-	defer k.mu.Unlock()
+	k.mu.RLock()
+	defer k.mu.RUnlock()
 	if err := k.errs[domain]; err != nil {
 		return nil, err
 	}
@@ -291,9 +291,9 @@ func (e *Engine) openRecord(rec index.ContainerRec, en container.Entry, sealed [
 // block at the first use.
 func (e *Engine) dataKey(rec index.ContainerRec, kek *container.KEK) (*container.DataKey, error) {
 	k := e.keys
-	k.mu.Lock()
+	k.mu.RLock()
 	dk := k.dks[rec.ID]
-	k.mu.Unlock()
+	k.mu.RUnlock()
 	if dk != nil {
 		return dk, nil
 	}
