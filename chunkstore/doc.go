@@ -147,6 +147,25 @@
 // The last-read day stamps and recompression levels (index 'a' keys) only
 // decide what is picked: a lost or stale one costs CPU, never data.
 //
+// # Encryption at rest
+//
+// A domain created with DomainOptions.Encrypt seals its containers
+// (crypt.go, container/crypt.go): each container gets a fresh random
+// AES-256 data key, wrapped with AES-256-GCM by the domain's encryption
+// key into a 64-byte key block at the start of the body (container
+// version 2); each record is compressed first, then sealed with
+// AES-256-GCM under the data key, the nonce being its body offset and the
+// additional data its fingerprint, raw length and codec. A record is
+// still read with one pread (the data key, read once per container, is
+// cached). Footers stay plain: the index beside them holds the same
+// fingerprints. The encryption key lives in a key file (keys/ in the
+// data directory, or a path outside it), never in the index; a domain
+// whose key is missing or wrong opens unusable (ErrKeyMissing,
+// ErrKeyWrong) while the rest of the data directory works. Housekeeping
+// and recompression open each live record and the new container's
+// builder seals it again under its own data key; replication reads
+// records opened, and the target seals them with its own domain's key.
+//
 // # Invariants
 //
 //   - A container is fsynced before any index entry points into it.

@@ -107,6 +107,7 @@ type Engine struct {
 	dec        *container.Decompressor
 	cache      *locality
 	inflight   *inflight
+	keys       *keyring
 
 	// commitMu serialises changes to the catalog (items, stores, domains).
 	commitMu sync.Mutex
@@ -178,6 +179,7 @@ func Open(ctx context.Context, dir string, opts Options) (*Engine, error) {
 		writers:    map[*Writer]struct{}{},
 		pins:       map[uint64]int{},
 		dropLater:  map[uint64]bool{},
+		keys:       newKeyring(),
 	}
 	if err := e.open(ctx); err != nil {
 		_ = e.release() // the open error is the one to report
@@ -252,6 +254,7 @@ func (e *Engine) loadCatalog() error {
 	}
 	for _, d := range doms {
 		e.domains[d.ID] = &domain{d}
+		e.loadKey(d)
 	}
 	stores, err := e.idx.Stores()
 	if err != nil {
@@ -344,8 +347,13 @@ var storeName = regexp.MustCompile(`^[A-Za-z0-9][A-Za-z0-9._-]{0,63}$`)
 // or digit, then up to 63 letters, digits, '.', '_' or '-'.
 func ValidName(name string) bool { return storeName.MatchString(name) }
 
-// CreateDomain makes a new dedup domain with a fresh random key.
+// CreateDomain makes a new plain dedup domain with a fresh random key
+// (CreateDomainWith for an encrypted one).
 func (e *Engine) CreateDomain(name string, params chunker.Params) (dedup.Domain, error) {
+	return e.createDomain(name, params, nil)
+}
+
+func (e *Engine) createDomain(name string, params chunker.Params, seal *sealing) (dedup.Domain, error) {
 	if !storeName.MatchString(name) {
 		return dedup.Domain{}, fmt.Errorf("%w: domain name %q (letters, digits, '.', '_', '-'; at most 64)", ErrInvalid, name)
 	}
@@ -367,12 +375,28 @@ func (e *Engine) CreateDomain(name string, params chunker.Params) (dedup.Domain,
 	if _, err := rand.Read(d.Key); err != nil {
 		return dedup.Domain{}, fmt.Errorf("chunkstore: domain key: %w", err)
 	}
+	if seal != nil {
+		// The key file first: a domain record without its key would be
+		// a domain nobody can use.
+		d.Encryption = seal.enc
+		if err := writeKeyFile(e.keyPath(d), seal.key); err != nil {
+			return dedup.Domain{}, err
+		}
+	}
 	b := e.idx.NewBatch()
 	b.PutDomain(d)
 	if err := b.Commit(); err != nil {
+		if seal != nil {
+			os.Remove(e.keyPath(d))
+		}
 		return dedup.Domain{}, e.translate(err)
 	}
 	e.domains[d.ID] = &domain{d}
+	if seal != nil {
+		e.keys.mu.Lock()
+		e.keys.keks[d.ID] = seal.kek
+		e.keys.mu.Unlock()
+	}
 	return d, nil
 }
 

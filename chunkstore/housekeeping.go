@@ -355,6 +355,7 @@ func (s *sweeper) batch(cands []index.ContainerRec) error {
 		return err
 	}
 	for _, rec := range dropped {
+		e.keys.forget(rec.ID)
 		if err := e.vols.Punch(rec.Volume, rec.Offset, rec.Size); err != nil {
 			// The commit stands; the next Open punches what is left.
 			e.log.Warn("housekeeping: punch deferred to next open", "container", rec.ID, "err", err)
@@ -373,6 +374,9 @@ func (s *sweeper) batch(cands []index.ContainerRec) error {
 func (s *sweeper) read(rec index.ContainerRec, nb *hkBuilders) (victim, bool, error) {
 	e := s.e
 	v := victim{rec: rec}
+	if e.keys.err(rec.Domain) != nil {
+		return v, false, nil // its domain's key is missing: nothing can be copied
+	}
 	entries, err := e.readFooter(rec.ID)
 	if err != nil {
 		if errors.Is(err, container.ErrCorrupt) {
@@ -404,9 +408,14 @@ func (s *sweeper) read(rec index.ContainerRec, nb *hkBuilders) (victim, bool, er
 		}
 		from, stored := en.Offset, body[en.Offset:en.Offset+en.Stored]
 		s.rep.CopiedBytes += int64(en.Stored)
-		en, stored, err = s.rc.recode(rec.ID, en, stored)
+		// Sealed records are opened here and sealed again, with the new
+		// container's data key, by the builder.
+		stored, err = e.openRecord(rec, en, stored)
+		if err == nil {
+			en, stored, err = s.rc.recode(rec.ID, en, stored)
+		}
 		if err != nil {
-			if errors.Is(err, container.ErrCorrupt) {
+			if errors.Is(err, container.ErrCorrupt) || errors.Is(err, ErrCorrupt) {
 				s.rep.Damaged = append(s.rep.Damaged, rec.ID)
 				return v, false, nil
 			}

@@ -35,7 +35,11 @@ func newHousekeepingBuilders(e *Engine) *hkBuilders {
 func (nb *hkBuilders) add(domain uint32, en container.Entry, stored []byte, level int) (int, index.Loc, error) {
 	gb := nb.cur[domain]
 	if gb == nil {
-		gb = &hkBuilder{b: container.NewBuilder(nb.e.opts.ContainerSize), slot: len(nb.sealed)}
+		b, err := nb.e.newBuilder(domain)
+		if err != nil {
+			return 0, index.Loc{}, err
+		}
+		gb = &hkBuilder{b: b, slot: len(nb.sealed)}
 		nb.sealed = append(nb.sealed, index.ContainerRec{Domain: domain})
 		nb.levels = append(nb.levels, level)
 		nb.cur[domain] = gb
@@ -43,7 +47,8 @@ func (nb *hkBuilders) add(domain uint32, en container.Entry, stored []byte, leve
 	nb.levels[gb.slot] = min(nb.levels[gb.slot], level)
 	off := gb.b.Add(en.FP, stored, int(en.Raw), en.Codec)
 	slot := gb.slot
-	loc := index.Loc{Offset: off, Stored: en.Stored, Raw: en.Raw, Codec: en.Codec}
+	added := gb.b.Entries()[gb.b.Count()-1] // sealing adds a tag to stored
+	loc := index.Loc{Offset: off, Stored: added.Stored, Raw: en.Raw, Codec: en.Codec}
 	if gb.b.Full() {
 		if err := nb.seal(domain, gb); err != nil {
 			return 0, loc, err

@@ -323,7 +323,11 @@ func (w *Writer) seal() error {
 	default:
 		if w.made < builders {
 			w.made++
-			w.builder = container.NewBuilder(w.e.opts.ContainerSize)
+			b, err := w.e.newBuilder(w.dom.ID)
+			if err != nil {
+				return err
+			}
+			w.builder = b
 			return w.settle(false)
 		}
 		w.builder = <-w.free

@@ -55,6 +55,9 @@ func (e *Engine) OpenItem(ctx context.Context, store, name string) (*Reader, err
 	if err != nil {
 		return nil, err
 	}
+	if err := e.keys.err(dom.ID); err != nil {
+		return nil, err
+	}
 	// Under commitMu no delete or replace runs between finding the item
 	// and pinning its recipe.
 	e.commitMu.Lock()
@@ -124,6 +127,10 @@ func (f *fetcher) read(fp dedup.Fingerprint, n uint32, loc index.Loc) ([]byte, e
 	stored := f.rbuf[:loc.Stored]
 	if err := e.vols.ReadAt(rec.Volume, stored, rec.Offset+container.HeaderSize+int64(loc.Offset)); err != nil {
 		return nil, fmt.Errorf("%w: chunk %s in container %d: %v", ErrCorrupt, fp, loc.Container, err)
+	}
+	stored, err := e.openRecord(rec, entryOf(fp, loc), stored)
+	if err != nil {
+		return nil, fmt.Errorf("chunk %s in container %d: %w", fp, loc.Container, err)
 	}
 	if cap(f.dbuf) < int(n) {
 		f.dbuf = make([]byte, n)

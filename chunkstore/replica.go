@@ -171,6 +171,9 @@ func (e *Engine) OpenRecipe(ctx context.Context, store, name string) (*RecipeRea
 	if err != nil {
 		return nil, err
 	}
+	if err := e.keys.err(dom.ID); err != nil {
+		return nil, err
+	}
 	e.commitMu.Lock()
 	it, err := e.getItem(ctx, s, name)
 	if err == nil {
@@ -249,6 +252,12 @@ func (r *RecipeReader) readStored(fp dedup.Fingerprint, n uint32, loc index.Loc)
 	data := r.buf[:loc.Stored]
 	if err := e.vols.ReadAt(rec.Volume, data, rec.Offset+container.HeaderSize+int64(loc.Offset)); err != nil {
 		return Stored{}, fmt.Errorf("%w: chunk %s in container %d: %v", ErrCorrupt, fp, loc.Container, err)
+	}
+	// Replicas get the record as stored but opened: the channel is TLS,
+	// and the target seals it again with its own domain's key.
+	data, err := e.openRecord(rec, entryOf(fp, loc), data)
+	if err != nil {
+		return Stored{}, fmt.Errorf("chunk %s in container %d: %w", fp, loc.Container, err)
 	}
 	return Stored{Codec: loc.Codec, Raw: int(n), Data: data}, nil
 }

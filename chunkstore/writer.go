@@ -186,7 +186,9 @@ func (w *Writer) start() error {
 	w.cur.Store(w.pr)
 	w.phases = make(chan *phase)
 	w.done = make(chan struct{})
-	w.builder = container.NewBuilder(w.e.opts.ContainerSize)
+	if w.builder, err = w.e.newBuilder(w.dom.ID); err != nil {
+		return err
+	}
 	w.flight = newFlight(w)
 	w.made = 1
 	w.free = make(chan *container.Builder, builders)

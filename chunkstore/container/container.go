@@ -14,7 +14,11 @@ const (
 	HeaderSize  = 32
 	EntrySize   = 48
 	TrailerSize = 8
-	Version     = 1
+	// Version is a plain container's; VersionSealed an encrypted one's,
+	// whose body starts with the key block and whose records are sealed
+	// (crypt.go).
+	Version       = 1
+	VersionSealed = 2
 	// MaxBody bounds the body of a container, so that a damaged header
 	// cannot make a reader allocate gigabytes.
 	MaxBody = 64 << 20
@@ -35,6 +39,9 @@ type Header struct {
 	Domain uint32
 	Count  uint32
 	Body   uint32
+	// Sealed: version 2, the body starts with a KeyBlockSize key block
+	// and every record is sealed with the container's data key.
+	Sealed bool
 }
 
 // Size is the length of the whole container.
@@ -65,7 +72,7 @@ func ParseHeader(b []byte) (Header, error) {
 	if [4]byte(b[0:4]) != magic {
 		return Header{}, fmt.Errorf("%w: bad magic %q", ErrCorrupt, b[0:4])
 	}
-	if b[4] != Version {
+	if b[4] != Version && b[4] != VersionSealed {
 		return Header{}, fmt.Errorf("%w: unknown version %d", ErrCorrupt, b[4])
 	}
 	if got, want := crc32.Checksum(b[:28], castagnoli), binary.LittleEndian.Uint32(b[28:]); got != want {
@@ -76,6 +83,10 @@ func ParseHeader(b []byte) (Header, error) {
 		Domain: binary.LittleEndian.Uint32(b[16:]),
 		Count:  binary.LittleEndian.Uint32(b[20:]),
 		Body:   binary.LittleEndian.Uint32(b[24:]),
+		Sealed: b[4] == VersionSealed,
+	}
+	if h.Sealed && h.Body < KeyBlockSize {
+		return Header{}, fmt.Errorf("%w: sealed container without a key block", ErrCorrupt)
 	}
 	if h.Body > MaxBody || h.Count > MaxCount {
 		return Header{}, fmt.Errorf("%w: implausible size (%d records, %d bytes)", ErrCorrupt, h.Count, h.Body)
@@ -86,6 +97,9 @@ func ParseHeader(b []byte) (Header, error) {
 func putHeader(b []byte, h Header) {
 	copy(b[0:4], magic[:])
 	b[4] = Version
+	if h.Sealed {
+		b[4] = VersionSealed
+	}
 	b[5], b[6], b[7] = 0, 0, 0
 	binary.LittleEndian.PutUint64(b[8:], h.ID)
 	binary.LittleEndian.PutUint32(b[16:], h.Domain)
@@ -124,7 +138,8 @@ func ParseFooter(h Header, b []byte) ([]Entry, error) {
 			Raw:    binary.LittleEndian.Uint32(p[40:]),
 			Codec:  Codec(p[44]),
 		}
-		if uint64(e.Offset)+uint64(e.Stored) > uint64(h.Body) || !e.Codec.valid() {
+		if uint64(e.Offset)+uint64(e.Stored) > uint64(h.Body) || !e.Codec.valid() ||
+			(h.Sealed && (e.Offset < KeyBlockSize || e.Stored < TagSize)) {
 			return nil, fmt.Errorf("%w: record %d out of bounds or bad codec", ErrCorrupt, i)
 		}
 		entries[i] = e
@@ -167,17 +182,24 @@ type Builder struct {
 	buf     []byte
 	entries []Entry
 	limit   int
+	kek     *KEK     // nil: plain containers
+	dk      *DataKey // this container's, when kek is set
 }
 
 // NewBuilder returns a builder whose containers hold about limit bytes of
 // body: Full reports true once the body reaches it.
-func NewBuilder(limit int) *Builder {
-	b := &Builder{limit: limit}
+func NewBuilder(limit int) *Builder { return NewSealingBuilder(limit, nil) }
+
+// NewSealingBuilder returns a builder whose containers are sealed with a
+// fresh data key each, wrapped by kek; with a nil kek it is NewBuilder.
+func NewSealingBuilder(limit int, kek *KEK) *Builder {
+	b := &Builder{limit: limit, kek: kek}
 	b.Reset()
 	return b
 }
 
-// Reset empties the builder for the next container.
+// Reset empties the builder for the next container (with a new data key
+// when it seals).
 func (b *Builder) Reset() {
 	if b.buf == nil {
 		// Grown on demand: a stream that stores a few bytes should not
@@ -186,19 +208,37 @@ func (b *Builder) Reset() {
 	}
 	b.buf = b.buf[:HeaderSize]
 	b.entries = b.entries[:0]
+	if b.kek != nil {
+		dk, err := NewDataKey()
+		if err != nil {
+			panic(err) // AES-256 with a 32-byte key cannot fail
+		}
+		b.dk = dk
+		b.buf = append(b.buf, make([]byte, KeyBlockSize)...)
+	}
 }
 
-// Add appends a record and returns its offset in the body.
+// Add appends a record and returns its offset in the body. A sealing
+// builder seals stored (TagSize more bytes in the body; Entries says how
+// many).
 func (b *Builder) Add(fp dedup.Fingerprint, stored []byte, raw int, codec Codec) uint32 {
 	off := uint32(len(b.buf) - HeaderSize)
-	b.buf = append(b.buf, stored...)
-	b.entries = append(b.entries, Entry{FP: fp, Offset: off, Stored: uint32(len(stored)), Raw: uint32(raw), Codec: codec})
+	if b.dk != nil {
+		b.buf = b.dk.SealRecord(b.buf, stored, off, fp, uint32(raw), codec)
+	} else {
+		b.buf = append(b.buf, stored...)
+	}
+	n := uint32(len(b.buf)-HeaderSize) - off
+	b.entries = append(b.entries, Entry{FP: fp, Offset: off, Stored: n, Raw: uint32(raw), Codec: codec})
 	return off
 }
 
 // Len is the body length so far (also after Seal).
 func (b *Builder) Len() int {
 	if len(b.entries) == 0 {
+		if b.dk != nil {
+			return KeyBlockSize
+		}
 		return 0
 	}
 	last := b.entries[len(b.entries)-1]
@@ -216,7 +256,10 @@ func (b *Builder) Entries() []Entry { return b.entries }
 
 // Seal finishes the container and returns its bytes, valid until Reset.
 func (b *Builder) Seal(id uint64, domain uint32) []byte {
-	h := Header{ID: id, Domain: domain, Count: uint32(len(b.entries)), Body: uint32(b.Len())}
+	h := Header{ID: id, Domain: domain, Count: uint32(len(b.entries)), Body: uint32(b.Len()), Sealed: b.dk != nil}
+	if b.dk != nil {
+		b.kek.Wrap(b.buf[HeaderSize:], b.dk, id, domain)
+	}
 	footer := len(b.buf)
 	for _, e := range b.entries {
 		var p [EntrySize]byte

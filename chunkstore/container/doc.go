@@ -30,6 +30,16 @@
 //	  0  footer crc  uint32    CRC-32C of the footer
 //	  4  crc         uint32    CRC-32C of header, body and footer
 //
+// A sealed container (encryption at rest, crypt.go) has version 2; its
+// body starts with a 64-byte key block (12-byte random nonce, the
+// container's 32-byte data key sealed with AES-256-GCM under the domain's
+// encryption key with the container id and domain as additional data, 4
+// zero bytes), and each record is the stored bytes sealed with
+// AES-256-GCM under the data key: nonce the record's body offset (12
+// bytes, little endian, zero padded), additional data its fingerprint,
+// raw length and codec; stored counts the 16-byte tag. Header, footer
+// and trailer are as above, the checksums covering the sealed bytes.
+//
 // The header says how long the container is, so a volume can be walked
 // container by container from its start; the trailer tells a torn write from
 // a complete one. The footer checksum lets the locality cache trust a footer

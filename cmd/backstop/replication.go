@@ -64,10 +64,13 @@ type domainFile struct {
 func cmdDomain(ctx context.Context, e *env, args []string) error {
 	const usage = "Usage:\n  backstop domain export [--data DIR] NAME FILE    write domain NAME with its key (keep FILE secret)\n" +
 		"  backstop domain import [--data DIR] NAME FILE    create domain NAME with the key in FILE\n" +
-		"  backstop domain store  [--data DIR] NAME STORE   create STORE in domain NAME"
-	sub, err := e.subcommand(args, usage, "export", "import", "store")
+		"  backstop domain store  [--data DIR] NAME STORE   create STORE in domain NAME\n" + domainKeyUsage
+	sub, err := e.subcommand(args, usage, "export", "import", "store", "create", "export-key", "import-key")
 	if sub == "" {
 		return err
+	}
+	if sub == "create" || sub == "export-key" || sub == "import-key" {
+		return cmdDomainKey(ctx, e, sub, args[1:], usage)
 	}
 	fs := e.flags(false)
 	rest, err := e.parseArgs(fs, args[1:], usage, 2, 2, "takes a domain name and a file (or store)")
