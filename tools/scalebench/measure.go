@@ -6,6 +6,7 @@ import (
 	"fmt"
 	"io"
 	"io/fs"
+	"log/slog"
 	"math/rand/v2"
 	"os"
 	"path/filepath"
@@ -27,6 +28,7 @@ type row struct {
 	Chunks        int64   `json:"chunks"`
 	StoredBytes   int64   `json:"stored_bytes"`
 	OpenMs        float64 `json:"open_ms"`
+	OpenFilterMs  float64 `json:"open_filter_ms"` // of which: badger open and Bloom filter rebuild
 	RSSMiB        float64 `json:"rss_mib"`
 	PutMs         float64 `json:"put_ms"`
 	GetMs         float64 `json:"get_ms"`
@@ -46,11 +48,15 @@ const pageSize = 50
 func measureStep(ctx context.Context, dir string, samples int) (row, error) {
 	var r row
 	start := time.Now()
-	e, err := chunkstore.Open(ctx, dir, engineOptions())
+	phases := newPhaseLog(start)
+	o := engineOptions()
+	o.Logger = slog.New(phases)
+	e, err := chunkstore.Open(ctx, dir, o)
 	if err != nil {
 		return r, err
 	}
 	r.OpenMs = ms(time.Since(start))
+	r.OpenFilterMs = phases.since("filter loaded")
 	defer e.Close()
 	runtime.GC()
 	debug.FreeOSMemory()

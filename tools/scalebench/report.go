@@ -19,6 +19,7 @@ type measure struct {
 func measures() []measure {
 	return []measure{
 		{"start-up (Open)", "ms", "scale-open.png", func(r row) float64 { return r.OpenMs }},
+		{"of which badger open + Bloom filter rebuild", "ms", "", func(r row) float64 { return r.OpenFilterMs }},
 		{"RSS at rest", "MiB", "scale-rss.png", func(r row) float64 { return r.RSSMiB }},
 		{"RSS while building", "MiB", "", func(r row) float64 { return r.build.IngestRSSMi }},
 		{"small put (4 KiB)", "ms", "scale-put.png", func(r row) float64 { return r.PutMs }},
