@@ -30,6 +30,7 @@ type row struct {
 	OpenMs        float64 `json:"open_ms"`
 	OpenFilterMs  float64 `json:"open_filter_ms"` // of which: badger open and Bloom filter rebuild
 	RSSMiB        float64 `json:"rss_mib"`
+	RSSAnonMiB    float64 `json:"rss_anon_mib"` // of which anonymous (not badger's mapped tables)
 	PutMs         float64 `json:"put_ms"`
 	GetMs         float64 `json:"get_ms"`
 	PageMs        float64 `json:"page_ms"`
@@ -61,6 +62,7 @@ func measureStep(ctx context.Context, dir string, samples int) (row, error) {
 	runtime.GC()
 	debug.FreeOSMemory()
 	r.RSSMiB, _ = procStatus("VmRSS")
+	r.RSSAnonMiB, _ = procStatus("RssAnon")
 	st := e.Stats()
 	r.Items, r.StoredBytes = st.Items, st.StoredBytes
 	if r.PutMs, err = timePuts(ctx, e, samples); err != nil {

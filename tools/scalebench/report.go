@@ -21,6 +21,7 @@ func measures() []measure {
 		{"start-up (Open)", "ms", "scale-open.png", func(r row) float64 { return r.OpenMs }},
 		{"of which badger open + Bloom filter rebuild", "ms", "", func(r row) float64 { return r.OpenFilterMs }},
 		{"RSS at rest", "MiB", "scale-rss.png", func(r row) float64 { return r.RSSMiB }},
+		{"of which anonymous (not mapped index files)", "MiB", "", func(r row) float64 { return r.RSSAnonMiB }},
 		{"RSS while building", "MiB", "", func(r row) float64 { return r.build.IngestRSSMi }},
 		{"small put (4 KiB)", "ms", "scale-put.png", func(r row) float64 { return r.PutMs }},
 		{"small get", "ms", "scale-get.png", func(r row) float64 { return r.GetMs }},
