@@ -175,6 +175,16 @@ bench-repl: build
 	$(GO) test -run '^$$' -bench Replicate -benchtime 1x -count 3 ./replication/ | tee $(RESULTS_DIR)/replication-go.txt
 	RESULTS=$(CURDIR)/$(RESULTS_DIR)/replication.md BACKSTOP=$(CURDIR)/backstop scripts/bench-repl.sh
 
+# Scale harness: grows one data directory of 1 KiB-average chunks through
+# the engine (10^4..10^6 chunks, 10^3..10^5 items; SCALE_FLAGS='-chunks
+# 1e4,1e5,1e6,1e7 -items 1e3,1e4,1e5,1e6' for more) and writes how each
+# cost grows to docs/scale.csv, docs/scale-table.md and docs/scale-*.png
+# (docs/scale.md). About 15 minutes and 1.5 GiB of disk by default.
+SCALE_DIR ?= /tmp/backstop-scale
+.PHONY: bench-scale
+bench-scale:
+	$(GO) run ./tools/scalebench -dir $(SCALE_DIR) -out docs $(SCALE_FLAGS)
+
 # The share filesystem's tests at full size (the -short run above uses
 # smaller files and one seed of the model-based test), with Samba's
 # smbclient (installed from Debian when missing) against the real share

@@ -2,7 +2,6 @@ package web
 
 import (
 	"net/http"
-	"sort"
 	"strconv"
 	"strings"
 	"time"
@@ -82,30 +81,27 @@ func (s *Server) listItems(c *gin.Context) {
 		}
 		limit = n
 	}
-	after := c.Query("after")
-	items, err := s.eng.List(c.Request.Context(), c.Param("name"), c.Query("prefix"))
+	items, more, err := s.eng.ListPage(c.Request.Context(), c.Param("name"), c.Query("prefix"), c.Query("after"), limit)
 	if err != nil {
 		s.fail(c, err)
 		return
 	}
-	sort.Slice(items, func(i, j int) bool { return items[i].Name < items[j].Name })
-	start := sort.Search(len(items), func(i int) bool { return items[i].Name > after })
-	if after == "" {
-		start = 0
-	}
 	page := itemPage{Items: []itemView{}}
-	shown := items[start:min(len(items), start+limit)]
+	names := make([]string, len(items))
+	for i, it := range items {
+		names[i] = it.Name
+	}
 	var usage map[string]int64
-	if len(shown) > 0 {
-		if usage, err = s.eng.Usage(c.Request.Context(), c.Param("name")); err != nil {
+	if len(items) > 0 {
+		if usage, err = s.eng.ItemUsage(c.Request.Context(), c.Param("name"), names); err != nil {
 			s.fail(c, err)
 			return
 		}
 	}
-	for _, it := range shown {
+	for _, it := range items {
 		page.Items = append(page.Items, viewItem(it, usage[it.Name]))
 	}
-	if start+limit < len(items) {
+	if more {
 		page.Next = page.Items[len(page.Items)-1].Name
 	}
 	c.JSON(http.StatusOK, page)
@@ -123,7 +119,7 @@ func (s *Server) getItem(c *gin.Context) {
 		s.fail(c, err)
 		return
 	}
-	usage, err := s.eng.Usage(c.Request.Context(), c.Param("name"))
+	usage, err := s.eng.ItemUsage(c.Request.Context(), c.Param("name"), []string{it.Name})
 	if err != nil {
 		s.fail(c, err)
 		return

@@ -46,7 +46,8 @@ type itemAdmin interface {
 	List(ctx context.Context, store, prefix string) ([]chunkstore.Item, error)
 	Stat(ctx context.Context, store, name string) (chunkstore.Item, error)
 	Delete(ctx context.Context, store, name string) error
-	Usage(ctx context.Context, store string) (map[string]int64, error)
+	ListPage(ctx context.Context, store, prefix, after string, limit int) ([]chunkstore.Item, bool, error)
+	ItemUsage(ctx context.Context, store string, names []string) (map[string]int64, error)
 }
 
 // Engine is what the server needs of a *chunkstore.Engine.

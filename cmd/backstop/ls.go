@@ -15,7 +15,7 @@ import (
 func cmdLs(ctx context.Context, e *env, args []string) error {
 	fs := e.flags(true)
 	asJSON := fs.Bool("json", false, "print JSON")
-	usage := fs.Bool("usage", false, "also compute the bytes each item alone holds (reads every recipe)")
+	usage := fs.Bool("usage", false, "also compute the bytes each item alone holds (reads the listed items' recipes)")
 	meta := metaFlag{}
 	fs.Var(meta, "meta", "KEY=VALUE the items must have (repeatable)")
 	e.remoteFlags(fs)
@@ -29,7 +29,7 @@ func cmdLs(ctx context.Context, e *env, args []string) error {
 	}
 	if e.remote.server != "" {
 		if *usage {
-			return e.usageError(fs, "--usage needs --data (it reads every recipe)")
+			return e.usageError(fs, "--usage needs --data (it reads the recipes)")
 		}
 		return remoteLs(ctx, e, opts, *asJSON)
 	}
@@ -44,7 +44,11 @@ func cmdLs(ctx context.Context, e *env, args []string) error {
 	}
 	var alone map[string]int64
 	if *usage {
-		if alone, err = eng.Usage(ctx, e.store); err != nil {
+		names := make([]string, len(items))
+		for i, it := range items {
+			names[i] = it.Name
+		}
+		if alone, err = eng.ItemUsage(ctx, e.store, names); err != nil {
 			return err
 		}
 	}
