@@ -14,7 +14,7 @@
 set -eu
 cd "$(dirname "$0")/.."
 GO=${GO:-go}
-GROUPS=${SMB_GROUPS:-"smb2.connect smb2.read smb2.rw smb2.dir smb2.create smb2.getinfo smb2.setinfo smb2.rename smb2.lock smb2.session smb2.tcon smb2.delete-on-close-perms smb2.credits smb2.lease smb2.oplock smb2.ioctl smb2.durable-v2-open smb2.sharemode"}
+GROUPS=${SMB_GROUPS:-"smb2.connect smb2.read smb2.rw smb2.dir smb2.create smb2.getinfo smb2.setinfo smb2.rename smb2.lock smb2.session smb2.tcon smb2.delete-on-close-perms smb2.credits smb2.lease smb2.oplock smb2.ioctl smb2.durable-v2-open smb2.sharemode smb2.compound"}
 baseline=nas/smb2/testdata/smbtorture-pass.txt
 
 if ! command -v smbclient >/dev/null || ! command -v smbtorture >/dev/null; then
