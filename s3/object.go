@@ -39,7 +39,7 @@ func (s *Server) objectRequest(q *request, m string, v url.Values) error {
 	case (m == http.MethodGet || m == http.MethodHead) && v.Has("uploadId"):
 		return s.listParts(q, v)
 	case m == http.MethodGet || m == http.MethodHead:
-		if len(v) > 0 && !v.Has("partNumber") && !v.Has("versionId") && !onlyResponseOverrides(v) {
+		if len(v) > 0 && !onlyResponseOverrides(v) {
 			return fmt.Errorf("%w: object subresource %s", errNotImplemented, firstKey(v))
 		}
 		return s.getObject(q)
@@ -57,7 +57,7 @@ func (s *Server) objectRequest(q *request, m string, v url.Values) error {
 
 func onlyResponseOverrides(v url.Values) bool {
 	for k := range v {
-		if !strings.HasPrefix(k, "response-") && k != "x-id" {
+		if !strings.HasPrefix(k, "response-") {
 			return false
 		}
 	}

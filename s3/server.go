@@ -224,7 +224,7 @@ func (s *Server) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 func (s *Server) fail(q *request, err error) {
 	e := toAPI(err, q.r.URL.Path)
 	e.RequestID = q.id
-	if e.status >= 500 {
+	if e.status >= 500 && e.status != http.StatusNotImplemented {
 		s.log.Error("s3: request", "method", q.r.Method, "path", q.r.URL.Path, "user", q.user.Name, "err", err)
 	} else {
 		s.log.Debug("s3: request refused", "method", q.r.Method, "path", q.r.URL.Path, "code", e.Code, "err", err)
@@ -265,6 +265,7 @@ func readXML(q *request, v any) error {
 // dispatch routes an authenticated request by method, path and query.
 func (s *Server) dispatch(q *request) error {
 	v := q.r.URL.Query()
+	v.Del("x-id") // the SDKs' operation name, no subresource
 	m := q.r.Method
 	switch {
 	case q.bucket == "":
