@@ -28,6 +28,7 @@ import (
 // alice (operator) and bob (operator), each with a key.
 type env struct {
 	eng   *chunkstore.Engine
+	state *appliance.State
 	srv   *Server
 	keys  *appliance.S3Keys
 	alice appliance.S3Key
@@ -52,7 +53,7 @@ func newEnv(t *testing.T) *env {
 	if err != nil {
 		t.Fatal(err)
 	}
-	e := &env{eng: eng, keys: keys}
+	e := &env{eng: eng, state: state, keys: keys}
 	for _, u := range []string{"alice", "bob"} {
 		if _, err := state.CreateUser(u, appliance.RoleOperator, "password-"+u+"-123"); err != nil {
 			t.Fatal(err)
@@ -377,5 +378,24 @@ func TestS3PayloadMismatch(t *testing.T) {
 	}
 	if _, err := e.eng.Stat(ctx, storeOf("sums"), "x"); !errors.Is(err, chunkstore.ErrNotFound) {
 		t.Fatalf("refused object exists: %v", err)
+	}
+}
+
+// TestS3KeyOfRecreatedUser: a user deleted and made again under the same
+// name does not inherit the old account's keys.
+func TestS3KeyOfRecreatedUser(t *testing.T) {
+	e := newEnv(t)
+	c, ctx := e.client(e.alice), context.Background()
+	if _, err := c.ListBuckets(ctx, &awss3.ListBucketsInput{}); err != nil {
+		t.Fatal(err)
+	}
+	if err := e.state.DeleteUser("alice"); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := e.state.CreateUser("alice", appliance.RoleOperator, "password-alice-456"); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := c.ListBuckets(ctx, &awss3.ListBucketsInput{}); code(err) != "InvalidAccessKeyId" {
+		t.Fatalf("old key of a new alice: %v", err)
 	}
 }

@@ -39,10 +39,9 @@ type Engine interface {
 	CopyItem(ctx context.Context, src, name, dst, dstName string, replace bool) (chunkstore.Item, error)
 }
 
-// Keys finds the secret of an access key and the user it belongs to (an
-// *appliance.S3Keys).
+// Keys finds an access key with its secret (an *appliance.S3Keys).
 type Keys interface {
-	S3Secret(access string) (user, secret string, err error)
+	S3Secret(access string) (appliance.S3Key, error)
 }
 
 // Users finds an appliance user (an *appliance.State).
@@ -100,7 +99,6 @@ type Server struct {
 	http  *http.Server
 	mu    sync.Mutex
 	ln    net.Listener
-	mpu   sync.Mutex // serialises multipart completion per server
 }
 
 // New makes a server; Start listens.
@@ -207,7 +205,9 @@ func (s *Server) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 	if err == nil {
 		q.cred = cred
 		q.user, err = s.users.User(cred.user)
-		if err != nil {
+		// A user deleted and made again under the same name does not
+		// inherit the old account's keys.
+		if err != nil || q.user.Created.After(cred.created) {
 			err = errUnknownKey
 		}
 	}
@@ -239,7 +239,7 @@ func (s *Server) fail(q *request, err error) {
 func writeXML(w http.ResponseWriter, status int, v any) {
 	w.Header().Set("Content-Type", "application/xml")
 	w.WriteHeader(status)
-	io.WriteString(w, xml.Header)
+	_, _ = io.WriteString(w, xml.Header)
 	_ = xml.NewEncoder(w).Encode(v)
 }
 

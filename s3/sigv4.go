@@ -29,6 +29,7 @@ const (
 // the key's user, and what the body's chunk signatures chain from.
 type credential struct {
 	user    string
+	created time.Time // the key's
 	secret  string
 	date    string // x-amz-date
 	scope   string // DATE/REGION/s3/aws4_request
@@ -85,10 +86,11 @@ func (s *Server) verify(r *http.Request) (credential, error) {
 	if !contains(signed, "host") {
 		return credential{}, fmt.Errorf("%w: host is not signed", errAuthHeader)
 	}
-	user, secret, err := s.keys.S3Secret(access)
+	key, err := s.keys.S3Secret(access)
 	if err != nil {
 		return credential{}, errUnknownKey
 	}
+	user, secret := key.User, key.Secret
 	payload := r.Header.Get("X-Amz-Content-Sha256")
 	if payload == "" {
 		return credential{}, fmt.Errorf("%w: no x-amz-content-sha256", errAuthHeader)
@@ -100,7 +102,7 @@ func (s *Server) verify(r *http.Request) (credential, error) {
 		s.log.Debug("s3: signature does not match", "access", access, "canonical_request", creq)
 		return credential{}, errSignature
 	}
-	return credential{user: user, secret: secret, date: date, scope: scope, seed: sig, payload: payload}, nil
+	return credential{user: user, created: key.Created, secret: secret, date: date, scope: scope, seed: sig, payload: payload}, nil
 }
 
 // canonicalRequest is SigV4's canonical form of r.

@@ -90,15 +90,15 @@ func base32(b []byte) string {
 	return string(out)
 }
 
-// S3Secret returns the user and secret of an access key.
-func (k *S3Keys) S3Secret(access string) (user, secret string, err error) {
+// S3Secret returns an access key with its secret, for SigV4.
+func (k *S3Keys) S3Secret(access string) (S3Key, error) {
 	k.mu.Lock()
 	defer k.mu.Unlock()
 	key, ok := k.keys[access]
 	if !ok {
-		return "", "", ErrNoS3Key
+		return S3Key{}, ErrNoS3Key
 	}
-	return key.User, key.Secret, nil
+	return key, nil
 }
 
 // List returns the keys of user ("" for every user's), without secrets,

@@ -28,8 +28,8 @@ func TestS3Keys(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	if u, s, err := k2.S3Secret(a.Access); err != nil || u != "alice" || s != a.Secret {
-		t.Fatalf("reopened secret: %q %q %v", u, s, err)
+	if got, err := k2.S3Secret(a.Access); err != nil || got.User != "alice" || got.Secret != a.Secret {
+		t.Fatalf("reopened secret: %+v %v", got, err)
 	}
 	for _, l := range [][]S3Key{k2.List(""), k2.List("bob")} {
 		for _, key := range l {
@@ -44,7 +44,7 @@ func TestS3Keys(t *testing.T) {
 	if err := k2.Delete(a.Access); err != nil {
 		t.Fatal(err)
 	}
-	if _, _, err := k2.S3Secret(a.Access); !errors.Is(err, ErrNoS3Key) {
+	if _, err := k2.S3Secret(a.Access); !errors.Is(err, ErrNoS3Key) {
 		t.Fatalf("deleted key: %v", err)
 	}
 	if err := k2.Delete(a.Access); !errors.Is(err, ErrNoS3Key) {
