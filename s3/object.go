@@ -80,14 +80,28 @@ func objectMeta(r *http.Request) map[string]string {
 
 // write streams the request body into item name of the bucket's store
 // and commits it: the answer is sent only after the commit. meta gets the
-// ETag (the body's MD5) before the commit.
+// ETag (the body's MD5) before the commit. With If-None-Match: * an
+// existing item (at Create or at Commit, under the engine's commit lock)
+// is PreconditionFailed.
 func (s *Server) write(q *request, name string, meta map[string]string) (chunkstore.Item, error) {
+	replace := true
+	if q.r.Header.Get("If-None-Match") == "*" {
+		replace = false
+	}
+	it, err := s.writeItem(q, name, meta, replace)
+	if !replace && errors.Is(err, chunkstore.ErrExists) {
+		return it, fmt.Errorf("%w: %s exists (If-None-Match: *)", errPrecondition, q.key)
+	}
+	return it, err
+}
+
+func (s *Server) writeItem(q *request, name string, meta map[string]string, replace bool) (chunkstore.Item, error) {
 	ctx := q.r.Context()
 	p, err := newPayload(q.r, q.cred)
 	if err != nil {
 		return chunkstore.Item{}, err
 	}
-	w, err := s.eng.Create(ctx, storeOf(q.bucket), name, chunkstore.WriteOptions{Replace: true, Meta: meta})
+	w, err := s.eng.Create(ctx, storeOf(q.bucket), name, chunkstore.WriteOptions{Replace: replace, Meta: meta})
 	if err != nil {
 		return chunkstore.Item{}, err
 	}

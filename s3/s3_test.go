@@ -154,6 +154,20 @@ func TestS3ObjectsRoundTrip(t *testing.T) {
 			t.Fatalf("missing key: %v", err)
 		}
 	})
+	t.Run("if-none-match", func(t *testing.T) {
+		_, err := c.PutObject(ctx, &awss3.PutObjectInput{Bucket: aws.String("backups"), Key: aws.String("dir/a b.bin"),
+			Body: strings.NewReader("other"), IfNoneMatch: aws.String("*")})
+		if code(err) != "PreconditionFailed" {
+			t.Fatalf("conditional overwrite: %v", err)
+		}
+		if _, err := c.PutObject(ctx, &awss3.PutObjectInput{Bucket: aws.String("backups"), Key: aws.String("new"),
+			Body: strings.NewReader("new"), IfNoneMatch: aws.String("*")}); err != nil {
+			t.Fatalf("conditional create: %v", err)
+		}
+		if _, err := c.DeleteObject(ctx, &awss3.DeleteObjectInput{Bucket: aws.String("backups"), Key: aws.String("new")}); err != nil {
+			t.Fatal(err)
+		}
+	})
 	t.Run("copy", func(t *testing.T) {
 		if _, err := c.CopyObject(ctx, &awss3.CopyObjectInput{Bucket: aws.String("backups"), Key: aws.String("copy"),
 			CopySource: aws.String("backups/dir/a%20b.bin")}); err != nil {
