@@ -155,7 +155,8 @@ test-catalyst:
 	$(GO) test -race -count=1 ./catalyst/... ./chunkstore/ -run 'Import|Copy|Immutab|Catalyst|RoundTrip|Second|Lying|Permission|Cut|Concurrent'
 	$(GO) test -count=1 -run 'TestCatalystCLI' ./cmd/backstop/
 # The S3 front end with real clients: the Go tests (aws-sdk-go-v2), then
-# the AWS CLI and restic against `backstop serve --s3` (docs/s3.md).
+# the AWS CLI, rclone, s3cmd and restic against `backstop serve --s3`
+# (docs/s3.md).
 test-s3:
 	$(GO) test -race -count=1 ./s3/... ./internal/appliance/ -run 'S3'
 	scripts/test-s3.sh

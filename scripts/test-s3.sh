@@ -1,13 +1,14 @@
 #!/usr/bin/env bash
 # test-s3.sh: real S3 clients against `backstop serve --s3`: the AWS CLI
-# (Debian awscli: s3 cp/sync, s3api multipart) and restic's S3 backend
-# (backup, a second backup of nearly the same tree, restore, check).
-# Prints the stored bytes each restic backup added. Needs /usr/bin/aws
-# and restic; run from the repository root: scripts/test-s3.sh
+# (Debian awscli: s3 cp/sync, s3api multipart), rclone and s3cmd (Debian)
+# and restic's S3 backend (backup, a second backup of nearly the same
+# tree, restore, check). Prints the stored bytes each restic backup
+# added. Needs /usr/bin/aws, rclone, s3cmd and restic; run from the
+# repository root: scripts/test-s3.sh
 set -Eeuo pipefail
 AWS=${AWS:-/usr/bin/aws}
 command -v "$AWS" >/dev/null || { echo "test-s3: $AWS missing (apt-get install awscli)"; exit 1; }
-command -v restic >/dev/null || { echo "test-s3: restic missing"; exit 1; }
+for t in restic rclone s3cmd; do command -v $t >/dev/null || { echo "test-s3: $t missing"; exit 1; }; done
 tmp=$(mktemp -d)
 pid=
 cleanup() { [ -n "$pid" ] && kill "$pid" 2>/dev/null && wait "$pid" 2>/dev/null; rm -rf "$tmp"; }
@@ -59,6 +60,27 @@ cat "$tmp/p1" "$tmp/p2" >"$tmp/mp.want"
 cmp "$tmp/mp.back" "$tmp/mp.want"
 s3 s3 rm --recursive s3://cli-bucket --quiet
 s3 s3 rb s3://cli-bucket
+
+echo "== rclone: copy, check, delete"
+export RCLONE_CONFIG_BK_TYPE=s3 RCLONE_CONFIG_BK_PROVIDER=Other RCLONE_CONFIG_BK_ENDPOINT="http://$S3" \
+	RCLONE_CONFIG_BK_ACCESS_KEY_ID="$AWS_ACCESS_KEY_ID" RCLONE_CONFIG_BK_SECRET_ACCESS_KEY="$AWS_SECRET_ACCESS_KEY" \
+	RCLONE_CONFIG_BK_FORCE_PATH_STYLE=true RCLONE_CONFIG_BK_REGION=us-east-1
+rc() { env -u AWS_CA_BUNDLE rclone "$@"; } # this plain-HTTP endpoint needs no CA bundle, and rclone cannot load one
+rc mkdir bk:rclone-bucket
+rc copy "$tmp/tree" bk:rclone-bucket/tree
+rc check "$tmp/tree" bk:rclone-bucket/tree
+rc purge bk:rclone-bucket
+
+echo "== s3cmd: mb, put, get, ls, del, rb"
+s3c() { s3cmd --no-ssl --host="$S3" --host-bucket="$S3" --access_key="$AWS_ACCESS_KEY_ID" \
+	--secret_key="$AWS_SECRET_ACCESS_KEY" --region=us-east-1 -c /dev/null "$@"; }
+s3c mb s3://s3cmd-bucket >/dev/null
+s3c put "$tmp/big" s3://s3cmd-bucket/big >/dev/null
+s3c get s3://s3cmd-bucket/big "$tmp/big.s3cmd" >/dev/null
+cmp "$tmp/big" "$tmp/big.s3cmd"
+test "$(s3c ls s3://s3cmd-bucket | wc -l)" = 1
+s3c del s3://s3cmd-bucket/big >/dev/null
+s3c rb s3://s3cmd-bucket >/dev/null
 
 echo "== restic: backup, second backup of nearly the same tree, restore"
 export RESTIC_REPOSITORY="s3:http://$S3/restic" RESTIC_PASSWORD=restic-test
