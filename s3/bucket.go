@@ -38,6 +38,9 @@ func (s *Server) access(q *request, action appliance.Action) error {
 func (s *Server) bucketRequest(q *request, m string, v url.Values) error {
 	switch m {
 	case http.MethodPut:
+		if v.Has("object-lock") {
+			return s.putLockConfig(q)
+		}
 		if len(v) > 0 {
 			return fmt.Errorf("%w: bucket subresource %s", errNotImplemented, firstKey(v))
 		}
@@ -78,6 +81,8 @@ func (s *Server) bucketRequest(q *request, m string, v url.Values) error {
 			return nil
 		case v.Has("uploads"):
 			return s.listUploads(q)
+		case v.Has("object-lock"):
+			return s.getLockConfig(q)
 		case v.Get("list-type") == "2":
 			return s.listObjectsV2(q, v)
 		case len(v) == 0 || v.Has("prefix") || v.Has("delimiter") || v.Has("marker") || v.Has("max-keys") || v.Has("encoding-type"):
@@ -103,9 +108,6 @@ func (s *Server) createBucket(q *request) error {
 	}
 	if err := s.opts.Policy.Allow(q.user, appliance.ActionWrite, appliance.Appliance()); err != nil {
 		return err
-	}
-	if q.r.Header.Get("X-Amz-Bucket-Object-Lock-Enabled") == "true" {
-		return fmt.Errorf("%w: object lock", errNotImplemented)
 	}
 	store := storeOf(q.bucket)
 	if _, err := s.eng.CreateStore(store, s.opts.Domain); err != nil {

@@ -26,7 +26,9 @@
 // ".s3-multipart/ID/NNNNN"; completion splices the parts' recipes into
 // the object (chunkstore.Writer.Splice: whole chunks as recipe entries,
 // only the edge chunks' bytes written again) and then deletes the parts.
-// Keys under ".s3-multipart/" are refused and never listed.
+// Keys under ".s3-multipart/" are refused and never listed. A bucket's
+// default retention (Object Lock configuration, COMPLIANCE mode) is its
+// store's ImmutableDays, enforced by the engine for every door.
 //
 // # Acknowledgment
 //

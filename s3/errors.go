@@ -80,6 +80,7 @@ var codes = []struct {
 	{errNotImplemented, "NotImplemented", http.StatusNotImplemented},
 	{errPrecondition, "PreconditionFailed", http.StatusPreconditionFailed},
 	{errNotModified, "NotModified", http.StatusNotModified},
+	{errNoLockConfig, "ObjectLockConfigurationNotFoundError", http.StatusNotFound},
 	{appliance.ErrForbidden, "AccessDenied", http.StatusForbidden},
 	{chunkstore.ErrImmutable, "AccessDenied", http.StatusForbidden},
 	{chunkstore.ErrReadOnly, "AccessDenied", http.StatusForbidden},

@@ -413,3 +413,55 @@ func TestS3KeyOfRecreatedUser(t *testing.T) {
 		t.Fatalf("old key of a new alice: %v", err)
 	}
 }
+
+// TestS3BucketRetention: a bucket's default retention (COMPLIANCE) is
+// the engine's immutability: an object cannot be deleted or overwritten
+// through S3, nor through the engine (every other door), and the period
+// cannot be shortened while the bucket holds objects.
+func TestS3BucketRetention(t *testing.T) {
+	e := newEnv(t)
+	c, ctx := e.client(e.alice), context.Background()
+	if _, err := c.CreateBucket(ctx, &awss3.CreateBucketInput{Bucket: aws.String("locked"), ObjectLockEnabledForBucket: aws.Bool(true)}); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := c.GetObjectLockConfiguration(ctx, &awss3.GetObjectLockConfigurationInput{Bucket: aws.String("locked")}); code(err) != "ObjectLockConfigurationNotFoundError" {
+		t.Fatalf("no configuration yet: %v", err)
+	}
+	rule := func(mode types.ObjectLockRetentionMode, days int32) *awss3.PutObjectLockConfigurationInput {
+		return &awss3.PutObjectLockConfigurationInput{Bucket: aws.String("locked"), ObjectLockConfiguration: &types.ObjectLockConfiguration{
+			ObjectLockEnabled: types.ObjectLockEnabledEnabled,
+			Rule:              &types.ObjectLockRule{DefaultRetention: &types.DefaultRetention{Mode: mode, Days: aws.Int32(days)}}}}
+	}
+	if _, err := c.PutObjectLockConfiguration(ctx, rule(types.ObjectLockRetentionModeGovernance, 1)); code(err) != "NotImplemented" {
+		t.Fatalf("governance: %v", err)
+	}
+	if _, err := c.PutObjectLockConfiguration(ctx, rule(types.ObjectLockRetentionModeCompliance, 2)); err != nil {
+		t.Fatal(err)
+	}
+	got, err := c.GetObjectLockConfiguration(ctx, &awss3.GetObjectLockConfigurationInput{Bucket: aws.String("locked")})
+	if err != nil || aws.ToInt32(got.ObjectLockConfiguration.Rule.DefaultRetention.Days) != 2 {
+		t.Fatalf("get configuration: %+v %v", got, err)
+	}
+	if _, err := c.PutObject(ctx, &awss3.PutObjectInput{Bucket: aws.String("locked"), Key: aws.String("backup"), Body: strings.NewReader("v1")}); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := c.DeleteObject(ctx, &awss3.DeleteObjectInput{Bucket: aws.String("locked"), Key: aws.String("backup")}); code(err) != "AccessDenied" {
+		t.Fatalf("delete a locked object: %v", err)
+	}
+	if _, err := c.PutObject(ctx, &awss3.PutObjectInput{Bucket: aws.String("locked"), Key: aws.String("backup"), Body: strings.NewReader("v2")}); code(err) != "AccessDenied" {
+		t.Fatalf("overwrite a locked object: %v", err)
+	}
+	if err := e.eng.Delete(ctx, storeOf("locked"), "backup"); !errors.Is(err, chunkstore.ErrImmutable) {
+		t.Fatalf("delete through the engine: %v", err)
+	}
+	if _, err := c.PutObjectLockConfiguration(ctx, rule(types.ObjectLockRetentionModeCompliance, 1)); code(err) != "AccessDenied" {
+		t.Fatalf("shorten the retention: %v", err)
+	}
+	out, err := c.GetObject(ctx, &awss3.GetObjectInput{Bucket: aws.String("locked"), Key: aws.String("backup")})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if b, _ := io.ReadAll(out.Body); string(b) != "v1" {
+		t.Fatalf("locked object reads %q", b)
+	}
+}
