@@ -84,10 +84,7 @@ func objectMeta(r *http.Request) map[string]string {
 // existing item (at Create or at Commit, under the engine's commit lock)
 // is PreconditionFailed.
 func (s *Server) write(q *request, name string, meta map[string]string) (chunkstore.Item, error) {
-	replace := true
-	if q.r.Header.Get("If-None-Match") == "*" {
-		replace = false
-	}
+	replace := q.r.Header.Get("If-None-Match") != "*"
 	it, err := s.writeItem(q, name, meta, replace)
 	if !replace && errors.Is(err, chunkstore.ErrExists) {
 		return it, fmt.Errorf("%w: %s exists (If-None-Match: *)", errPrecondition, q.key)
