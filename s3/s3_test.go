@@ -3,6 +3,8 @@ package s3
 import (
 	"bytes"
 	"context"
+	"crypto/tls"
+	"crypto/x509"
 	"errors"
 	"fmt"
 	"io"
@@ -35,7 +37,10 @@ type env struct {
 	bob   appliance.S3Key
 }
 
-func newEnv(t *testing.T) *env {
+func newEnv(t *testing.T) *env { return newEnvTLS(t, nil) }
+
+// newEnvTLS is newEnv serving TLS with cert (nil: plain HTTP).
+func newEnvTLS(t *testing.T, cert *tls.Certificate) *env {
 	t.Helper()
 	dir := t.TempDir()
 	o := chunkstore.DefaultOptions()
@@ -67,6 +72,7 @@ func newEnv(t *testing.T) *env {
 	}
 	opts := DefaultOptions()
 	opts.Addr, opts.Policy = "127.0.0.1:0", appliance.NewPolicy(appliance.StoreOwners{Stores: eng})
+	opts.Certificate = cert
 	e.srv = New(eng, keys, state, opts)
 	if err := e.srv.Start(context.Background()); err != nil {
 		t.Fatal(err)
@@ -463,5 +469,34 @@ func TestS3BucketRetention(t *testing.T) {
 	}
 	if b, _ := io.ReadAll(out.Body); string(b) != "v1" {
 		t.Fatalf("locked object reads %q", b)
+	}
+}
+
+// TestS3TLS: with a certificate the server speaks only TLS; a client
+// that trusts the appliance's certificate works.
+func TestS3TLS(t *testing.T) {
+	cert, err := appliance.Certificate("", "", t.TempDir())
+	if err != nil {
+		t.Fatal(err)
+	}
+	e := newEnvTLS(t, &cert)
+	leaf, err := x509.ParseCertificate(cert.Certificate[0])
+	if err != nil {
+		t.Fatal(err)
+	}
+	pool := x509.NewCertPool()
+	pool.AddCert(leaf)
+	hc := &http.Client{Transport: &http.Transport{TLSClientConfig: &tls.Config{RootCAs: pool, ServerName: leaf.DNSNames[0]}}}
+	c := awss3.New(awss3.Options{Region: "us-east-1", BaseEndpoint: aws.String("https://" + e.srv.Addr()), UsePathStyle: true,
+		Credentials: credentials.NewStaticCredentialsProvider(e.alice.Access, e.alice.Secret, ""), Retryer: aws.NopRetryer{}, HTTPClient: hc})
+	ctx := context.Background()
+	if _, err := c.CreateBucket(ctx, &awss3.CreateBucketInput{Bucket: aws.String("tls")}); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := c.PutObject(ctx, &awss3.PutObjectInput{Bucket: aws.String("tls"), Key: aws.String("k"), Body: strings.NewReader("v")}); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := e.client(e.alice).ListBuckets(ctx, &awss3.ListBucketsInput{}); err == nil {
+		t.Fatal("plain HTTP answered by a TLS server")
 	}
 }
