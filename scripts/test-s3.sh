@@ -26,9 +26,16 @@ grep -q "S3:" "$tmp/serve.log" || { cat "$tmp/serve.log"; exit 1; }
 api() { curl -skf -H "Authorization: Bearer $TOKEN" "$@"; }
 TOKEN=$(curl -skf -X POST "https://$WEB/api/v1/sessions" -d "{\"username\":\"admin\",\"password\":\"$BACKSTOP_ADMIN_PASSWORD\"}" |
 	python3 -c 'import json,sys; print(json.load(sys.stdin)["token"])')
-key=$(api -X POST "https://$WEB/api/v1/s3/keys")
-export AWS_ACCESS_KEY_ID=$(echo "$key" | python3 -c 'import json,sys; print(json.load(sys.stdin)["access_key"])')
-export AWS_SECRET_ACCESS_KEY=$(echo "$key" | python3 -c 'import json,sys; print(json.load(sys.stdin)["secret_key"])')
+BACKSTOP_PASSWORD=$BACKSTOP_ADMIN_PASSWORD "$tmp/backstop" s3-key create --url "https://$WEB" --insecure >"$tmp/key"
+export AWS_ACCESS_KEY_ID=$(awk '/^access key/ {print $3}' "$tmp/key")
+export AWS_SECRET_ACCESS_KEY=$(awk '/^secret key/ {print $3}' "$tmp/key")
+BACKSTOP_PASSWORD=$BACKSTOP_ADMIN_PASSWORD "$tmp/backstop" s3-key ls --url "https://$WEB" --insecure | grep -q "^$AWS_ACCESS_KEY_ID  admin"
+spare=$(api -X POST "https://$WEB/api/v1/s3/keys" | python3 -c 'import json,sys; print(json.load(sys.stdin)["access_key"])')
+BACKSTOP_PASSWORD=$BACKSTOP_ADMIN_PASSWORD "$tmp/backstop" s3-key rm --url "https://$WEB" --insecure "$spare"
+if AWS_ACCESS_KEY_ID=$spare "$AWS" --endpoint-url "http://$S3" s3 ls 2>/dev/null; then
+	echo "test-s3: a deleted key still works"
+	exit 1
+fi
 export AWS_DEFAULT_REGION=us-east-1 AWS_EC2_METADATA_DISABLED=true
 s3() { "$AWS" --endpoint-url "http://$S3" "$@"; }
 
