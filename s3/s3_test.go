@@ -40,7 +40,7 @@ type env struct {
 func newEnv(t *testing.T) *env { return newEnvTLS(t, nil) }
 
 // newEnvTLS is newEnv serving TLS with cert (nil: plain HTTP).
-func newEnvTLS(t *testing.T, cert *tls.Certificate) *env {
+func newEnvTLS(t testing.TB, cert *tls.Certificate) *env {
 	t.Helper()
 	dir := t.TempDir()
 	o := chunkstore.DefaultOptions()
