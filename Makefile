@@ -16,7 +16,7 @@ GO        ?= go
 BENCH_DIR ?= /tmp/backstop-bench
 VERSION   ?= $(shell git describe --always --dirty 2>/dev/null || echo dev)
 
-.PHONY: all build check fmt lint test-unit test test-hostile test-hk test-vtldev vet fuzz bench bench-go bench-e2e bench-synthetic bench-catalyst test-catalyst test-smb smb-conformance bench-smb test-sharefs bench-sharefs torture-sharefs test-iscsi test-vtl-qemu test-smb-qemu smb-qemu-conformance test-vtl-btape vtl-conformance bench-vtl bench-repl test-repl clean
+.PHONY: all build check fmt lint test-unit test test-hostile test-hk test-vtldev vet fuzz bench bench-go bench-e2e bench-synthetic bench-catalyst test-catalyst test-smb smb-conformance bench-smb test-sharefs bench-sharefs torture-sharefs test-iscsi test-vtl-qemu test-smb-qemu smb-qemu-conformance test-vtl-btape vtl-conformance bench-vtl bench-repl test-repl test-s3 clean
 
 all: build
 
@@ -74,6 +74,7 @@ test: check
 	$(MAKE) --no-print-directory test-repl
 	$(MAKE) --no-print-directory test-hostile
 	$(MAKE) --no-print-directory test-alerts
+	$(MAKE) --no-print-directory test-s3
 
 # The hostile-load tests (issue 13): a real backstop serve under floods
 # before authentication, its VmRSS read from /proc against the bounds the
@@ -163,6 +164,13 @@ bench-catalyst: build
 test-catalyst:
 	$(GO) test -race -count=1 ./catalyst/... ./chunkstore/ -run 'Import|Copy|Immutab|Catalyst|RoundTrip|Second|Lying|Permission|Cut|Concurrent'
 	$(GO) test -count=1 -run 'TestCatalystCLI' ./cmd/backstop/
+# The S3 front end with real clients: the Go tests (aws-sdk-go-v2), then
+# the AWS CLI, rclone, s3cmd and restic against `backstop serve --s3`
+# (docs/s3.md).
+test-s3:
+	$(GO) test -race -count=1 ./s3/... ./internal/appliance/ -run 'S3'
+	scripts/test-s3.sh
+
 # Replication between two `backstop serve` processes on loopback: both
 # backups of a small data set replicate and read back byte-identical.
 test-repl: build

@@ -228,16 +228,20 @@ func (w *Writer) Write(p []byte) (int, error) {
 
 // eofReader tells ReadFrom when the chunker has read its source to the end.
 type eofReader struct {
-	r    io.Reader
-	n    int64
-	err  error
-	done chan struct{}
+	r     io.Reader
+	n     int64
+	err   error
+	ended bool
+	done  chan struct{}
 }
 
 func (e *eofReader) Read(p []byte) (int, error) {
 	n, err := e.r.Read(p)
 	e.n += int64(n)
-	if err != nil {
+	// A source whose last read returns data with io.EOF and fills the
+	// readahead's block exactly is read again after its EOF.
+	if err != nil && !e.ended {
+		e.ended = true
 		if err != io.EOF {
 			e.err = err
 		}

@@ -111,6 +111,7 @@ func (s *Server) routes() *gin.Engine {
 	authed.GET("/events", s.listEvents)
 	s.replicationRoutes(authed, operator, admin)
 	s.tokenRoutes(authed)
+	s.s3KeyRoutes(authed)
 	return r
 }
 

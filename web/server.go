@@ -120,6 +120,9 @@ type Options struct {
 	// Catalyst, if set, is the Catalyst service whose traffic the status,
 	// the dashboard and /metrics show.
 	Catalyst CatalystTraffic
+	// S3Keys, if set, are the S3 front end's access keys
+	// (/api/v1/s3/keys); nil: those routes answer 404.
+	S3Keys S3Keys
 	// Libraries are the virtual tape libraries; nil: the VTL is off and
 	// its endpoints answer 404.
 	Libraries Libraries

@@ -19,6 +19,7 @@ import (
 	"github.com/backstop-appliance/backstop/nas/sharefs"
 	"github.com/backstop-appliance/backstop/nas/smb2"
 	"github.com/backstop-appliance/backstop/replication"
+	"github.com/backstop-appliance/backstop/s3"
 	"github.com/backstop-appliance/backstop/vtl/iscsi"
 	"github.com/backstop-appliance/backstop/vtl/library"
 	"github.com/backstop-appliance/backstop/web"
@@ -28,14 +29,17 @@ import (
 // beside the engine: the shares and the tape libraries. A nil service is
 // switched off by its flag.
 type frontEnds struct {
-	shares *sharefs.Manager
-	libs   *library.Manager
-	cat    *catalyst.Server
-	repl   *replication.Service
-	web    *web.Server
-	smb    *smb2.Server
-	iscsi  *iscsi.Server
-	core   *appliance.Core
+	shares  *sharefs.Manager
+	libs    *library.Manager
+	cat     *catalyst.Server
+	repl    *replication.Service
+	web     *web.Server
+	smb     *smb2.Server
+	iscsi   *iscsi.Server
+	s3      *s3.Server
+	s3keys  *appliance.S3Keys
+	s3Plain bool
+	core    *appliance.Core
 	// metrics says how /metrics is protected, for print.
 	metrics string
 	logins  *appliance.Limiter // one for every protocol's logins
@@ -99,6 +103,9 @@ func (a *frontEnds) build(ctx context.Context, eng *chunkstore.Engine, state *ap
 	}
 	a.list.add("health monitor", "", "", &healthMonitor{eng: eng, repl: a.repl, health: a.core.Health(), log: log,
 		interval: healthInterval})
+	if err := a.buildS3(eng, state, f.s3, cert, log); err != nil {
+		return err
+	}
 	if a.web, err = newWeb(eng, state, f, cert, log, a); err != nil {
 		return err
 	}
@@ -155,6 +162,9 @@ func newWeb(eng *chunkstore.Engine, state *appliance.State, f serveFlags, cert *
 	}
 	if a.repl != nil {
 		opts.Replication = a.repl
+	}
+	if a.s3keys != nil {
+		opts.S3Keys = a.s3keys
 	}
 	return web.New(eng, state, opts)
 }
@@ -213,6 +223,7 @@ func (a *frontEnds) print(e *env, eng *chunkstore.Engine) {
 	if a.iscsi != nil {
 		printISCSI(e, a.iscsi.Addr(), a.libs)
 	}
+	a.printS3(e, a.s3Plain)
 	if a.repl != nil {
 		fmt.Fprintf(e.stdout, "  replication: %s (certificate sha256 %s)\n", a.repl.Addr(), a.repl.Identity().Fingerprint)
 	}

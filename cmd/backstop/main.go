@@ -33,6 +33,7 @@ Usage:
   backstop replication export|import [--data DIR] [--store S] SEEDDIR   seed a replica
   backstop domain export|import|store [--data DIR] NAME ARG   share a dedup domain key
   backstop health [--url URL] [--insecure]             is the appliance up (and, with $BACKSTOP_PASSWORD, healthy)?
+  backstop s3-key create|ls|rm [--url URL] [--for USER] [ACCESS_KEY]   S3 access keys (of a running appliance)
   backstop version
 
 put, get, ls, rm and stats also work over the network with --server HOST:PORT in place of
@@ -79,7 +80,7 @@ func run(args []string, stdin io.Reader, stdout, stderr io.Writer) int {
 		"stats": cmdStats, "verify": cmdVerify,
 		"housekeeping": cmdHousekeeping, "gc": cmdHousekeeping, // gc: its name before 0.2
 		"replication": cmdReplication, "domain": cmdDomain, "store": cmdStore,
-		"health": cmdHealth,
+		"health": cmdHealth, "s3-key": cmdS3Key,
 	}
 	switch args[0] {
 	case "help", "-h", "--help":

@@ -18,7 +18,7 @@ const (
 // Reserved reports whether a store name belongs to the appliance's shares
 // or libraries (SharePrefix, LibraryPrefix).
 func Reserved(store string) bool {
-	return strings.HasPrefix(store, SharePrefix) || strings.HasPrefix(store, LibraryPrefix)
+	return strings.HasPrefix(store, SharePrefix) || strings.HasPrefix(store, LibraryPrefix) || strings.HasPrefix(store, BucketPrefix)
 }
 
 // Access is a user's right on a share. The values are the words of the

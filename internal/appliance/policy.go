@@ -58,6 +58,8 @@ const (
 	ViaShare
 	// ViaLibrary: the tape library itself (iSCSI, /api/v1/libraries).
 	ViaLibrary
+	// ViaS3: the S3 front end (a bucket's store, BucketPrefix).
+	ViaS3
 )
 
 func (v Via) String() string {
@@ -68,6 +70,8 @@ func (v Via) String() string {
 		return "the share"
 	case ViaLibrary:
 		return "the library"
+	case ViaS3:
+		return "S3"
 	}
 	return "the store API"
 }
