@@ -278,3 +278,21 @@ func TestSetattrTruncateAndMkdir(t *testing.T) {
 		t.Fatalf("share filesystem: %v size %d", err, info.Size)
 	}
 }
+
+// Export rules apply to every call: a network dropped from an export
+// cuts its clients off at once, mounted or not.
+func TestClientsCheckedOnEveryCall(t *testing.T) {
+	a := newAppliance(t, everyone)
+	rc := dial(t, a.srv.Addr())
+	_, root := rc.mnt("/backup")
+	if st, _ := rc.getattr(root); st != nfs3OK {
+		t.Fatalf("GETATTR: %d", st)
+	}
+	other := nas.NFSExport{Enabled: true, Clients: []string{"192.0.2.0/24"}}
+	if _, err := a.shares.Update(context.Background(), sharefs.DefaultShare, sharefs.Patch{NFS: &other}); err != nil {
+		t.Fatal(err)
+	}
+	if st, _ := rc.getattr(root); st != nfs3ErrStale {
+		t.Fatalf("GETATTR from a network no longer listed: %d, want STALE", st)
+	}
+}
