@@ -11,7 +11,11 @@
 #   with >>, rename of a directory, truncate, df, sync, umount, remount and compare every
 #   file's checksum with the source.
 #
-#   scripts/nfs-qemu.sh [backstop]...        (default: backstop)
+#   scripts/nfs-qemu.sh [backstop|ganesha]...        (default: backstop)
+#
+# ganesha is the reference: Debian's nfs-ganesha with its VFS backend on a directory of this
+# machine (it needs rpcbind to start, which the script runs if none is; the guest still mounts
+# with port and mountport given).
 #
 # Environment: W (work dir, default /tmp/backstop-nfs-qemu), BACKSTOP (binary, default
 # ./backstop), SMALL (default 2000), LARGE_MB (each of 3 large files, default 4), BIG_MB (the
@@ -37,6 +41,10 @@ for c in qemu-system-x86_64:qemu-system-x86 cpio:cpio depmod:kmod curl:curl; do
   command -v "${c%%:*}" >/dev/null || need="$need ${c#*:}"
 done
 [ -x /bin/busybox ] || need="$need busybox-static"
+case " $TARGETS " in *" ganesha "*)
+  command -v ganesha.nfsd >/dev/null || need="$need nfs-ganesha nfs-ganesha-vfs"
+  command -v rpcbind >/dev/null || need="$need rpcbind" ;;
+esac
 if [ -n "$need" ]; then
   apt-get update -qq
   DEBIAN_FRONTEND=noninteractive apt-get install -y -qq --no-install-recommends $need >/dev/null
@@ -106,7 +114,7 @@ cat > $R/init <<'INIT'
 export PATH=/sbin:/bin:/usr/sbin:/usr/bin
 mount -t proc proc /proc; mount -t sysfs sysfs /sys; mount -t devtmpfs devtmpfs /dev
 arg() { tr ' ' '\n' < /proc/cmdline | sed -n "s/^bs\.$1=//p"; }
-PORT=$(arg port); EXPORT=$(arg export); TARGET=$(arg target); TMO=$(arg timeout); BIG=$(arg big)
+PORT=$(arg port); MPORT=$(arg mport); EXPORT=$(arg export); TARGET=$(arg target); TMO=$(arg timeout); BIG=$(arg big)
 echo "GUEST: kernel $(uname -r) up at $(cut -d' ' -f1 /proc/uptime)s"
 for m in $(cat /modules.order); do insmod /lib/modules/$m.ko 2>/dev/null || echo "GUEST: insmod $m failed"; done
 for i in $(seq 1 20); do [ -e /sys/class/net/eth0 ] && break; sleep 0.2; done
@@ -135,7 +143,7 @@ step() {
 sums() { (cd "$1" && find . -type f | sort | xargs sha256sum); }
 domount() {
   nfsmount "10.0.2.2:$EXPORT" /mnt \
-    "vers=3,proto=tcp,port=$PORT,mountport=$PORT,mountproto=tcp,nolock,addr=10.0.2.2,mountaddr=10.0.2.2"
+    "vers=3,proto=tcp,port=$PORT,mountport=$MPORT,mountproto=tcp,nolock,addr=10.0.2.2,mountaddr=10.0.2.2"
 }
 T=tree
 s_copy()     { cp -a /src /mnt/$T; }
@@ -200,21 +208,42 @@ start_backstop() {
     python3 -c 'import json,sys; print(json.load(sys.stdin)["token"])')
   curl -skf -X PATCH -H "Authorization: Bearer $tok" "${web%/}/api/v1/shares/backup" \
     -d '{"nfs":{"enabled":true,"clients":["127.0.0.0/8"]}}' > /dev/null
-  EXPORT=/backup
+  EXPORT=/backup MPORT=$PORT
 }
-cleanup() { [ -n "$SPID" ] && kill $SPID 2>/dev/null || true; }
+RPCBIND=""
+start_ganesha() {
+  pgrep -x rpcbind >/dev/null || { rpcbind -f -w & RPCBIND=$!; sleep 1; }
+  rm -rf $W/ganesha/srv; mkdir -p $W/ganesha/srv
+  MPORT=$(python3 -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1", 0)); print(s.getsockname()[1])')
+  cat > $W/ganesha/ganesha.conf <<CONF
+NFS_CORE_PARAM { NFS_Port = $PORT; MNT_Port = $MPORT; Protocols = 3; Enable_NLM = false; Enable_RQUOTA = false;
+  Bind_addr = 127.0.0.1; }
+NFS_KRB5 { Active_krb5 = false; }
+EXPORT { Export_Id = 1; Path = $W/ganesha/srv; Pseudo = /srv; Access_Type = RW; Squash = No_Root_Squash;
+  Protocols = 3; Transports = TCP; SecType = sys; FSAL { Name = VFS; } }
+CONF
+  ganesha.nfsd -F -f $W/ganesha/ganesha.conf -L $W/ganesha/ganesha.log -p $W/ganesha/ganesha.pid -N NIV_EVENT &
+  SPID=$!
+  for i in $(seq 1 100); do ss -ltn | grep -q ":$MPORT " && break; sleep 0.1; done
+  ss -ltn | grep -q ":$MPORT " || { echo "HOST: ganesha did not start:"; tail $W/ganesha/ganesha.log; exit 1; }
+  EXPORT=$W/ganesha/srv
+}
+cleanup() {
+  [ -n "$SPID" ] && kill $SPID 2>/dev/null || true
+  [ -n "$RPCBIND" ] && kill $RPCBIND 2>/dev/null || true
+}
 trap cleanup EXIT
 
 # ---------- 4. boot the guest against each server ----------
 FAILED=0
 for T in $TARGETS; do
   mkdir -p $W/$T
-  echo "HOST: ---- $T (NFSv3 over TCP, port and mountport $PORT) ----"
   start_$T
+  echo "HOST: ---- $T (NFSv3 over TCP, port $PORT, mountport $MPORT) ----"
   T0=$(date +%s.%N)
   timeout 1800 qemu-system-x86_64 -accel tcg -m 1024 -smp 1 -nographic \
     -kernel kpkg/boot/vmlinuz-$KVER -initrd $W/initrd.cpio.gz \
-    -append "console=ttyS0 quiet panic=-1 bs.port=$PORT bs.export=$EXPORT bs.target=$T bs.timeout=$STEP_TIMEOUT bs.big=$BIG_MB" \
+    -append "console=ttyS0 quiet panic=-1 bs.port=$PORT bs.mport=$MPORT bs.export=$EXPORT bs.target=$T bs.timeout=$STEP_TIMEOUT bs.big=$BIG_MB" \
     -netdev user,id=n0 -device virtio-net-pci,netdev=n0,romfile= -no-reboot > $W/$T/guest.log 2>&1 || true
   T1=$(date +%s.%N)
   kill $SPID 2>/dev/null || true; wait $SPID 2>/dev/null || true; SPID=""
