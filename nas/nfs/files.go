@@ -55,14 +55,30 @@ func (s *Server) openFile(ctx context.Context, t target, key fileKey) (*openFile
 		return nil, err
 	}
 	s.mu.Lock()
-	defer s.mu.Unlock()
 	if other := s.open[key]; other != nil { // another call opened it meanwhile
-		go func() { _ = f.Close() }()
 		other.used = s.opts.Now()
+		s.mu.Unlock()
+		_ = f.Close()
 		return other, nil
 	}
 	of = &openFile{f: f, used: s.opts.Now()}
 	s.open[key] = of
+	var oldKey fileKey
+	var old *openFile
+	if len(s.open) > s.opts.MaxOpen {
+		for k, o := range s.open {
+			if k != key && (old == nil || o.used.Before(old.used)) {
+				oldKey, old = k, o
+			}
+		}
+		delete(s.open, oldKey)
+	}
+	s.mu.Unlock()
+	if old != nil {
+		if err := s.closeFile(oldKey, old); err != nil {
+			s.opts.Logger.Warn("nfs: close of the least recently used file", "id", oldKey.id, "err", err)
+		}
+	}
 	return of, nil
 }
 

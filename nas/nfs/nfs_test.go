@@ -296,3 +296,32 @@ func TestClientsCheckedOnEveryCall(t *testing.T) {
 		t.Fatalf("GETATTR from a network no longer listed: %d, want STALE", st)
 	}
 }
+
+// At most MaxOpen files stay open between calls; the least recently
+// used one is closed, which commits it, and its data stays.
+func TestMaxOpenFiles(t *testing.T) {
+	a := newAppliance(t, everyone)
+	a.srv.opts.MaxOpen = 2
+	rc := dial(t, a.srv.Addr())
+	_, root := rc.mnt("/backup")
+	var fhs [][]byte
+	for i := range 5 {
+		fh := rc.create(root, fmt.Sprintf("f%d", i))
+		rc.write(fh, 0, []byte(fmt.Sprintf("data of %d", i)), unstable)
+		fhs = append(fhs, fh)
+	}
+	a.srv.mu.Lock()
+	n := len(a.srv.open)
+	a.srv.mu.Unlock()
+	if n > 2 {
+		t.Fatalf("%d files open, MaxOpen 2", n)
+	}
+	for i, fh := range fhs {
+		if st, _ := rc.commit(fh); st != nfs3OK {
+			t.Fatalf("COMMIT of f%d: %d", i, st)
+		}
+		if st, p := rc.read(fh, 0, 100); st != nfs3OK || string(p) != fmt.Sprintf("data of %d", i) {
+			t.Fatalf("f%d: %d %q", i, st, p)
+		}
+	}
+}

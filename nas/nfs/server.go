@@ -37,6 +37,9 @@ type Options struct {
 	// (default 30 s): the Linux client sends COMMIT at close and on
 	// fsync, but a client that dies leaves files open otherwise.
 	IdleClose time.Duration
+	// MaxOpen bounds the files kept open between calls (default 256);
+	// opening one more closes (commits) the least recently used.
+	MaxOpen int
 	// Verifier is the write verifier (default: random at each New, so a
 	// restarted appliance tells clients to resend UNSTABLE writes).
 	Verifier [8]byte
@@ -45,7 +48,7 @@ type Options struct {
 // DefaultOptions returns the defaults for addr.
 func DefaultOptions(addr string) Options {
 	o := Options{Addr: addr, Logger: slog.New(slog.DiscardHandler), Now: time.Now, MaxInFlight: 16,
-		IdleClose: 30 * time.Second}
+		IdleClose: 30 * time.Second, MaxOpen: 256}
 	_, _ = rand.Read(o.Verifier[:])
 	return o
 }
@@ -92,6 +95,9 @@ func New(exports nas.ExportSource, opts Options) *Server {
 	}
 	if opts.IdleClose <= 0 {
 		opts.IdleClose = d.IdleClose
+	}
+	if opts.MaxOpen <= 0 {
+		opts.MaxOpen = d.MaxOpen
 	}
 	if opts.Verifier == ([8]byte{}) {
 		opts.Verifier = d.Verifier
