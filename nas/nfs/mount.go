@@ -1,6 +1,9 @@
 package nfs
 
-import "context"
+import (
+	"context"
+	"strings"
+)
 
 // MOUNTv3 (RFC 1813 appendix I).
 const (
@@ -54,12 +57,14 @@ func (s *Server) mount(ctx context.Context, cl *call) reply {
 	return rep
 }
 
-// exists reports whether an export of that name exists at all (for
-// NOENT versus ACCES).
+// exists reports whether an enabled export of that name exists (ACCES:
+// the client is not in its networks) or not (NOENT, also for a share
+// whose export is not enabled: its name is not disclosed).
 func (s *Server) exists(ctx context.Context, path string) bool {
 	list, _ := s.exports.Exports(ctx)
+	name := strings.Trim(path, "/")
 	for _, e := range list {
-		if e.NFS.Enabled && path != "" && "/"+e.Name == path || e.Name == path {
+		if e.NFS.Enabled && strings.EqualFold(e.Name, name) {
 			return true
 		}
 	}

@@ -54,7 +54,8 @@ type call struct {
 // the results.
 type reply struct {
 	accept uint32
-	denied bool // AUTH_ERROR, too weak (not AUTH_SYS)
+	denied bool   // AUTH_ERROR
+	why    uint32 // its auth_stat: too weak (not AUTH_SYS), bad credential
 	body   xdrWriter
 }
 
@@ -154,7 +155,7 @@ func (s *Server) handle(ctx context.Context, client netip.Addr, rec []byte) ([]b
 	case cl.flavor == authSysFlavor:
 		cred, err := decodeAuthSys(credBody)
 		if err != nil {
-			rep.denied = true
+			rep.denied, rep.why = true, authBadCred
 			break
 		}
 		cl.cred = cred
@@ -162,7 +163,7 @@ func (s *Server) handle(ctx context.Context, client netip.Addr, rec []byte) ([]b
 	case cl.proc == 0: // NULL needs no credential
 		rep = s.dispatch(ctx, &cl)
 	default:
-		rep.denied = true
+		rep.denied, rep.why = true, authTooWeak
 	}
 	return encodeReply(cl.xid, &rep), true
 }
@@ -198,7 +199,7 @@ func encodeReply(xid uint32, rep *reply) []byte {
 	if rep.denied {
 		w.u32(msgDenied)
 		w.u32(rejectAuthError)
-		w.u32(authTooWeak)
+		w.u32(rep.why)
 	} else {
 		w.u32(msgAccepted)
 		w.u32(authNone)
