@@ -15,7 +15,7 @@ GO        ?= go
 BENCH_DIR ?= /tmp/backstop-bench
 VERSION   ?= $(shell git describe --always --dirty 2>/dev/null || echo dev)
 
-.PHONY: all build check fmt lint test-unit test test-hostile test-hk test-vtldev vet fuzz bench bench-go bench-e2e bench-synthetic bench-catalyst test-catalyst test-smb smb-conformance bench-smb test-sharefs bench-sharefs torture-sharefs test-iscsi test-vtl-qemu test-smb-qemu smb-qemu-conformance test-nfs-qemu nfs-qemu-conformance test-vtl-btape vtl-conformance bench-vtl bench-repl test-repl clean
+.PHONY: all build check fmt lint test-unit test test-hostile test-hk test-vtldev vet fuzz bench bench-go bench-e2e bench-synthetic bench-catalyst test-catalyst test-smb smb-conformance bench-smb test-sharefs bench-sharefs torture-sharefs test-iscsi test-vtl-qemu test-smb-qemu smb-qemu-conformance test-nfs-qemu nfs-qemu-conformance bench-nfs test-vtl-btape vtl-conformance bench-vtl bench-repl test-repl clean
 
 all: build
 
@@ -119,7 +119,7 @@ fuzz:
 test-vtldev:
 	$(GO) test -count=1 -run 'TestKilledMidWrite|TestSecondBackupDedups|TestAgainstModel' ./vtl/tape/ ./vtl/cartridge/
 
-bench: bench-go bench-e2e bench-synthetic bench-catalyst bench-sharefs bench-smb bench-vtl bench-repl
+bench: bench-go bench-e2e bench-synthetic bench-catalyst bench-sharefs bench-smb bench-nfs bench-vtl bench-repl
 	@echo "results in $(RESULTS_DIR)/"
 
 RESULTS_DIR ?= bench-results
@@ -247,6 +247,15 @@ test-nfs-qemu: build
 
 nfs-qemu-conformance: build
 	W=$(NFS_QEMU_DIR) BACKSTOP=$(CURDIR)/backstop scripts/nfs-qemu.sh ganesha backstop
+
+# Write (dd conv=fsync) and read MiB/s of a 4 GiB file of random data
+# through the kernel NFSv3 client under qemu, nfs-ganesha then Backstop in
+# one run (the guest's urandom rate is printed as the ceiling).
+NFS_BENCH_MB ?= 4096
+bench-nfs: build
+	mkdir -p $(RESULTS_DIR)
+	W=$(NFS_QEMU_DIR) MODE=bench BIG_MB=$(NFS_BENCH_MB) STEP_TIMEOUT=7200 QEMU_TIMEOUT=14400 \
+		BACKSTOP=$(CURDIR)/backstop scripts/nfs-qemu.sh ganesha backstop | tee $(RESULTS_DIR)/nfs.txt
 
 # Bacula's btape "test" and "fill" against a Backstop drive in the guest.
 test-vtl-btape: build

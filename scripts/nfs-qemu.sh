@@ -17,7 +17,12 @@
 # machine (it needs rpcbind to start, which the script runs if none is; the guest still mounts
 # with port and mountport given).
 #
-# Environment: W (work dir, default /tmp/backstop-nfs-qemu), BACKSTOP (binary, default
+# MODE=bench instead: the urandom rate of the guest (the ceiling), then dd of a BIG_MB file of
+# /dev/urandom with conv=fsync, umount, remount, and dd of it to /dev/null: one
+# "BENCH <target> urandom|write|read <MiB/s>" line each (make bench-nfs: 4 GiB). QEMU_TIMEOUT
+# bounds each guest (default 1800 s).
+#
+# Environment: MODE (test | bench, default test), W (work dir, default /tmp/backstop-nfs-qemu), BACKSTOP (binary, default
 # ./backstop), SMALL (default 2000), LARGE_MB (each of 3 large files, default 4), BIG_MB (the
 # dd conv=fsync file, default 64), STEP_TIMEOUT (seconds a step may take, default 120).
 # Writes W/<target>/guest.log and W/<target>/summary.txt (one "STEP <target> v3 <step>
@@ -30,6 +35,9 @@ SMALL=${SMALL:-2000}
 LARGE_MB=${LARGE_MB:-4}
 BIG_MB=${BIG_MB:-64}
 STEP_TIMEOUT=${STEP_TIMEOUT:-120}
+MODE=${MODE:-test}
+QEMU_TIMEOUT=${QEMU_TIMEOUT:-1800}
+[ "$MODE" = bench ] && SMALL=0 LARGE_MB=0
 TARGETS=${*:-backstop}
 PASS=nfs-qemu-harness-1
 mkdir -p "$W"
@@ -114,7 +122,7 @@ cat > $R/init <<'INIT'
 export PATH=/sbin:/bin:/usr/sbin:/usr/bin
 mount -t proc proc /proc; mount -t sysfs sysfs /sys; mount -t devtmpfs devtmpfs /dev
 arg() { tr ' ' '\n' < /proc/cmdline | sed -n "s/^bs\.$1=//p"; }
-PORT=$(arg port); MPORT=$(arg mport); EXPORT=$(arg export); TARGET=$(arg target); TMO=$(arg timeout); BIG=$(arg big)
+PORT=$(arg port); MPORT=$(arg mport); EXPORT=$(arg export); TARGET=$(arg target); TMO=$(arg timeout); BIG=$(arg big); MODE=$(arg mode)
 echo "GUEST: kernel $(uname -r) up at $(cut -d' ' -f1 /proc/uptime)s"
 for m in $(cat /modules.order); do insmod /lib/modules/$m.ko 2>/dev/null || echo "GUEST: insmod $m failed"; done
 for i in $(seq 1 20); do [ -e /sys/class/net/eth0 ] && break; sleep 0.2; done
@@ -167,6 +175,20 @@ s_sync()     { sync; }
 s_umount()   { umount /mnt; }
 s_remount()  { domount && sums /ref > /tmp/a && sums /mnt/$T > /tmp/b && cmp /tmp/a /tmp/b; }
 
+# rate LABEL MIB SECONDS: a BENCH line
+rate() { echo "BENCH $TARGET $1 $(awk "BEGIN{printf \"%.1f\", $2 / ($4 - $3)}") MiB/s"; }
+if [ "$MODE" = bench ]; then
+  t0=$(now); dd if=/dev/urandom of=/dev/null bs=1M count=$BIG 2>/dev/null; rate urandom $BIG $t0 $(now)
+  if step mount domount; then
+    t0=$(now); step dd-write dd if=/dev/urandom of=/mnt/bench.bin bs=1M count=$BIG conv=fsync && rate write $BIG $t0 $(now)
+    step umount s_umount
+    step mount domount
+    t0=$(now); step dd-read dd if=/mnt/bench.bin of=/dev/null bs=1M && rate read $BIG $t0 $(now)
+    step final-umount s_umount
+  fi
+  echo "GUEST: complete with $FAILED failed steps"
+  poweroff -f
+fi
 rm -rf /ref; cp -a /src /ref
 if step mount domount; then
   step cp-a s_copy
@@ -241,13 +263,13 @@ for T in $TARGETS; do
   start_$T
   echo "HOST: ---- $T (NFSv3 over TCP, port $PORT, mountport $MPORT) ----"
   T0=$(date +%s.%N)
-  timeout 1800 qemu-system-x86_64 -accel tcg -m 1024 -smp 1 -nographic \
+  timeout $QEMU_TIMEOUT qemu-system-x86_64 -accel tcg -m 1024 -smp 1 -nographic \
     -kernel kpkg/boot/vmlinuz-$KVER -initrd $W/initrd.cpio.gz \
-    -append "console=ttyS0 quiet panic=-1 bs.port=$PORT bs.mport=$MPORT bs.export=$EXPORT bs.target=$T bs.timeout=$STEP_TIMEOUT bs.big=$BIG_MB" \
+    -append "console=ttyS0 quiet panic=-1 bs.port=$PORT bs.mport=$MPORT bs.export=$EXPORT bs.target=$T bs.timeout=$STEP_TIMEOUT bs.big=$BIG_MB bs.mode=$MODE" \
     -netdev user,id=n0 -device virtio-net-pci,netdev=n0,romfile= -no-reboot > $W/$T/guest.log 2>&1 || true
   T1=$(date +%s.%N)
   kill $SPID 2>/dev/null || true; wait $SPID 2>/dev/null || true; SPID=""
-  { tr -d '\r' < $W/$T/guest.log | grep -a -o -E '(STEP|GUEST:) .*'; } > $W/$T/summary.txt || true
+  { tr -d '\r' < $W/$T/guest.log | grep -a -o -E '(STEP|GUEST:|BENCH) .*'; } > $W/$T/summary.txt || true
   echo "HOST: qemu wall time $(echo "$T1 - $T0" | bc) s" >> $W/$T/summary.txt
   cat $W/$T/summary.txt
   if grep -q '^STEP .* \(FAIL\|TIMEOUT\) ' $W/$T/summary.txt || ! grep -q '^GUEST: complete with 0 failed steps' $W/$T/summary.txt; then
