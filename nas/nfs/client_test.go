@@ -4,6 +4,7 @@ import (
 	"bufio"
 	"context"
 	"encoding/binary"
+	"fmt"
 	"net"
 	"path/filepath"
 	"testing"
@@ -37,6 +38,16 @@ func dial(t testing.TB, addr string) *rpcClient {
 // call sends one call and returns the accept status and result body.
 func (rc *rpcClient) call(prog, proc uint32, args []byte) (uint32, *xdrReader) {
 	rc.t.Helper()
+	acc, r, err := rc.callErr(prog, proc, args)
+	if err != nil {
+		rc.t.Fatal(err)
+	}
+	return acc, r
+}
+
+// callErr is call for goroutines other than the test's: it returns
+// errors instead of failing the test.
+func (rc *rpcClient) callErr(prog, proc uint32, args []byte) (uint32, *xdrReader, error) {
 	rc.xid++
 	var w xdrWriter
 	w.u32(0)
@@ -59,25 +70,43 @@ func (rc *rpcClient) call(prog, proc uint32, args []byte) (uint32, *xdrReader) {
 	w.b = append(w.b, args...)
 	binary.BigEndian.PutUint32(w.b, 0x80000000|uint32(len(w.b)-4))
 	if err := rc.c.SetDeadline(time.Now().Add(30 * time.Second)); err != nil {
-		rc.t.Fatal(err)
+		return 0, nil, err
 	}
 	if _, err := rc.c.Write(w.b); err != nil {
-		rc.t.Fatal(err)
+		return 0, nil, err
 	}
 	rec, err := readRecord(rc.br)
 	if err != nil {
-		rc.t.Fatal(err)
+		return 0, nil, err
 	}
 	r := &xdrReader{b: rec}
 	if xid := r.u32(); xid != rc.xid || r.u32() != rpcReply {
-		rc.t.Fatalf("reply xid %d, want %d", xid, rc.xid)
+		return 0, nil, fmt.Errorf("reply xid %d, want %d", xid, rc.xid)
 	}
 	if r.u32() != msgAccepted {
-		return 1 << 31, r
+		return 1 << 31, r, nil
 	}
 	r.u32()
 	r.opaque(400)
-	return r.u32(), r
+	return r.u32(), r, nil
+}
+
+// writeErr is an UNSTABLE WRITE for goroutines other than the test's.
+func (rc *rpcClient) writeErr(fh []byte, off uint64, data []byte) error {
+	var a xdrWriter
+	a.opaque(fh)
+	a.u64(off)
+	a.u32(uint32(len(data)))
+	a.u32(unstable)
+	a.opaque(data)
+	acc, r, err := rc.callErr(progNFS, procWrite, a.b)
+	if err != nil {
+		return err
+	}
+	if st := r.u32(); acc != acceptSuccess || st != nfs3OK {
+		return fmt.Errorf("WRITE at %d: accept %d status %d", off, acc, st)
+	}
+	return nil
 }
 
 // nfs calls an NFSv3 procedure and returns its status and the rest.

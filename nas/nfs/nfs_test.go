@@ -6,6 +6,7 @@ import (
 	"fmt"
 	"io"
 	"testing"
+	"time"
 
 	"github.com/backstop-appliance/backstop/nas"
 	"github.com/backstop-appliance/backstop/nas/sharefs"
@@ -322,6 +323,50 @@ func TestMaxOpenFiles(t *testing.T) {
 		}
 		if st, p := rc.read(fh, 0, 100); st != nfs3OK || string(p) != fmt.Sprintf("data of %d", i) {
 			t.Fatalf("f%d: %d %q", i, st, p)
+		}
+	}
+}
+
+// Several connections write disjoint ranges of one file at once, as the
+// kernel client's writeback does: one vfs.File serves them all, and the
+// COMMIT of any covers every write before it.
+func TestConcurrentWritesOneFile(t *testing.T) {
+	a := newAppliance(t, everyone)
+	rc := dial(t, a.srv.Addr())
+	_, root := rc.mnt("/backup")
+	fh := rc.create(root, "shared.bin")
+	const conns, per, piece = 4, 8, 64 << 10
+	done := make(chan error, conns)
+	for c := range conns {
+		cc := dial(t, a.srv.Addr())
+		go func() {
+			for i := range per {
+				off := (i*conns + c) * piece
+				if err := cc.writeErr(fh, uint64(off), bytes.Repeat([]byte{byte(c + 1)}, piece)); err != nil {
+					done <- err
+					return
+				}
+			}
+			done <- nil
+		}()
+	}
+	for range conns {
+		select {
+		case err := <-done:
+			if err != nil {
+				t.Fatal(err)
+			}
+		case <-time.After(2 * time.Minute):
+			t.Fatal("writers did not finish in 2 minutes")
+		}
+	}
+	if st, _ := rc.commit(fh); st != nfs3OK {
+		t.Fatalf("COMMIT: %d", st)
+	}
+	for i := range conns * per {
+		st, p := rc.read(fh, uint64(i*piece), piece)
+		if st != nfs3OK || !bytes.Equal(p, bytes.Repeat([]byte{byte(i%conns + 1)}, piece)) {
+			t.Fatalf("piece %d: status %d, %d bytes", i, st, len(p))
 		}
 	}
 }
