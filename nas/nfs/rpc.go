@@ -2,6 +2,7 @@ package nfs
 
 import (
 	"bufio"
+	"bytes"
 	"context"
 	"encoding/binary"
 	"fmt"
@@ -9,6 +10,7 @@ import (
 	"net"
 	"net/netip"
 	"sync"
+	"time"
 )
 
 // ONC RPC (RFC 5531) constants.
@@ -61,7 +63,9 @@ type reply struct {
 
 // serveConn reads records from c and answers each; calls run
 // concurrently (the Linux client keeps many in flight), at most
-// MaxInFlight at once per connection.
+// MaxInFlight at once per connection and MaxCalls in the server. A call
+// takes its place when its first header arrives, so idle mounts hold
+// none, and its body must arrive within RecordTimeout.
 func (s *Server) serveConn(ctx context.Context, c net.Conn) {
 	defer func() { _ = c.Close() }()
 	client := remoteAddr(c)
@@ -71,21 +75,33 @@ func (s *Server) serveConn(ctx context.Context, c net.Conn) {
 	defer wg.Wait()
 	sem := make(chan struct{}, s.opts.MaxInFlight)
 	for {
-		rec, err := readRecord(br)
-		if err != nil {
-			if err != io.EOF {
-				s.opts.Logger.Debug("nfs connection ends", "client", client, "err", err)
-			}
+		if err := c.SetReadDeadline(time.Time{}); err != nil {
 			return
+		}
+		var h [4]byte
+		if _, err := io.ReadFull(br, h[:]); err != nil {
+			return // the client went away
 		}
 		select {
 		case sem <- struct{}{}:
 		case <-ctx.Done():
 			return
 		}
+		select {
+		case s.calls <- struct{}{}:
+		case <-ctx.Done():
+			return
+		}
+		release := func() { <-s.calls; <-sem }
+		rec, err := s.readBody(c, br, h)
+		if err != nil {
+			release()
+			s.opts.Logger.Debug("nfs connection ends", "client", client, "err", err)
+			return
+		}
 		wg.Add(1)
 		go func() {
-			defer func() { <-sem; wg.Done() }()
+			defer func() { release(); wg.Done() }()
 			out, ok := s.handle(ctx, client, rec)
 			if !ok {
 				return
@@ -99,6 +115,15 @@ func (s *Server) serveConn(ctx context.Context, c net.Conn) {
 	}
 }
 
+// readBody reads the rest of a record whose first fragment header is h,
+// within RecordTimeout.
+func (s *Server) readBody(c net.Conn, br *bufio.Reader, h [4]byte) ([]byte, error) {
+	if err := c.SetReadDeadline(s.opts.Now().Add(s.opts.RecordTimeout)); err != nil {
+		return nil, err
+	}
+	return readFragments(br, h)
+}
+
 func remoteAddr(c net.Conn) netip.Addr {
 	if ap, err := netip.ParseAddrPort(c.RemoteAddr().String()); err == nil {
 		return ap.Addr().Unmap()
@@ -108,24 +133,32 @@ func remoteAddr(c net.Conn) netip.Addr {
 
 // readRecord reads one record-marked message (RFC 5531 section 11).
 func readRecord(r io.Reader) ([]byte, error) {
-	var rec []byte
+	var h [4]byte
+	if _, err := io.ReadFull(r, h[:]); err != nil {
+		return nil, err
+	}
+	return readFragments(r, h)
+}
+
+// readFragments reads the fragments of a record from the first one's
+// header h on. Memory grows with the bytes that arrive, not with the
+// length a header claims.
+func readFragments(r io.Reader, h [4]byte) ([]byte, error) {
+	var rec bytes.Buffer
 	for {
-		var h [4]byte
-		if _, err := io.ReadFull(r, h[:]); err != nil {
-			return nil, err
-		}
 		v := binary.BigEndian.Uint32(h[:])
-		n := int(v & 0x7fffffff)
-		if len(rec)+n > maxRecord {
+		n := int64(v & 0x7fffffff)
+		if int64(rec.Len())+n > maxRecord {
 			return nil, fmt.Errorf("nfs: record of more than %d bytes", maxRecord)
 		}
-		start := len(rec)
-		rec = append(rec, make([]byte, n)...)
-		if _, err := io.ReadFull(r, rec[start:]); err != nil {
-			return nil, err
+		if _, err := io.CopyN(&rec, r, n); err != nil {
+			return nil, fmt.Errorf("nfs: record: %w", err)
 		}
 		if v&0x80000000 != 0 {
-			return rec, nil
+			return rec.Bytes(), nil
+		}
+		if _, err := io.ReadFull(r, h[:]); err != nil {
+			return nil, fmt.Errorf("nfs: record: %w", err)
 		}
 	}
 }

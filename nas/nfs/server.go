@@ -33,6 +33,16 @@ type Options struct {
 	// MaxInFlight bounds the calls run at once per connection (default
 	// 16).
 	MaxInFlight int
+	// MaxCalls bounds the calls read or run at once in the server
+	// (default 64): with records of at most 1 MiB, what clients can
+	// make it hold is about 64 MiB.
+	MaxCalls int
+	// RecordTimeout is the time a call's record may take to arrive once
+	// its first header did (default 30 s).
+	RecordTimeout time.Duration
+	// MaxConns and MaxConnsPerAddr bound the connections (default 256
+	// and 32; the Linux client uses one per mount, nconnect more).
+	MaxConns, MaxConnsPerAddr int
 	// IdleClose closes (and so commits) a file no call used for this long
 	// (default 30 s): the Linux client sends COMMIT at close and on
 	// fsync, but a client that dies leaves files open otherwise.
@@ -48,6 +58,7 @@ type Options struct {
 // DefaultOptions returns the defaults for addr.
 func DefaultOptions(addr string) Options {
 	o := Options{Addr: addr, Logger: slog.New(slog.DiscardHandler), Now: time.Now, MaxInFlight: 16,
+		MaxCalls: 64, RecordTimeout: 30 * time.Second, MaxConns: 256, MaxConnsPerAddr: 32,
 		IdleClose: 30 * time.Second, MaxOpen: 256}
 	_, _ = rand.Read(o.Verifier[:])
 	return o
@@ -60,6 +71,7 @@ type Server struct {
 	loop    *netsvc.Server
 
 	mu    sync.Mutex
+	calls chan struct{} // MaxCalls places
 	open  map[fileKey]*openFile
 	lost  map[fileKey]error // a close that failed, for the next COMMIT
 	stop  chan struct{}
@@ -93,6 +105,18 @@ func New(exports nas.ExportSource, opts Options) *Server {
 	if opts.MaxInFlight <= 0 {
 		opts.MaxInFlight = d.MaxInFlight
 	}
+	if opts.MaxCalls <= 0 {
+		opts.MaxCalls = d.MaxCalls
+	}
+	if opts.RecordTimeout <= 0 {
+		opts.RecordTimeout = d.RecordTimeout
+	}
+	if opts.MaxConns <= 0 {
+		opts.MaxConns = d.MaxConns
+	}
+	if opts.MaxConnsPerAddr <= 0 {
+		opts.MaxConnsPerAddr = d.MaxConnsPerAddr
+	}
 	if opts.IdleClose <= 0 {
 		opts.IdleClose = d.IdleClose
 	}
@@ -102,9 +126,9 @@ func New(exports nas.ExportSource, opts Options) *Server {
 	if opts.Verifier == ([8]byte{}) {
 		opts.Verifier = d.Verifier
 	}
-	s := &Server{opts: opts, exports: exports, open: map[fileKey]*openFile{}, lost: map[fileKey]error{}, stop: make(chan struct{})}
+	s := &Server{opts: opts, exports: exports, calls: make(chan struct{}, opts.MaxCalls), open: map[fileKey]*openFile{}, lost: map[fileKey]error{}, stop: make(chan struct{})}
 	lo := netsvc.DefaultOptions(opts.Addr)
-	lo.Logger = opts.Logger
+	lo.Logger, lo.MaxConns, lo.MaxConnsPerAddr = opts.Logger, opts.MaxConns, opts.MaxConnsPerAddr
 	s.loop = netsvc.New(s.serveConn, lo)
 	return s
 }
