@@ -30,6 +30,9 @@ func printNFS(e *env, addr string) {
 	if err != nil {
 		port = "2049"
 	}
+	if ip := net.ParseIP(host); ip == nil || ip.IsUnspecified() {
+		host = "APPLIANCE"
+	}
 	fmt.Fprintf(e.stdout, "  NFS exports: %s (shares with nfs.enabled; mount -t nfs -o vers=3,proto=tcp,port=%s,mountport=%s,mountproto=tcp %s:/SHARE DIR)\n",
 		addr, port, port, host)
 }
