@@ -16,7 +16,7 @@ GO        ?= go
 BENCH_DIR ?= /tmp/backstop-bench
 VERSION   ?= $(shell git describe --always --dirty 2>/dev/null || echo dev)
 
-.PHONY: all build check fmt lint test-unit test test-hostile test-hk test-vtldev vet fuzz bench bench-go bench-e2e bench-synthetic bench-catalyst test-catalyst test-smb smb-conformance bench-smb test-sharefs bench-sharefs torture-sharefs test-iscsi test-vtl-qemu test-smb-qemu smb-qemu-conformance test-vtl-btape vtl-conformance bench-vtl bench-repl test-repl test-s3 clean
+.PHONY: all build check fmt lint test-unit test test-hostile test-hk test-vtldev vet fuzz bench bench-go bench-e2e bench-synthetic bench-catalyst test-catalyst test-smb smb-conformance bench-smb test-sharefs bench-sharefs torture-sharefs test-iscsi test-vtl-qemu test-smb-qemu smb-qemu-conformance test-nfs-qemu nfs-qemu-conformance bench-nfs test-vtl-btape vtl-conformance bench-vtl bench-repl test-repl test-s3 clean
 
 all: build
 
@@ -71,6 +71,7 @@ test: check
 	$(MAKE) --no-print-directory test-smb
 	$(MAKE) --no-print-directory test-iscsi test-vtl-qemu
 	$(MAKE) --no-print-directory test-smb-qemu
+	$(MAKE) --no-print-directory test-nfs-qemu
 	$(MAKE) --no-print-directory test-repl
 	$(MAKE) --no-print-directory test-hostile
 	$(MAKE) --no-print-directory test-alerts
@@ -120,7 +121,7 @@ fuzz:
 test-vtldev:
 	$(GO) test -count=1 -run 'TestKilledMidWrite|TestSecondBackupDedups|TestAgainstModel' ./vtl/tape/ ./vtl/cartridge/
 
-bench: bench-go bench-e2e bench-synthetic bench-catalyst bench-sharefs bench-smb bench-vtl bench-repl
+bench: bench-go bench-e2e bench-synthetic bench-catalyst bench-sharefs bench-smb bench-nfs bench-vtl bench-repl
 	@echo "results in $(RESULTS_DIR)/"
 
 RESULTS_DIR ?= bench-results
@@ -264,6 +265,27 @@ test-smb-qemu: build
 # (docs/conformance.md).
 smb-qemu-conformance: build
 	W=$(SMB_QEMU_DIR) BACKSTOP=$(CURDIR)/backstop scripts/smb-qemu.sh smbd backstop
+
+# The Linux kernel's NFSv3 client (Debian's kernel under qemu) against
+# backstop serve --nfs: mount with port/mountport (no rpcbind), cp -a of
+# 2,000 files, tar back, dd conv=fsync, random writes, append, rename,
+# truncate, df, remount and compare (scripts/nfs-qemu.sh; docs/nfs.md).
+# nfs-qemu-conformance runs it against nfs-ganesha (VFS) too.
+NFS_QEMU_DIR ?= /tmp/backstop-nfs-qemu
+test-nfs-qemu: build
+	W=$(NFS_QEMU_DIR) BACKSTOP=$(CURDIR)/backstop scripts/nfs-qemu.sh backstop
+
+nfs-qemu-conformance: build
+	W=$(NFS_QEMU_DIR) BACKSTOP=$(CURDIR)/backstop scripts/nfs-qemu.sh ganesha backstop
+
+# Write (dd conv=fsync) and read MiB/s of a 4 GiB file of random data
+# through the kernel NFSv3 client under qemu, nfs-ganesha then Backstop in
+# one run (the guest's urandom rate is printed as the ceiling).
+NFS_BENCH_MB ?= 4096
+bench-nfs: build
+	mkdir -p $(RESULTS_DIR)
+	W=$(NFS_QEMU_DIR) MODE=bench BIG_MB=$(NFS_BENCH_MB) STEP_TIMEOUT=7200 QEMU_TIMEOUT=14400 \
+		BACKSTOP=$(CURDIR)/backstop scripts/nfs-qemu.sh ganesha backstop | tee $(RESULTS_DIR)/nfs.txt
 
 # Bacula's btape "test" and "fill" against a Backstop drive in the guest.
 test-vtl-btape: build

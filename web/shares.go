@@ -133,8 +133,8 @@ func (s *Server) createShare(c *gin.Context) {
 	c.JSON(http.StatusCreated, in)
 }
 
-// patchShare handles PATCH /api/v1/shares/:name (operator; its users
-// and default_access: admin).
+// patchShare handles PATCH /api/v1/shares/:name (operator; its users,
+// default_access and nfs: admin).
 func (s *Server) patchShare(c *gin.Context) {
 	sh, err := s.shares()
 	if err != nil {
@@ -146,7 +146,7 @@ func (s *Server) patchShare(c *gin.Context) {
 		s.fail(c, err)
 		return
 	}
-	if (p.Users != nil || p.DefaultAccess != nil) && !s.allowAdmin(c, "who may access a share (users, default_access)") {
+	if (p.Users != nil || p.DefaultAccess != nil || p.NFS != nil) && !s.allowAdmin(c, "who may access a share (users, default_access, nfs)") {
 		return
 	}
 	if p.Users != nil {

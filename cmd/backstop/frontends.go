@@ -16,6 +16,7 @@ import (
 	"github.com/backstop-appliance/backstop/chunkstore"
 	dedupvocab "github.com/backstop-appliance/backstop/dedup"
 	"github.com/backstop-appliance/backstop/internal/appliance"
+	"github.com/backstop-appliance/backstop/nas/nfs"
 	"github.com/backstop-appliance/backstop/nas/sharefs"
 	"github.com/backstop-appliance/backstop/nas/smb2"
 	"github.com/backstop-appliance/backstop/replication"
@@ -35,6 +36,7 @@ type frontEnds struct {
 	repl    *replication.Service
 	web     *web.Server
 	smb     *smb2.Server
+	nfs     *nfs.Server
 	iscsi   *iscsi.Server
 	s3      *s3.Server
 	s3keys  *appliance.S3Keys
@@ -116,6 +118,10 @@ func (a *frontEnds) build(ctx context.Context, eng *chunkstore.Engine, state *ap
 		so.Failures = &a.failures
 		a.smb = smb2.New(a.shares, state, so)
 		a.list.add("smb server", "smb", appliance.ComponentSMB, a.smb)
+	}
+	if f.nfs != "" {
+		a.nfs = newNFS(f.nfs, a.shares, log)
+		a.list.add("nfs server", "nfs", "", a.nfs)
 	}
 	if f.iscsi != "" {
 		a.iscsi = newISCSI(f.iscsi, a.libs, a.logins, log)
@@ -219,6 +225,9 @@ func (a *frontEnds) print(e *env, eng *chunkstore.Engine) {
 	}
 	if a.smb != nil {
 		fmt.Fprintf(e.stdout, "  SMB shares: %s (users and passwords of the appliance)\n", a.smb.Addr())
+	}
+	if a.nfs != nil {
+		printNFS(e, a.nfs.Addr())
 	}
 	if a.iscsi != nil {
 		printISCSI(e, a.iscsi.Addr(), a.libs)

@@ -33,6 +33,7 @@ func (f *serveFlags) listeners() []listenerFlag {
 		{"catalyst", "Catalyst", appliance.ComponentCatalyst, "off", &f.catalyst},
 		{"replication", "replication", appliance.ComponentReplication, "", &f.replication},
 		{"smb", "SMB", appliance.ComponentSMB, "", &f.smb},
+		{"nfs", "NFS", "", "", &f.nfs},
 		{"iscsi", "iSCSI", appliance.ComponentISCSI, "", &f.iscsi},
 	}
 }

@@ -21,6 +21,7 @@ import (
 type serveFlags struct {
 	web, iscsi, catalyst, smb, replication string
 	s3                                     s3Flags
+	nfs                                    string
 	cert, key                              string
 	metricsToken                           string
 	level                                  slog.Level
@@ -95,11 +96,12 @@ func parseServe(e *env, args []string) (serveFlags, error) {
 	logLevel := fs.String("log-level", "info", "debug, info, warn or error")
 	fs.StringVar(&f.catalyst, "catalyst", catalyst.DefaultAddr, `address of the Catalyst client-side dedup service (TLS, same certificate); "off" disables it`)
 	fs.StringVar(&f.smb, "smb", "0.0.0.0:445", `SMB2/3 address of the shares ("" for none)`)
+	fs.StringVar(&f.nfs, "nfs", "", nfsFlagUsage)
 	fs.DurationVar(&f.smbNegotiate, "smb-negotiate-timeout", smb2.DefaultNegotiateTimeout, "time an SMB connection has from accept to an authenticated session")
 	fs.StringVar(&f.replication, "replication", "0.0.0.0:9389", `address of the replication service (TLS, mutual; "" for none)`)
 	addS3Flags(fs, &f.s3)
 	fs.StringVar(&f.metricsToken, "metrics-token-file", "", `file holding the bearer token /metrics requires; default DIR/metrics.token, made on first start; "off" serves /metrics to anyone`)
-	if _, err := e.parseArgs(fs, args, "Usage: backstop serve [--data DIR] [--web ADDR] [--tls-cert FILE --tls-key FILE] [--catalyst ADDR] [--smb ADDR] [--iscsi ADDR] [--replication ADDR] [--capacity SIZE]\n\nOn first start it creates the user admin with a random password, prints it once and\nwrites it to DIR/initial-admin-password, unless BACKSTOP_ADMIN_PASSWORD is set.", 0, 0, "takes no arguments"); err != nil {
+	if _, err := e.parseArgs(fs, args, "Usage: backstop serve [--data DIR] [--web ADDR] [--tls-cert FILE --tls-key FILE] [--catalyst ADDR] [--smb ADDR] [--nfs ADDR] [--iscsi ADDR] [--replication ADDR] [--capacity SIZE]\n\nOn first start it creates the user admin with a random password, prints it once and\nwrites it to DIR/initial-admin-password, unless BACKSTOP_ADMIN_PASSWORD is set.", 0, 0, "takes no arguments"); err != nil {
 		return f, err
 	}
 	f.explicit = map[string]bool{}

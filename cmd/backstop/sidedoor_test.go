@@ -18,6 +18,7 @@ import (
 	"net/http"
 	"os"
 	"path/filepath"
+	"slices"
 	"strings"
 	"testing"
 	"time"
@@ -34,6 +35,7 @@ const sideDoorPassword = "side-door-test-pw"
 // client that trusts its certificate.
 type sideDoorAppliance struct {
 	dir, web, catalyst, smb string
+	nfs                     string // with --nfs among extra
 	client                  *http.Client
 	tokens                  map[string]string
 }
@@ -46,8 +48,8 @@ func serveSideDoor(t *testing.T) *sideDoorAppliance {
 }
 
 // serveSideDoorIn is serveSideDoor over the data directory dir, which may
-// have been made before.
-func serveSideDoorIn(t *testing.T, dir string) *sideDoorAppliance {
+// have been made before, with extra arguments.
+func serveSideDoorIn(t *testing.T, dir string, extra ...string) *sideDoorAppliance {
 	t.Helper()
 	t.Setenv("BACKSTOP_ADMIN_PASSWORD", sideDoorPassword)
 	ctx, cancel := context.WithCancel(context.Background())
@@ -55,7 +57,7 @@ func serveSideDoorIn(t *testing.T, dir string) *sideDoorAppliance {
 	done := make(chan error, 1)
 	go func() {
 		done <- cmdServe(ctx, &env{name: "serve", stdout: pw, stderr: io.Discard},
-			append(serveArgs(dir, "iscsi", ""), "--log-level", "error"))
+			append(append(serveArgs(dir, "iscsi", ""), "--log-level", "error"), extra...))
 		pw.Close()
 	}()
 	t.Cleanup(func() {
@@ -79,7 +81,8 @@ func serveSideDoorIn(t *testing.T, dir string) *sideDoorAppliance {
 		close(lines)
 	}()
 	deadline := time.After(time.Minute)
-	for a.web == "" || a.catalyst == "" || a.smb == "" {
+	wantNFS := slices.Contains(extra, "--nfs")
+	for a.web == "" || a.catalyst == "" || a.smb == "" || wantNFS && a.nfs == "" {
 		select {
 		case l, ok := <-lines:
 			if !ok {
@@ -93,6 +96,9 @@ func serveSideDoorIn(t *testing.T, dir string) *sideDoorAppliance {
 			}
 			if v, ok := strings.CutPrefix(l, "SMB shares: "); ok {
 				a.smb, _, _ = strings.Cut(v, " ")
+			}
+			if v, ok := strings.CutPrefix(l, "NFS exports: "); ok {
+				a.nfs, _, _ = strings.Cut(v, " ")
 			}
 		case <-deadline:
 			t.Fatal("serve printed no addresses within a minute")

@@ -69,6 +69,8 @@ type Share struct {
 	DefaultAccess Access            `json:"default_access"`
 	Users         map[string]Access `json:"users"`
 	Created       time.Time         `json:"created"`
+	// NFS is its NFS export (not exported unless enabled).
+	NFS nas.NFSExport `json:"nfs"`
 }
 
 // Figures are a share's usage.
@@ -96,6 +98,7 @@ type Patch struct {
 	SignRequired  *bool              `json:"sign_required"`
 	DefaultAccess *Access            `json:"default_access"`
 	Users         *map[string]Access `json:"users"`
+	NFS           *nas.NFSExport     `json:"nfs"`
 }
 
 // ValidShareName reports whether name can name a share: a store name
@@ -111,6 +114,7 @@ func (s *Share) clone() Share {
 	for k, v := range s.Users {
 		c.Users[k] = v
 	}
+	c.NFS.Clients = append([]string(nil), s.NFS.Clients...)
 	return c
 }
 
@@ -139,7 +143,7 @@ func (s *Share) validate() error {
 			return fmt.Errorf("%w: access %q of user %q: read-write, read-only or none", ErrInvalidShare, a, u)
 		}
 	}
-	return nil
+	return validateNFS(s.NFS)
 }
 
 // access is user's right on the share. User names match
@@ -178,5 +182,9 @@ func (p Patch) apply(s *Share) {
 		for k, v := range *p.Users {
 			s.Users[k] = v
 		}
+	}
+	if p.NFS != nil {
+		s.NFS = *p.NFS
+		s.NFS.Clients = append([]string(nil), p.NFS.Clients...)
 	}
 }

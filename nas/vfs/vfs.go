@@ -162,3 +162,12 @@ type Cloner interface {
 	// filesystem ErrUnsupported.
 	CloneRange(ctx context.Context, src File, srcOff, dstOff, n int64) error
 }
+
+// IDResolver is implemented by an FS that finds a file by its ID. The NFS
+// server's file handles carry IDs (they survive renames and restarts,
+// paths do not) and resolve them on every request.
+type IDResolver interface {
+	// PathOf returns the path of the file or directory with that ID
+	// ("" for the root), or ErrNotExist when no file has it (anymore).
+	PathOf(ctx context.Context, id uint64) (string, error)
+}
