@@ -52,3 +52,8 @@ func (e *Engine) openContainers() (ContainerStore, error) {
 	}
 	return volume.Open(filepath.Join(e.dir, "volumes"), volume.Options{MaxSize: e.opts.VolumeSize, Capacity: e.opts.Capacity, Reserve: e.opts.Reserve})
 }
+
+// Containers returns the engine's container store, for its owner to ask
+// what an implementation reports beyond the interface (a cloud tier's
+// upload health).
+func (e *Engine) Containers() ContainerStore { return e.vols }

@@ -102,6 +102,7 @@ func (m *healthMonitor) check(ctx context.Context) {
 	st := m.eng.Stats()
 	state, why := appliance.CapacityHealth(st.StoredBytes, st.CapacityBytes)
 	m.health.Set(appliance.ComponentCapacity, state, why)
+	m.checkCloud()
 	if m.repl == nil {
 		return
 	}

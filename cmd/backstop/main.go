@@ -32,6 +32,7 @@ Usage:
   backstop store create|ls|set|rm [--data DIR] [NAME]  manage stores (domain, transfer policy, immutability, clients)
   backstop replication export|import [--data DIR] [--store S] SEEDDIR   seed a replica
   backstop domain export|import|store [--data DIR] NAME ARG   share a dedup domain key
+  backstop cloud init|ls [--data DIR] ...            a data directory whose containers live in a bucket
   backstop health [--url URL] [--insecure]             is the appliance up (and, with $BACKSTOP_PASSWORD, healthy)?
   backstop version
 
@@ -79,7 +80,7 @@ func run(args []string, stdin io.Reader, stdout, stderr io.Writer) int {
 		"stats": cmdStats, "verify": cmdVerify,
 		"housekeeping": cmdHousekeeping, "gc": cmdHousekeeping, // gc: its name before 0.2
 		"replication": cmdReplication, "domain": cmdDomain, "store": cmdStore,
-		"health": cmdHealth,
+		"health": cmdHealth, "cloud": cmdCloud,
 	}
 	switch args[0] {
 	case "help", "-h", "--help":

@@ -212,3 +212,33 @@ func (s *State) DeleteCloudTarget(name string) error {
 	c.Targets = slices.DeleteFunc(c.Targets, func(t CloudTarget) bool { return t.Name == name })
 	return WriteCloud(s.dir, c)
 }
+
+// ComponentCloud is the health part of the cloud target holding the
+// containers.
+const ComponentCloud = "cloud"
+
+// CloudStatus is what the health needs of a cloud tier.
+type CloudStatus struct {
+	Target string
+	// Degraded: the object store's last request failed (LastError).
+	Degraded  bool
+	LastError string
+	// Pending containers (PendingBytes) are staged and not yet uploaded;
+	// StagingBytes is the staging area's bound.
+	Pending                    int
+	PendingBytes, StagingBytes int64
+}
+
+// CloudHealth is the cloud part's state: degraded while the object store
+// fails (uploads retry; reads of data only in the bucket fail), warning
+// when the staging area is over 80% full (writers are about to be slowed).
+func CloudHealth(s CloudStatus) (HealthState, string) {
+	waiting := fmt.Sprintf("%d containers (%d bytes) waiting for upload to %s", s.Pending, s.PendingBytes, s.Target)
+	switch {
+	case s.Degraded:
+		return Degraded, fmt.Sprintf("the object store fails: %s; %s", s.LastError, waiting)
+	case s.StagingBytes > 0 && float64(s.PendingBytes) > 0.8*float64(s.StagingBytes):
+		return Warning, waiting + fmt.Sprintf(", the staging area (%d bytes) is over 80%% full", s.StagingBytes)
+	}
+	return OK, waiting
+}

@@ -92,3 +92,19 @@ func TestCloudTargetValidate(t *testing.T) {
 		t.Fatal(err)
 	}
 }
+
+func TestCloudHealth(t *testing.T) {
+	for _, c := range []struct {
+		s    CloudStatus
+		want HealthState
+	}{
+		{CloudStatus{Target: "t", StagingBytes: 100}, OK},
+		{CloudStatus{Target: "t", Pending: 9, PendingBytes: 90, StagingBytes: 100}, Warning},
+		{CloudStatus{Target: "t", Degraded: true, LastError: "connection refused", StagingBytes: 100}, Degraded},
+	} {
+		got, why := CloudHealth(c.s)
+		if got != c.want || !strings.Contains(why, "waiting for upload to t") {
+			t.Errorf("CloudHealth(%+v) = %v %q, want %v", c.s, got, why, c.want)
+		}
+	}
+}

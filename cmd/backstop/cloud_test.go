@@ -1,0 +1,66 @@
+package main
+
+import (
+	"bytes"
+	"context"
+	"crypto/rand"
+	"os"
+	"path/filepath"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/backstop-appliance/backstop/chunkstore/objstore"
+	"github.com/backstop-appliance/backstop/chunkstore/objstore/seaweedtest"
+)
+
+// backstop cloud init makes a data directory whose containers go to the
+// bucket: put leaves nothing staged, get with an empty read cache gives the
+// bytes back, and cloud ls never prints the secret key.
+func TestCloudInitPutGet(t *testing.T) {
+	c := seaweedtest.Start(t)
+	dir := filepath.Join(t.TempDir(), "data")
+	secret := filepath.Join(t.TempDir(), "secret")
+	if err := os.WriteFile(secret, []byte(seaweedtest.SecretKey+"\n"), 0o600); err != nil {
+		t.Fatal(err)
+	}
+	if code, out, errs := cli(t, nil, "cloud", "init", "--data", dir, "--name", "offsite", "--endpoint", c.S3Addr,
+		"--bucket", "cli-test", "--prefix", "a1/", "--region", "us-east-1", "--access-key", seaweedtest.AccessKey,
+		"--secret-key-file", secret, "--path-style"); code != 0 || !strings.Contains(out, "offsite") {
+		t.Fatalf("cloud init: %d %q %q", code, out, errs)
+	}
+	data := make([]byte, 9<<20+5)
+	rand.Read(data)
+	src := filepath.Join(t.TempDir(), "src.bin")
+	if err := os.WriteFile(src, data, 0o600); err != nil {
+		t.Fatal(err)
+	}
+	if code, out, errs := cli(t, nil, "put", "--data", dir, "one", src); code != 0 {
+		t.Fatalf("put: %d %q %q", code, out, errs)
+	}
+	if staged, _ := filepath.Glob(filepath.Join(dir, "cloud", "staging", "*.c")); len(staged) != 0 {
+		t.Fatalf("%d containers still staged after put", len(staged))
+	}
+	b, err := objstore.NewS3(objstore.S3Config{Endpoint: c.S3Addr, Region: "us-east-1", Bucket: "cli-test", AccessKey: seaweedtest.AccessKey,
+		SecretKey: seaweedtest.SecretKey, PathStyle: true})
+	if err != nil {
+		t.Fatal(err)
+	}
+	ctx, cancel := context.WithTimeout(context.Background(), time.Minute)
+	defer cancel()
+	objs, err := b.List(ctx, "a1/containers/")
+	if err != nil || len(objs) < 2 {
+		t.Fatalf("bucket holds %d container objects (%v), want >= 2", len(objs), err)
+	}
+	if code, out, errs := cli(t, nil, "get", "--data", dir, "one", "-"); code != 0 || !bytes.Equal([]byte(out), data) {
+		t.Fatalf("get: %d, %d bytes, %q", code, len(out), errs)
+	}
+	code, out, errs := cli(t, nil, "cloud", "ls", "--data", dir)
+	if code != 0 || !strings.Contains(out, "offsite") || strings.Contains(out, seaweedtest.SecretKey) {
+		t.Fatalf("cloud ls: %d %q %q", code, out, errs)
+	}
+	code, out, _ = cli(t, nil, "cloud", "ls", "--json", "--data", dir)
+	if code != 0 || strings.Contains(out, seaweedtest.SecretKey) || !strings.Contains(out, `"has_secret": true`) {
+		t.Fatalf("cloud ls --json: %d %q", code, out)
+	}
+}
