@@ -55,7 +55,7 @@ JSON
     "$WEED" volume -ip=127.0.0.1 -ip.bind=127.0.0.1 -port="$V" -dir="v$i" -max=30 -mserver="127.0.0.1:$M" > "v$i.log" 2>&1 &
     echo $! >> pids; vols="$vols $!"; echo "$V" > "v$i.port"
   done
-  "$WEED" filer -ip=127.0.0.1 -ip.bind=127.0.0.1 -port="$F" -master="127.0.0.1:$M" > filer.log 2>&1 & echo $! >> pids
+  "$WEED" filer -ip=127.0.0.1 -ip.bind=127.0.0.1 -port="$F" -master="127.0.0.1:$M" -defaultStoreDir=f > filer.log 2>&1 & echo $! >> pids
   for _ in $(seq 1 150); do curl -s -o /dev/null "http://127.0.0.1:$F/" && break; sleep 0.2; done
   "$WEED" s3 -ip.bind=127.0.0.1 -port="$S" -filer="127.0.0.1:$F" -config=s3.json > s3.log 2>&1 & echo $! >> pids
   for _ in $(seq 1 150); do curl -s -o /dev/null "http://127.0.0.1:$S/" && break; sleep 0.2; done

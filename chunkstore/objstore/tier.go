@@ -473,7 +473,10 @@ func (t *Tier) readRemote(x *extent, p []byte, rel int64) error {
 	})
 }
 
-// Truncate drops every container of vol at or past size.
+// Truncate drops every container of vol at or past size. The virtual end
+// stays where it was: an offset is never given to a new container while
+// the delete of the object that had it may still be queued (the new object
+// would have the old one's key).
 func (t *Tier) Truncate(vol uint32, size int64) error {
 	t.mu.Lock()
 	defer t.mu.Unlock()
@@ -485,7 +488,6 @@ func (t *Tier) Truncate(vol uint32, size int64) error {
 			t.dropLocked(x)
 		}
 	}
-	t.sizes[vol] = size
 	return nil
 }
 
@@ -524,16 +526,9 @@ func (t *Tier) dropLocked(x *extent) {
 	}
 }
 
-// Shrink cuts vol's virtual end to size when nothing was appended past end.
-func (t *Tier) Shrink(vol uint32, size, end int64) (bool, error) {
-	t.mu.Lock()
-	defer t.mu.Unlock()
-	if int(vol) >= len(t.sizes) || t.sizes[vol] != end || size >= end {
-		return false, nil
-	}
-	t.sizes[vol] = size
-	return true, nil
-}
+// Shrink does nothing: a virtual volume's end never moves back (see
+// Truncate), and a dropped container's space went with its object.
+func (t *Tier) Shrink(vol uint32, size, end int64) (bool, error) { return false, nil }
 
 // Sizes returns each virtual volume's end.
 func (t *Tier) Sizes() []int64 {

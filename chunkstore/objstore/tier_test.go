@@ -366,6 +366,9 @@ func TestVolumeServerKilledMidUpload(t *testing.T) {
 	b := data(6, 4<<20)
 	cl.put("b", b)
 	cl.waitUploaded()
+	if h := cl.tier.Health(); h.Deleted != 0 {
+		t.Fatalf("objects deleted with nothing deleted from the engine: %+v", h)
+	}
 	c.Restart("volume1") // what it stored before it died is readable again
 	cl.close()
 	cl.open()

@@ -127,6 +127,13 @@ func cloudInit(ctx context.Context, e *env, args []string) error {
 	if err := b.EnsureBucket(bctx); err != nil {
 		return err
 	}
+	// A new data directory's recovery would take containers already under
+	// the prefix for torn writes of its own and delete them.
+	if objs, err := b.List(bctx, t.Prefix+"containers/"); err != nil {
+		return err
+	} else if len(objs) > 0 {
+		return fmt.Errorf("bucket %s already holds %d containers under prefix %q (another appliance's?): choose another prefix", t.Bucket, len(objs), t.Prefix)
+	}
 	opts := chunkstore.DefaultOptions()
 	opts.Containers = tierOpener(t, cloudTierDir(e.data))
 	eng, err := chunkstore.Open(ctx, e.data, opts)

@@ -55,6 +55,13 @@ func TestCloudInitPutGet(t *testing.T) {
 	if code, out, errs := cli(t, nil, "get", "--data", dir, "one", "-"); code != 0 || !bytes.Equal([]byte(out), data) {
 		t.Fatalf("get: %d, %d bytes, %q", code, len(out), errs)
 	}
+	// Another data directory on the same prefix would take these
+	// containers for its own torn writes: refused.
+	if code, _, errs := cli(t, nil, "cloud", "init", "--data", filepath.Join(t.TempDir(), "d2"), "--name", "offsite", "--endpoint", c.S3Addr,
+		"--bucket", "cli-test", "--prefix", "a1/", "--region", "us-east-1", "--access-key", seaweedtest.AccessKey,
+		"--secret-key-file", secret, "--path-style"); code != 1 || !strings.Contains(errs, "already holds") {
+		t.Fatalf("cloud init on a used prefix: %d %q", code, errs)
+	}
 	code, out, errs := cli(t, nil, "cloud", "ls", "--data", dir)
 	if code != 0 || !strings.Contains(out, "offsite") || strings.Contains(out, seaweedtest.SecretKey) {
 		t.Fatalf("cloud ls: %d %q %q", code, out, errs)

@@ -92,7 +92,8 @@ func Start(t testing.TB) *Cluster {
 	}
 	f := freePort(t)
 	c.filer = fmt.Sprintf("127.0.0.1:%d", f)
-	c.start("filer", "filer", "-ip=127.0.0.1", "-ip.bind=127.0.0.1", fmt.Sprintf("-port=%d", f), "-master="+c.master)
+	c.start("filer", "filer", "-ip=127.0.0.1", "-ip.bind=127.0.0.1", fmt.Sprintf("-port=%d", f), "-master="+c.master,
+		"-defaultStoreDir="+c.mkdir("f"))
 	c.waitHTTP("http://" + c.filer + "/")
 	s := freePort(t)
 	c.S3Addr = fmt.Sprintf("127.0.0.1:%d", s)
@@ -137,7 +138,7 @@ func (c *Cluster) start(name string, args ...string) {
 		c.t.Fatal(err)
 	}
 	cmd := exec.Command(c.weed, args...)
-	cmd.Stdout, cmd.Stderr = logf, logf
+	cmd.Stdout, cmd.Stderr, cmd.Dir = logf, logf, c.dir // nothing written beside the test
 	if err := cmd.Start(); err != nil {
 		c.t.Fatalf("seaweedtest: start %s: %v", name, err)
 	}
