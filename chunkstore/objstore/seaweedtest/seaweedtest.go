@@ -1,8 +1,9 @@
 // Package seaweedtest runs a small SeaweedFS cluster on loopback for tests:
 // a master, three volume servers, a filer and the S3 gateway, each a
 // process the test can kill and start again. The weed binary is built once
-// by scripts/seaweedfs.sh into ~/.cache/backstop (make test-cloud does it);
-// without it, Start skips the test under -short and fails it otherwise.
+// by scripts/seaweedfs.sh into ~/.cache/backstop (make test-cloud does it).
+// Under -short (make check) Start skips the test; otherwise a missing weed
+// fails it.
 package seaweedtest
 
 import (
@@ -63,11 +64,11 @@ func Weed() string {
 // Start starts a cluster in t.TempDir() and stops it at the test's end.
 func Start(t testing.TB) *Cluster {
 	t.Helper()
+	if testing.Short() {
+		t.Skip("seaweedtest: needs a SeaweedFS cluster (weed built, about a minute a test): make test-cloud runs it")
+	}
 	weed := Weed()
 	if weed == "" {
-		if testing.Short() {
-			t.Skip("seaweedtest: weed is not built; `make test-cloud` (or scripts/seaweedfs.sh build) builds it and runs these tests")
-		}
 		t.Fatal("seaweedtest: weed is not built: run scripts/seaweedfs.sh build (make test-cloud does)")
 	}
 	c := &Cluster{t: t, weed: weed, dir: t.TempDir(), procs: map[string]*proc{}, args: map[string][]string{}, addrs: map[string]string{}}
