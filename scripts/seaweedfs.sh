@@ -22,7 +22,7 @@ build() {
   mkdir -p "$CACHE"
   go mod download -json "github.com/seaweedfs/seaweedfs@$VER" >/dev/null
   local src; src=$(mktemp -d "$CACHE/weed-src.XXXXXX")
-  trap 'rm -rf "$src" "$WEED.tmp"' EXIT
+  trap "rm -rf '$src' '$WEED.tmp'" EXIT
   cp -r "$(go env GOMODCACHE)/github.com/seaweedfs/seaweedfs@$VER/." "$src"; chmod -R u+w "$src"
   (cd "$src" && GOFLAGS=-mod=mod go build -o "$WEED.tmp" ./weed)
   mv "$WEED.tmp" "$WEED"; rm -rf "$src"
