@@ -10,8 +10,10 @@ import (
 	"testing"
 	"time"
 
+	"github.com/backstop-appliance/backstop/chunkstore"
 	"github.com/backstop-appliance/backstop/chunkstore/objstore"
 	"github.com/backstop-appliance/backstop/chunkstore/objstore/seaweedtest"
+	"github.com/backstop-appliance/backstop/internal/appliance"
 )
 
 // backstop cloud init makes a data directory whose containers go to the
@@ -69,5 +71,65 @@ func TestCloudInitPutGet(t *testing.T) {
 	code, out, _ = cli(t, nil, "cloud", "ls", "--json", "--data", dir)
 	if code != 0 || strings.Contains(out, seaweedtest.SecretKey) || !strings.Contains(out, `"has_secret": true`) {
 		t.Fatalf("cloud ls --json: %d %q", code, out)
+	}
+}
+
+// The health monitor's cloud part is degraded while the object store
+// fails and ok again once the staged containers are uploaded.
+func TestCloudHealthPart(t *testing.T) {
+	c := seaweedtest.Start(t)
+	dir := filepath.Join(t.TempDir(), "data")
+	t.Setenv("BACKSTOP_S3_SECRET_KEY", seaweedtest.SecretKey)
+	if code, out, errs := cli(t, nil, "cloud", "init", "--data", dir, "--name", "offsite", "--endpoint", c.S3Addr,
+		"--bucket", "health-test", "--region", "us-east-1", "--access-key", seaweedtest.AccessKey, "--path-style"); code != 0 {
+		t.Fatalf("cloud init: %d %q %q", code, out, errs)
+	}
+	e := &env{data: dir, stdout: os.Stdout, stderr: os.Stderr}
+	ctx := context.Background()
+	eng, err := e.open(ctx, false)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer eng.Close()
+	h := appliance.NewHealth(time.Now)
+	m := &healthMonitor{eng: eng, health: h}
+	cloudPart := func() appliance.ComponentHealth {
+		m.check(ctx)
+		p, ok := part(h.Report(), appliance.ComponentCloud)
+		if !ok {
+			t.Fatal("no cloud part in the health report")
+		}
+		return p
+	}
+	if p := cloudPart(); p.State != appliance.OK {
+		t.Fatalf("cloud part with the object store up: %+v", p)
+	}
+	c.Kill("s3")
+	w, err := eng.Create(ctx, "default", "x", chunkstore.WriteOptions{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	data := make([]byte, 5<<20)
+	rand.Read(data)
+	if _, err := w.Write(data); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := w.Commit(ctx); err != nil {
+		t.Fatal(err)
+	}
+	deadline := time.Now().Add(2 * time.Minute)
+	for p := cloudPart(); p.State != appliance.Degraded; p = cloudPart() {
+		if time.Now().After(deadline) {
+			t.Fatalf("cloud part not degraded 2 minutes after the object store went down: %+v", p)
+		}
+		time.Sleep(100 * time.Millisecond)
+	}
+	c.Restart("s3")
+	deadline = time.Now().Add(3 * time.Minute)
+	for p := cloudPart(); p.State != appliance.OK || !strings.Contains(p.Reason, "0 containers"); p = cloudPart() {
+		if time.Now().After(deadline) {
+			t.Fatalf("cloud part not ok 3 minutes after the object store came back: %+v", p)
+		}
+		time.Sleep(100 * time.Millisecond)
 	}
 }
