@@ -89,8 +89,8 @@ test-hostile:
 .PHONY: test-cloud
 test-cloud:
 	scripts/seaweedfs.sh build >/dev/null
-	$(GO) test -race -count=1 -timeout 20m ./chunkstore/objstore/... ./internal/appliance/ -run 'Bucket|S3|Resume|VolumeServer|Cloud'
-	$(GO) test -race -count=1 -timeout 20m ./cmd/backstop/ -run 'Cloud'
+	$(GO) test -race -count=1 -timeout 20m ./chunkstore/objstore/...
+	$(GO) test -race -count=1 -timeout 20m -run 'Cloud' ./cmd/backstop/ ./internal/appliance/
 
 # The alert channels against real receivers (docs/alerts.md): aiosmtpd
 # (Debian python3-aiosmtpd) and rsyslogd, installed if missing.

@@ -375,3 +375,39 @@ func TestVolumeServerKilledMidUpload(t *testing.T) {
 	same(t, "a", cl.get("a"), a)
 	same(t, "b", cl.get("b"), b)
 }
+
+// Housekeeping frees a deleted item's containers by deleting their objects;
+// what is still used restores from a cold cache.
+func TestHousekeepingDeletesObjects(t *testing.T) {
+	c := seaweedtest.Start(t)
+	cl := newCloud(t, c, objstore.Options{})
+	cl.open()
+	a, b := data(7, 4<<20), data(8, 4<<20)
+	cl.put("a", a)
+	cl.put("b", b)
+	cl.waitUploaded()
+	before := cl.objects()
+	ctx := context.Background()
+	if err := cl.eng.Delete(ctx, chunkstore.DefaultStore, "a"); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := cl.eng.Housekeep(ctx, chunkstore.HousekeepingOptions{NoThrottle: true}); err != nil {
+		t.Fatal(err)
+	}
+	deadline := time.Now().Add(2 * time.Minute)
+	for cl.objects() != cl.eng.Stats().Containers {
+		if time.Now().After(deadline) {
+			t.Fatalf("the bucket holds %d objects, the engine %d containers, 2 minutes after housekeeping", cl.objects(), cl.eng.Stats().Containers)
+		}
+		time.Sleep(50 * time.Millisecond)
+	}
+	if after := cl.objects(); after >= before || cl.tier.Health().Deleted == 0 {
+		t.Fatalf("housekeeping left %d of %d objects (%+v)", after, before, cl.tier.Health())
+	}
+	if used := cl.tier.Used(); used != cl.eng.Stats().StoredBytes {
+		t.Fatalf("the tier counts %d bytes, the containers hold %d", used, cl.eng.Stats().StoredBytes)
+	}
+	cl.close()
+	cl.open()
+	same(t, "b", cl.get("b"), b)
+}
