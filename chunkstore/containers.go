@@ -22,8 +22,8 @@ import (
 //   - After Sync(vol) returns, what was appended to vol survives a crash.
 //   - ReadAt reads any byte range inside one appended container.
 //   - Truncate drops everything at or past size (recovery of torn writes);
-//     Punch gives back whole containers inside [off, off+n); Shrink cuts a
-//     volume's emptied tail.
+//     Punch gives back whole containers inside [off, off+n); Shrink may cut
+//     a volume's emptied tail (reporting whether it did).
 //   - Sizes is each volume's end; Used the bytes of live containers;
 //     Capacity what they may hold; Allocated what they take where they are.
 //
