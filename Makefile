@@ -67,6 +67,7 @@ test: check
 	$(MAKE) --no-print-directory test-vtldev
 	$(MAKE) --no-print-directory fuzz FUZZTIME=10000x
 	$(MAKE) --no-print-directory test-sharefs
+	$(MAKE) --no-print-directory test-cloud
 	web/ui/e2e/run.sh
 	$(MAKE) --no-print-directory test-smb
 	$(MAKE) --no-print-directory test-iscsi test-vtl-qemu
@@ -84,6 +85,15 @@ test: check
 # make check.
 test-hostile:
 	$(GO) test -count=1 -run 'TestHostile' ./nas/smb2/ ./replication/ ./catalyst/
+
+# Cloud containers against a real SeaweedFS cluster on loopback
+# (docs/cloud.md): weed is built once into ~/.cache/backstop (4+ minutes),
+# then the tests run without -short, so they cannot skip.
+.PHONY: test-cloud
+test-cloud:
+	scripts/seaweedfs.sh build >/dev/null
+	$(GO) test -race -count=1 -timeout 20m ./chunkstore/objstore/...
+	$(GO) test -race -count=1 -timeout 20m -run 'Cloud' ./cmd/backstop/ ./internal/appliance/
 
 # The alert channels against real receivers (docs/alerts.md): aiosmtpd
 # (Debian python3-aiosmtpd) and rsyslogd, installed if missing.

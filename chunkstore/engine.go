@@ -71,8 +71,13 @@ type Options struct {
 	// CacheContainers is how many containers' fingerprints the locality
 	// cache holds.
 	CacheContainers int
-	Logger          *slog.Logger
-	Now             func() time.Time
+	// Containers, when set, opens where the engine keeps its containers
+	// (given the data directory; see ContainerStore); VolumeSize,
+	// Capacity and Reserve then do not apply. nil: volume files under
+	// the data directory's volumes/.
+	Containers func(dir string) (ContainerStore, error)
+	Logger     *slog.Logger
+	Now        func() time.Time
 }
 
 // DefaultOptions are the settings backstop ships with.
@@ -103,7 +108,7 @@ type Engine struct {
 	autoWindow int64 // autoWindow; tests shorten it
 	lock       *os.File
 	idx        *index.DB
-	vols       *volume.Set
+	vols       ContainerStore
 	dec        *container.Decompressor
 	cache      *locality
 	inflight   *inflight
@@ -225,7 +230,7 @@ func (e *Engine) open(ctx context.Context) error {
 	if e.idx, err = index.Open(filepath.Join(e.dir, "index"), e.log); err != nil {
 		return fmt.Errorf("chunkstore: %w", err)
 	}
-	if e.vols, err = volume.Open(filepath.Join(e.dir, "volumes"), volume.Options{MaxSize: e.opts.VolumeSize, Capacity: e.opts.Capacity, Reserve: e.opts.Reserve}); err != nil {
+	if e.vols, err = e.openContainers(); err != nil {
 		return fmt.Errorf("chunkstore: %w", err)
 	}
 	if e.dec, err = container.NewDecompressor(); err != nil {
@@ -511,7 +516,7 @@ func (e *Engine) translate(err error) error {
 		return nil
 	case errors.Is(err, index.ErrNotFound):
 		return fmt.Errorf("%w: %v", ErrNotFound, err)
-	case errors.Is(err, volume.ErrFull), errors.Is(err, index.ErrNoSpace):
+	case errors.Is(err, volume.ErrFull), errors.Is(err, dedup.ErrFull), errors.Is(err, index.ErrNoSpace):
 		return fmt.Errorf("%w: %v", ErrFull, err)
 	case errors.Is(err, container.ErrCorrupt), errors.Is(err, index.ErrCorrupt):
 		return fmt.Errorf("%w: %v", ErrCorrupt, err)

@@ -79,6 +79,9 @@ func (e *env) open(ctx context.Context, create bool) (*chunkstore.Engine, error)
 	if e.compression != "" {
 		opts.Compression = e.compression
 	}
+	if err := e.cloudContainers(&opts); err != nil {
+		return nil, err
+	}
 	if create {
 		fresh, err := freshDir(e.data)
 		if err != nil {

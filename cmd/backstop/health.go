@@ -103,6 +103,7 @@ func (m *healthMonitor) check(ctx context.Context) {
 	state, why := appliance.CapacityHealth(st.StoredBytes, st.CapacityBytes)
 	m.health.Set(appliance.ComponentCapacity, state, why)
 	m.health.SyncPrefix(partDomainKey, domainKeyHealth(m.eng))
+	m.checkCloud()
 	if m.repl == nil {
 		return
 	}

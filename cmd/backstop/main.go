@@ -32,6 +32,7 @@ Usage:
   backstop store create|ls|set|rm [--data DIR] [NAME]  manage stores (domain, transfer policy, immutability, clients)
   backstop replication export|import [--data DIR] [--store S] SEEDDIR   seed a replica
   backstop domain export|import|store [--data DIR] NAME ARG   share a dedup domain key
+  backstop cloud init|ls [--data DIR] ...            a data directory whose containers live in a bucket
   backstop health [--url URL] [--insecure]             is the appliance up (and, with $BACKSTOP_PASSWORD, healthy)?
   backstop s3-key create|ls|rm [--url URL] [--for USER] [ACCESS_KEY]   S3 access keys (of a running appliance)
   backstop version
@@ -80,7 +81,7 @@ func run(args []string, stdin io.Reader, stdout, stderr io.Writer) int {
 		"stats": cmdStats, "verify": cmdVerify,
 		"housekeeping": cmdHousekeeping, "gc": cmdHousekeeping, // gc: its name before 0.2
 		"replication": cmdReplication, "domain": cmdDomain, "store": cmdStore,
-		"health": cmdHealth, "s3-key": cmdS3Key,
+		"health": cmdHealth, "s3-key": cmdS3Key, "cloud": cmdCloud,
 	}
 	switch args[0] {
 	case "help", "-h", "--help":
