@@ -131,7 +131,7 @@ type Decompressor struct {
 // NewDecompressor returns a decompressor for every codec.
 func NewDecompressor() (*Decompressor, error) {
 	dec, err := zstd.NewReader(nil, zstd.WithDecoderConcurrency(0), zstd.WithDecoderLowmem(true),
-		zstd.WithDecoderMaxMemory(MaxBody))
+		zstd.WithDecoderMaxMemory(MaxBody), zstd.WithDecodeAllCapLimit(true))
 	if err != nil {
 		return nil, fmt.Errorf("container: zstd decoder: %w", err)
 	}
@@ -158,7 +158,13 @@ func (d *Decompressor) Decompress(dst, stored []byte, codec Codec, raw int) ([]b
 		}
 		out, err = s2.Decode(dst[:cap(dst)], stored)
 	case Zstd:
-		out, err = d.zdec.DecodeAll(stored, dst[:0])
+		// The decoder stops at raw bytes (WithDecodeAllCapLimit): a
+		// record that claims a small chunk but inflates to more, which a
+		// hostile Catalyst client can send, costs no more than raw.
+		if cap(dst) < raw {
+			dst = make([]byte, raw)
+		}
+		out, err = d.zdec.DecodeAll(stored, dst[:0:raw])
 	default:
 		return nil, fmt.Errorf("%w: unknown codec %d", ErrCorrupt, codec)
 	}

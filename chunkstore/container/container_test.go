@@ -3,6 +3,7 @@ package container
 import (
 	"bytes"
 	"errors"
+	"runtime"
 	"testing"
 
 	"github.com/backstop-appliance/backstop/dedup"
@@ -110,5 +111,35 @@ func TestLenAfterSeal(t *testing.T) {
 	}
 	if _, err := ParseFooter(h, buf[h.FooterOffset():]); err != nil {
 		t.Fatal(err)
+	}
+}
+
+// TestZstdRecordBoundedByRaw: a zstd record whose frame inflates beyond the
+// raw length it claims is refused without decoding more than that length
+// (a hostile Catalyst client sends such records to the importer).
+func TestZstdRecordBoundedByRaw(t *testing.T) {
+	c, err := NewCompressor(Zstd)
+	if err != nil {
+		t.Fatal(err)
+	}
+	bomb, codec := c.Compress(nil, make([]byte, 32<<20)) // 32 MiB of zeros: a few KiB stored
+	if codec != Zstd {
+		t.Fatalf("zeros stored as %v", codec)
+	}
+	dec, err := NewDecompressor()
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer dec.Close()
+	dst := make([]byte, 0, 64<<10)
+	var before, after runtime.MemStats
+	runtime.ReadMemStats(&before)
+	out, err := dec.Decompress(dst, bomb, Zstd, 64<<10)
+	runtime.ReadMemStats(&after)
+	if !errors.Is(err, ErrCorrupt) {
+		t.Fatalf("a 32 MiB frame claimed as 64 KiB: %d bytes, err %v", len(out), err)
+	}
+	if grew := after.TotalAlloc - before.TotalAlloc; grew > 8<<20 {
+		t.Fatalf("decoding the record allocated %d bytes", grew)
 	}
 }
