@@ -236,11 +236,16 @@ type eofReader struct {
 }
 
 func (e *eofReader) Read(p []byte) (int, error) {
+	// A source whose last read returns data with io.EOF and fills the
+	// readahead's block exactly is read again after its EOF: answer that
+	// read without touching n or err, which ReadFrom reads once done is
+	// closed.
+	if e.ended {
+		return 0, io.EOF
+	}
 	n, err := e.r.Read(p)
 	e.n += int64(n)
-	// A source whose last read returns data with io.EOF and fills the
-	// readahead's block exactly is read again after its EOF.
-	if err != nil && !e.ended {
+	if err != nil {
 		e.ended = true
 		if err != io.EOF {
 			e.err = err
