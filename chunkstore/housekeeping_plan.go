@@ -23,9 +23,9 @@ type HousekeepingPlan struct {
 	Empty        int   `json:"empty_containers"`
 	Rewrite      int   `json:"rewrite_containers"`
 	ReclaimBytes int64 `json:"reclaim_bytes"`
-	// Recompress containers are mostly s2 or cold: a run with the
-	// automatic run's options (DefaultRecompressBytes, DefaultColdAfter)
-	// would recompress them while the front ends are idle.
+	// Recompress containers are mostly s2 or cold: a run with
+	// DefaultRecompressBytes and DefaultColdAfter (backstop housekeeping
+	// --recompress) would recompress them.
 	Recompress int `json:"recompress_containers"`
 	// MarkBytes is the memory the mark's filter took.
 	MarkBytes int `json:"mark_bytes"`

@@ -23,10 +23,14 @@ func recompressCrashOptions() Options {
 	return o
 }
 
-// TestRecompressCrashChild is the process TestRecompressCrash kills: one
-// stream writes items and deletes older ones ("ACK seed", "DEL seed")
-// while housekeeping recompresses without pause, at zstd's fastest level
-// and at stronger ones for "cold" data in turn.
+// TestRecompressCrashChild is the process TestRecompressCrash kills: it
+// writes items and deletes older ones ("ACK seed", "DELETING seed") and
+// runs housekeeping that recompresses, at zstd's fastest level and at
+// stronger ones for "cold" data in turn. By default the two take turns,
+// as they do in the supported use (the offline `backstop housekeeping
+// --recompress`); with BACKSTOP_RC_CONCURRENT=1 housekeeping runs without
+// pause beside the writes, which reproduces the known loss of
+// acknowledged chunks (TestRecompressConcurrentWriters).
 func TestRecompressCrashChild(t *testing.T) {
 	dir := os.Getenv("BACKSTOP_RC_CRASH_DIR")
 	if dir == "" {
@@ -42,18 +46,26 @@ func TestRecompressCrashChild(t *testing.T) {
 		out.Flush()
 		mu.Unlock()
 	}
-	go func() {
-		levels := []int{container.LevelDefault, container.LevelBetter, container.LevelBest}
-		for i := 0; ; i++ {
-			opts := HousekeepingOptions{NoThrottle: true, Recompress: 1 << 40}
-			if i%2 == 1 {
-				opts.ColdAfter, opts.ColdLevel = time.Nanosecond, levels[i/2%len(levels)]
-			}
-			if _, err := e.Housekeep(ctx, opts); err != nil {
-				say("RCERR %v", err)
-			}
+	levels := []int{container.LevelDefault, container.LevelBetter, container.LevelBest}
+	round := 0
+	housekeep := func() {
+		opts := HousekeepingOptions{NoThrottle: true, Recompress: 1 << 40}
+		if round%2 == 1 {
+			opts.ColdAfter, opts.ColdLevel = time.Nanosecond, levels[round/2%len(levels)]
 		}
-	}()
+		round++
+		if _, err := e.Housekeep(ctx, opts); err != nil {
+			say("RCERR %v", err)
+		}
+	}
+	concurrent := os.Getenv("BACKSTOP_RC_CONCURRENT") == "1"
+	if concurrent {
+		go func() {
+			for {
+				housekeep()
+			}
+		}()
+	}
 	items, err := e.List(ctx, DefaultStore, "")
 	if err != nil {
 		t.Fatal(err)
@@ -77,6 +89,9 @@ func TestRecompressCrashChild(t *testing.T) {
 				t.Fatal(err)
 			}
 		}
+		if !concurrent {
+			housekeep()
+		}
 	}
 }
 
@@ -86,7 +101,23 @@ func TestRecompressCrashChild(t *testing.T) {
 // byte-identical, that no volume range is lost to a container nobody
 // records, and, at the end, that one more housekeeping run leaves nothing
 // to reclaim.
-func TestRecompressCrash(t *testing.T) {
+func TestRecompressCrash(t *testing.T) { recompressCrash(t) }
+
+// TestRecompressConcurrentWriters is TestRecompressCrash with housekeeping
+// recompressing beside the writes. It reproduces a known bug: about one
+// run in eight (-short) an acknowledged item loses a chunk, which a run
+// found dead and deleted from the index (issue 16's note has the trace).
+// Until that is fixed recompression runs only offline, and this test runs
+// only when asked: BACKSTOP_REPRO_RECOMPRESS_RACE=1.
+func TestRecompressConcurrentWriters(t *testing.T) {
+	if os.Getenv("BACKSTOP_REPRO_RECOMPRESS_RACE") != "1" {
+		t.Skip("known bug, reproduced with BACKSTOP_REPRO_RECOMPRESS_RACE=1 (docs/decisions.md, Compression)")
+	}
+	t.Setenv("BACKSTOP_RC_CONCURRENT", "1")
+	recompressCrash(t)
+}
+
+func recompressCrash(t *testing.T) {
 	runs := 20
 	if testing.Short() {
 		runs = 4

@@ -40,8 +40,7 @@
 // every MaintenanceTick the core looks whether interval_minutes have passed
 // on its clock since its last dry run; if so, outside blackout windows and
 // while neither job runs, it runs a dry run and starts housekeeping when
-// the dry run found space to reclaim or containers to recompress (mostly
-// s2, or cold; recompression runs only while the front ends are idle).
+// the dry run found space to reclaim.
 //
 // # Health
 //

@@ -201,10 +201,10 @@ func (j *HousekeepingJob) task(ctx context.Context, threshold float64) error {
 			})
 		},
 		Wait: j.checkpoint,
-		// Each run also recompresses, within a bound, what streams stored
-		// with s2 and what has gone cold (chunkstore/recompress.go).
-		Recompress: chunkstore.DefaultRecompressBytes,
-		ColdAfter:  chunkstore.DefaultColdAfter,
+		// No recompression here: beside running writers it lost
+		// acknowledged chunks in TestRecompressConcurrentWriters (a known
+		// bug, docs/decisions.md "Compression"); it runs offline with
+		// `backstop housekeeping --recompress` until that is fixed.
 	})
 	count(rep.ReclaimedBytes)
 	state := outcome(err)
@@ -280,8 +280,7 @@ func humanBytes(n int64) string {
 // runAutoHousekeeping is automatic housekeeping: every MaintenanceTick it
 // looks whether the interval set in the settings has passed since its last
 // dry run and, if so and nothing stands in the way, runs a dry run and
-// starts housekeeping when there is space to reclaim or containers to
-// recompress. It returns when ctx
+// starts housekeeping when there is space to reclaim. It returns when ctx
 // is done.
 func (c *Core) runAutoHousekeeping(ctx context.Context) {
 	t := time.NewTicker(c.opts.MaintenanceTick)
@@ -326,14 +325,11 @@ func (c *Core) AutoHousekeeping(ctx context.Context) bool {
 		}
 		return ctx.Err() == nil
 	}
-	if plan.ReclaimBytes == 0 && plan.Recompress == 0 {
-		c.log.Debug("automatic housekeeping: nothing to reclaim or recompress")
+	if plan.ReclaimBytes == 0 {
+		c.log.Debug("automatic housekeeping: nothing to reclaim")
 		return true
 	}
 	msg := fmt.Sprintf("automatic housekeeping started: a dry run found %s to reclaim", humanBytes(plan.ReclaimBytes))
-	if plan.ReclaimBytes == 0 {
-		msg = fmt.Sprintf("automatic housekeeping started: a dry run found %d containers to recompress", plan.Recompress)
-	}
 	err = c.startJobLocked("housekeeping", func() error { return c.hk.begin(0, true, msg) })
 	if err != nil {
 		c.log.Info("automatic housekeeping did not start", "err", err)
