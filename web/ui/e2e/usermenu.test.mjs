@@ -4,6 +4,7 @@
 import {test, before, after} from 'node:test';
 import assert from 'node:assert/strict';
 import fs from 'node:fs';
+import path from 'node:path';
 import {Appliance, buildAppliance, login, openBrowser, tempDir} from './harness.mjs';
 
 let tmp;
@@ -15,7 +16,7 @@ let problems = [];
 before(async () => {
   tmp = tempDir();
   const bin = buildAppliance(tmp);
-  app = new Appliance(bin, `${tmp}/data`);
+  app = new Appliance(bin, path.join(tmp, 'data'));
   const baseURL = await app.start();
   ({context: browser, page, problems} = await openBrowser(tmp, baseURL));
   await page.goto('/');
@@ -59,3 +60,4 @@ test('the header links to the API tokens from every page', {timeout: 120000}, as
   }
   assert.deepEqual(problems, []);
 });
+
