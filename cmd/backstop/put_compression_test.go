@@ -42,9 +42,12 @@ func (s *slowStdin) Read(b []byte) (int, error) {
 
 // TestPutServerCompressesWithZstdWhenTheSourceIsSlow: put --server from a
 // source that keeps the client waiting most of the time stores zstd
-// records (about 0.6 of s2's bytes after the first 4 MiB window), one
-// from a file in the page cache stays on s2, and --compression s2 holds
-// whatever the source.
+// records (about 0.6 of s2's bytes after the first 4 MiB window), against
+// the same kind of source with --compression s2. A source that is always
+// ready stays on s2 in catalyst's TestAutoCompressionFollowsTheSource,
+// with a test clock: here, on a loaded machine, a read from the page cache
+// may wait for a CPU, which the policy counts as waiting, so it is only
+// logged.
 func TestPutServerCompressesWithZstdWhenTheSourceIsSlow(t *testing.T) {
 	dir := filepath.Join(t.TempDir(), "data")
 	addr := serveInProcess(t, dir)
@@ -74,14 +77,12 @@ func TestPutServerCompressesWithZstdWhenTheSourceIsSlow(t *testing.T) {
 		t.Fatal(err)
 	}
 	defer f.Close()
-	s2 := put("fast", f)
-	slow := put("slow", &slowStdin{r: bytes.NewReader(vocabText(2, n)), pause: 15 * time.Millisecond})
-	fixed := put("fixed", &slowStdin{r: bytes.NewReader(vocabText(3, n)), pause: 15 * time.Millisecond}, "--compression", "s2")
-	t.Logf("new bytes on disk per byte: ready source %.3f, slow source %.3f, slow with --compression s2 %.3f", s2, slow, fixed)
+	ready := put("fast", f)
+	pause := 25 * time.Millisecond
+	slow := put("slow", &slowStdin{r: bytes.NewReader(vocabText(2, n)), pause: pause})
+	s2 := put("fixed", &slowStdin{r: bytes.NewReader(vocabText(3, n)), pause: pause}, "--compression", "s2")
+	t.Logf("new bytes on disk per byte: slow source %.3f, slow with --compression s2 %.3f, ready source %.3f", slow, s2, ready)
 	if slow > 0.85*s2 {
-		t.Fatalf("a slow source stored %.3f of its bytes, a ready one %.3f: zstd not used", slow, s2)
-	}
-	if fixed < 0.95*s2 {
-		t.Fatalf("--compression s2 stored %.3f of its bytes, s2 %.3f", fixed, s2)
+		t.Fatalf("a slow source stored %.3f of its bytes, with --compression s2 %.3f: zstd not used", slow, s2)
 	}
 }
