@@ -21,7 +21,8 @@
 //	commit{size}                        ->  committed{item, received bytes}
 //
 // The client pipelines: it sends entries ahead while missing answers come
-// back, and sends each asked-for chunk compressed (s2 or zstd, or raw).
+// back, and sends each asked-for chunk compressed (s2 or zstd, or raw; the
+// client's "auto" picks zstd while the put waits for its source).
 // The server refuses a chunk whose bytes do not hash to its fingerprint
 // (the stream fails, no item is stored), answers "missing" only from the
 // store's own dedup domain, and refuses a commit whose recipe names a chunk

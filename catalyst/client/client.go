@@ -12,13 +12,13 @@ import (
 	"runtime"
 	"sync"
 	"sync/atomic"
+	"time"
 
 	"google.golang.org/grpc"
 	"google.golang.org/grpc/credentials"
 	"google.golang.org/grpc/credentials/insecure"
 
 	"github.com/backstop-appliance/backstop/catalyst/catalystpb"
-	"github.com/backstop-appliance/backstop/chunkstore/container"
 	"github.com/backstop-appliance/backstop/dedup"
 )
 
@@ -37,8 +37,13 @@ type Options struct {
 	Plaintext bool
 	// Workers hash chunks in parallel (default: GOMAXPROCS).
 	Workers int
-	// Codec compresses the chunks sent in low bandwidth mode (default s2).
-	Codec container.Codec
+	// Compression of the chunks sent in low bandwidth mode: CompressAuto
+	// (the default: zstd while the put waits for its source most of the
+	// time, else s2; see policy.go), CompressS2, CompressZstd or
+	// CompressNone (the appliance compresses them).
+	Compression string
+	// Now is the clock of the auto policy (default time.Now).
+	Now func() time.Time
 	// Batch is how many recipe entries one message carries (default 128)
 	// and Window how many such messages may await their answer (default 8).
 	Batch, Window int
@@ -48,6 +53,7 @@ type Options struct {
 // is its own stream on a shared connection.
 type Client struct {
 	opts Options
+	comp *compression
 	conn *grpc.ClientConn
 	api  catalystpb.CatalystClient
 
@@ -72,8 +78,12 @@ func Dial(opts Options) (*Client, error) {
 	if opts.Workers <= 0 {
 		opts.Workers = runtime.GOMAXPROCS(0)
 	}
-	if opts.Codec == container.Raw {
-		opts.Codec = container.S2
+	comp, err := parseCompression(opts.Compression)
+	if err != nil {
+		return nil, err
+	}
+	if opts.Now == nil {
+		opts.Now = time.Now
 	}
 	if opts.Batch <= 0 {
 		opts.Batch = 128
@@ -81,7 +91,7 @@ func Dial(opts Options) (*Client, error) {
 	if opts.Window <= 0 {
 		opts.Window = 8
 	}
-	c := &Client{opts: opts, stores: map[string]*Store{}}
+	c := &Client{opts: opts, comp: comp, stores: map[string]*Store{}}
 	var creds credentials.TransportCredentials
 	if opts.Plaintext {
 		creds = insecure.NewCredentials()

@@ -72,7 +72,7 @@ func (c *Client) Put(ctx context.Context, store, name string, r io.Reader, opts 
 	if opts.Progress == nil {
 		opts.Progress = &Progress{}
 	}
-	p := &put{c: c, st: st, opts: opts, res: PutResult{Transfer: mode}}
+	p := &put{c: c, st: st, opts: opts, res: PutResult{Transfer: mode}, codec: newCodecPolicy(c.comp, c.opts.Now)}
 	if err := p.run(ctx, name, r); err != nil {
 		return p.res, err
 	}
@@ -122,6 +122,8 @@ type put struct {
 	st   *Store
 	opts PutOptions
 	res  PutResult
+	// codec picks the codec of the chunks sent (low bandwidth).
+	codec *codecPolicy
 
 	stream catalystpb.Catalyst_PutClient
 	mu     sync.Mutex
@@ -277,19 +279,27 @@ func (p *put) high(r io.Reader) error {
 	return p.send(&catalystpb.PutRequest{Msg: &catalystpb.PutRequest_Commit{Commit: &catalystpb.PutCommit{Size: n}}})
 }
 
-// compress makes the Chunk messages of entries idx of b, in parallel.
-func (p *put) compress(b *batch, idx []uint32, comps []*container.Compressor) []*catalystpb.Chunk {
+// compress makes the Chunk messages of entries idx of b, in parallel,
+// with the codec the policy picks now.
+func (p *put) compress(b *batch, idx []uint32, comps []compressors) ([]*catalystpb.Chunk, error) {
 	out := make([]*catalystpb.Chunk, len(idx))
 	workers := min(len(comps), len(idx))
+	pick := p.codec.pick()
+	for w := range workers {
+		if _, err := comps[w].get(pick); err != nil {
+			return nil, err
+		}
+	}
 	var wg sync.WaitGroup
 	for w := range workers {
 		wg.Add(1)
 		go func() {
 			defer wg.Done()
+			comp, _ := comps[w].get(pick) // made above
 			for k := w; k < len(idx); k += workers {
 				i := idx[k]
 				raw := b.chunk(int(i))
-				stored, codec := comps[w].Compress(nil, raw)
+				stored, codec := comp.Compress(nil, raw)
 				if codec == container.Raw {
 					stored = append([]byte(nil), raw...)
 				}
@@ -299,7 +309,7 @@ func (p *put) compress(b *batch, idx []uint32, comps []*container.Compressor) []
 		}()
 	}
 	wg.Wait()
-	return out
+	return out, nil
 }
 
 // batch is one Entries message's chunks, kept until the server says
@@ -370,7 +380,7 @@ func (p *put) low(ctx context.Context, r io.Reader) error {
 
 // produce chunks r, fingerprints in parallel, and queues the entries.
 func (p *put) produce(ctx context.Context, r io.Reader, out chan<- *catalystpb.PutRequest, pending chan<- *batch, free chan *batch) error {
-	ch, err := chunker.New(r, p.st.Chunker)
+	ch, err := chunker.New(p.codec.reader(r), p.st.Chunker)
 	if err != nil {
 		return err
 	}
@@ -453,13 +463,7 @@ func (p *put) fingerprint(b *batch) {
 // answer reads the server's missing answers, in order, and queues the
 // chunks they ask for, compressed in parallel; then the commit.
 func (p *put) answer(ctx context.Context, out chan<- *catalystpb.PutRequest, pending <-chan *batch, free chan<- *batch) error {
-	comps := make([]*container.Compressor, p.c.opts.Workers)
-	for i := range comps {
-		var err error
-		if comps[i], err = container.NewCompressor(p.c.opts.Codec); err != nil {
-			return err
-		}
-	}
+	comps := make([]compressors, p.c.opts.Workers)
 	for b := range pending {
 		m, err := p.recv()
 		if err != nil {
@@ -475,7 +479,11 @@ func (p *put) answer(ctx context.Context, out chan<- *catalystpb.PutRequest, pen
 				return fmt.Errorf("%w: answer names entry %d of %d", catalystpb.ErrProtocol, i, len(b.lens))
 			}
 		}
-		for _, c := range p.compress(b, idx, comps) {
+		chunks, err := p.compress(b, idx, comps)
+		if err != nil {
+			return err
+		}
+		for _, c := range chunks {
 			select {
 			case out <- &catalystpb.PutRequest{Msg: &catalystpb.PutRequest_Chunk{Chunk: c}}:
 			case <-ctx.Done():

@@ -32,7 +32,7 @@ func cmdPut(ctx context.Context, e *env, args []string) error {
 	meta := metaFlag{}
 	fs.Var(meta, "meta", "KEY=VALUE kept with the item (repeatable)")
 	fs.Var(newSizeValue(&e.capacity, 0), "capacity", "capacity limit for the volumes (e.g. 500G or 1.5T, powers of 1024; default, and at most: what the file system gives)")
-	fs.StringVar(&e.compression, "compression", "", "auto (default: zstd while the source leaves CPU to spare, else s2), s2, zstd or none for new chunks")
+	fs.StringVar(&e.compression, "compression", "", "auto (default: zstd while the source leaves CPU to spare, else s2), s2, zstd or none for new chunks (with --server: the chunks this client sends)")
 	e.remoteFlags(fs)
 	pos, err := e.parseArgs(fs, args, "Usage: backstop put [--data DIR | --server HOST:PORT] [--store S] [--force] [--meta K=V] NAME [FILE|-]", 1, 2, "want NAME and an optional FILE")
 	if err != nil {

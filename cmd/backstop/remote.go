@@ -43,7 +43,8 @@ func (e *env) dial(ctx context.Context) (*client.Client, error) {
 	}
 	// Without --ca or --insecure the system's roots verify the appliance:
 	// one with a certificate from a public CA needs neither flag.
-	return client.Dial(client.Options{Addr: e.remote.server, User: e.remote.user, Password: pw, CAFile: e.remote.ca, Insecure: e.remote.insecure})
+	return client.Dial(client.Options{Addr: e.remote.server, User: e.remote.user, Password: pw, CAFile: e.remote.ca, Insecure: e.remote.insecure,
+		Compression: e.compression})
 }
 
 func remotePut(ctx context.Context, e *env, name string, src io.Reader, label string, replace bool, meta map[string]string, size int64) error {

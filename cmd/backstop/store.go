@@ -6,6 +6,7 @@ import (
 	"errors"
 	"flag"
 	"fmt"
+	"os"
 	"strings"
 	"text/tabwriter"
 
@@ -14,11 +15,15 @@ import (
 )
 
 const storeUsage = `Usage:
-  backstop store create [--data DIR] [--domain D] [--transfer low|high] [--immutable-days N] [--clients U,V] NAME
-  backstop store ls     [--data DIR] [--json]
-  backstop store set    [--data DIR] [--transfer low|high] [--immutable-days N] [--clients U,V] NAME
-  backstop store rm     [--data DIR] NAME
+  backstop store create [--data DIR | --server HOST[:PORT] | --web-url URL] [--domain D] [--transfer low|high] [--immutable-days N] [--clients U,V] NAME
+  backstop store ls     [--data DIR | --server HOST[:PORT] | --web-url URL] [--json]
+  backstop store set    [--data DIR | --server HOST[:PORT] | --web-url URL] [--transfer low|high] [--immutable-days N] [--clients U,V] NAME
+  backstop store rm     [--data DIR | --server HOST[:PORT] | --web-url URL] NAME
 
+With --server or --web-url the commands use a running appliance's REST API: --web-url
+is its web address (default: https://HOST:8443 of --server), the user --user logs in
+with BACKSTOP_PASSWORD or the password asked on the terminal, or BACKSTOP_TOKEN holds an
+API token (Settings, API tokens); --ca or --insecure as for put --server. Without them,
 create makes the data directory too when it does not exist (or is empty). A store's
 domain is its dedup domain (made when it does not exist; stores of one domain share
 chunks), --transfer is its Catalyst transfer policy (low: client-side dedup, high:
@@ -78,6 +83,8 @@ func cmdStore(ctx context.Context, e *env, args []string) error {
 	case "ls":
 		fs.BoolVar(asJSON, "json", false, "print JSON")
 	}
+	e.remoteFlags(fs)
+	webURL := fs.String("web-url", os.Getenv("BACKSTOP_WEB_URL"), "the appliance's web address (https://HOST:PORT) for the REST API; default: port 8443 of --server")
 	want, n := "takes the store's NAME", 1
 	if sub == "ls" {
 		want, n = "takes no arguments", 0
@@ -85,6 +92,9 @@ func cmdStore(ctx context.Context, e *env, args []string) error {
 	pos, err := e.parseArgs(fs, args[1:], storeUsage, n, n, want)
 	if err != nil {
 		return err
+	}
+	if e.remote.server != "" || *webURL != "" {
+		return storeRemote(ctx, e, sub, fs, f, pos, *asJSON, *webURL)
 	}
 	eng, err := e.open(ctx, sub == "create")
 	if err != nil {

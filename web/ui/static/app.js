@@ -19,6 +19,9 @@ import {healthBadge} from './pages/common.js';
 
 // HEALTH_REFRESH_MS is how often the header's health badge is refreshed.
 const HEALTH_REFRESH_MS = 15000;
+// HASH_SETTLE_MS bounds how long a link to a part of a page keeps it in view
+// while the page loads.
+const HASH_SETTLE_MS = 5000;
 
 const NAV = [
   {id: 'dashboard', path: '/', label: 'Dashboard'},
@@ -90,15 +93,36 @@ class App {
     const url = new URL(a.href, location.href);
     if (url.origin !== location.origin || url.pathname.startsWith('/api/')) return;
     e.preventDefault();
-    this.navigate(url.pathname + url.search);
+    this.navigate(url.pathname + url.search + url.hash);
   }
 
   navigate(path, {replace: rep = false} = {}) {
-    if (path !== location.pathname + location.search) {
+    if (path !== location.pathname + location.search + location.hash) {
       if (rep) history.replaceState(null, '', path);
       else history.pushState(null, '', path);
     }
     this.route();
+  }
+
+  // scrollToHash shows the part of the page a link named (/settings#tokens):
+  // at once, and again when the cards above it have loaded their data and
+  // grown (at most HASH_SETTLE_MS later).
+  scrollToHash(main) {
+    const id = location.hash && decodeURIComponent(location.hash.slice(1));
+    if (!id) return;
+    const show = () => {
+      const target = document.getElementById(id);
+      if (target) target.scrollIntoView({block: 'start'});
+    };
+    show();
+    const current = this.current;
+    const until = Date.now() + HASH_SETTLE_MS;
+    const settle = () => {
+      if (this.current !== current || Date.now() > until) return;
+      if (main.querySelector('.loading')) setTimeout(settle, 100);
+      else show();
+    };
+    setTimeout(settle, 100);
   }
 
   dispose() {
@@ -138,6 +162,7 @@ class App {
     const params = match.slice(1).map((p) => decodeURIComponent(p));
     this.current = route.page.render(this, ...params);
     replace(main, this.current.el);
+    this.scrollToHash(main);
     main.scrollTop = 0;
   }
 
@@ -224,6 +249,8 @@ class App {
           icon('user'),
           h('span', {class: 'whoami-name'}, u.name),
           h('span', {class: `role role-${u.role}`}, u.role)),
+        h('a', {href: '/settings#tokens', class: 'btn btn-ghost', 'data-action': 'my-tokens',
+          title: 'Your API tokens, for scripts and monitoring (Settings)'}, icon('settings'), 'API tokens'),
         h('button', {class: 'btn btn-ghost', type: 'button', onclick: () => this.changeOwnPassword(),
           title: 'Change your password'}, icon('key'), 'Password'),
         h('button', {class: 'btn btn-ghost', type: 'button', onclick: () => this.logout(),

@@ -17,8 +17,8 @@ export function page({title, subtitle, actions, back}) {
 }
 
 // card returns a panel with an optional title and header actions.
-export function card(title, content, {actions, cls} = {}) {
-  return h('section', {class: ['card', cls]},
+export function card(title, content, {actions, cls, id} = {}) {
+  return h('section', {class: ['card', cls], id},
     title || actions ? h('div', {class: 'card-head'}, h('h2', {}, title || ''), h('div', {class: 'card-actions'}, actions || [])) : null,
     content);
 }

@@ -228,7 +228,7 @@ function eventsCard(list) {
   return card('Recent events', content, {actions: h('a', {href: '/events', class: 'link'}, 'All events')});
 }
 
-export function render() {
+export function render(app) {
   const {el, body} = page({title: 'Dashboard', subtitle: 'How full the appliance is, what dedup saves, and what happened lately.'});
   const status = h('div', {class: 'dash'}, loading());
   const updated = h('span', {class: 'muted small', 'data-updated': ''});
@@ -247,6 +247,7 @@ export function render() {
       replace(status, banner(`Cannot load the appliance status: ${err.message}`));
       return;
     }
+    app.showHealth(st.health); // the header's badge says what the health card says
     const shown = range;
     try { hist = await api.get(`/status/history?range=${shown}`); } catch { hist = null; }
     let hk = null;

@@ -106,5 +106,5 @@ export function tokensCard(app) {
   load();
   return card('API tokens', h('div', {},
     h('p', {class: 'muted'}, isAdmin ? 'Tokens of every user. Each user sees and revokes their own.'
-      : 'Your tokens for scripts and monitoring.'), body), {actions: add, cls: 'tokens-card'});
+      : 'Your tokens for scripts and monitoring.'), body), {actions: add, cls: 'tokens-card', id: 'tokens'});
 }
