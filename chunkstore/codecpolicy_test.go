@@ -5,7 +5,6 @@ import (
 	"context"
 	"io"
 	"sync"
-	"sync/atomic"
 	"testing"
 	"time"
 
@@ -28,66 +27,6 @@ func (c *fakeClock) advance(d time.Duration) {
 	c.mu.Lock()
 	c.t = c.t.Add(d)
 	c.mu.Unlock()
-}
-
-// slowSource hands out its bytes 64 KiB at a time, moving the clock on as
-// a network source would keep the reader waiting.
-type slowSource struct {
-	r     io.Reader
-	clock *fakeClock
-	wait  time.Duration
-}
-
-func (s *slowSource) Read(b []byte) (int, error) {
-	s.clock.advance(s.wait)
-	return s.r.Read(b[:min(len(b), 64<<10)])
-}
-
-func TestCodecPolicySwitches(t *testing.T) {
-	clock := &fakeClock{t: time.Unix(1e9, 0)}
-	var verdict atomic.Bool
-	p := &codecPolicy{auto: true, now: clock.now, verdict: &verdict, start: clock.now(), window: autoWindow}
-	if got := p.pick(); got != container.S2 {
-		t.Fatalf("a new stream picks %s, want s2", got)
-	}
-	buf := make([]byte, 64<<10)
-	// A source that keeps the chunker waiting: zstd.
-	r := p.reader(&slowSource{r: bytes.NewReader(make([]byte, 2*autoWindow)), clock: clock, wait: time.Millisecond})
-	for range autoWindow / len(buf) {
-		if _, err := io.ReadFull(r, buf); err != nil {
-			t.Fatal(err)
-		}
-	}
-	if got := p.pick(); got != container.Zstd || !verdict.Load() {
-		t.Fatalf("a waiting stream picks %s (verdict %v), want zstd", got, verdict.Load())
-	}
-	// Some waiting, under autoToS2 of the time: zstd holds.
-	r = p.reader(&slowSource{r: bytes.NewReader(make([]byte, 2*autoWindow)), clock: clock, wait: 200 * time.Microsecond})
-	for range autoWindow / len(buf) {
-		clock.advance(time.Millisecond) // the chunker's own work
-		if _, err := io.ReadFull(r, buf); err != nil {
-			t.Fatal(err)
-		}
-	}
-	if got := p.pick(); got != container.Zstd {
-		t.Fatalf("a stream waiting 1/6 of the time left zstd for %s", got)
-	}
-	// A source always ready while the stream works: back to s2.
-	r = p.reader(bytes.NewReader(make([]byte, 2*autoWindow)))
-	for range autoWindow / len(buf) {
-		clock.advance(time.Millisecond)
-		if _, err := io.ReadFull(r, buf); err != nil {
-			t.Fatal(err)
-		}
-	}
-	if got := p.pick(); got != container.S2 || verdict.Load() {
-		t.Fatalf("a CPU-bound stream picks %s (verdict %v), want s2", got, verdict.Load())
-	}
-	// A fixed codec never changes.
-	fixed := &codecPolicy{fixed: container.S2}
-	if fixed.reader(r) != r || fixed.pick() != container.S2 {
-		t.Fatal("a fixed policy wraps its source or changes codec")
-	}
 }
 
 // codecBytes sums the stored bytes of every chunk by codec.

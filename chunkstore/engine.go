@@ -105,7 +105,7 @@ type Engine struct {
 	// its last verdict.
 	auto       bool
 	autoZstd   atomic.Bool
-	autoWindow int64 // autoWindow; tests shorten it
+	autoWindow int64 // container.AutoWindow; tests shorten it
 	lock       *os.File
 	idx        *index.DB
 	vols       ContainerStore
@@ -175,7 +175,7 @@ func Open(ctx context.Context, dir string, opts Options) (*Engine, error) {
 		return nil, err
 	}
 	e := &Engine{
-		dir: dir, opts: opts, log: opts.Logger, codec: codec, auto: auto, autoWindow: autoWindow,
+		dir: dir, opts: opts, log: opts.Logger, codec: codec, auto: auto, autoWindow: container.AutoWindow,
 		domains:    map[uint32]*domain{},
 		stores:     map[string]index.Store{},
 		containers: map[uint64]index.ContainerRec{},

@@ -47,7 +47,7 @@ type job struct {
 // compress in parallel, and the sequencer puts results back in order.
 func (w *Writer) run(src io.Reader) {
 	pol := w.e.newCodecPolicy()
-	ch, _ := chunker.New(pol.reader(src), w.dom.Chunker)
+	ch, _ := chunker.New(pol.Reader(src), w.dom.Chunker)
 	workers := w.e.opts.Workers
 	jobs := make(chan *job, workers*2)
 	order := make(chan *job, 64)
@@ -75,7 +75,7 @@ func (w *Writer) run(src io.Reader) {
 			}
 			order <- &job{splice: ph}
 			w.cur.Store(ph.pr)
-			ch, _ = chunker.New(pol.reader(ph.pr), w.dom.Chunker)
+			ch, _ = chunker.New(pol.Reader(ph.pr), w.dom.Chunker)
 			continue
 		}
 		if err != nil {
@@ -83,7 +83,7 @@ func (w *Writer) run(src io.Reader) {
 		}
 		j := pool.Get().(*job)
 		j.data = append(j.data[:0], data...)
-		j.want = pol.pick()
+		j.want = pol.Pick()
 		jobs <- j
 		order <- j
 	}
@@ -107,7 +107,7 @@ func (w *Writer) run(src io.Reader) {
 
 func (w *Writer) work(jobs <-chan *job) {
 	h, _ := blake3.NewKeyed(w.dom.Key)
-	var comps compressors
+	var comps container.Compressors
 	fps, refd := make([]dedup.Fingerprint, 1), make([]bool, 1)
 	for j := range jobs {
 		h.Reset()
@@ -128,7 +128,7 @@ func (w *Writer) work(jobs <-chan *job) {
 		}
 		if j.err == nil && (!j.found || j.storeNew) {
 			var comp *container.Compressor
-			if comp, j.err = comps.get(j.want); j.err == nil {
+			if comp, j.err = comps.Get(j.want); j.err == nil {
 				j.stored, j.codec = comp.Compress(j.cbuf, j.data)
 				if j.codec != container.Raw {
 					j.cbuf = j.stored[:0]

@@ -123,7 +123,7 @@ type put struct {
 	opts PutOptions
 	res  PutResult
 	// codec picks the codec of the chunks sent (low bandwidth).
-	codec *codecPolicy
+	codec *container.Policy
 
 	stream catalystpb.Catalyst_PutClient
 	mu     sync.Mutex
@@ -281,12 +281,12 @@ func (p *put) high(r io.Reader) error {
 
 // compress makes the Chunk messages of entries idx of b, in parallel,
 // with the codec the policy picks now.
-func (p *put) compress(b *batch, idx []uint32, comps []compressors) ([]*catalystpb.Chunk, error) {
+func (p *put) compress(b *batch, idx []uint32, comps []container.Compressors) ([]*catalystpb.Chunk, error) {
 	out := make([]*catalystpb.Chunk, len(idx))
 	workers := min(len(comps), len(idx))
-	pick := p.codec.pick()
+	pick := p.codec.Pick()
 	for w := range workers {
-		if _, err := comps[w].get(pick); err != nil {
+		if _, err := comps[w].Get(pick); err != nil {
 			return nil, err
 		}
 	}
@@ -295,7 +295,7 @@ func (p *put) compress(b *batch, idx []uint32, comps []compressors) ([]*catalyst
 		wg.Add(1)
 		go func() {
 			defer wg.Done()
-			comp, _ := comps[w].get(pick) // made above
+			comp, _ := comps[w].Get(pick) // made above
 			for k := w; k < len(idx); k += workers {
 				i := idx[k]
 				raw := b.chunk(int(i))
@@ -380,7 +380,7 @@ func (p *put) low(ctx context.Context, r io.Reader) error {
 
 // produce chunks r, fingerprints in parallel, and queues the entries.
 func (p *put) produce(ctx context.Context, r io.Reader, out chan<- *catalystpb.PutRequest, pending chan<- *batch, free chan *batch) error {
-	ch, err := chunker.New(p.codec.reader(r), p.st.Chunker)
+	ch, err := chunker.New(p.codec.Reader(r), p.st.Chunker)
 	if err != nil {
 		return err
 	}
@@ -463,7 +463,7 @@ func (p *put) fingerprint(b *batch) {
 // answer reads the server's missing answers, in order, and queues the
 // chunks they ask for, compressed in parallel; then the commit.
 func (p *put) answer(ctx context.Context, out chan<- *catalystpb.PutRequest, pending <-chan *batch, free chan<- *batch) error {
-	comps := make([]compressors, p.c.opts.Workers)
+	comps := make([]container.Compressors, p.c.opts.Workers)
 	for b := range pending {
 		m, err := p.recv()
 		if err != nil {
