@@ -179,6 +179,8 @@ test-catalyst:
 # the AWS CLI, rclone, s3cmd and restic against `backstop serve --s3`
 # (docs/s3.md).
 test-s3:
+	@for t in aws rclone s3cmd restic; do command -v $$t >/dev/null || missing=1; done; \
+	  [ -z "$$missing" ] || { apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq awscli rclone s3cmd restic >/dev/null; }
 	$(GO) test -race -count=1 ./s3/... ./internal/appliance/ -run 'S3'
 	scripts/test-s3.sh
 
