@@ -96,7 +96,10 @@ test('a running verify is a task to open, its progress live, its log shown', {ti
   await page.waitForURL(`**/tasks/${id}`);
   await page.locator('[data-task-state=paused]').waitFor();
   const first = await page.innerText('[data-task-percent]');
-  assert.match(await page.innerText('[data-task-text]'), /1 of 16 containers/);
+  // Paused after its first batch or so: how many containers it read
+  // before the pause took hold depends on the machine's load.
+  const paused = (await page.innerText('[data-task-text]')).match(/(\d+) of 16 containers/);
+  assert.ok(paused && Number(paused[1]) >= 1 && Number(paused[1]) < 16, `paused part way: ${paused}`);
   assert.match(await page.innerText('[data-task-log]'), /verify paused/);
   assert.ok(await page.locator('[data-action=task-cancel]').isEnabled(), 'an admin may cancel the task');
   await shot('tasks.png', 640);
