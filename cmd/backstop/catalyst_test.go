@@ -1,51 +1,21 @@
 package main
 
 import (
-	"bufio"
 	"bytes"
-	"context"
-	"io"
 	"math/rand/v2"
 	"os"
 	"path/filepath"
 	"regexp"
 	"strings"
 	"testing"
-
-	"github.com/backstop-appliance/backstop/internal/testwait"
 )
 
 // serveInProcess runs "backstop serve" until the test ends and returns the
 // Catalyst address it printed.
 func serveInProcess(t *testing.T, dir string) string {
 	t.Helper()
-	t.Setenv("BACKSTOP_ADMIN_PASSWORD", "catalyst-test-pw")
-	ctx, cancel := context.WithCancel(context.Background())
-	pr, pw := io.Pipe()
-	done := make(chan error, 1)
-	go func() {
-		done <- cmdServe(ctx, &env{name: "serve", stdout: pw, stderr: io.Discard},
-			[]string{"--data", dir, "--web", "127.0.0.1:0", "--catalyst", "127.0.0.1:0", "--smb", "", "--iscsi", "", "--replication", "", "--log-level", "error"})
-		pw.Close()
-	}()
-	t.Cleanup(func() {
-		cancel()
-		if err := testwait.Recv(t, done); err != nil {
-			t.Errorf("serve: %v", err)
-		}
-	})
-	sc := bufio.NewScanner(pr)
-	var addr string
-	for addr == "" && sc.Scan() {
-		if a, ok := strings.CutPrefix(strings.TrimSpace(sc.Text()), "catalyst (client-side dedup, TLS): "); ok {
-			addr = a
-		}
-	}
-	go io.Copy(io.Discard, pr)
-	if addr == "" {
-		t.Fatal("serve printed no catalyst address")
-	}
-	return addr
+	cat, _ := serveAddrs(t, dir)
+	return cat
 }
 
 func TestCatalystCLI(t *testing.T) {

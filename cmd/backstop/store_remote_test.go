@@ -1,17 +1,13 @@
 package main
 
 import (
-	"bufio"
 	"context"
 	"encoding/json"
-	"io"
 	"net/http"
 	"os"
 	"path/filepath"
 	"strings"
 	"testing"
-
-	"github.com/backstop-appliance/backstop/internal/testwait"
 )
 
 // serveBoth runs "backstop serve" until the test ends and returns its web
@@ -19,35 +15,8 @@ import (
 func serveBoth(t *testing.T, dir string) (web, cat string) {
 	t.Helper()
 	t.Setenv("BACKSTOP_ADMIN_PASSWORD", "store-remote-pw")
-	ctx, cancel := context.WithCancel(context.Background())
-	pr, pw := io.Pipe()
-	done := make(chan error, 1)
-	go func() {
-		done <- cmdServe(ctx, &env{name: "serve", stdout: pw, stderr: io.Discard},
-			[]string{"--data", dir, "--web", "127.0.0.1:0", "--catalyst", "127.0.0.1:0", "--smb", "", "--iscsi", "", "--replication", "", "--log-level", "error"})
-		pw.Close()
-	}()
-	t.Cleanup(func() {
-		cancel()
-		if err := testwait.Recv(t, done); err != nil {
-			t.Errorf("serve: %v", err)
-		}
-	})
-	sc := bufio.NewScanner(pr)
-	for (web == "" || cat == "") && sc.Scan() {
-		line := strings.TrimSpace(sc.Text())
-		if a, ok := strings.CutPrefix(line, "catalyst (client-side dedup, TLS): "); ok {
-			cat = a
-		}
-		if a, ok := strings.CutPrefix(line, "web UI and REST API: "); ok {
-			web = strings.TrimSuffix(a, "/")
-		}
-	}
-	go io.Copy(io.Discard, pr)
-	if web == "" || cat == "" {
-		t.Fatal("serve printed no web or catalyst address")
-	}
-	return web, cat
+	cat, addr := serveWith(t, dir)
+	return "https://" + addr, cat
 }
 
 // TestStoreCommandsOverTheAPI: store create|ls|set|rm --web-url against a

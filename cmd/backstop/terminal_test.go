@@ -253,6 +253,14 @@ func TestRemoteErrorsInPlainWords(t *testing.T) {
 func serveAddrs(t *testing.T, dir string) (catalystAddr, webAddr string) {
 	t.Helper()
 	t.Setenv("BACKSTOP_ADMIN_PASSWORD", "catalyst-test-pw")
+	return serveWith(t, dir)
+}
+
+// serveWith runs serve in-process, with the admin password the caller
+// set in BACKSTOP_ADMIN_PASSWORD, until the test ends, and returns its
+// Catalyst and web (host:port) addresses.
+func serveWith(t *testing.T, dir string) (catalystAddr, webAddr string) {
+	t.Helper()
 	ctx, cancel := context.WithCancel(context.Background())
 	pr, pw := io.Pipe()
 	done := make(chan error, 1)

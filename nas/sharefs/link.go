@@ -71,19 +71,9 @@ func (f *FS) sameName(a, b string) bool {
 
 // Link gives the file at from a second name, to.
 func (f *FS) Link(ctx context.Context, from, to string) error {
-	if err := ctx.Err(); err != nil {
-		return err
-	}
-	pf, err := split(from)
+	pf, pt, err := splitPair(ctx, "link", from, to)
 	if err != nil {
 		return err
-	}
-	pt, err := split(to)
-	if err != nil {
-		return err
-	}
-	if len(pf) == 0 || len(pt) == 0 {
-		return wrap("link", from, vfs.ErrInvalid)
 	}
 	f.mu.Lock()
 	defer f.mu.Unlock()

@@ -244,21 +244,29 @@ func touchDir(txn *badger.Txn, id uint64, now time.Time) error {
 	return putInode(txn, &d)
 }
 
-// Rename moves a file or directory: metadata only, whatever it holds.
-func (f *FS) Rename(ctx context.Context, from, to string, replace bool) error {
+// splitPair parses the two paths of a rename or a link: neither may be the
+// root.
+func splitPair(ctx context.Context, op, from, to string) (pf, pt []string, err error) {
 	if err := ctx.Err(); err != nil {
-		return err
+		return nil, nil, err
 	}
-	pf, err := split(from)
-	if err != nil {
-		return err
+	if pf, err = split(from); err != nil {
+		return nil, nil, err
 	}
-	pt, err := split(to)
-	if err != nil {
-		return err
+	if pt, err = split(to); err != nil {
+		return nil, nil, err
 	}
 	if len(pf) == 0 || len(pt) == 0 {
-		return wrap("rename", from, vfs.ErrInvalid)
+		return nil, nil, wrap(op, from, vfs.ErrInvalid)
+	}
+	return pf, pt, nil
+}
+
+// Rename moves a file or directory: metadata only, whatever it holds.
+func (f *FS) Rename(ctx context.Context, from, to string, replace bool) error {
+	pf, pt, err := splitPair(ctx, "rename", from, to)
+	if err != nil {
+		return err
 	}
 	f.mu.Lock()
 	defer f.mu.Unlock()
