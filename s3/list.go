@@ -9,6 +9,8 @@ import (
 	"strconv"
 	"strings"
 	"time"
+
+	"github.com/backstop-appliance/backstop/chunkstore"
 )
 
 type objectXML struct {
@@ -65,14 +67,32 @@ type page struct {
 // listPage lists the bucket's keys under prefix after marker, rolling
 // keys up to their common prefix at delimiter, at most max entries.
 func (s *Server) listPage(q *request, prefix, delim, marker string, max int, owner bool) (page, error) {
-	items, err := s.eng.List(q.r.Context(), storeOf(q.bucket), prefix)
-	if err != nil {
-		return page{}, err
-	}
 	var p page
+	// The engine's pages, from the marker on: a listing reads the item
+	// records it returns (and those its common prefixes roll up), not the
+	// whole bucket.
+	after := marker
+	for {
+		items, more, err := s.eng.ListPage(q.r.Context(), storeOf(q.bucket), prefix, after, listBatch)
+		if err != nil {
+			return page{}, err
+		}
+		if p.add(q, items, prefix, delim, marker, max, owner); p.truncated || !more || len(items) == 0 {
+			return p, nil
+		}
+		after = items[len(items)-1].Name
+	}
+}
+
+// listBatch is how many item records listPage asks the engine for at once.
+const listBatch = 1000
+
+// add lists items (in name order, after marker) into p, until it holds max
+// entries.
+func (p *page) add(q *request, items []chunkstore.Item, prefix, delim, marker string, max int, owner bool) {
 	for _, it := range items {
 		k := it.Name
-		if strings.HasPrefix(k, uploadPrefix) || k <= marker {
+		if strings.HasPrefix(k, uploadPrefix) {
 			continue
 		}
 		if delim != "" && strings.HasSuffix(marker, delim) && strings.HasPrefix(k, marker) {
@@ -89,7 +109,7 @@ func (s *Server) listPage(q *request, prefix, delim, marker string, max int, own
 		}
 		if len(p.objects)+len(p.prefixes) == max {
 			p.truncated = true
-			break
+			return
 		}
 		if cp != "" {
 			p.prefixes = append(p.prefixes, prefixXML{Prefix: cp})
@@ -104,7 +124,6 @@ func (s *Server) listPage(q *request, prefix, delim, marker string, max int, own
 		p.objects = append(p.objects, o)
 		p.last = k
 	}
-	return p, nil
 }
 
 func maxKeys(v url.Values) (int, error) {

@@ -35,6 +35,7 @@ type Engine interface {
 	OpenItem(ctx context.Context, store, name string) (*chunkstore.Reader, error)
 	Stat(ctx context.Context, store, name string) (chunkstore.Item, error)
 	List(ctx context.Context, store, prefix string) ([]chunkstore.Item, error)
+	ListPage(ctx context.Context, store, prefix, after string, limit int) ([]chunkstore.Item, bool, error)
 	Delete(ctx context.Context, store, name string) error
 	CopyItem(ctx context.Context, src, name, dst, dstName string, replace bool) (chunkstore.Item, error)
 }
