@@ -140,12 +140,13 @@ func (s *Server) createStore(c *gin.Context) {
 	c.JSON(http.StatusCreated, storeView{Name: info.Name, Domain: info.Domain, Created: info.Created, DedupRatio: 1, StoreOptions: info.StoreOptions})
 }
 
-// deleteStore handles DELETE /api/v1/stores/:name (admin). A share's or
-// a tape library's store goes with its share or library.
+// deleteStore handles DELETE /api/v1/stores/:name (admin). A share's, a
+// tape library's or an S3 bucket's store goes with its share, library or
+// bucket.
 func (s *Server) deleteStore(c *gin.Context) {
 	name := c.Param("name")
 	if appliance.Reserved(name) {
-		s.fail(c, errorf(http.StatusForbidden, codeForbidden, "store %s belongs to a share or a tape library; delete the share or the library", name))
+		s.fail(c, errorf(http.StatusForbidden, codeForbidden, "store %s belongs to a share, a tape library or an S3 bucket; delete that instead", name))
 		return
 	}
 	if err := s.eng.DeleteStore(name); err != nil {
